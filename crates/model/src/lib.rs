@@ -1,0 +1,27 @@
+//! The vocabulary shared by rockscope's layers: plain data, no logic, no I/O.
+//!
+//! # Overview
+//!
+//! * [`nodes`]: the typed rows of StarRocks' `show_proc` node lists ([`Backend`], [`Frontend`],
+//!   [`ComputeNode`]) and the FE runtime info. The client produces them, the engine reads them.
+//! * [`scrape`]: one node's `/metrics` body as fetched ([`MetricsScrape`]), owned so that it can
+//!   cross threads, with what the lenient parse of it found.
+//! * [`cycle`]: everything one collection cycle fetched from a cluster ([`CycleInput`]), the input
+//!   of the aggregation engine.
+//! * [`snapshot`]: what the engine computes and the store keeps ([`MetricsSnapshot`],
+//!   [`NodeSnapshot`], [`DailySnapshot`]).
+//!
+//! **Invariant:** this crate holds data only. It depends on nothing of rockscope, speaks no HTTP
+//! and no SQL, and reads no clock.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod cycle;
+pub mod nodes;
+pub mod scrape;
+pub mod snapshot;
+
+pub use cycle::*;
+pub use nodes::*;
+pub use scrape::*;
+pub use snapshot::*;

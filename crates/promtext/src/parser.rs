@@ -1,0 +1,443 @@
+//! The line parser: one pass over the body, one line at a time, no backtracking.
+//!
+//! Every step is linear in the line's length (the one exception, the duplicate-label check,
+//! switches from a scan to a hash set past a handful of labels), so no input is quadratic.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use crate::family::{Family, MetricType};
+use crate::float::{parse_timestamp, parse_value};
+use crate::lexer::{
+    is_blank, label_name_end, metric_name_end, quoted_end, skip_blanks, token_end, unescape,
+};
+use crate::sample::Sample;
+use crate::{Error, ErrorKind};
+
+/// How the parser treats an invalid line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The first invalid line is an error that ends the iteration.
+    Strict,
+    /// Each invalid line is yielded as an error, counted, and skipped; parsing goes on.
+    /// An unterminated last line is also skipped, since it may be the cut end of a
+    /// truncated body.
+    Lenient,
+}
+
+/// What a lenient parse skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics {
+    /// How many lines were skipped as invalid.
+    pub skipped_lines: usize,
+    /// The first [`Diagnostics::KEPT_ERRORS`] errors, in input order.
+    pub first_errors: Vec<Error>,
+}
+
+impl Diagnostics {
+    /// How many errors are kept in [`Diagnostics::first_errors`].
+    pub const KEPT_ERRORS: usize = 10;
+}
+
+/// Labels per sample up to which duplicates are found by scanning rather than hashing.
+const LINEAR_LABEL_CHECK: usize = 16;
+
+/// An iterator over the samples of one body; see the [crate docs](crate).
+#[derive(Debug)]
+pub struct Parser<'a> {
+    input: &'a [u8],
+    /// The whole input, when it is valid UTF-8 (checked once, so lines need no check of their own).
+    text: Option<&'a str>,
+    mode: Mode,
+    pos: usize,
+    line_no: usize,
+    finished: bool,
+    families: Vec<Family<'a>>,
+    index: HashMap<&'a str, usize>,
+    /// The last sample name and its family: consecutive samples of one name skip the lookup.
+    last_family: Option<(&'a str, usize)>,
+    /// Start and end of each label name of the current line (reused, so no allocation per line).
+    label_names: Vec<(usize, usize)>,
+    diagnostics: Diagnostics,
+}
+
+/// What one line gave.
+enum Step<'a> {
+    Sample(Sample<'a>),
+    /// A blank line, a comment, or HELP/TYPE metadata.
+    Skip,
+    Error(Error),
+}
+
+/// A problem found on a line: what, and at which 0-based byte of it.
+type LineError = (ErrorKind, usize);
+
+impl<'a> Parser<'a> {
+    /// A parser over `input` in the given mode.
+    pub fn new(input: &'a [u8], mode: Mode) -> Parser<'a> {
+        Parser {
+            input,
+            text: std::str::from_utf8(input).ok(),
+            mode,
+            pos: 0,
+            line_no: 0,
+            finished: false,
+            families: Vec::new(),
+            index: HashMap::default(),
+            last_family: None,
+            label_names: Vec::new(),
+            diagnostics: Diagnostics::default(),
+        }
+    }
+
+    /// What the parse skipped so far (always empty in strict mode).
+    pub fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
+    }
+
+    /// The family `name` as declared so far by `# HELP`/`# TYPE` lines and samples.
+    pub fn family(&self, name: &str) -> Option<&Family<'a>> {
+        self.index.get(name).map(|&i| &self.families[i])
+    }
+
+    /// Every family seen so far, in order of first appearance.
+    pub fn families(&self) -> impl Iterator<Item = &Family<'a>> {
+        self.families.iter()
+    }
+
+    /// Parses the next line. `None` at the end of the input.
+    fn next_line(&mut self) -> Option<Step<'a>> {
+        let start = self.pos;
+        let rest = self.input.get(start..).filter(|r| !r.is_empty())?;
+        self.line_no += 1;
+        let (end, terminated) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (start + i, true),
+            None => (self.input.len(), false),
+        };
+        self.pos = end + 1;
+        let bytes = &self.input[start..end];
+        if !terminated {
+            if bytes.iter().all(|&b| is_blank(b)) {
+                return Some(Step::Skip);
+            }
+            return Some(Step::Error(
+                self.error((ErrorKind::MissingFinalNewline, bytes.len())),
+            ));
+        }
+        let line = match self.text.and_then(|text| text.get(start..end)) {
+            Some(line) => line,
+            None => match std::str::from_utf8(bytes) {
+                Ok(line) => line,
+                Err(_) if is_plain_comment(bytes) => return Some(Step::Skip),
+                Err(e) => {
+                    return Some(Step::Error(
+                        self.error((ErrorKind::InvalidUtf8, e.valid_up_to())),
+                    ));
+                }
+            },
+        };
+        Some(match self.parse_line(line) {
+            Ok(Some(sample)) => Step::Sample(sample),
+            Ok(None) => Step::Skip,
+            Err(e) => Step::Error(self.error(e)),
+        })
+    }
+
+    fn error(&self, (kind, at): LineError) -> Error {
+        Error {
+            line: self.line_no,
+            column: at + 1,
+            kind,
+        }
+    }
+
+    fn parse_line(&mut self, line: &'a str) -> Result<Option<Sample<'a>>, LineError> {
+        let b = line.as_bytes();
+        let start = skip_blanks(b, 0);
+        if start == b.len() {
+            return Ok(None);
+        }
+        if b[start] == b'#' {
+            self.parse_comment(line, start + 1)?;
+            return Ok(None);
+        }
+
+        let name_end = metric_name_end(b, start).ok_or((ErrorKind::InvalidMetricName, start))?;
+        let name = &line[start..name_end];
+        let mut i = skip_blanks(b, name_end);
+        let mut labels_text = "";
+        let mut has_escapes = false;
+        if b.get(i) == Some(&b'{') {
+            let (close, escapes) = self.parse_labels(b, i + 1)?;
+            labels_text = &line[i + 1..close];
+            has_escapes = escapes;
+            i = skip_blanks(b, close + 1);
+        } else if i == name_end && i < b.len() {
+            // A name must be followed by a blank, '{' or the value's blank.
+            return Err((ErrorKind::InvalidMetricName, i));
+        }
+
+        if i == b.len() {
+            return Err((ErrorKind::MissingValue, i));
+        }
+        let value_end = token_end(b, i);
+        let value = parse_value(&b[i..value_end]).map_err(|k| (k, i))?;
+        i = skip_blanks(b, value_end);
+        let mut timestamp_ms = None;
+        if i < b.len() {
+            let ts_end = token_end(b, i);
+            timestamp_ms = Some(parse_timestamp(&b[i..ts_end]).map_err(|k| (k, i))?);
+            i = skip_blanks(b, ts_end);
+            if i < b.len() {
+                return Err((ErrorKind::TrailingText, i));
+            }
+        }
+
+        let family_index = self.family_index(name);
+        let family = &mut self.families[family_index];
+        family.has_samples = true;
+        let sample = Sample {
+            name,
+            family: family.name,
+            metric_type: family.metric_type.unwrap_or(MetricType::Untyped),
+            value,
+            timestamp_ms,
+            line: self.line_no,
+            labels_text,
+            has_escapes,
+        };
+        if sample.metric_type != MetricType::Untyped {
+            check_family_semantics(&sample).map_err(|k| (k, start))?;
+        }
+        Ok(Some(sample))
+    }
+
+    /// Validates the label set starting after `{`; returns the index of `}` and whether a value
+    /// holds an escape.
+    fn parse_labels(&mut self, b: &[u8], mut i: usize) -> Result<(usize, bool), LineError> {
+        self.label_names.clear();
+        let mut many: Option<HashSet<&[u8]>> = None;
+        let mut has_escapes = false;
+        loop {
+            i = skip_blanks(b, i);
+            if b.get(i) == Some(&b'}') {
+                return Ok((i, has_escapes));
+            }
+            let name_end = label_name_end(b, i).ok_or((ErrorKind::InvalidLabelName, i))?;
+            let mut j = skip_blanks(b, name_end);
+            if b.get(j) != Some(&b'=') {
+                return Err((ErrorKind::ExpectedEquals, j));
+            }
+            j = skip_blanks(b, j + 1);
+            if b.get(j) != Some(&b'"') {
+                return Err((ErrorKind::ExpectedQuote, j));
+            }
+            let (close, escaped) =
+                quoted_end(b, j).ok_or((ErrorKind::UnterminatedLabelValue, j))?;
+            let name = &b[i..name_end];
+            if name == b"__name__" {
+                return Err((ErrorKind::ReservedLabelName, i));
+            }
+            let duplicate = match many.as_mut() {
+                Some(set) => !set.insert(name),
+                None => {
+                    let dup = self.label_names.iter().any(|&(s, e)| &b[s..e] == name);
+                    self.label_names.push((i, name_end));
+                    if self.label_names.len() > LINEAR_LABEL_CHECK {
+                        many = Some(self.label_names.iter().map(|&(s, e)| &b[s..e]).collect());
+                    }
+                    dup
+                }
+            };
+            if duplicate {
+                let name = String::from_utf8_lossy(name).into_owned();
+                return Err((ErrorKind::DuplicateLabelName(name), i));
+            }
+            has_escapes |= escaped;
+            i = skip_blanks(b, close + 1);
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b'}') => return Ok((i, has_escapes)),
+                _ => return Err((ErrorKind::ExpectedCommaOrBrace, i)),
+            }
+        }
+    }
+
+    /// Handles a line starting with `#` (`i` is just past it): HELP and TYPE update the family,
+    /// anything else is a comment.
+    fn parse_comment(&mut self, line: &'a str, i: usize) -> Result<(), LineError> {
+        let b = line.as_bytes();
+        let keyword_start = skip_blanks(b, i);
+        let keyword_end = token_end(b, keyword_start);
+        let is_help = match &b[keyword_start..keyword_end] {
+            b"HELP" => true,
+            b"TYPE" => false,
+            _ => return Ok(()),
+        };
+        let name_start = skip_blanks(b, keyword_end);
+        if name_start == b.len() {
+            return Ok(()); // "# HELP" alone is a plain comment
+        }
+        let name_end = metric_name_end(b, name_start)
+            .filter(|&e| e == b.len() || is_blank(b[e]))
+            .ok_or((ErrorKind::InvalidMetricName, name_start))?;
+        let name = &line[name_start..name_end];
+        let rest_start = skip_blanks(b, name_end);
+        let rest = &line[rest_start..];
+        if is_help {
+            if rest.is_empty() {
+                return Ok(()); // an empty docstring is ignored, as prometheus/common does
+            }
+            let index = self.family_entry(name);
+            let family = &mut self.families[index];
+            if family.help.is_some() {
+                return Err((ErrorKind::DuplicateHelp(name.to_owned()), name_start));
+            }
+            family.help = Some(if rest.contains('\\') {
+                Cow::Owned(unescape(rest, false))
+            } else {
+                Cow::Borrowed(rest)
+            });
+            return Ok(());
+        }
+        if rest.is_empty() {
+            return Err((ErrorKind::MissingType, rest_start));
+        }
+        let metric_type = MetricType::parse(rest)
+            .ok_or_else(|| (ErrorKind::UnknownType(rest.to_owned()), rest_start))?;
+        let index = self.family_entry(name);
+        let family = &mut self.families[index];
+        if family.metric_type.is_some() || family.has_samples {
+            return Err((ErrorKind::DuplicateOrLateType(name.to_owned()), name_start));
+        }
+        family.metric_type = Some(metric_type);
+        // A new type can move samples of `name_sum` etc. into this family.
+        self.last_family = None;
+        Ok(())
+    }
+
+    fn family_entry(&mut self, name: &'a str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        self.families.push(Family::new(name));
+        let i = self.families.len() - 1;
+        self.index.insert(name, i);
+        i
+    }
+
+    fn family_index(&mut self, name: &'a str) -> usize {
+        if let Some((last, i)) = self.last_family
+            && last == name
+        {
+            return i;
+        }
+        let i = self.resolve_family(name);
+        self.last_family = Some((name, i));
+        i
+    }
+
+    /// The family of a sample name: the name itself when it has a TYPE, else the summary or
+    /// histogram it is the `_sum`, `_count` or `_bucket` of, else the name itself.
+    fn resolve_family(&mut self, name: &'a str) -> usize {
+        let own = self.index.get(name).copied();
+        if let Some(i) = own
+            && self.families[i].metric_type.is_some()
+        {
+            return i;
+        }
+        for (suffix, buckets) in [("_count", false), ("_sum", false), ("_bucket", true)] {
+            let Some(base) = name.strip_suffix(suffix).filter(|b| !b.is_empty()) else {
+                continue;
+            };
+            if let Some(&i) = self.index.get(base)
+                && let Some(t) = self.families[i].metric_type
+                && (if buckets {
+                    t.has_buckets()
+                } else {
+                    t.has_sum_and_count()
+                })
+            {
+                return i;
+            }
+        }
+        own.unwrap_or_else(|| self.family_entry(name))
+    }
+}
+
+impl<'a> Iterator for Parser<'a> {
+    type Item = Result<Sample<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        loop {
+            match self.next_line() {
+                None => {
+                    self.finished = true;
+                    return None;
+                }
+                Some(Step::Skip) => {}
+                Some(Step::Sample(sample)) => return Some(Ok(sample)),
+                Some(Step::Error(error)) => {
+                    match self.mode {
+                        Mode::Strict => self.finished = true,
+                        Mode::Lenient => {
+                            self.diagnostics.skipped_lines += 1;
+                            if self.diagnostics.first_errors.len() < Diagnostics::KEPT_ERRORS {
+                                self.diagnostics.first_errors.push(error.clone());
+                            }
+                        }
+                    }
+                    return Some(Err(error));
+                }
+            }
+        }
+    }
+}
+
+/// The checks prometheus/common makes on summaries and histograms: `quantile` and `le` are floats,
+/// bucket populations and counts are not negative.
+fn check_family_semantics(sample: &Sample<'_>) -> Result<(), ErrorKind> {
+    let is_float = |v: &str| {
+        matches!(
+            parse_value(v.as_bytes()),
+            Ok(_) | Err(ErrorKind::ValueOutOfRange)
+        )
+    };
+    match sample.metric_type {
+        MetricType::Summary if sample.name == sample.family => {
+            if let Some(q) = sample.label("quantile")
+                && !is_float(&q)
+            {
+                return Err(ErrorKind::InvalidQuantileOrLe("quantile"));
+            }
+        }
+        MetricType::Histogram | MetricType::GaugeHistogram => {
+            let suffix = &sample.name[sample.family.len()..];
+            if suffix == "_bucket"
+                && let Some(le) = sample.label("le")
+                && !is_float(&le)
+            {
+                return Err(ErrorKind::InvalidQuantileOrLe("le"));
+            }
+            if (suffix == "_bucket" || suffix == "_count") && sample.value < 0.0 {
+                return Err(ErrorKind::NegativeHistogramCount);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether a line (possibly not UTF-8) is a comment other than HELP or TYPE.
+fn is_plain_comment(b: &[u8]) -> bool {
+    let start = skip_blanks(b, 0);
+    if b.get(start) != Some(&b'#') {
+        return false;
+    }
+    let keyword_start = skip_blanks(b, start + 1);
+    let keyword = &b[keyword_start..token_end(b, keyword_start)];
+    keyword != b"HELP" && keyword != b"TYPE"
+}
