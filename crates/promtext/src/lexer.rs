@@ -35,11 +35,16 @@ pub(crate) fn is_blank(b: u8) -> bool {
 
 /// The first index at or after `i` that is not a blank.
 #[inline(always)]
-pub(crate) fn skip_blanks(line: &[u8], mut i: usize) -> usize {
-    while i < line.len() && is_blank(line[i]) {
-        i += 1;
+pub(crate) fn skip_blanks(line: &[u8], i: usize) -> usize {
+    // Most tokens are not preceded by blanks at all: answer that case first.
+    match line.get(i) {
+        Some(&b) if is_blank(b) => {}
+        _ => return i,
     }
-    i
+    line[i..]
+        .iter()
+        .position(|&b| !is_blank(b))
+        .map_or(line.len(), |p| i + p)
 }
 
 /// The first index at or after `i` that is a blank (or the end of the line).
@@ -49,6 +54,18 @@ pub(crate) fn token_end(line: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Whether `b` may continue a metric name.
+#[inline(always)]
+pub(crate) fn is_name_char(b: u8) -> bool {
+    CLASS[b as usize] & NAME_CONT != 0
+}
+
+/// Whether `b` may continue a label name.
+#[inline(always)]
+pub(crate) fn is_label_char(b: u8) -> bool {
+    CLASS[b as usize] & LABEL_CONT != 0
 }
 
 /// The end of the metric name starting at `i`, or `None` when no valid name starts there.
@@ -65,32 +82,65 @@ pub(crate) fn label_name_end(line: &[u8], i: usize) -> Option<usize> {
 
 #[inline(always)]
 fn scan_name(line: &[u8], i: usize, start: u8, cont: u8) -> Option<usize> {
-    match line.get(i) {
+    let rest = line.get(i..)?;
+    match rest.first() {
         Some(&b) if CLASS[b as usize] & start != 0 => {}
         _ => return None,
     }
-    let mut j = i + 1;
-    while j < line.len() && CLASS[line[j] as usize] & cont != 0 {
-        j += 1;
-    }
-    Some(j)
+    // `position` over a slice keeps one induction variable: the tightest loop for short names.
+    let len = rest[1..]
+        .iter()
+        .position(|&b| CLASS[b as usize] & cont == 0)
+        .map_or(rest.len(), |p| p + 1);
+    Some(i + len)
 }
 
 /// Scans a quoted label value whose opening quote is at `open`. Returns the index of the closing
 /// quote and whether the value holds a backslash escape.
+///
+/// Looks at eight bytes per step (SWAR) rather than calling `memchr2`: label values are mostly a
+/// few bytes long, where the set-up of a vectorised search costs more than it saves.
 #[inline(always)]
 pub(crate) fn quoted_end(line: &[u8], open: usize) -> Option<(usize, bool)> {
     let mut i = open + 1;
     let mut escaped = false;
     loop {
-        let rel = memchr::memchr2(b'"', b'\\', line.get(i..)?)?;
-        let at = i + rel;
+        let at = i + find_quote_or_backslash(line.get(i..)?)?;
         if line[at] == b'"' {
             return Some((at, escaped));
         }
         escaped = true;
         i = at + 2; // a backslash always takes the next byte with it
     }
+}
+
+/// The index of the first `"` or `\\` in `bytes`.
+#[inline(always)]
+fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Marks the bytes of `word` equal to `byte`; the lowest mark is exact (borrows only run up).
+    let marks = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let found = marks(word, b'"') | marks(word, b'\\');
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|p| base + p)
 }
 
 /// Unescapes `\\`, `\n` and (where `quote` is set) `\"`. Any other escape is kept verbatim, as
@@ -139,6 +189,16 @@ mod tests {
         assert_eq!(quoted_end(br#""a\\" 1"#, 0), Some((4, true)));
         assert_eq!(quoted_end(br#""abc"#, 0), None);
         assert_eq!(quoted_end(br#""abc\"#, 0), None);
+        // Across the eight-byte steps, and marks after the first one.
+        assert_eq!(quoted_end(br#""0123456789abcdef" 1"#, 0), Some((17, false)));
+        assert_eq!(quoted_end(br#""0123456\"89"abc"#, 0), Some((12, true)));
+        assert_eq!(quoted_end(br#""012345678901234\"#, 0), None);
+        for n in 0..20 {
+            let mut v = vec![b'"'];
+            v.extend(std::iter::repeat_n(b'x', n));
+            v.extend_from_slice(b"\"\"\\");
+            assert_eq!(quoted_end(&v, 0), Some((n + 1, false)), "{n}");
+        }
     }
 
     #[test]

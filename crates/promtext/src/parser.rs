@@ -9,9 +9,10 @@ use std::collections::{HashMap, HashSet};
 use crate::family::{Family, MetricType};
 use crate::float::{parse_timestamp, parse_value};
 use crate::lexer::{
-    is_blank, label_name_end, metric_name_end, quoted_end, skip_blanks, token_end, unescape,
+    is_blank, is_label_char, is_name_char, label_name_end, metric_name_end, quoted_end,
+    skip_blanks, token_end, unescape,
 };
-use crate::sample::Sample;
+use crate::sample::{INLINE_LABELS, LabelSpan, LabelSpans, Sample};
 use crate::{Error, ErrorKind};
 
 /// How the parser treats an invalid line.
@@ -56,8 +57,12 @@ pub struct Parser<'a> {
     index: HashMap<&'a str, usize>,
     /// The last sample name and its family: consecutive samples of one name skip the lookup.
     last_family: Option<(&'a str, usize)>,
-    /// Start and end of each label name of the current line (reused, so no allocation per line).
-    label_names: Vec<(usize, usize)>,
+    /// The label names of the current line (reused, so no allocation per line).
+    label_names: Vec<&'a [u8]>,
+    /// The label names of the last line with valid labels.
+    previous_label_names: Vec<&'a [u8]>,
+    /// The metric name of the last sample.
+    previous_name: &'a str,
     diagnostics: Diagnostics,
 }
 
@@ -86,6 +91,8 @@ impl<'a> Parser<'a> {
             index: HashMap::default(),
             last_family: None,
             label_names: Vec::new(),
+            previous_label_names: Vec::new(),
+            previous_name: "",
             diagnostics: Diagnostics::default(),
         }
     }
@@ -162,15 +169,26 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
 
-        let name_end = metric_name_end(b, start).ok_or((ErrorKind::InvalidMetricName, start))?;
+        // Consecutive samples mostly share a name: a match with the last one needs no class scan.
+        let previous = self.previous_name.as_bytes();
+        let same_name = !previous.is_empty()
+            && b[start..].starts_with(previous)
+            && b.get(start + previous.len())
+                .is_none_or(|&c| !is_name_char(c));
+        let name_end = if same_name {
+            start + previous.len()
+        } else {
+            metric_name_end(b, start).ok_or((ErrorKind::InvalidMetricName, start))?
+        };
         let name = &line[start..name_end];
+        self.previous_name = name;
         let mut i = skip_blanks(b, name_end);
         let mut labels_text = "";
-        let mut has_escapes = false;
+        let mut spans = LabelSpans::EMPTY;
         if b.get(i) == Some(&b'{') {
-            let (close, escapes) = self.parse_labels(b, i + 1)?;
+            let (close, found) = self.parse_labels(b, i + 1)?;
             labels_text = &line[i + 1..close];
-            has_escapes = escapes;
+            spans = found;
             i = skip_blanks(b, close + 1);
         } else if i == name_end && i < b.len() {
             // A name must be followed by a blank, '{' or the value's blank.
@@ -193,7 +211,7 @@ impl<'a> Parser<'a> {
             }
         }
 
-        let family_index = self.family_index(name);
+        let family_index = self.family_index(name, same_name);
         let family = &mut self.families[family_index];
         family.has_samples = true;
         let sample = Sample {
@@ -204,7 +222,7 @@ impl<'a> Parser<'a> {
             timestamp_ms,
             line: self.line_no,
             labels_text,
-            has_escapes,
+            spans,
         };
         if sample.metric_type != MetricType::Untyped {
             check_family_semantics(&sample).map_err(|k| (k, start))?;
@@ -212,18 +230,54 @@ impl<'a> Parser<'a> {
         Ok(Some(sample))
     }
 
-    /// Validates the label set starting after `{`; returns the index of `}` and whether a value
-    /// holds an escape.
-    fn parse_labels(&mut self, b: &[u8], mut i: usize) -> Result<(usize, bool), LineError> {
-        self.label_names.clear();
+    /// Validates the label set starting after `{` (index `open`); returns the index of `}` and
+    /// where each label sits, relative to `open`.
+    fn parse_labels(&mut self, b: &'a [u8], open: usize) -> Result<(usize, LabelSpans), LineError> {
+        let mut names = std::mem::take(&mut self.label_names);
+        names.clear();
+        let result = self.parse_labels_into(b, open, &mut names);
+        if result.is_ok() {
+            // This line's names become the ones the next line is compared with.
+            std::mem::swap(&mut names, &mut self.previous_label_names);
+        }
+        self.label_names = names;
+        result
+    }
+
+    fn parse_labels_into(
+        &self,
+        b: &'a [u8],
+        open: usize,
+        names: &mut Vec<&'a [u8]>,
+    ) -> Result<(usize, LabelSpans), LineError> {
         let mut many: Option<HashSet<&[u8]>> = None;
-        let mut has_escapes = false;
+        let mut spans = LabelSpans::EMPTY;
+        // Samples of one family usually repeat the previous line's label names in the same order.
+        // While they do, the names are known valid and distinct: no class scan, no duplicate check.
+        let mut same_as_previous = true;
+        // Offsets are stored as u16; a longer label text is walked again instead.
+        let fits = b.len() - open <= usize::from(u16::MAX);
+        let rel = |x: usize| (x - open) as u16;
+        let mut i = open;
         loop {
             i = skip_blanks(b, i);
             if b.get(i) == Some(&b'}') {
-                return Ok((i, has_escapes));
+                return Ok((i, finish_spans(spans, names.len(), fits)));
             }
-            let name_end = label_name_end(b, i).ok_or((ErrorKind::InvalidLabelName, i))?;
+            let k = names.len();
+            let name_end = match self.previous_label_names.get(k) {
+                Some(prev)
+                    if same_as_previous
+                        && b[i..].starts_with(prev)
+                        && b.get(i + prev.len()).is_some_and(|&c| !is_label_char(c)) =>
+                {
+                    i + prev.len()
+                }
+                _ => {
+                    same_as_previous = false;
+                    label_name_end(b, i).ok_or((ErrorKind::InvalidLabelName, i))?
+                }
+            };
             let mut j = skip_blanks(b, name_end);
             if b.get(j) != Some(&b'=') {
                 return Err((ErrorKind::ExpectedEquals, j));
@@ -235,29 +289,35 @@ impl<'a> Parser<'a> {
             let (close, escaped) =
                 quoted_end(b, j).ok_or((ErrorKind::UnterminatedLabelValue, j))?;
             let name = &b[i..name_end];
-            if name == b"__name__" {
-                return Err((ErrorKind::ReservedLabelName, i));
-            }
-            let duplicate = match many.as_mut() {
-                Some(set) => !set.insert(name),
-                None => {
-                    let dup = self.label_names.iter().any(|&(s, e)| &b[s..e] == name);
-                    self.label_names.push((i, name_end));
-                    if self.label_names.len() > LINEAR_LABEL_CHECK {
-                        many = Some(self.label_names.iter().map(|&(s, e)| &b[s..e]).collect());
-                    }
-                    dup
+            if !same_as_previous {
+                if name == b"__name__" {
+                    return Err((ErrorKind::ReservedLabelName, i));
                 }
-            };
-            if duplicate {
-                let name = String::from_utf8_lossy(name).into_owned();
-                return Err((ErrorKind::DuplicateLabelName(name), i));
+                let duplicate = if k < LINEAR_LABEL_CHECK {
+                    names.contains(&name)
+                } else {
+                    let set = many.get_or_insert_with(|| names.iter().copied().collect());
+                    !set.insert(name)
+                };
+                if duplicate {
+                    let name = String::from_utf8_lossy(name).into_owned();
+                    return Err((ErrorKind::DuplicateLabelName(name), i));
+                }
+            } else if let Some(set) = many.as_mut() {
+                set.insert(name);
             }
-            has_escapes |= escaped;
+            names.push(name);
+            if k < INLINE_LABELS && fits {
+                spans.spans[k] = LabelSpan {
+                    name: (rel(i), rel(name_end)),
+                    value: (rel(j + 1), rel(close)),
+                    escaped,
+                };
+            }
             i = skip_blanks(b, close + 1);
             match b.get(i) {
                 Some(b',') => i += 1,
-                Some(b'}') => return Ok((i, has_escapes)),
+                Some(b'}') => return Ok((i, finish_spans(spans, names.len(), fits))),
                 _ => return Err((ErrorKind::ExpectedCommaOrBrace, i)),
             }
         }
@@ -326,9 +386,10 @@ impl<'a> Parser<'a> {
         i
     }
 
-    fn family_index(&mut self, name: &'a str) -> usize {
+    /// The family of `name`; `same_name` says it equals the previous sample's name.
+    fn family_index(&mut self, name: &'a str, same_name: bool) -> usize {
         if let Some((last, i)) = self.last_family
-            && last == name
+            && (same_name || last == name)
         {
             return i;
         }
@@ -395,6 +456,12 @@ impl<'a> Iterator for Parser<'a> {
             }
         }
     }
+}
+
+/// The label positions to hand out, unless there are too many labels or the text is too long.
+fn finish_spans(mut spans: LabelSpans, count: usize, fits: bool) -> LabelSpans {
+    spans.len = (fits && count <= INLINE_LABELS).then_some(count as u8);
+    spans
 }
 
 /// The checks prometheus/common makes on summaries and histograms: `quantile` and `le` are floats,

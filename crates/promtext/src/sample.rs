@@ -5,11 +5,41 @@ use std::borrow::Cow;
 use crate::MetricType;
 use crate::lexer::{label_name_end, quoted_end, skip_blanks, unescape};
 
+/// Labels whose positions a [`Sample`] carries; a sample with more is walked again on demand.
+pub(crate) const INLINE_LABELS: usize = 6;
+
+/// Where one label's name and value sit in a sample's label text (byte offsets into it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct LabelSpan {
+    pub(crate) name: (u16, u16),
+    pub(crate) value: (u16, u16),
+    pub(crate) escaped: bool,
+}
+
+/// The label positions the parser found, when there were at most [`INLINE_LABELS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LabelSpans {
+    pub(crate) spans: [LabelSpan; INLINE_LABELS],
+    /// How many spans are valid, or `None` when the sample has more labels than fit.
+    pub(crate) len: Option<u8>,
+}
+
+impl LabelSpans {
+    pub(crate) const EMPTY: LabelSpans = LabelSpans {
+        spans: [LabelSpan {
+            name: (0, 0),
+            value: (0, 0),
+            escaped: false,
+        }; INLINE_LABELS],
+        len: Some(0),
+    };
+}
+
 /// One sample: `name{labels} value [timestamp]`, borrowed from the parsed body.
 ///
-/// Labels are kept as the validated text between the braces and decoded on demand by
-/// [`Sample::labels`], so that yielding a sample allocates nothing; only a label value holding an
-/// escape is decoded into an owned string.
+/// Labels are the validated text between the braces plus the positions the parser found, so
+/// that yielding a sample allocates nothing; only a label value holding an escape is decoded
+/// into an owned string, and only when asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample<'a> {
     /// The metric name as written (`x_sum` for the sum of summary `x`).
@@ -27,8 +57,7 @@ pub struct Sample<'a> {
     pub line: usize,
     /// The validated text between `{` and `}` (empty without labels).
     pub(crate) labels_text: &'a str,
-    /// Whether some label value holds a backslash escape.
-    pub(crate) has_escapes: bool,
+    pub(crate) spans: LabelSpans,
 }
 
 impl<'a> Sample<'a> {
@@ -36,8 +65,9 @@ impl<'a> Sample<'a> {
     pub fn labels(&self) -> Labels<'a> {
         Labels {
             text: self.labels_text,
+            spans: self.spans,
+            next: 0,
             pos: 0,
-            has_escapes: self.has_escapes,
         }
     }
 
@@ -48,7 +78,7 @@ impl<'a> Sample<'a> {
 
     /// Whether the sample has labels.
     pub fn has_labels(&self) -> bool {
-        !self.labels_text.is_empty()
+        self.spans.len != Some(0)
     }
 }
 
@@ -56,15 +86,24 @@ impl<'a> Sample<'a> {
 #[derive(Debug, Clone)]
 pub struct Labels<'a> {
     text: &'a str,
+    spans: LabelSpans,
+    /// The next span to yield (inline case).
+    next: usize,
+    /// Where to go on walking the text (case of many labels).
     pos: usize,
-    has_escapes: bool,
 }
 
-impl<'a> Iterator for Labels<'a> {
-    type Item = (&'a str, Cow<'a, str>);
+impl<'a> Labels<'a> {
+    fn at(&self, span: &LabelSpan) -> Option<(&'a str, Cow<'a, str>)> {
+        let name = self.text.get(span.name.0 as usize..span.name.1 as usize)?;
+        let raw = self
+            .text
+            .get(span.value.0 as usize..span.value.1 as usize)?;
+        Some((name, decode(raw, span.escaped)))
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
-        // The text was validated by the parser; this only walks it again.
+    /// Walks the validated text again: only for samples with more than [`INLINE_LABELS`] labels.
+    fn walk(&mut self) -> Option<(&'a str, Cow<'a, str>)> {
         let bytes = self.text.as_bytes();
         let start = skip_blanks(bytes, self.pos);
         let name_end = label_name_end(bytes, start)?;
@@ -77,11 +116,33 @@ impl<'a> Iterator for Labels<'a> {
         }
         self.pos = next;
         let raw = self.text.get(open + 1..close)?;
-        let value = if escaped && self.has_escapes {
-            Cow::Owned(unescape(raw, true))
-        } else {
-            Cow::Borrowed(raw)
-        };
-        Some((self.text.get(start..name_end)?, value))
+        Some((self.text.get(start..name_end)?, decode(raw, escaped)))
+    }
+}
+
+fn decode(raw: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        Cow::Owned(unescape(raw, true))
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = (&'a str, Cow<'a, str>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.spans.len {
+            Some(len) => {
+                if self.next >= usize::from(len) {
+                    return None;
+                }
+                let span = self.spans.spans[self.next];
+                self.next += 1;
+                self.at(&span)
+            }
+            None => self.walk(),
+        }
     }
 }
