@@ -1,0 +1,47 @@
+//! The aggregation engine of rockscope: from what one collection cycle fetched from a StarRocks
+//! cluster to numbers an operator can trust.
+//!
+//! # Overview
+//!
+//! [`aggregate`] takes the state kept from the previous cycle ([`EngineState`]) and one
+//! [`CycleInput`] (node lists, runtime info, every FE/BE/CN `/metrics` body with its fetch time)
+//! and returns an [`Aggregation`]: the cluster's [`MetricsSnapshot`], one [`NodeSnapshot`] per
+//! node, and the state for the next cycle. [`rollup_day`] turns one UTC day of snapshots into a
+//! [`DailySnapshot`].
+//!
+//! The work is split by metric group, each a pure function with its own tests:
+//!
+//! * [`extract`]: one pass of the lenient parser over a body into [`FeMetrics`] / [`BeMetrics`];
+//! * [`rates`]: counter increases with reset detection, per-second rates, small `Option` folds;
+//! * [`latency`]: per-FE latency from the window gauges or the summary, combined over FEs;
+//! * [`cpu`]: CPU busy % from jiffies, cluster CPU and memory figures;
+//! * [`disk`]: storage and tablets from the backends list;
+//! * [`jvm`]: FE heap, threads and GC;
+//! * [`jobs`]: load jobs, routine loads, transactions and other leader-only figures;
+//! * [`snapshot`]: matches scrapes to list rows and assembles the snapshots;
+//! * [`daily`]: the daily rollup and the retention cut-off.
+//!
+//! Rules that hold throughout: a figure with no source is `None`, never an invented 0; NaN and
+//! infinite sample values count as missing; rates are Δcounter/Δt per node between two consecutive
+//! scrapes of that node (Δt from the scrapes' `fetched_at`), a counter that went down was reset
+//! and its new value is the increase, and rates are summed over nodes.
+//!
+//! **Invariant:** the engine does no I/O and reads no clock: every time it uses comes from its
+//! input, so the same input always gives the same output.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod cpu;
+pub mod daily;
+pub mod disk;
+pub mod extract;
+pub mod jobs;
+pub mod jvm;
+pub mod latency;
+pub mod rates;
+pub mod snapshot;
+
+pub use daily::{expired_before, rollup_day};
+pub use extract::{BeCounters, BeMetrics, FeCounters, FeMetrics, extract_be, extract_fe};
+pub use rockscope_model::{CycleInput, DailySnapshot, MetricsSnapshot, NodeSnapshot};
+pub use snapshot::{Aggregation, EngineState, NodeState, aggregate};

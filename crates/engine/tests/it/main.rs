@@ -1,0 +1,7 @@
+//! Integration tests of the aggregation engine: scripted scrape sequences in StarRocks' own body
+//! shapes, partial cycles, the daily rollup, and the serialized form of the snapshots.
+
+mod daily;
+mod fixtures;
+mod partial;
+mod scenario;
