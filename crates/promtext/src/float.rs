@@ -19,6 +19,22 @@ const MAX_EXACT_MANTISSA: u64 = 1 << 53;
 /// Parses a sample value: `[+-]?(digits[.digits*]|.digits)([eE][+-]?digits)?`, or
 /// `[+-]?inf`, `[+-]?infinity`, `nan` in any case (Go's `ParseFloat`, no `_`, hex or `0x`).
 pub(crate) fn parse_value(token: &[u8]) -> Result<f64, ErrorKind> {
+    // Most values are plain counters: up to 15 digits are exact in an f64.
+    if !token.is_empty() && token.len() <= 15 {
+        let mut m: u64 = 0;
+        let mut digits = true;
+        for &b in token {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                digits = false;
+                break;
+            }
+            m = m * 10 + u64::from(d);
+        }
+        if digits {
+            return Ok(m as f64);
+        }
+    }
     let (negative, body) = match token.first() {
         Some(b'-') => (true, &token[1..]),
         Some(b'+') => (false, &token[1..]),

@@ -47,13 +47,54 @@ pub(crate) fn skip_blanks(line: &[u8], i: usize) -> usize {
         .map_or(line.len(), |p| i + p)
 }
 
-/// The first index at or after `i` that is a blank (or the end of the line).
+/// The first index at or after `i` that is a blank or the end of the line.
 #[inline(always)]
-pub(crate) fn token_end(line: &[u8], mut i: usize) -> usize {
-    while i < line.len() && !is_blank(line[i]) {
-        i += 1;
+pub(crate) fn token_end(line: &[u8], i: usize) -> usize {
+    line.get(i..).map_or(line.len(), |rest| {
+        rest.iter()
+            .position(|&b| is_blank(b) || b == b'\n')
+            .map_or(line.len(), |p| i + p)
+    })
+}
+
+/// Whether `i` is at the end of a line: its line feed, or the end of the text.
+#[inline(always)]
+pub(crate) fn at_line_end(text: &[u8], i: usize) -> bool {
+    text.get(i).is_none_or(|&b| b == b'\n')
+}
+
+/// Whether `hay` starts with `needle`. Names are short, and for them a few overlapping word
+/// compares inline beat a call into `memcmp`.
+#[inline(always)]
+pub(crate) fn starts_with(hay: &[u8], needle: &[u8]) -> bool {
+    let n = needle.len();
+    let Some(hay) = hay.get(..n) else {
+        return false;
+    };
+    if n >= 8 {
+        let word = |s: &[u8], at: usize| {
+            s.get(at..at + 8)
+                .and_then(|w| <[u8; 8]>::try_from(w).ok())
+                .map(u64::from_le_bytes)
+        };
+        let mut at = 0;
+        while at + 8 < n {
+            if word(hay, at) != word(needle, at) {
+                return false;
+            }
+            at += 8;
+        }
+        word(hay, n - 8) == word(needle, n - 8)
+    } else if n >= 4 {
+        let word = |s: &[u8], at: usize| {
+            s.get(at..at + 4)
+                .and_then(|w| <[u8; 4]>::try_from(w).ok())
+                .map(u32::from_le_bytes)
+        };
+        word(hay, 0) == word(needle, 0) && word(hay, n - 4) == word(needle, n - 4)
+    } else {
+        hay.iter().zip(needle).all(|(a, b)| a == b)
     }
-    i
 }
 
 /// Whether `b` may continue a metric name.
@@ -106,15 +147,20 @@ pub(crate) fn quoted_end(line: &[u8], open: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
         let at = i + find_quote_or_backslash(line.get(i..)?)?;
-        if line[at] == b'"' {
-            return Some((at, escaped));
+        match line[at] {
+            b'"' => return Some((at, escaped)),
+            b'\n' => return None, // a label value ends on its own line
+            _ => {}
+        }
+        if line.get(at + 1) == Some(&b'\n') {
+            return None;
         }
         escaped = true;
         i = at + 2; // a backslash always takes the next byte with it
     }
 }
 
-/// The index of the first `"` or `\\` in `bytes`.
+/// The index of the first `"`, `\\` or line feed in `bytes`.
 #[inline(always)]
 fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -130,7 +176,7 @@ fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let word = u64::from_le_bytes(word);
-        let found = marks(word, b'"') | marks(word, b'\\');
+        let found = marks(word, b'"') | marks(word, b'\\') | marks(word, b'\n');
         if found != 0 {
             return Some(base + (found.trailing_zeros() / 8) as usize);
         }
@@ -139,7 +185,7 @@ fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     chunks
         .remainder()
         .iter()
-        .position(|&b| b == b'"' || b == b'\\')
+        .position(|&b| b == b'"' || b == b'\\' || b == b'\n')
         .map(|p| base + p)
 }
 
@@ -180,6 +226,23 @@ mod tests {
         assert_eq!(label_name_end(b"a:b", 0), Some(1));
         assert_eq!(label_name_end(b":a", 0), None);
         assert_eq!(label_name_end(b"", 0), None);
+    }
+
+    #[test]
+    fn prefixes() {
+        let text = b"starrocks_be_table_scan_read_rows{db_name=";
+        for n in 0..=text.len() {
+            assert!(starts_with(text, &text[..n]), "{n}");
+            if n > 0 {
+                let mut other = text[..n].to_vec();
+                for at in 0..n {
+                    other[at] ^= 1;
+                    assert!(!starts_with(text, &other), "{n} {at}");
+                    other[at] ^= 1;
+                }
+            }
+        }
+        assert!(!starts_with(b"abc", b"abcd"));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use crate::family::{Family, MetricType};
 use crate::float::{parse_timestamp, parse_value};
 use crate::lexer::{
-    is_blank, is_label_char, is_name_char, label_name_end, metric_name_end, quoted_end,
-    skip_blanks, token_end, unescape,
+    at_line_end, is_blank, is_label_char, is_name_char, label_name_end, metric_name_end,
+    quoted_end, skip_blanks, starts_with, token_end, unescape,
 };
 use crate::sample::{INLINE_LABELS, LabelSpan, LabelSpans, Sample};
 use crate::{Error, ErrorKind};
@@ -74,7 +74,10 @@ enum Step<'a> {
     Error(Error),
 }
 
-/// A problem found on a line: what, and at which 0-based byte of it.
+/// What parsing one line found, before line and column are known.
+type LineResult<'a> = Result<Option<Sample<'a>>, LineError>;
+
+/// A problem found on a line: what, and at which 0-based index of the parsed text.
 type LineError = (ErrorKind, usize);
 
 impl<'a> Parser<'a> {
@@ -115,64 +118,88 @@ impl<'a> Parser<'a> {
     /// Parses the next line. `None` at the end of the input.
     fn next_line(&mut self) -> Option<Step<'a>> {
         let start = self.pos;
-        let rest = self.input.get(start..).filter(|r| !r.is_empty())?;
+        if start >= self.input.len() {
+            return None;
+        }
         self.line_no += 1;
-        let (end, terminated) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (start + i, true),
-            None => (self.input.len(), false),
+        let (result, end) = match self.text {
+            // The whole input is UTF-8: parse in place, the line's end is found on the way.
+            Some(text) => self.parse_line(text, start),
+            None => {
+                // Line by line, each checked on its own, so that one bad byte costs one line.
+                let end = memchr::memchr(b'\n', &self.input[start..])
+                    .map_or(self.input.len(), |i| start + i);
+                let bytes = &self.input[start..end];
+                match std::str::from_utf8(bytes) {
+                    Ok(line) => {
+                        let (result, line_end) = self.parse_line(line, 0);
+                        (
+                            result.map_err(|(kind, at)| (kind, start + at)),
+                            start + line_end,
+                        )
+                    }
+                    Err(_) if is_plain_comment(bytes) => (Ok(None), end),
+                    Err(e) => (Err((ErrorKind::InvalidUtf8, start + e.valid_up_to())), end),
+                }
+            }
         };
         self.pos = end + 1;
-        let bytes = &self.input[start..end];
-        if !terminated {
-            if bytes.iter().all(|&b| is_blank(b)) {
-                return Some(Step::Skip);
-            }
+        if end >= self.input.len() && !self.input[start..].iter().all(|&b| is_blank(b)) {
+            // The spec wants every line, the last included, ended by a line feed.
             return Some(Step::Error(
-                self.error((ErrorKind::MissingFinalNewline, bytes.len())),
+                self.error(start, (ErrorKind::MissingFinalNewline, end)),
             ));
         }
-        let line = match self.text.and_then(|text| text.get(start..end)) {
-            Some(line) => line,
-            None => match std::str::from_utf8(bytes) {
-                Ok(line) => line,
-                Err(_) if is_plain_comment(bytes) => return Some(Step::Skip),
-                Err(e) => {
-                    return Some(Step::Error(
-                        self.error((ErrorKind::InvalidUtf8, e.valid_up_to())),
-                    ));
-                }
-            },
-        };
-        Some(match self.parse_line(line) {
+        Some(match result {
             Ok(Some(sample)) => Step::Sample(sample),
             Ok(None) => Step::Skip,
-            Err(e) => Step::Error(self.error(e)),
+            Err(e) => Step::Error(self.error(start, e)),
         })
     }
 
-    fn error(&self, (kind, at): LineError) -> Error {
+    fn error(&self, line_start: usize, (kind, at): LineError) -> Error {
         Error {
             line: self.line_no,
-            column: at + 1,
+            column: at - line_start + 1,
             kind,
         }
     }
 
-    fn parse_line(&mut self, line: &'a str) -> Result<Option<Sample<'a>>, LineError> {
-        let b = line.as_bytes();
-        let start = skip_blanks(b, 0);
-        if start == b.len() {
-            return Ok(None);
+    /// Parses the line starting at `start` of `text`; returns what it found and the index of its
+    /// end (its line feed, or the end of `text`). Error positions are indexes into `text`.
+    fn parse_line(&mut self, text: &'a str, start: usize) -> (LineResult<'a>, usize) {
+        match self.parse_sample(text, start) {
+            Ok((sample, end)) => (Ok(sample), end),
+            Err(e) => {
+                let from = e.1.min(text.len());
+                let end = memchr::memchr(b'\n', &text.as_bytes()[from..])
+                    .map_or(text.len(), |i| from + i);
+                (Err(e), end)
+            }
+        }
+    }
+
+    fn parse_sample(
+        &mut self,
+        text: &'a str,
+        line_start: usize,
+    ) -> Result<(Option<Sample<'a>>, usize), LineError> {
+        let b = text.as_bytes();
+        let start = skip_blanks(b, line_start);
+        if at_line_end(b, start) {
+            return Ok((None, start));
         }
         if b[start] == b'#' {
-            self.parse_comment(line, start + 1)?;
-            return Ok(None);
+            let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
+            self.parse_comment(&text[line_start..end], start - line_start + 1)
+                .map_err(|(kind, at)| (kind, line_start + at))?;
+            return Ok((None, end));
         }
 
         // Consecutive samples mostly share a name: a match with the last one needs no class scan.
         let previous = self.previous_name.as_bytes();
         let same_name = !previous.is_empty()
-            && b[start..].starts_with(previous)
+            && starts_with(&b[start..], previous)
             && b.get(start + previous.len())
                 .is_none_or(|&c| !is_name_char(c));
         let name_end = if same_name {
@@ -180,33 +207,33 @@ impl<'a> Parser<'a> {
         } else {
             metric_name_end(b, start).ok_or((ErrorKind::InvalidMetricName, start))?
         };
-        let name = &line[start..name_end];
+        let name = &text[start..name_end];
         self.previous_name = name;
         let mut i = skip_blanks(b, name_end);
         let mut labels_text = "";
         let mut spans = LabelSpans::EMPTY;
         if b.get(i) == Some(&b'{') {
             let (close, found) = self.parse_labels(b, i + 1)?;
-            labels_text = &line[i + 1..close];
+            labels_text = &text[i + 1..close];
             spans = found;
             i = skip_blanks(b, close + 1);
-        } else if i == name_end && i < b.len() {
+        } else if i == name_end && !at_line_end(b, i) {
             // A name must be followed by a blank, '{' or the value's blank.
             return Err((ErrorKind::InvalidMetricName, i));
         }
 
-        if i == b.len() {
+        if at_line_end(b, i) {
             return Err((ErrorKind::MissingValue, i));
         }
         let value_end = token_end(b, i);
         let value = parse_value(&b[i..value_end]).map_err(|k| (k, i))?;
         i = skip_blanks(b, value_end);
         let mut timestamp_ms = None;
-        if i < b.len() {
+        if !at_line_end(b, i) {
             let ts_end = token_end(b, i);
             timestamp_ms = Some(parse_timestamp(&b[i..ts_end]).map_err(|k| (k, i))?);
             i = skip_blanks(b, ts_end);
-            if i < b.len() {
+            if !at_line_end(b, i) {
                 return Err((ErrorKind::TrailingText, i));
             }
         }
@@ -227,7 +254,7 @@ impl<'a> Parser<'a> {
         if sample.metric_type != MetricType::Untyped {
             check_family_semantics(&sample).map_err(|k| (k, start))?;
         }
-        Ok(Some(sample))
+        Ok((Some(sample), i))
     }
 
     /// Validates the label set starting after `{` (index `open`); returns the index of `}` and
@@ -255,20 +282,20 @@ impl<'a> Parser<'a> {
         // Samples of one family usually repeat the previous line's label names in the same order.
         // While they do, the names are known valid and distinct: no class scan, no duplicate check.
         let mut same_as_previous = true;
-        // Offsets are stored as u16; a longer label text is walked again instead.
-        let fits = b.len() - open <= usize::from(u16::MAX);
+        // Offsets are stored as u16 (truncated here); a longer label text is walked again instead.
         let rel = |x: usize| (x - open) as u16;
         let mut i = open;
         loop {
             i = skip_blanks(b, i);
             if b.get(i) == Some(&b'}') {
-                return Ok((i, finish_spans(spans, names.len(), fits)));
+                return Ok((i, finish_spans(spans, names.len(), i - open)));
             }
             let k = names.len();
+            // Blanks around '=' are legal but rare: test for the byte first, skip blanks if not.
             let name_end = match self.previous_label_names.get(k) {
                 Some(prev)
                     if same_as_previous
-                        && b[i..].starts_with(prev)
+                        && starts_with(&b[i..], prev)
                         && b.get(i + prev.len()).is_some_and(|&c| !is_label_char(c)) =>
                 {
                     i + prev.len()
@@ -278,13 +305,19 @@ impl<'a> Parser<'a> {
                     label_name_end(b, i).ok_or((ErrorKind::InvalidLabelName, i))?
                 }
             };
-            let mut j = skip_blanks(b, name_end);
+            let mut j = name_end;
             if b.get(j) != Some(&b'=') {
-                return Err((ErrorKind::ExpectedEquals, j));
+                j = skip_blanks(b, j);
+                if b.get(j) != Some(&b'=') {
+                    return Err((ErrorKind::ExpectedEquals, j));
+                }
             }
-            j = skip_blanks(b, j + 1);
+            j += 1;
             if b.get(j) != Some(&b'"') {
-                return Err((ErrorKind::ExpectedQuote, j));
+                j = skip_blanks(b, j);
+                if b.get(j) != Some(&b'"') {
+                    return Err((ErrorKind::ExpectedQuote, j));
+                }
             }
             let (close, escaped) =
                 quoted_end(b, j).ok_or((ErrorKind::UnterminatedLabelValue, j))?;
@@ -307,17 +340,20 @@ impl<'a> Parser<'a> {
                 set.insert(name);
             }
             names.push(name);
-            if k < INLINE_LABELS && fits {
+            if k < INLINE_LABELS {
                 spans.spans[k] = LabelSpan {
                     name: (rel(i), rel(name_end)),
                     value: (rel(j + 1), rel(close)),
                     escaped,
                 };
             }
-            i = skip_blanks(b, close + 1);
+            i = close + 1;
+            if b.get(i).is_some_and(|&c| is_blank(c)) {
+                i = skip_blanks(b, i);
+            }
             match b.get(i) {
                 Some(b',') => i += 1,
-                Some(b'}') => return Ok((i, finish_spans(spans, names.len(), fits))),
+                Some(b'}') => return Ok((i, finish_spans(spans, names.len(), i - open))),
                 _ => return Err((ErrorKind::ExpectedCommaOrBrace, i)),
             }
         }
@@ -459,7 +495,8 @@ impl<'a> Iterator for Parser<'a> {
 }
 
 /// The label positions to hand out, unless there are too many labels or the text is too long.
-fn finish_spans(mut spans: LabelSpans, count: usize, fits: bool) -> LabelSpans {
+fn finish_spans(mut spans: LabelSpans, count: usize, text_len: usize) -> LabelSpans {
+    let fits = text_len <= usize::from(u16::MAX);
     spans.len = (fits && count <= INLINE_LABELS).then_some(count as u8);
     spans
 }

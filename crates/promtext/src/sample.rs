@@ -62,10 +62,10 @@ pub struct Sample<'a> {
 
 impl<'a> Sample<'a> {
     /// The labels in written order, as `(name, value)` with escapes decoded.
-    pub fn labels(&self) -> Labels<'a> {
+    pub fn labels(&self) -> Labels<'_, 'a> {
         Labels {
             text: self.labels_text,
-            spans: self.spans,
+            spans: &self.spans,
             next: 0,
             pos: 0,
         }
@@ -82,18 +82,19 @@ impl<'a> Sample<'a> {
     }
 }
 
-/// An iterator over a sample's labels; see [`Sample::labels`].
+/// An iterator over a sample's labels; see [`Sample::labels`]. It borrows the sample (`'s`) and
+/// yields text borrowed from the input (`'a`).
 #[derive(Debug, Clone)]
-pub struct Labels<'a> {
+pub struct Labels<'s, 'a> {
     text: &'a str,
-    spans: LabelSpans,
+    spans: &'s LabelSpans,
     /// The next span to yield (inline case).
     next: usize,
     /// Where to go on walking the text (case of many labels).
     pos: usize,
 }
 
-impl<'a> Labels<'a> {
+impl<'a> Labels<'_, 'a> {
     fn at(&self, span: &LabelSpan) -> Option<(&'a str, Cow<'a, str>)> {
         let name = self.text.get(span.name.0 as usize..span.name.1 as usize)?;
         let raw = self
@@ -128,7 +129,7 @@ fn decode(raw: &str, escaped: bool) -> Cow<'_, str> {
     }
 }
 
-impl<'a> Iterator for Labels<'a> {
+impl<'a> Iterator for Labels<'_, 'a> {
     type Item = (&'a str, Cow<'a, str>);
 
     #[inline]
