@@ -4,6 +4,8 @@
 //! parses the command line and maps results to exit codes.
 
 mod cli;
+#[allow(dead_code)] // wired by `serve`, `collect-once` and `check-config`
+mod config;
 mod parse_metrics;
 
 use std::process::ExitCode;
