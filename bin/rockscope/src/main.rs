@@ -1,25 +1,35 @@
 //! `rockscope`: the thin binary that wires rockscope's layers together.
 //!
 //! Each subcommand lives in its own module and only calls into the library crates; this file
-//! parses the command line and maps results to exit codes.
+//! parses the command line, sets up logging and maps results to exit codes.
 
 mod cli;
-#[allow(dead_code)] // wired by `serve`, `collect-once` and `check-config`
 mod config;
+mod demo;
 mod parse_metrics;
+mod service;
+mod tester;
 
 use std::process::ExitCode;
 
+use config::Settings;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match cli::parse(&args) {
-        Ok(command) => command,
+    let invocation = match cli::parse(&args) {
+        Ok(invocation) => invocation,
         Err(message) => {
             eprintln!("rockscope: {message}\n\n{}", cli::USAGE);
             return ExitCode::from(2);
         }
     };
-    match command {
+    let settings = || {
+        Settings::load(invocation.config.as_deref()).map_err(|e| {
+            eprintln!("rockscope: {e}");
+            ExitCode::from(2)
+        })
+    };
+    match invocation.command {
         cli::Command::Help => {
             println!("{}", cli::USAGE);
             ExitCode::SUCCESS
@@ -27,5 +37,62 @@ fn main() -> ExitCode {
         cli::Command::ParseMetrics { path, lenient } => {
             parse_metrics::run(path.as_deref(), lenient)
         }
+        cli::Command::CheckConfig => match settings() {
+            Ok(settings) => match serde_json::to_string_pretty(&settings) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("rockscope: cannot print the configuration: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(code) => code,
+        },
+        cli::Command::Serve | cli::Command::CollectOnce | cli::Command::Demo => {
+            let settings = match settings() {
+                Ok(settings) => settings,
+                Err(code) => return code,
+            };
+            init_logging();
+            let command = invocation.command;
+            let result = service::block_on(async move {
+                match command {
+                    cli::Command::Demo => demo::run(settings).await,
+                    cli::Command::CollectOnce => {
+                        let store = service::open_store(&settings).await?;
+                        service::collect_once(settings, store).await
+                    }
+                    _ => {
+                        let store = service::open_store(&settings).await?;
+                        service::serve(settings, store).await
+                    }
+                }
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("rockscope: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
+}
+
+/// `RUST_LOG` decides; `info` by default. ureq's `trace` level writes raw request bytes, the
+/// `Authorization` header included, so ureq is capped at `debug` (which it redacts) whatever
+/// `RUST_LOG` says: no level may print a password.
+fn init_logging() {
+    let spec = std::env::var("RUST_LOG")
+        .unwrap_or_else(|_| "info,ureq=warn,ureq_proto=warn,actix_server=warn".to_owned());
+    let mut builder = env_logger::Builder::new();
+    builder.parse_filters(&spec).format_timestamp_millis();
+    if spec.contains("trace") {
+        builder
+            .filter_module("ureq", log::LevelFilter::Debug)
+            .filter_module("ureq_proto", log::LevelFilter::Debug);
+    }
+    builder.init();
 }

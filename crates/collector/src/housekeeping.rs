@@ -1,0 +1,99 @@
+//! After each tick: retention of expired rows, and the daily aggregates of finished UTC days,
+//! including every day missed while the service was down (still inside the retention).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use rockscope_engine::{expired_before, rollup_day};
+use rockscope_store::Store;
+use time::{Date, Duration, OffsetDateTime};
+use tokio::sync::Mutex;
+
+/// Rows deleted per retention transaction: small enough that a writer waits milliseconds.
+const RETENTION_BATCH: usize = 2_000;
+
+/// Retention and daily aggregation, never two passes at once.
+pub(crate) struct Housekeeping {
+    store: Store,
+    retention_days: u32,
+    daily_retention_days: u32,
+    running: Arc<Mutex<()>>,
+    /// The UTC day (Julian day number) whose predecessors are all aggregated; 0 before the first pass.
+    daily_done_through: AtomicI64,
+}
+
+impl Housekeeping {
+    pub(crate) fn new(store: Store, retention_days: u32, daily_retention_days: u32) -> Self {
+        Housekeeping {
+            store,
+            retention_days,
+            daily_retention_days,
+            running: Arc::new(Mutex::new(())),
+            daily_done_through: AtomicI64::new(0),
+        }
+    }
+
+    /// One pass; returns at once when another pass is still running.
+    pub(crate) async fn run(&self, now: OffsetDateTime) {
+        let Ok(_guard) = self.running.try_lock() else {
+            return;
+        };
+        let store = self.store.clone();
+        let (retention_days, daily_retention_days) =
+            (self.retention_days, self.daily_retention_days);
+        let today = now.date();
+        let need_daily =
+            i64::from(today.to_julian_day()) > self.daily_done_through.load(Ordering::Relaxed);
+        let pass = tokio::task::spawn_blocking(move || {
+            let cutoff = expired_before(now, retention_days);
+            match store.delete_snapshots_before(cutoff, RETENTION_BATCH) {
+                Ok(_) => {}
+                Err(e) => log::warn!("Retention of snapshots failed. error={e}"),
+            }
+            if let Err(e) = store.delete_runs_before(cutoff) {
+                log::warn!("Retention of collection runs failed. error={e}");
+            }
+            let daily_cutoff = today - Duration::days(i64::from(daily_retention_days));
+            if let Err(e) = store.delete_daily_before(daily_cutoff) {
+                log::warn!("Retention of daily aggregates failed. error={e}");
+            }
+            need_daily.then(|| build_missing_days(&store, today, retention_days))
+        });
+        match pass.await {
+            Ok(Some(Ok(built))) => {
+                if built > 0 {
+                    log::info!("Daily aggregates built. days={built}");
+                }
+                self.daily_done_through
+                    .store(i64::from(today.to_julian_day()), Ordering::Relaxed);
+            }
+            Ok(Some(Err(e))) => log::warn!("Daily aggregation failed. error={e}"),
+            Ok(None) => {}
+            Err(e) => log::error!("Housekeeping panicked. error={e}"),
+        }
+    }
+}
+
+/// Builds the daily row of every finished day that has snapshots and no row yet, for every
+/// cluster. Returns how many rows it built.
+pub(crate) fn build_missing_days(
+    store: &Store,
+    today: Date,
+    retention_days: u32,
+) -> Result<usize, rockscope_store::Error> {
+    let from = today - Duration::days(i64::from(retention_days));
+    let mut built = 0;
+    for cluster in store.list_clusters()? {
+        for day in store.days_with_snapshots(cluster.id, from)? {
+            if day >= today || store.daily_done(cluster.id, day)? {
+                continue;
+            }
+            let snapshots = store.snapshots_of_day(cluster.id, day)?;
+            if let Some(row) = rollup_day(cluster.id, day, &snapshots) {
+                store.upsert_daily(&row)?;
+                built += 1;
+            }
+        }
+    }
+    Ok(built)
+}

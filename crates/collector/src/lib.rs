@@ -1,0 +1,34 @@
+//! rockscope's collection loop: every `interval`, fetch every registered cluster, aggregate,
+//! store; after each tick, expire old rows and build daily aggregates.
+//!
+//! # Overview
+//!
+//! * [`Collector`]: built from a [`CollectorConfig`], a [`rockscope_store::Store`] and a
+//!   [`StatusBoard`]. [`Collector::run`] is the service loop (fixed rate, graceful shutdown);
+//!   [`Collector::collect_once`] runs one tick and returns a [`ClusterOutcome`] per cluster.
+//! * [`StatusBoard`]: per-cluster [`ClusterStatus`] and recent [`CycleSummary`]s, shared with the
+//!   API.
+//! * [`fetch_cycle`]: one cluster's fetch (leader's lists, every node's `/metrics`) as a
+//!   [`rockscope_model::CycleInput`]; blocking.
+//!
+//! # Isolation
+//!
+//! Each cluster runs in its own task with its own client (its own connection pool and
+//! timeouts) under a per-cluster deadline, so a hung, refusing or garbage-serving cluster only
+//! ever costs its own task. A cluster whose previous collection is still running is skipped for
+//! that tick, never run twice at once. A panic in one cluster's task is caught and recorded.
+//! Blocking work (HTTP, parsing, SQLite) runs on tokio's blocking pool, never on an async worker.
+//!
+//! **Invariant:** no metric arithmetic here (that is `rockscope-engine`), no SQL (that is
+//! `rockscope-store`).
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod fetch;
+mod housekeeping;
+mod scheduler;
+mod status;
+
+pub use fetch::{fetch_cycle, source_error};
+pub use scheduler::{ClusterOutcome, Collector, CollectorConfig};
+pub use status::{ClusterStatus, CycleSummary, StatusBoard};

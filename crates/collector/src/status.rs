@@ -1,0 +1,162 @@
+//! What the collector tells the API about itself: per-cluster status and recent cycles.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rockscope_model::SourceError;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// Cycles remembered for `/api/collector/status`.
+const KEPT_CYCLES: usize = 50;
+
+/// One cluster's collection status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterStatus {
+    /// The cluster's id.
+    pub cluster_id: i64,
+    /// The cluster's name.
+    pub cluster_name: String,
+    /// When the last collection started.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_attempt_at: Option<OffsetDateTime>,
+    /// When the last collection that stored a snapshot started.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_success_at: Option<OffsetDateTime>,
+    /// Why the last attempt failed; `None` when it succeeded.
+    pub last_error: Option<String>,
+    /// Attempts that failed in a row.
+    pub consecutive_failures: u32,
+    /// How long the last attempt took, in milliseconds.
+    pub last_duration_ms: Option<u64>,
+    /// The nodes and sources that failed in the last attempt.
+    pub node_failures: Vec<SourceError>,
+}
+
+impl ClusterStatus {
+    fn new(cluster_id: i64, cluster_name: &str) -> ClusterStatus {
+        ClusterStatus {
+            cluster_id,
+            cluster_name: cluster_name.to_owned(),
+            last_attempt_at: None,
+            last_success_at: None,
+            last_error: None,
+            consecutive_failures: 0,
+            last_duration_ms: None,
+            node_failures: Vec::new(),
+        }
+    }
+}
+
+/// One tick of the scheduler.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CycleSummary {
+    /// When the tick fired.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// Until the last cluster of the tick finished, in milliseconds.
+    pub duration_ms: u64,
+    /// Clusters whose snapshot was stored.
+    pub clusters_ok: u32,
+    /// Clusters that failed.
+    pub clusters_failed: u32,
+    /// Clusters skipped because their previous collection was still running.
+    pub clusters_skipped: u32,
+}
+
+/// The shared, cheaply cloned status board the collector writes and the API reads.
+#[derive(Debug, Clone, Default)]
+pub struct StatusBoard {
+    inner: Arc<Mutex<Board>>,
+}
+
+#[derive(Debug, Default)]
+struct Board {
+    clusters: BTreeMap<i64, ClusterStatus>,
+    cycles: VecDeque<CycleSummary>,
+    running: bool,
+}
+
+impl StatusBoard {
+    /// Every known cluster's status, by id.
+    pub fn clusters(&self) -> Vec<ClusterStatus> {
+        self.lock().clusters.values().cloned().collect()
+    }
+
+    /// One cluster's status.
+    pub fn cluster(&self, cluster_id: i64) -> Option<ClusterStatus> {
+        self.lock().clusters.get(&cluster_id).cloned()
+    }
+
+    /// The recent cycles, newest first.
+    pub fn cycles(&self) -> Vec<CycleSummary> {
+        self.lock().cycles.iter().rev().cloned().collect()
+    }
+
+    /// Whether the collection loop is running (for readiness).
+    pub fn is_running(&self) -> bool {
+        self.lock().running
+    }
+
+    pub(crate) fn set_running(&self, running: bool) {
+        self.lock().running = running;
+    }
+
+    pub(crate) fn attempt_started(&self, cluster_id: i64, name: &str, at: OffsetDateTime) {
+        let mut board = self.lock();
+        let status = board
+            .clusters
+            .entry(cluster_id)
+            .or_insert_with(|| ClusterStatus::new(cluster_id, name));
+        status.cluster_name = name.to_owned();
+        status.last_attempt_at = Some(at);
+    }
+
+    pub(crate) fn attempt_finished(
+        &self,
+        cluster_id: i64,
+        name: &str,
+        started_at: OffsetDateTime,
+        duration_ms: u64,
+        outcome: Result<Vec<SourceError>, String>,
+    ) {
+        let mut board = self.lock();
+        let status = board
+            .clusters
+            .entry(cluster_id)
+            .or_insert_with(|| ClusterStatus::new(cluster_id, name));
+        status.last_duration_ms = Some(duration_ms);
+        match outcome {
+            Ok(node_failures) => {
+                status.last_success_at = Some(started_at);
+                status.last_error = None;
+                status.consecutive_failures = 0;
+                status.node_failures = node_failures;
+            }
+            Err(error) => {
+                status.last_error = Some(error);
+                status.consecutive_failures = status.consecutive_failures.saturating_add(1);
+                status.node_failures = Vec::new();
+            }
+        }
+    }
+
+    pub(crate) fn forget_missing(&self, present: &[i64]) {
+        self.lock().clusters.retain(|id, _| present.contains(id));
+    }
+
+    pub(crate) fn cycle_finished(&self, summary: CycleSummary) {
+        let mut board = self.lock();
+        if board.cycles.len() == KEPT_CYCLES {
+            board.cycles.pop_front();
+        }
+        board.cycles.push_back(summary);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Board> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,270 @@
+//! What to simulate: clusters, StarRocks version shapes, credentials, how to bind.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::str::FromStr;
+
+use crate::SimError;
+
+/// The StarRocks version whose HTTP formats a cluster imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Version {
+    /// 3.0: `show_proc` is an array of arrays without column names; 26 backend columns.
+    V3_0,
+    /// 3.3: `show_proc` is an array of objects with string values; 29 backend columns.
+    #[default]
+    V3_3,
+    /// 4.0: as 3.3 plus `is_leader` labels on leader-aware FE families, a `StatusCode` backends
+    /// column, an `Id` first frontends column, and Basic auth required on `/metrics`.
+    V4_0,
+}
+
+impl Version {
+    /// `"3.0"`, `"3.3"` or `"4.0"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V3_0 => "3.0",
+            Version::V3_3 => "3.3",
+            Version::V4_0 => "4.0",
+        }
+    }
+    /// The build string StarRocks reports in the `Version` columns.
+    pub fn build(self) -> &'static str {
+        match self {
+            Version::V3_0 => "3.0.9-f1fa5c5",
+            Version::V3_3 => "3.3.10-227b0b3",
+            Version::V4_0 => "4.0.2-1f7a2c9",
+        }
+    }
+    /// `show_proc` rows are JSON objects keyed by column title (3.1+).
+    pub(crate) fn proc_objects(self) -> bool {
+        self != Version::V3_0
+    }
+    /// Leader-aware FE families carry `is_leader` as their first label.
+    pub(crate) fn leader_labels(self) -> bool {
+        self == Version::V4_0
+    }
+    /// `/metrics` needs Basic auth.
+    pub(crate) fn metrics_need_auth(self) -> bool {
+        self == Version::V4_0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Version {
+    type Err = SimError;
+    /// Accepts `3.0`, `3.3`, `4.0` and longer forms of them such as `3.3.10`.
+    fn from_str(s: &str) -> Result<Version, SimError> {
+        let s = s.trim();
+        for v in [Version::V3_0, Version::V3_3, Version::V4_0] {
+            if s == v.as_str() || s.starts_with(&format!("{}.", v.as_str())) {
+                return Ok(v);
+            }
+        }
+        Err(SimError::Config(format!(
+            "unknown StarRocks version {s:?} (expected 3.0, 3.3 or 4.0)"
+        )))
+    }
+}
+
+/// How nodes get their listening addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindMode {
+    /// Like a real deployment: each node on its own loopback address with StarRocks' default
+    /// ports (FE 8030, BE/CN 8040). Cluster `c` (0-based) uses `base + 256·c + 1 ..`, e.g.
+    /// 127.0.1.1, 127.0.1.2, … for the first cluster and 127.0.2.x for the second with base
+    /// 127.0.1.0. Where an address/port cannot be bound the node falls back to an ephemeral
+    /// port on the same address, then on 127.0.0.1 (see [`crate::Simulator::notes`]).
+    Addresses {
+        /// The first cluster's network (its `.0` address).
+        base: Ipv4Addr,
+    },
+    /// Every node on 127.0.0.1 with an OS-assigned port; node lists advertise each node's own
+    /// port. Parallel tests never collide in this mode.
+    Ports,
+}
+
+impl Default for BindMode {
+    /// [`BindMode::Ports`]: the safe choice for tests (the binary defaults to `Addresses`).
+    fn default() -> BindMode {
+        BindMode::Ports
+    }
+}
+
+impl BindMode {
+    /// `Addresses` with base 127.0.1.0.
+    pub fn addresses() -> BindMode {
+        BindMode::Addresses {
+            base: Ipv4Addr::new(127, 0, 1, 0),
+        }
+    }
+}
+
+/// One simulated cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterSpec {
+    /// Cluster name (unique within a simulator), e.g. `sim-1`.
+    pub name: String,
+    /// FE nodes that can lead (the first one starts as leader). At least 1.
+    pub fes: usize,
+    /// Additional FE observers (never leader).
+    pub observers: usize,
+    /// BE nodes.
+    pub bes: usize,
+    /// CN nodes; a cluster with CNs is rendered as shared-data (extra show_proc columns).
+    pub cns: usize,
+    /// Version shape of every node in the cluster.
+    pub version: Version,
+    /// Basic-auth user (StarRocks default `root`).
+    pub username: String,
+    /// Basic-auth password (StarRocks default empty).
+    pub password: String,
+}
+
+impl ClusterSpec {
+    /// A cluster with `fes` FEs and `bes` BEs, no observers/CNs, `root` with empty password.
+    pub fn new(name: impl Into<String>, fes: usize, bes: usize, version: Version) -> ClusterSpec {
+        ClusterSpec {
+            name: name.into(),
+            fes,
+            observers: 0,
+            bes,
+            cns: 0,
+            version,
+            username: "root".into(),
+            password: String::new(),
+        }
+    }
+    /// Sets the number of observers.
+    pub fn with_observers(mut self, observers: usize) -> ClusterSpec {
+        self.observers = observers;
+        self
+    }
+    /// Sets the number of CNs.
+    pub fn with_cns(mut self, cns: usize) -> ClusterSpec {
+        self.cns = cns;
+        self
+    }
+    /// Sets the Basic-auth credentials.
+    pub fn with_credentials(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> ClusterSpec {
+        self.username = username.into();
+        self.password = password.into();
+        self
+    }
+    /// Total node count.
+    pub fn node_count(&self) -> usize {
+        self.fes + self.observers + self.bes + self.cns
+    }
+}
+
+impl Default for ClusterSpec {
+    /// `sim-1`: 1 FE, 3 BEs, version 3.3, `root` with empty password.
+    fn default() -> ClusterSpec {
+        ClusterSpec::new("sim-1", 1, 3, Version::V3_3)
+    }
+}
+
+/// Everything [`crate::Simulator::start`] needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimConfig {
+    /// Clusters to serve.
+    pub clusters: Vec<ClusterSpec>,
+    /// Seed of every generated value; the same seed gives the same numbers.
+    pub seed: u64,
+    /// How to bind node listeners.
+    pub bind: BindMode,
+    /// Serve the HTTP control endpoint on 127.0.0.1 (ephemeral port).
+    pub control: bool,
+}
+
+impl Default for SimConfig {
+    /// One default [`ClusterSpec`], seed 42, [`BindMode::Ports`], no control endpoint.
+    fn default() -> SimConfig {
+        SimConfig {
+            clusters: vec![ClusterSpec::default()],
+            seed: 42,
+            bind: BindMode::Ports,
+            control: false,
+        }
+    }
+}
+
+impl SimConfig {
+    /// `n_clusters` identical clusters named `sim-1`, `sim-2`, … in [`BindMode::Ports`].
+    pub fn uniform(
+        n_clusters: usize,
+        fes: usize,
+        bes: usize,
+        version: Version,
+        seed: u64,
+    ) -> SimConfig {
+        SimConfig {
+            clusters: (1..=n_clusters)
+                .map(|i| ClusterSpec::new(format!("sim-{i}"), fes, bes, version))
+                .collect(),
+            seed,
+            bind: BindMode::Ports,
+            control: false,
+        }
+    }
+    /// A config with exactly these clusters (seed 42, `Ports`, no control).
+    pub fn with_clusters(clusters: Vec<ClusterSpec>) -> SimConfig {
+        SimConfig {
+            clusters,
+            ..SimConfig::default()
+        }
+    }
+    /// Sets the bind mode.
+    pub fn bind(mut self, bind: BindMode) -> SimConfig {
+        self.bind = bind;
+        self
+    }
+    /// Enables or disables the control endpoint.
+    pub fn control(mut self, on: bool) -> SimConfig {
+        self.control = on;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> SimConfig {
+        self.seed = seed;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), SimError> {
+        let mut names = std::collections::HashSet::new();
+        for c in &self.clusters {
+            if c.name.is_empty() {
+                return Err(SimError::Config("cluster name must not be empty".into()));
+            }
+            if !names.insert(c.name.as_str()) {
+                return Err(SimError::Config(format!(
+                    "duplicate cluster name {:?}",
+                    c.name
+                )));
+            }
+            if c.fes == 0 {
+                return Err(SimError::Config(format!(
+                    "cluster {:?} needs at least one FE",
+                    c.name
+                )));
+            }
+            if c.node_count() > 250 {
+                return Err(SimError::Config(format!(
+                    "cluster {:?} has {} nodes; at most 250 are supported",
+                    c.name,
+                    c.node_count()
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! Ground truth: what an ideal poller should derive from the served counters.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::model::NS;
+use crate::state::{ClusterState, NodeState};
+use crate::{NodeId, NodeKind, values};
+
+/// The exact values behind what a cluster serves, for a window `[from, to]`.
+///
+/// Rates are exact integrals of the load model over the window, so they equal
+/// Δcounter/Δt of the served counters up to the integer rounding of the counters (±1 per
+/// counter), independent of restarts. Gauges are taken at `to`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroundTruth {
+    /// Cluster name.
+    pub cluster: String,
+    /// Window start.
+    pub from: OffsetDateTime,
+    /// Window end.
+    pub to: OffsetDateTime,
+    /// Σ over all FEs (incl. observers) of Δ`starrocks_fe_query_total` / Δt.
+    pub qps: f64,
+    /// Σ over all FEs of Δ`starrocks_fe_request_total` / Δt.
+    pub rps: f64,
+    /// 100 × Σ Δ`query_err` / Σ Δ`query_total` (0 when no queries).
+    pub query_error_rate_pct: f64,
+    /// Queries in the window, all FEs (Σ Δ`query_total`, rounded).
+    pub queries: u64,
+    /// Failed queries in the window (Σ Δ`query_err`, rounded).
+    pub query_errors: u64,
+    /// Mean over BEs and CNs of [`GroundTruth::per_node_cpu_pct`].
+    pub avg_cpu_usage_pct: f64,
+    /// Per BE/CN: 100 × Δbusy / Δtotal jiffies, busy = total − idle − iowait, where total sums
+    /// user, nice, system, idle, iowait, irq, soft_irq, steal (guest and guest_nice excluded:
+    /// the kernel already counts them inside user/nice).
+    pub per_node_cpu_pct: BTreeMap<NodeId, f64>,
+    /// Σ over BEs/CNs and non-`lo` devices of Δ`network_send_bytes` / Δt.
+    pub network_send_rate: f64,
+    /// Σ over BEs/CNs and non-`lo` devices of Δ`network_receive_bytes` / Δt.
+    pub network_receive_rate: f64,
+    /// Σ over BEs/CNs and all devices of Δ`disk_bytes_read` / Δt.
+    pub io_read_rate: f64,
+    /// Σ over BEs/CNs and all devices of Δ`disk_bytes_written` / Δt.
+    pub io_write_rate: f64,
+    /// Σ over FEs of `jvm_heap_size_bytes{type="used"}` at `to`.
+    pub jvm_heap_used: u64,
+    /// Σ over FEs of `jvm_heap_size_bytes{type="max"}`.
+    pub jvm_heap_max: u64,
+    /// Σ over BEs (not CNs) of `disks_total_capacity` (= show_proc TotalCapacity) at `to`.
+    pub disk_total_bytes: u64,
+    /// Σ over BEs of `disks_data_used_capacity` (= DataUsedCapacity) at `to`.
+    pub disk_used_bytes: u64,
+    /// Σ over BEs of `disks_avail_capacity` (= AvailCapacity) at `to`.
+    pub disk_avail_bytes: u64,
+    /// BEs shown alive by the FE at call time.
+    pub alive_backends: usize,
+    /// All BEs.
+    pub total_backends: usize,
+    /// Leader at `to`.
+    pub leader: NodeId,
+}
+
+fn backends_and_cns(cl: &ClusterState) -> impl Iterator<Item = &NodeState> {
+    cl.nodes.iter().filter(|n| n.id.kind != NodeKind::Fe)
+}
+
+pub(crate) fn compute(cl: &ClusterState, a: i64, b: i64) -> GroundTruth {
+    let secs = (b - a) as f64 / NS as f64;
+    let (mut q, mut r, mut e) = (0.0, 0.0, 0.0);
+    let (mut heap_used, mut heap_max) = (0u64, 0u64);
+    for n in cl.fes() {
+        let (qq, rr, ee) = values::fe_window(n.fe(), a, b);
+        q += qq;
+        r += rr;
+        e += ee;
+        heap_used += values::jvm(n, b).heap_used as u64;
+        heap_max += n.fe().heap_max as u64;
+    }
+    let mut per_node = BTreeMap::new();
+    let (mut send, mut recv, mut rd, mut wr) = (0.0, 0.0, 0.0, 0.0);
+    for n in backends_and_cns(cl) {
+        let m = n.be();
+        per_node.insert(n.id, values::cpu_busy_pct(m, a, b));
+        for d in m.nets.iter().filter(|d| d.name != "lo") {
+            send += d.send.amount(a, b);
+            recv += d.recv.amount(a, b);
+        }
+        for d in &m.disks {
+            rd += d.read.amount(a, b);
+            wr += d.write.amount(a, b);
+        }
+    }
+    let (mut total, mut used, mut avail) = (0u64, 0u64, 0u64);
+    for n in cl.backends() {
+        let (tt, u, av) = values::store_sum(n, b);
+        total += tt as u64;
+        used += u as u64;
+        avail += av as u64;
+    }
+    let avg_cpu = if per_node.is_empty() {
+        0.0
+    } else {
+        per_node.values().sum::<f64>() / per_node.len() as f64
+    };
+    let ts = |ns: i64| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    };
+    GroundTruth {
+        cluster: cl.spec.name.clone(),
+        from: ts(a),
+        to: ts(b),
+        qps: q / secs,
+        rps: r / secs,
+        query_error_rate_pct: if q > 0.0 { 100.0 * e / q } else { 0.0 },
+        queries: q.round() as u64,
+        query_errors: e.round() as u64,
+        avg_cpu_usage_pct: avg_cpu,
+        per_node_cpu_pct: per_node,
+        network_send_rate: send / secs,
+        network_receive_rate: recv / secs,
+        io_read_rate: rd / secs,
+        io_write_rate: wr / secs,
+        jvm_heap_used: heap_used,
+        jvm_heap_max: heap_max,
+        disk_total_bytes: total,
+        disk_used_bytes: used,
+        disk_avail_bytes: avail,
+        alive_backends: cl.backends().filter(|n| n.alive()).count(),
+        total_backends: cl.backends().count(),
+        leader: cl.nodes[cl.leader_at(b)].id,
+    }
+}
+
+impl GroundTruth {
+    /// As a JSON object (used by the control endpoint).
+    pub fn to_json(&self) -> serde_json::Value {
+        let per: serde_json::Map<String, serde_json::Value> = self
+            .per_node_cpu_pct
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect();
+        serde_json::json!({
+            "cluster": self.cluster,
+            "from": self.from.unix_timestamp_nanos() as f64 / 1e9,
+            "to": self.to.unix_timestamp_nanos() as f64 / 1e9,
+            "qps": self.qps,
+            "rps": self.rps,
+            "query_error_rate_pct": self.query_error_rate_pct,
+            "queries": self.queries,
+            "query_errors": self.query_errors,
+            "avg_cpu_usage_pct": self.avg_cpu_usage_pct,
+            "per_node_cpu_pct": per,
+            "network_send_rate": self.network_send_rate,
+            "network_receive_rate": self.network_receive_rate,
+            "io_read_rate": self.io_read_rate,
+            "io_write_rate": self.io_write_rate,
+            "jvm_heap_used": self.jvm_heap_used,
+            "jvm_heap_max": self.jvm_heap_max,
+            "disk_total_bytes": self.disk_total_bytes,
+            "disk_used_bytes": self.disk_used_bytes,
+            "disk_avail_bytes": self.disk_avail_bytes,
+            "alive_backends": self.alive_backends,
+            "total_backends": self.total_backends,
+            "leader": self.leader.to_string(),
+        })
+    }
+}

@@ -1,0 +1,222 @@
+//! Ground truth against deltas computed from served bodies; monotonic counters; scale.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rockscope_sim::{NodeId, NodeKind, SimConfig, Simulator, Version};
+
+use crate::support::{
+    Sample, by_series, get, monotonic_names, parse_prom, sum_where, value, within,
+};
+use crate::{ROOT, start};
+
+fn read_all(sim: &Simulator) -> HashMap<NodeId, Vec<Sample>> {
+    read_raw(sim)
+        .into_iter()
+        .map(|(id, t)| (id, parse_prom(&t)))
+        .collect()
+}
+
+fn read_raw(sim: &Simulator) -> HashMap<NodeId, String> {
+    let info = sim.clusters().remove(0);
+    info.nodes
+        .iter()
+        .map(|n| (n.id, get(n.addr, "/metrics", ROOT).text().to_string()))
+        .collect()
+}
+
+#[test]
+fn counters_are_monotonic_across_reads() {
+    let (sim, _info) = start(Version::V3_3, 2, 2);
+    let a = read_raw(&sim);
+    sim.advance(Duration::from_secs(45));
+    let b = read_raw(&sim);
+    let mut checked = 0;
+    for (id, text) in &a {
+        let monotonic = monotonic_names(text);
+        let before = parse_prom(text);
+        let after_samples = parse_prom(&b[id]);
+        let after = by_series(&after_samples);
+        for s in &before {
+            if !monotonic.contains(&s.name) {
+                continue;
+            }
+            let key = format!("{}{:?}", s.name, s.labels);
+            let v = after[&key];
+            assert!(v >= s.value, "{id} {key}: {} -> {v}", s.value);
+            checked += 1;
+        }
+        if id.kind == NodeKind::Fe {
+            let q = |x: &Vec<Sample>| value(x, "starrocks_fe_query_total", &[]).unwrap();
+            assert!(q(&after_samples) > q(&before), "queries advance");
+            assert!(monotonic.contains("starrocks_fe_query_total"));
+        } else {
+            assert!(monotonic.contains("starrocks_be_cpu"));
+        }
+    }
+    assert!(checked > 500, "{checked}");
+}
+
+#[test]
+fn ground_truth_matches_served_deltas() {
+    let (sim, _info) = start(Version::V3_3, 3, 4);
+    let t_a = sim.now();
+    let a = read_all(&sim);
+    sim.advance(Duration::from_secs(60));
+    let t_b = sim.now();
+    let b = read_all(&sim);
+    let gt = sim.ground_truth("sim-1", t_a, t_b).unwrap();
+    let dt = 60.0;
+    let delta = |id: &NodeId, name: &str, f: &dyn Fn(&Sample) -> bool| {
+        sum_where(&b[id], name, f) - sum_where(&a[id], name, f)
+    };
+    let all = |_: &Sample| true;
+    let fes: Vec<NodeId> = a
+        .keys()
+        .filter(|k| k.kind == NodeKind::Fe)
+        .copied()
+        .collect();
+    let bes: Vec<NodeId> = a
+        .keys()
+        .filter(|k| k.kind == NodeKind::Be)
+        .copied()
+        .collect();
+    let qps: f64 = fes
+        .iter()
+        .map(|id| delta(id, "starrocks_fe_query_total", &all))
+        .sum::<f64>()
+        / dt;
+    let rps: f64 = fes
+        .iter()
+        .map(|id| delta(id, "starrocks_fe_request_total", &all))
+        .sum::<f64>()
+        / dt;
+    let errs: f64 = fes
+        .iter()
+        .map(|id| delta(id, "starrocks_fe_query_err", &all))
+        .sum::<f64>();
+    assert!(within(qps, gt.qps, 0.01), "qps {qps} vs {}", gt.qps);
+    assert!(within(rps, gt.rps, 0.01), "rps {rps} vs {}", gt.rps);
+    assert!((100.0 * errs / (qps * dt) - gt.query_error_rate_pct).abs() < 0.5);
+    assert!((gt.queries as f64 - qps * dt).abs() <= 3.0 * fes.len() as f64);
+    let mut cpu_sum = 0.0;
+    for id in &bes {
+        let mode = |m: &'static str| move |s: &Sample| s.label("mode") == Some(m);
+        let total: f64 = [
+            "user", "nice", "system", "idle", "iowait", "irq", "soft_irq", "steal",
+        ]
+        .iter()
+        .map(|m| delta(id, "starrocks_be_cpu", &mode(m)))
+        .sum();
+        let busy = total
+            - delta(id, "starrocks_be_cpu", &mode("idle"))
+            - delta(id, "starrocks_be_cpu", &mode("iowait"));
+        let pct = 100.0 * busy / total;
+        cpu_sum += pct;
+        assert!(
+            within(pct, gt.per_node_cpu_pct[id], 0.01),
+            "{id} cpu {pct} vs {}",
+            gt.per_node_cpu_pct[id]
+        );
+    }
+    assert!(within(
+        cpu_sum / bes.len() as f64,
+        gt.avg_cpu_usage_pct,
+        0.01
+    ));
+    let not_lo = |s: &Sample| s.label("device") != Some("lo");
+    let send: f64 = bes
+        .iter()
+        .map(|id| delta(id, "starrocks_be_network_send_bytes", &not_lo))
+        .sum::<f64>()
+        / dt;
+    let recv: f64 = bes
+        .iter()
+        .map(|id| delta(id, "starrocks_be_network_receive_bytes", &not_lo))
+        .sum::<f64>()
+        / dt;
+    let rd: f64 = bes
+        .iter()
+        .map(|id| delta(id, "starrocks_be_disk_bytes_read", &all))
+        .sum::<f64>()
+        / dt;
+    let wr: f64 = bes
+        .iter()
+        .map(|id| delta(id, "starrocks_be_disk_bytes_written", &all))
+        .sum::<f64>()
+        / dt;
+    assert!(
+        within(send, gt.network_send_rate, 0.001),
+        "send {send} vs {}",
+        gt.network_send_rate
+    );
+    assert!(within(recv, gt.network_receive_rate, 0.001));
+    assert!(within(rd, gt.io_read_rate, 0.001));
+    assert!(within(wr, gt.io_write_rate, 0.001));
+    let lo_send: f64 = bes
+        .iter()
+        .map(|id| {
+            delta(id, "starrocks_be_network_send_bytes", &|s: &Sample| {
+                s.label("device") == Some("lo")
+            })
+        })
+        .sum();
+    assert!(lo_send > 0.0, "lo traffic exists but is excluded");
+    // Gauges at `to`.
+    let heap_used: f64 = fes
+        .iter()
+        .map(|id| value(&b[id], "jvm_heap_size_bytes", &[("type", "used")]).unwrap())
+        .sum();
+    let heap_max: f64 = fes
+        .iter()
+        .map(|id| value(&b[id], "jvm_heap_size_bytes", &[("type", "max")]).unwrap())
+        .sum();
+    assert_eq!(heap_used as u64, gt.jvm_heap_used);
+    assert_eq!(heap_max as u64, gt.jvm_heap_max);
+    let disk_total: f64 = bes
+        .iter()
+        .map(|id| sum_where(&b[id], "starrocks_be_disks_total_capacity", all))
+        .sum();
+    let disk_used: f64 = bes
+        .iter()
+        .map(|id| sum_where(&b[id], "starrocks_be_disks_data_used_capacity", all))
+        .sum();
+    assert_eq!(disk_total as u64, gt.disk_total_bytes);
+    assert_eq!(disk_used as u64, gt.disk_used_bytes);
+    // Plausibility.
+    assert!(gt.qps > 1.0 && gt.avg_cpu_usage_pct > 1.0 && gt.avg_cpu_usage_pct < 95.0);
+    assert!(sim.ground_truth("sim-1", t_b, t_a).is_err());
+    assert!(sim.ground_truth("nope", t_a, t_b).is_err());
+}
+
+#[test]
+fn qps_gauge_tracks_true_rate() {
+    let (sim, info) = start(Version::V3_3, 1, 1);
+    let fe = info.node(NodeId::fe(0)).unwrap().addr;
+    let s = parse_prom(get(fe, "/metrics", None).text());
+    let qps = value(&s, "starrocks_fe_qps", &[]).unwrap();
+    let now = sim.now();
+    let gt = sim
+        .ground_truth("sim-1", now - time::Duration::seconds(15), now)
+        .unwrap();
+    assert!(within(qps, gt.qps, 0.1), "{qps} vs {}", gt.qps);
+}
+
+#[test]
+fn thousand_nodes_in_one_process() {
+    let sim = Simulator::start(SimConfig::uniform(100, 3, 7, Version::V3_3, 9)).unwrap();
+    let clusters = sim.clusters();
+    assert_eq!(clusters.iter().map(|c| c.nodes.len()).sum::<usize>(), 1000);
+    let started = std::time::Instant::now();
+    // One scrape of every 10th cluster's nodes, sequentially: bounded and quick.
+    let mut bytes = 0;
+    for c in clusters.iter().step_by(10) {
+        for n in &c.nodes {
+            let r = get(n.addr, "/metrics", None);
+            assert_eq!(r.status, 200);
+            bytes += r.body.len();
+        }
+    }
+    assert!(bytes > 10 * (3 * 25_000 + 7 * 120_000), "{bytes}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}

@@ -1,0 +1,165 @@
+//! The `daily_snapshots` table (one roll-up per cluster and UTC day) and the queries the daily
+//! aggregation needs: which days have snapshots, a day's snapshots, whether a day is done.
+//!
+//! A day is "done" for a cluster exactly when its daily row exists ([`Store::daily_done`]): the
+//! aggregation writes the row last, with [`Store::upsert_daily`], so an interrupted aggregation
+//! is simply redone (the upsert is idempotent).
+
+use std::sync::LazyLock;
+
+use rockscope_model::{DailySnapshot, MetricsSnapshot};
+use rusqlite::types::ToSql;
+use rusqlite::{OptionalExtension, Row, params};
+use time::Date;
+
+use crate::Store;
+use crate::columns::{
+    column_list, daily, date_text, day_of_ms, day_start_ms, from_ms, get, insert_sql, parse_date,
+    to_ms,
+};
+use crate::error::{Constraint, Error, Result, constraint_of};
+use crate::snapshots::{metric_from_row, metric_select, query_all};
+
+const DAILY_EXTRA: [&str; 4] = ["cluster_id", "date", "first_at", "last_at"];
+
+static UPSERT_DAILY: LazyLock<String> = LazyLock::new(|| {
+    let updates: Vec<String> = DAILY_EXTRA[2..]
+        .iter()
+        .copied()
+        .chain(daily::COLUMNS.iter().map(|c| c.name))
+        .map(|name| format!("{name} = excluded.{name}"))
+        .collect();
+    format!(
+        "{} ON CONFLICT (cluster_id, date) DO UPDATE SET {}",
+        insert_sql(daily::TABLE, &DAILY_EXTRA, daily::COLUMNS),
+        updates.join(", ")
+    )
+});
+
+static SELECT_DAILY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}, {}",
+        DAILY_EXTRA.join(", "),
+        column_list(daily::COLUMNS, "")
+    )
+});
+
+fn daily_from_row(row: &Row<'_>) -> Result<DailySnapshot> {
+    const T: &str = "daily_snapshots";
+    let cluster_id: i64 = get(row, 0, T, "cluster_id")?;
+    let date: String = get(row, 1, T, "date")?;
+    let first_at = from_ms(get(row, 2, T, "first_at")?, "daily_snapshots.first_at")?;
+    let last_at = from_ms(get(row, 3, T, "last_at")?, "daily_snapshots.last_at")?;
+    daily::from_row(
+        row,
+        4,
+        cluster_id,
+        parse_date(&date, "daily_snapshots.date")?,
+        first_at,
+        last_at,
+    )
+}
+
+/// The UTC midnight after `date`, in Unix ms (`i64::MAX` after the last representable day).
+fn next_day_start_ms(date: Date) -> i64 {
+    date.next_day().map(day_start_ms).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Insert the daily row of `(cluster_id, date)`, or replace every figure of the existing one
+    /// (idempotent). [`Error::NotFound`] when the cluster does not exist.
+    pub fn upsert_daily(&self, row: &DailySnapshot) -> Result<()> {
+        let conn = self.conn()?;
+        let date = date_text(row.date);
+        let (first, last) = (to_ms(row.first_at), to_ms(row.last_at));
+        let mut bound: Vec<&dyn ToSql> = vec![&row.cluster_id, &date, &first, &last];
+        bound.extend(daily::params(row));
+        let mut stmt = conn.prepare_cached(&UPSERT_DAILY)?;
+        stmt.execute(bound.as_slice())
+            .map_err(|e| match constraint_of(&e) {
+                Some(Constraint::ForeignKey) => {
+                    Error::NotFound(format!("cluster {}", row.cluster_id))
+                }
+                _ => Error::Sqlite(e),
+            })?;
+        Ok(())
+    }
+
+    /// The daily rows of cluster `cluster_id` from `from_date` to `to_date` (both included),
+    /// oldest first.
+    pub fn daily_range(
+        &self,
+        cluster_id: i64,
+        from_date: Date,
+        to_date: Date,
+    ) -> Result<Vec<DailySnapshot>> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {} FROM daily_snapshots \
+             WHERE cluster_id = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date",
+            *SELECT_DAILY
+        );
+        query_all(
+            &conn,
+            &sql,
+            params![cluster_id, date_text(from_date), date_text(to_date)],
+            daily_from_row,
+        )
+    }
+
+    /// Whether the daily row of `(cluster_id, date)` exists (the day's aggregation is done).
+    pub fn daily_done(&self, cluster_id: i64, date: Date) -> Result<bool> {
+        let conn = self.conn()?;
+        let found = conn
+            .query_row(
+                "SELECT 1 FROM daily_snapshots WHERE cluster_id = ?1 AND date = ?2",
+                params![cluster_id, date_text(date)],
+                |_| Ok(()),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// The snapshots of cluster `cluster_id` collected on the UTC day `date`
+    /// (`[00:00, next 00:00)`), oldest first.
+    pub fn snapshots_of_day(&self, cluster_id: i64, date: Date) -> Result<Vec<MetricsSnapshot>> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {} FROM metrics_snapshots \
+             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at < ?3 \
+             ORDER BY collected_at",
+            metric_select("")
+        );
+        query_all(
+            &conn,
+            &sql,
+            params![cluster_id, day_start_ms(date), next_day_start_ms(date)],
+            |r| metric_from_row(r, 0),
+        )
+    }
+
+    /// The UTC days from `from_date` on that hold at least one snapshot of cluster `cluster_id`,
+    /// in order (for the daily aggregation's catch-up). One index seek per day found, however
+    /// many snapshots a day holds.
+    pub fn days_with_snapshots(&self, cluster_id: i64, from_date: Date) -> Result<Vec<Date>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT MIN(collected_at) FROM metrics_snapshots \
+             WHERE cluster_id = ?1 AND collected_at >= ?2",
+        )?;
+        let mut days = Vec::new();
+        let mut from = day_start_ms(from_date);
+        loop {
+            let first: Option<i64> = stmt.query_row(params![cluster_id, from], |r| r.get(0))?;
+            let Some(ms) = first else { break };
+            let day = day_of_ms(ms, "metrics_snapshots.collected_at")?;
+            days.push(day);
+            let next = next_day_start_ms(day);
+            if next == i64::MAX {
+                break;
+            }
+            from = next;
+        }
+        Ok(days)
+    }
+}

@@ -1,0 +1,307 @@
+//! rockscope's storage: one SQLite file holding the registered clusters, every cycle's
+//! [`MetricsSnapshot`](rockscope_model::MetricsSnapshot) and
+//! [`NodeSnapshot`](rockscope_model::NodeSnapshot)s, the daily roll-ups, and a record of the
+//! collection runs and per-cluster errors.
+//!
+//! # Overview
+//!
+//! [`Store`] is the handle: a pool of SQLite connections (r2d2), cheap to clone, `Send + Sync`.
+//! [`Store::open`] creates the file (and its parent directories) if needed, switches it to WAL,
+//! and applies the schema migrations; [`Store::open_temporary`] gives a throw-away database for
+//! tests. Its methods are small repositories:
+//!
+//! * clusters ([`clusters`]): [`Store::create_cluster`], [`Store::update_cluster`],
+//!   [`Store::delete_cluster`], [`Store::get_cluster`], [`Store::list_clusters`],
+//!   [`Store::upsert_config_cluster`];
+//! * snapshots ([`snapshots`]): [`Store::insert_cycle`] (one transaction per cycle),
+//!   [`Store::latest_snapshot`], [`Store::latest_nodes`], [`Store::snapshots_range`],
+//!   [`Store::count_snapshots`], [`Store::cluster_summaries`];
+//! * series and statistics ([`series`]): [`Store::series`] (downsampled **in SQL** to at most
+//!   N buckets, with each bucket's average and maximum) and [`Store::range_stats`];
+//! * daily roll-ups ([`daily`]): [`Store::upsert_daily`], [`Store::daily_range`],
+//!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::days_with_snapshots`];
+//! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`],
+//!   [`Store::recent_runs`], [`Store::recent_errors`];
+//! * retention ([`retention`]): [`Store::delete_snapshots_before`],
+//!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
+//!   one short transaction so that a large clean-up never holds the write lock for long.
+//!
+//! # Schema (version [`SCHEMA_VERSION`], in `PRAGMA user_version`)
+//!
+//! | table | rows | key / indexes |
+//! |---|---|---|
+//! | `clusters` | registered clusters: `name`, `fe_hosts` (JSON array), `username`, `password`, timeouts, `enabled`, `source` (`api`/`config`), `created_at`, `updated_at` | `id` (never reused), `name` unique |
+//! | `metrics_snapshots` | one per cluster and cycle: `cluster_id`, `collected_at`, `source_errors` (JSON), one typed column per snapshot field, named like it | unique `(cluster_id, collected_at)` |
+//! | `node_snapshots` | one per node and cycle: `cluster_id`, `collected_at`, `node_type`, one column per field | `(cluster_id, collected_at)` |
+//! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
+//! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |
+//! | `collection_errors` | per-cluster errors: `cluster_id`, `at`, `stage`, `code`, `message` | `(cluster_id, at)`, `(at)` |
+//!
+//! Every table is `STRICT`; every per-cluster table references `clusters(id) ON DELETE CASCADE`.
+//! Times are `INTEGER` Unix milliseconds (UTC), so range conditions use the indexes; they are
+//! converted to and from [`time::OffsetDateTime`] at the edge (sub-millisecond precision is
+//! dropped). The column lists are declared once, in [`columns`].
+//!
+//! Connections run with `journal_mode=WAL` (readers never block the writer nor each other),
+//! `foreign_keys=ON`, `synchronous=NORMAL` (a committed transaction survives a crash of the
+//! process; a power loss may lose the last ones, never corrupt the file) and a busy timeout
+//! (default 5 s). Write transactions start `IMMEDIATE`, so they wait for the lock instead of
+//! failing on upgrade.
+//!
+//! # Blocking
+//!
+//! Every method blocks the calling thread on SQLite I/O and on the pool. Async callers must run
+//! them on blocking threads (`tokio::task::spawn_blocking`, `actix_web::web::block`), never on an
+//! executor thread.
+//!
+//! **Invariant:** this is the only rockscope crate that speaks SQL. No other crate depends on
+//! `rusqlite`; they use the typed methods of [`Store`].
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod clusters;
+pub mod columns;
+pub mod daily;
+mod error;
+pub mod retention;
+pub mod runs;
+mod schema;
+pub mod series;
+pub mod snapshots;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::OpenFlags;
+
+pub use clusters::{Cluster, ClusterSource, ClusterUpdate, NewCluster, Password};
+pub use columns::{Column, ColumnKind};
+pub use error::{Error, Result};
+pub use runs::{CollectionError, CollectionRun, NewCollectionError, NewRun};
+pub use schema::SCHEMA_VERSION;
+pub use series::{BucketValue, FieldStats, SeriesPoint};
+pub use snapshots::ClusterSummary;
+
+/// The default database path, relative to the working directory.
+pub const DEFAULT_PATH: &str = "data/rockscope.db";
+
+/// How a [`Store`] opens its database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections the pool keeps open (readers run in parallel under WAL; writes are
+    /// serialized by SQLite). Default 8.
+    pub pool_size: u32,
+    /// How long a statement waits for a lock held by another connection before failing with
+    /// `SQLITE_BUSY`. Default 5 s.
+    pub busy_timeout: Duration,
+    /// How long taking a connection from the pool may wait when all are in use. Default 30 s.
+    pub pool_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            pool_size: 8,
+            busy_timeout: Duration::from_secs(5),
+            pool_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The handle to rockscope's database: a pool of SQLite connections.
+///
+/// Cheap to clone (clones share the pool), `Send + Sync`. All methods block; see the crate
+/// documentation.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    // Field order matters: the pool (and its connections) is dropped before the temporary file
+    // is removed.
+    pool: Pool<SqliteConnectionManager>,
+    path: PathBuf,
+    _temp: Option<TempFile>,
+}
+
+/// A database file removed (with its `-wal` and `-shm` files) when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = self.0.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .field("temporary", &self.inner._temp.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+type Conn = PooledConnection<SqliteConnectionManager>;
+
+impl Store {
+    /// Open (creating it and its parent directories if needed) the database at `path` with the
+    /// default [`StoreOptions`], and bring its schema up to date.
+    ///
+    /// Fails with [`Error::SchemaTooNew`] (leaving the file untouched) when the file was written
+    /// by a newer rockscope.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, &StoreOptions::default())
+    }
+
+    /// [`Store::open`] with explicit options.
+    pub fn open_with(path: impl AsRef<Path>, options: &StoreOptions) -> Result<Store> {
+        Store::open_inner(path.as_ref().to_path_buf(), options, None)
+    }
+
+    /// A fresh database in a uniquely named file under [`std::env::temp_dir`], deleted when the
+    /// last clone of the returned handle is dropped. For tests and demos.
+    pub fn open_temporary() -> Result<Store> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!(
+            "rockscope-store-{}-{}-{}.db",
+            std::process::id(),
+            nanos,
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let guard = TempFile(path.clone());
+        Store::open_inner(path, &StoreOptions::default(), Some(guard))
+    }
+
+    fn open_inner(path: PathBuf, options: &StoreOptions, temp: Option<TempFile>) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let busy = options.busy_timeout;
+        let init = move |c: &mut rusqlite::Connection| -> rusqlite::Result<()> {
+            c.busy_timeout(busy)?;
+            c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+        };
+        // Create the file, switch it to WAL and migrate on a first, direct connection.
+        {
+            let mut conn = rusqlite::Connection::open(&path)?;
+            init(&mut conn)?;
+            // Refuse a newer schema before touching anything (even the journal mode).
+            schema::refuse_newer(&conn)?;
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                log::warn!(
+                    "store: {} stays in journal mode {mode} (WAL unavailable)",
+                    path.display()
+                );
+            }
+            schema::migrate(&mut conn)?;
+        }
+        // The pool's connections never create the file: a database removed while rockscope runs
+        // (or a temporary one removed at drop while the pool still replenishes) is an error, not
+        // a new empty file.
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_init(init);
+        let pool = Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.pool_timeout)
+            .build(manager)?;
+        log::debug!(
+            "store: opened {} (schema version {SCHEMA_VERSION})",
+            path.display()
+        );
+        Ok(Store {
+            inner: Arc::new(Inner {
+                pool,
+                path,
+                _temp: temp,
+            }),
+        })
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Whether the database answers (a trivial query on a pooled connection), for readiness
+    /// probes.
+    pub fn ping(&self) -> Result<()> {
+        let conn = self.conn()?;
+        conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// The result of `PRAGMA integrity_check`: `["ok"]` for a sound file, else the problems.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The snapshot fields that can be asked for in [`Store::series`] and
+    /// [`Store::range_stats`] (the numeric columns of `metrics_snapshots`), in storage order.
+    pub fn numeric_metric_fields() -> impl Iterator<Item = &'static str> {
+        columns::metric::COLUMNS
+            .iter()
+            .filter(|c| c.kind.is_numeric())
+            .map(|c| c.name)
+    }
+
+    /// Every stored plain field of [`MetricsSnapshot`](rockscope_model::MetricsSnapshot)
+    /// (all but `cluster_id`, `collected_at` and `source_errors`) with its SQL kind.
+    pub fn metric_columns() -> &'static [Column] {
+        columns::metric::COLUMNS
+    }
+
+    /// Every stored plain field of [`NodeSnapshot`](rockscope_model::NodeSnapshot) (all but
+    /// `cluster_id`, `collected_at` and `node_type`) with its SQL kind.
+    pub fn node_columns() -> &'static [Column] {
+        columns::node::COLUMNS
+    }
+
+    /// Every stored plain field of [`DailySnapshot`](rockscope_model::DailySnapshot) (all but
+    /// `cluster_id`, `date`, `first_at` and `last_at`) with its SQL kind.
+    pub fn daily_columns() -> &'static [Column] {
+        columns::daily::COLUMNS
+    }
+
+    /// A pooled connection.
+    pub(crate) fn conn(&self) -> Result<Conn> {
+        Ok(self.inner.pool.get()?)
+    }
+}
+
+/// A limit given as `usize` as an SQL integer (saturating).
+pub(crate) fn sql_limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

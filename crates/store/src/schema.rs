@@ -1,0 +1,182 @@
+//! The schema and its versioned migrations.
+//!
+//! The schema version lives in `PRAGMA user_version`. At start [`migrate`] runs, in one
+//! `IMMEDIATE` transaction: it refuses a database whose version is newer than
+//! [`SCHEMA_VERSION`] ([`Error::SchemaTooNew`], nothing changed), applies every migration above
+//! the stored version in order, adds any model column the snapshot tables lack (see
+//! [`crate::columns`]: a new model field becomes a nullable column, or a required one with a
+//! default) and stores the new version. Either all of it happens or none.
+//!
+//! To change the schema in another way, append a migration to [`MIGRATIONS`]; never edit one that
+//! has shipped.
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::columns::{self, Column};
+use crate::error::{Error, Result};
+
+/// One schema migration: brings a database from version `index` to `index + 1`.
+struct Migration {
+    /// What it does, for the log.
+    name: &'static str,
+    /// Applies it inside the migration transaction.
+    apply: fn(&Transaction<'_>) -> Result<()>,
+}
+
+/// The migrations, in order; entry `i` upgrades version `i` to `i + 1`.
+const MIGRATIONS: &[Migration] = &[Migration {
+    name: "initial schema",
+    apply: v1_initial,
+}];
+
+/// The schema version this build writes (the number of migrations).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The snapshot tables whose plain columns are reconciled with the model at every start.
+const MODEL_TABLES: &[(&str, &[Column])] = &[
+    (columns::metric::TABLE, columns::metric::COLUMNS),
+    (columns::node::TABLE, columns::node::COLUMNS),
+    (columns::daily::TABLE, columns::daily::COLUMNS),
+];
+
+/// [`Error::SchemaTooNew`] when the file's version is above [`SCHEMA_VERSION`] (read-only check).
+pub(crate) fn refuse_newer(conn: &Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Bring the database to [`SCHEMA_VERSION`]; see the module documentation.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let start = usize::try_from(found)
+        .map_err(|_| Error::corrupt("PRAGMA user_version", format_args!("negative: {found}")))?;
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(start) {
+        log::info!("store: applying schema migration {} ({})", i + 1, m.name);
+        (m.apply)(&tx)?;
+    }
+    reconcile_columns(&tx)?;
+    if found != SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Add every model column a snapshot table lacks.
+fn reconcile_columns(tx: &Transaction<'_>) -> Result<()> {
+    for (table, cols) in MODEL_TABLES {
+        let existing = table_columns(tx, table)?;
+        for c in cols
+            .iter()
+            .filter(|c| !existing.iter().any(|e| e == c.name))
+        {
+            log::info!("store: adding column {table}.{}", c.name);
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {}",
+                c.definition()
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// The column names of `table`.
+pub(crate) fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let names = stmt
+        .query_map([table], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(names)
+}
+
+/// `col1 TYPE, col2 TYPE, ...` for a `CREATE TABLE`.
+fn definitions(cols: &[Column]) -> String {
+    cols.iter()
+        .map(|c| format!(",\n    {}", c.definition()))
+        .collect()
+}
+
+/// Version 1: every table and index.
+fn v1_initial(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(&format!(
+        "
+CREATE TABLE clusters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    fe_hosts TEXT NOT NULL,
+    username TEXT NOT NULL,
+    password TEXT NOT NULL,
+    connect_timeout_secs INTEGER,
+    request_timeout_secs INTEGER,
+    enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    source TEXT NOT NULL CHECK (source IN ('api', 'config')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE metrics_snapshots (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    collected_at INTEGER NOT NULL,
+    source_errors TEXT NOT NULL DEFAULT '[]'{metric}
+) STRICT;
+CREATE UNIQUE INDEX metrics_snapshots_cluster_time
+    ON metrics_snapshots (cluster_id, collected_at);
+
+CREATE TABLE node_snapshots (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    collected_at INTEGER NOT NULL,
+    node_type TEXT NOT NULL CHECK (node_type IN ('fe', 'be', 'cn')){node}
+) STRICT;
+CREATE INDEX node_snapshots_cluster_time ON node_snapshots (cluster_id, collected_at);
+
+CREATE TABLE daily_snapshots (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    date TEXT NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL{daily},
+    UNIQUE (cluster_id, date)
+) STRICT;
+
+CREATE TABLE collection_runs (
+    id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    clusters_total INTEGER NOT NULL,
+    clusters_ok INTEGER NOT NULL,
+    clusters_failed INTEGER NOT NULL
+) STRICT;
+CREATE INDEX collection_runs_started ON collection_runs (started_at);
+
+CREATE TABLE collection_errors (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL
+) STRICT;
+CREATE INDEX collection_errors_cluster_at ON collection_errors (cluster_id, at);
+CREATE INDEX collection_errors_at ON collection_errors (at);
+",
+        metric = definitions(columns::metric::COLUMNS),
+        node = definitions(columns::node::COLUMNS),
+        daily = definitions(columns::daily::COLUMNS),
+    ))?;
+    Ok(())
+}

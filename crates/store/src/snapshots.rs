@@ -1,0 +1,259 @@
+//! The `metrics_snapshots` and `node_snapshots` tables: one cycle's figures per cluster and node.
+
+use std::sync::LazyLock;
+
+use rockscope_model::{MetricsSnapshot, NodeSnapshot, SourceError};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, Row, TransactionBehavior, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::clusters::{CLUSTER_COLUMN_COUNT, Cluster, cluster_from_row, cluster_select};
+use crate::columns::{column_list, from_ms, get, insert_sql, metric, node, parse_node_kind, to_ms};
+use crate::error::{Constraint, Error, Result, constraint_of};
+use crate::{Store, sql_limit};
+
+/// The most snapshots [`Store::snapshots_range`] returns at once, whatever the limit asked.
+pub const MAX_RAW_SNAPSHOTS: usize = 10_000;
+
+/// The extra columns of `metrics_snapshots`, read before the plain ones.
+const METRIC_EXTRA: [&str; 3] = ["cluster_id", "collected_at", "source_errors"];
+/// The extra columns of `node_snapshots`, read before the plain ones.
+const NODE_EXTRA: [&str; 3] = ["cluster_id", "collected_at", "node_type"];
+
+static INSERT_METRIC: LazyLock<String> =
+    LazyLock::new(|| insert_sql(metric::TABLE, &METRIC_EXTRA, metric::COLUMNS));
+static INSERT_NODE: LazyLock<String> =
+    LazyLock::new(|| insert_sql(node::TABLE, &NODE_EXTRA, node::COLUMNS));
+
+/// The select list of a snapshot (`alias.` prefixed when `alias` is not empty).
+pub(crate) fn metric_select(alias: &str) -> String {
+    let prefix = if alias.is_empty() {
+        String::new()
+    } else {
+        format!("{alias}.")
+    };
+    format!(
+        "{prefix}cluster_id, {prefix}collected_at, {prefix}source_errors, {}",
+        column_list(metric::COLUMNS, alias)
+    )
+}
+
+static SELECT_METRIC: LazyLock<String> = LazyLock::new(|| metric_select(""));
+static SELECT_NODE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "cluster_id, collected_at, node_type, {}",
+        column_list(node::COLUMNS, "")
+    )
+});
+
+/// A snapshot from the [`metric_select`] columns starting at `start`.
+pub(crate) fn metric_from_row(row: &Row<'_>, start: usize) -> Result<MetricsSnapshot> {
+    const T: &str = "metrics_snapshots";
+    let cluster_id: i64 = get(row, start, T, "cluster_id")?;
+    let collected_at = from_ms(
+        get(row, start + 1, T, "collected_at")?,
+        "metrics_snapshots.collected_at",
+    )?;
+    let errors_json: String = get(row, start + 2, T, "source_errors")?;
+    let source_errors: Vec<SourceError> = serde_json::from_str(&errors_json).map_err(|e| {
+        Error::corrupt(
+            "metrics_snapshots.source_errors",
+            format_args!("not a JSON list of source errors: {e}"),
+        )
+    })?;
+    metric::from_row(row, start + 3, cluster_id, collected_at, source_errors)
+}
+
+/// A node snapshot from the node select list starting at `start`.
+fn node_from_row(row: &Row<'_>, start: usize) -> Result<NodeSnapshot> {
+    const T: &str = "node_snapshots";
+    let cluster_id: i64 = get(row, start, T, "cluster_id")?;
+    let collected_at = from_ms(
+        get(row, start + 1, T, "collected_at")?,
+        "node_snapshots.collected_at",
+    )?;
+    let kind: String = get(row, start + 2, T, "node_type")?;
+    node::from_row(
+        row,
+        start + 3,
+        cluster_id,
+        collected_at,
+        parse_node_kind(&kind)?,
+    )
+}
+
+/// Run `sql` with `params` and decode every row with `decode`.
+pub(crate) fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn ToSql],
+    decode: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// A cluster with its newest snapshot, as [`Store::cluster_summaries`] returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterSummary {
+    /// The cluster (its password is not serialized).
+    pub cluster: Cluster,
+    /// Its newest snapshot, `None` before the first one.
+    pub latest: Option<MetricsSnapshot>,
+}
+
+impl Store {
+    /// Store one cycle of one cluster: the snapshot and its node snapshots, in one transaction
+    /// (either all of it is committed or none). Returns the snapshot's row id.
+    ///
+    /// The node rows are stored under the snapshot's `cluster_id` and `collected_at` (the
+    /// cycle's identity), whatever their own fields say. [`Error::NotFound`] when the cluster
+    /// does not exist (e.g. it was deleted during the cycle), [`Error::Conflict`] when the
+    /// cluster already has a snapshot at that millisecond.
+    pub fn insert_cycle(&self, snapshot: &MetricsSnapshot, nodes: &[NodeSnapshot]) -> Result<i64> {
+        let errors_json = serde_json::to_string(&snapshot.source_errors).map_err(|e| {
+            Error::corrupt(
+                "metrics_snapshots.source_errors",
+                format_args!("cannot encode: {e}"),
+            )
+        })?;
+        let at = to_ms(snapshot.collected_at);
+        let cluster_id = snapshot.cluster_id;
+        let map_err = |e: rusqlite::Error| match constraint_of(&e) {
+            Some(Constraint::ForeignKey) => Error::NotFound(format!("cluster {cluster_id}")),
+            Some(Constraint::Unique) => Error::Conflict(format!(
+                "cluster {cluster_id} already has a snapshot at {}",
+                snapshot.collected_at
+            )),
+            _ => Error::Sqlite(e),
+        };
+
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = {
+            let mut stmt = tx.prepare_cached(&INSERT_METRIC)?;
+            let mut bound: Vec<&dyn ToSql> = vec![&cluster_id, &at, &errors_json];
+            bound.extend(metric::params(snapshot));
+            stmt.execute(bound.as_slice()).map_err(map_err)?;
+            tx.last_insert_rowid()
+        };
+        {
+            let mut stmt = tx.prepare_cached(&INSERT_NODE)?;
+            for n in nodes {
+                let kind = n.node_type.as_str();
+                let mut bound: Vec<&dyn ToSql> = vec![&cluster_id, &at, &kind];
+                bound.extend(node::params(n));
+                stmt.execute(bound.as_slice()).map_err(map_err)?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The newest snapshot of cluster `cluster_id`, `None` before the first one (or for an
+    /// unknown cluster).
+    pub fn latest_snapshot(&self, cluster_id: i64) -> Result<Option<MetricsSnapshot>> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {} FROM metrics_snapshots WHERE cluster_id = ?1 \
+             ORDER BY collected_at DESC LIMIT 1",
+            *SELECT_METRIC
+        );
+        Ok(query_all(&conn, &sql, params![cluster_id], |r| metric_from_row(r, 0))?.pop())
+    }
+
+    /// The node snapshots of the newest cycle of cluster `cluster_id` (the `collected_at` of
+    /// [`Store::latest_snapshot`]), FEs first, then BEs, then CNs, each by `node_id`. Empty before
+    /// the first cycle or when that cycle stored no node.
+    pub fn latest_nodes(&self, cluster_id: i64) -> Result<Vec<NodeSnapshot>> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {} FROM node_snapshots \
+             WHERE cluster_id = ?1 AND collected_at = \
+                 (SELECT MAX(collected_at) FROM metrics_snapshots WHERE cluster_id = ?1) \
+             ORDER BY CASE node_type WHEN 'fe' THEN 0 WHEN 'be' THEN 1 ELSE 2 END, node_id, id",
+            *SELECT_NODE
+        );
+        query_all(&conn, &sql, params![cluster_id], |r| node_from_row(r, 0))
+    }
+
+    /// The snapshots of cluster `cluster_id` collected in `from..=to`, oldest first, at most
+    /// `limit` of them (and never more than [`MAX_RAW_SNAPSHOTS`]): the first ones of the range
+    /// when there are more. Use [`Store::count_snapshots`] to decide between raw rows and
+    /// [`Store::series`].
+    pub fn snapshots_range(
+        &self,
+        cluster_id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<MetricsSnapshot>> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {} FROM metrics_snapshots \
+             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3 \
+             ORDER BY collected_at LIMIT ?4",
+            *SELECT_METRIC
+        );
+        let limit = sql_limit(limit.min(MAX_RAW_SNAPSHOTS));
+        query_all(
+            &conn,
+            &sql,
+            params![cluster_id, to_ms(from), to_ms(to), limit],
+            |r| metric_from_row(r, 0),
+        )
+    }
+
+    /// How many snapshots cluster `cluster_id` has in `from..=to`.
+    pub fn count_snapshots(
+        &self,
+        cluster_id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<u64> {
+        let conn = self.conn()?;
+        let n: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM metrics_snapshots \
+             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3",
+            params![cluster_id, to_ms(from), to_ms(to)],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Every cluster (by id) with its newest snapshot, in one query (the newest row of each
+    /// cluster is found by a correlated subquery on the `(cluster_id, collected_at)` index).
+    pub fn cluster_summaries(&self) -> Result<Vec<ClusterSummary>> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {}, {} FROM clusters c LEFT JOIN metrics_snapshots m ON m.id = \
+                 (SELECT s.id FROM metrics_snapshots s WHERE s.cluster_id = c.id \
+                  ORDER BY s.collected_at DESC LIMIT 1) \
+                 ORDER BY c.id",
+                cluster_select("c"),
+                metric_select("m")
+            )
+        });
+        let conn = self.conn()?;
+        query_all(&conn, &SQL, &[], |row| {
+            let cluster = cluster_from_row(row, 0)?;
+            let has_snapshot: Option<i64> = get(
+                row,
+                CLUSTER_COLUMN_COUNT + 1,
+                "metrics_snapshots",
+                "collected_at",
+            )?;
+            let latest = match has_snapshot {
+                Some(_) => Some(metric_from_row(row, CLUSTER_COLUMN_COUNT)?),
+                None => None,
+            };
+            Ok(ClusterSummary { cluster, latest })
+        })
+    }
+}

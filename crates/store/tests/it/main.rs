@@ -1,0 +1,12 @@
+//! Integration tests of `rockscope-store`, each on its own temporary database file.
+
+mod clusters;
+mod concurrency;
+mod crash;
+mod daily;
+mod retention;
+mod runs;
+mod schema;
+mod series;
+mod snapshots;
+mod support;
