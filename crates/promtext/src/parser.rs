@@ -210,17 +210,17 @@ impl<'a> Parser<'a> {
         let name = &text[start..name_end];
         self.previous_name = name;
         let mut i = skip_blanks(b, name_end);
-        let mut labels_text = "";
-        let mut spans = LabelSpans::EMPTY;
-        if b.get(i) == Some(&b'{') {
-            let (close, found) = self.parse_labels(b, i + 1)?;
-            labels_text = &text[i + 1..close];
-            spans = found;
+        let (labels_text, spans) = if b.get(i) == Some(&b'{') {
+            let (close, spans) = self.parse_labels(b, i + 1)?;
+            let labels_text = &text[i + 1..close];
             i = skip_blanks(b, close + 1);
+            (labels_text, spans)
         } else if i == name_end && !at_line_end(b, i) {
             // A name must be followed by a blank, '{' or the value's blank.
             return Err((ErrorKind::InvalidMetricName, i));
-        }
+        } else {
+            ("", LabelSpans::EMPTY)
+        };
 
         if at_line_end(b, i) {
             return Err((ErrorKind::MissingValue, i));
@@ -251,7 +251,10 @@ impl<'a> Parser<'a> {
             labels_text,
             spans,
         };
-        if sample.metric_type != MetricType::Untyped {
+        if matches!(
+            sample.metric_type,
+            MetricType::Summary | MetricType::Histogram | MetricType::GaugeHistogram
+        ) {
             check_family_semantics(&sample).map_err(|k| (k, start))?;
         }
         Ok((Some(sample), i))

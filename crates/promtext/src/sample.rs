@@ -63,10 +63,13 @@ pub struct Sample<'a> {
 impl<'a> Sample<'a> {
     /// The labels in written order, as `(name, value)` with escapes decoded.
     pub fn labels(&self) -> Labels<'_, 'a> {
+        let inline = match self.spans.len {
+            Some(len) => self.spans.spans.get(..usize::from(len)),
+            None => None,
+        };
         Labels {
             text: self.labels_text,
-            spans: &self.spans,
-            next: 0,
+            inline: inline.map(<[LabelSpan]>::iter),
             pos: 0,
         }
     }
@@ -87,19 +90,17 @@ impl<'a> Sample<'a> {
 #[derive(Debug, Clone)]
 pub struct Labels<'s, 'a> {
     text: &'a str,
-    spans: &'s LabelSpans,
-    /// The next span to yield (inline case).
-    next: usize,
+    /// The positions the parser found, or `None` when the text must be walked again.
+    inline: Option<std::slice::Iter<'s, LabelSpan>>,
     /// Where to go on walking the text (case of many labels).
     pos: usize,
 }
 
 impl<'a> Labels<'_, 'a> {
-    fn at(&self, span: &LabelSpan) -> Option<(&'a str, Cow<'a, str>)> {
-        let name = self.text.get(span.name.0 as usize..span.name.1 as usize)?;
-        let raw = self
-            .text
-            .get(span.value.0 as usize..span.value.1 as usize)?;
+    #[inline]
+    fn at(text: &'a str, span: &LabelSpan) -> Option<(&'a str, Cow<'a, str>)> {
+        let name = text.get(span.name.0 as usize..span.name.1 as usize)?;
+        let raw = text.get(span.value.0 as usize..span.value.1 as usize)?;
         Some((name, decode(raw, span.escaped)))
     }
 
@@ -134,15 +135,8 @@ impl<'a> Iterator for Labels<'_, 'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        match self.spans.len {
-            Some(len) => {
-                if self.next >= usize::from(len) {
-                    return None;
-                }
-                let span = self.spans.spans[self.next];
-                self.next += 1;
-                self.at(&span)
-            }
+        match &mut self.inline {
+            Some(spans) => Self::at(self.text, spans.next()?),
             None => self.walk(),
         }
     }
