@@ -1,31 +1,74 @@
 //! rockscope's HTTP API on actix-web: the cluster overview, history, nodes, cluster management
-//! and the collector's status, as JSON.
+//! and the collector's status, as JSON (documented with examples in `docs/API.md`).
 //!
 //! # Overview
 //!
-//! * [`configure`]: registers every route on an actix `ServiceConfig`; the binary mounts it.
+//! * [`configure`]: registers every route, the shared state and the extractor configurations
+//!   on an actix `ServiceConfig`; the binary mounts it.
 //! * [`ApiState`]: what handlers read: the [`Store`], the collector's [`StatusBoard`], the
 //!   optional API token and a [`ClusterTester`] for `POST /api/clusters/{id}/test`.
+//! * [`dto`]: the JSON shapes (requests and responses), mapped from the store's and the
+//!   collector's types so that the contract does not follow storage changes.
+//! * [`ApiError`]: every failure as `{"error": {"code": "...", "message": "..."}}` with its
+//!   status (400 `bad_request`/`invalid_parameter`, 401 `unauthorized`, 404 `not_found`,
+//!   405 `method_not_allowed`, 409 `conflict`, 413 `payload_too_large`,
+//!   415 `unsupported_media_type`, 500 `internal`).
 //!
-//! Handlers never block an actix worker: every store call runs on the blocking pool
-//! (`web::block`).
+//! Modules: `auth` (bearer token, constant-time), `params` (query parsing), `overview`,
+//! `clusters`, `history` (snapshots, nodes, daily), `status` (collector), `health`.
 //!
-//! **Invariant:** the only crate that knows actix-web and the JSON shapes of the API.
+//! # Routes
+//!
+//! | method | path | |
+//! |---|---|---|
+//! | GET | `/health`, `/ready` | open (no token) |
+//! | GET | `/api/clusters/overview[?cluster_id=&time_range=&max_points=]` | summaries / overview |
+//! | GET | `/api/clusters/{id}/overview[?time_range=&max_points=]` | overview |
+//! | GET | `/api/clusters/{id}/snapshots[?from=&to=&fields=&max_points=]` | history |
+//! | GET | `/api/clusters/{id}/nodes` | newest node snapshots |
+//! | GET | `/api/clusters/{id}/daily[?from=&to=]` | daily roll-ups |
+//! | GET, POST | `/api/clusters` | list, register |
+//! | GET, PUT, DELETE | `/api/clusters/{id}` | read, partial update, delete |
+//! | POST | `/api/clusters/{id}/test` | probe now |
+//! | GET | `/api/collector/status` | collection status and cycles |
+//!
+//! Handlers never block an actix worker: every store call (and the tester) runs on the blocking
+//! pool (`web::block`).
+//!
+//! **Invariant:** the only crate that knows actix-web and the JSON shapes of the API, and no
+//! response or log line of it carries a secret: passwords are write-only (no response type has
+//! a password field), request bodies are never logged, the token is never logged, and a 500
+//! logs its cause while the client gets a generic message.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod auth;
+mod clusters;
+pub mod dto;
+mod error;
 mod health;
+mod history;
+mod overview;
+pub mod params;
+mod status;
 
 use std::sync::Arc;
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
 use rockscope_collector::StatusBoard;
 use rockscope_store::Store;
 
+pub use clusters::TIMEOUT_RANGE;
+pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail};
+pub use history::RAW_SNAPSHOT_CAP;
+pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
+
 /// Tries a cluster's endpoints now, for `POST /api/clusters/{id}/test`. The binary implements it
 /// with the StarRocks client, which keeps this crate free of HTTP-client code.
 pub trait ClusterTester: Send + Sync {
-    /// Probes each endpoint of the cluster and reports each one's result as JSON.
+    /// Probes each endpoint of the cluster and reports each one's result as JSON. Called on a
+    /// blocking thread; may take as long as the cluster's timeouts.
     fn test(&self, cluster: &rockscope_store::Cluster) -> serde_json::Value;
 }
 
@@ -42,11 +85,64 @@ pub struct ApiState {
     pub tester: Arc<dyn ClusterTester>,
 }
 
-/// Registers the API's routes and shared state.
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("store", &self.store)
+            .field("api_token", &self.api_token.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Registers the API's routes, shared state, extractor configurations (64 KiB JSON bodies,
+/// errors as JSON) and a JSON `404` default service.
 pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(state))
-            .route("/health", web::get().to(health::health))
-            .route("/ready", web::get().to(health::ready));
+            .app_data(error::json_config())
+            .app_data(error::query_config())
+            .app_data(error::path_config())
+            .service(resource("/health").route(web::get().to(health::health)))
+            .service(resource("/ready").route(web::get().to(health::ready)))
+            .service(
+                web::scope("/api")
+                    .wrap(from_fn(auth::require_token))
+                    // Before `/clusters/{id}`, which would take `overview` for an id.
+                    .service(
+                        resource("/clusters/overview").route(web::get().to(overview::by_query)),
+                    )
+                    .service(
+                        resource("/clusters")
+                            .route(web::get().to(clusters::list))
+                            .route(web::post().to(clusters::create)),
+                    )
+                    .service(
+                        resource("/clusters/{id}")
+                            .route(web::get().to(clusters::get))
+                            .route(web::put().to(clusters::update))
+                            .route(web::delete().to(clusters::delete)),
+                    )
+                    .service(
+                        resource("/clusters/{id}/overview").route(web::get().to(overview::by_path)),
+                    )
+                    .service(
+                        resource("/clusters/{id}/snapshots")
+                            .route(web::get().to(history::snapshots)),
+                    )
+                    .service(resource("/clusters/{id}/nodes").route(web::get().to(history::nodes)))
+                    .service(resource("/clusters/{id}/daily").route(web::get().to(history::daily)))
+                    .service(resource("/clusters/{id}/test").route(web::post().to(clusters::test)))
+                    .service(
+                        resource("/collector/status")
+                            .route(web::get().to(status::collector_status)),
+                    )
+                    .default_service(web::to(error::no_route)),
+            )
+            .default_service(web::to(error::no_route));
     }
+}
+
+/// A resource answering other methods with a JSON `405`.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(error::wrong_method))
 }

@@ -13,7 +13,9 @@ pub enum Fault {
     #[default]
     None,
     /// Process gone: the listener is closed (connection refused) and open connections are
-    /// dropped. The node shows `Alive=false` in `show_proc`. `None` reopens the same address.
+    /// dropped. The port stays reserved by a bound, non-listening socket (which also refuses)
+    /// so nobody else can take it. The node shows `Alive=false` in `show_proc`. `None` reopens
+    /// the same address.
     Down,
     /// Accepts connections and reads requests but never answers.
     Hang,

@@ -157,14 +157,16 @@ pub(crate) async fn node_task(world: Arc<World>, ci: usize, pos: usize, first: T
     }
 }
 
-/// Resolves when the node goes down (its connections must die with the "process").
+/// Resolves when the node is (or goes) down: its connections must die with the "process".
+/// Checks the state first, so a connection accepted just before `Down` (whose receiver never
+/// saw the change) still closes.
 async fn until_down(rx: &mut watch::Receiver<u64>, node: &NodeState) {
     loop {
-        if rx.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
         if node.fault() == Fault::Down {
             return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 }

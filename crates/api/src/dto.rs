@@ -1,0 +1,392 @@
+//! The JSON shapes of the API: request bodies and responses, mapped from the store's and the
+//! collector's types so that a storage change does not change the contract.
+//!
+//! Every key is snake_case; every time is RFC 3339 in UTC; passwords are write-only (they are
+//! read from request bodies and never written into a response type).
+
+use std::collections::BTreeMap;
+
+use rockscope_collector::{ClusterStatus, CycleSummary};
+use rockscope_model::{MetricsSnapshot, SourceError};
+use rockscope_store::{Cluster, Password};
+use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::params::utc;
+
+// ---- clusters ---------------------------------------------------------------------------------
+
+/// A registered cluster as the API shows it (`GET /api/clusters`, `GET /api/clusters/{id}`).
+/// There is no password field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterDto {
+    /// The cluster's id.
+    pub id: i64,
+    /// The unique name.
+    pub name: String,
+    /// FE entry points `host:http_port`.
+    pub fe_hosts: Vec<String>,
+    /// The StarRocks user.
+    pub username: String,
+    /// Connect timeout override, s (`null`: the collector's default).
+    pub connect_timeout_secs: Option<u32>,
+    /// Request timeout override, s (`null`: the collector's default).
+    pub request_timeout_secs: Option<u32>,
+    /// Whether the collector collects it.
+    pub enabled: bool,
+    /// `api` or `config`: where it was registered.
+    pub source: String,
+    /// When it was registered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&Cluster> for ClusterDto {
+    fn from(c: &Cluster) -> ClusterDto {
+        ClusterDto {
+            id: c.id,
+            name: c.name.clone(),
+            fe_hosts: c.fe_hosts.clone(),
+            username: c.username.clone(),
+            connect_timeout_secs: c.connect_timeout_secs,
+            request_timeout_secs: c.request_timeout_secs,
+            enabled: c.enabled,
+            source: c.source.as_str().to_owned(),
+            created_at: utc(c.created_at),
+            updated_at: utc(c.updated_at),
+        }
+    }
+}
+
+/// The body of `POST /api/clusters`. Unknown fields are rejected.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClusterRequest {
+    /// The unique, non-empty name.
+    pub name: String,
+    /// FE entry points, each `host:port` (at least one).
+    pub fe_hosts: Vec<String>,
+    /// The StarRocks user (non-empty).
+    pub username: String,
+    /// The StarRocks password (default empty). Write-only; `***` in `Debug`.
+    #[serde(default, deserialize_with = "password")]
+    pub password: Password,
+    /// Connect timeout override, 1–300 s.
+    #[serde(default)]
+    pub connect_timeout_secs: Option<u32>,
+    /// Request timeout override, 1–300 s.
+    #[serde(default)]
+    pub request_timeout_secs: Option<u32>,
+    /// Whether to collect it (default `true`).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// The body of `PUT /api/clusters/{id}`: a partial update, an absent field is left as it is.
+/// Unknown fields are rejected.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClusterRequest {
+    /// A new unique, non-empty name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New FE entry points.
+    #[serde(default)]
+    pub fe_hosts: Option<Vec<String>>,
+    /// A new user.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A new password (`""` clears it; `null` or absent leaves it). Write-only.
+    #[serde(default, deserialize_with = "password_opt")]
+    pub password: Option<Password>,
+    /// A new connect timeout, 1–300 s (`null` clears the override, absent leaves it).
+    #[serde(default, deserialize_with = "present")]
+    pub connect_timeout_secs: Option<Option<u32>>,
+    /// A new request timeout, 1–300 s (`null` clears the override, absent leaves it).
+    #[serde(default, deserialize_with = "present")]
+    pub request_timeout_secs: Option<Option<u32>>,
+    /// Enable or disable collection.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A password as a JSON string; any other type is refused without quoting the value.
+fn password<'de, D: Deserializer<'de>>(d: D) -> Result<Password, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(Password::new(s)),
+        _ => Err(D::Error::custom("password must be a string")),
+    }
+}
+
+/// [`password`], `null` meaning "leave it".
+fn password_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Password>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(Some(Password::new(s))),
+        Value::Null => Ok(None),
+        _ => Err(D::Error::custom("password must be a string or null")),
+    }
+}
+
+/// A field that is present (`Some`), maybe `null` (`Some(None)`); absent is `None` via
+/// `#[serde(default)]`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The answer of `POST /api/clusters/{id}/test`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestResultDto {
+    /// The cluster's id.
+    pub cluster_id: i64,
+    /// The cluster's name.
+    pub cluster_name: String,
+    /// Each endpoint's result, as the binary's tester reports it.
+    pub result: Value,
+}
+
+// ---- summaries and overview -------------------------------------------------------------------
+
+/// One row of `GET /api/clusters/overview` (without `cluster_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSummaryDto {
+    /// The cluster's id.
+    pub id: i64,
+    /// The cluster's name.
+    pub name: String,
+    /// Whether the collector collects it.
+    pub enabled: bool,
+    /// `healthy`, `degraded`, `down` or `unknown`.
+    pub health: String,
+    /// Queries per second of the newest snapshot.
+    pub qps: Option<f64>,
+    /// Query latency p99 of the newest snapshot, ms.
+    pub query_latency_p99: Option<f64>,
+    /// Mean BE/CN CPU use of the newest snapshot, %.
+    pub avg_cpu_usage: Option<f64>,
+    /// Storage used of the newest snapshot, %.
+    pub disk_usage_pct: Option<f64>,
+    /// FEs, BEs and CNs alive (newest snapshot).
+    pub nodes_alive: Option<i64>,
+    /// FEs, BEs and CNs listed (newest snapshot).
+    pub nodes_total: Option<i64>,
+    /// When the newest snapshot was collected.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_collected: Option<OffsetDateTime>,
+    /// Why the collector's last attempt failed (`null` when it succeeded or none was made).
+    pub last_error: Option<String>,
+}
+
+/// One point of a trend: a bucket's time and the mean of its values (`null` when the field was
+/// null in every snapshot of the bucket).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    /// The mean `collected_at` of the bucket.
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    /// The bucket's mean.
+    pub value: Option<f64>,
+}
+
+/// Statistics of one series over the overview's range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SeriesStatsDto {
+    /// Snapshots where the field is not null.
+    pub count: u64,
+    /// Mean.
+    pub avg: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// Smallest value.
+    pub min: Option<f64>,
+}
+
+/// `GET /api/clusters/overview?cluster_id=ID` and `GET /api/clusters/{id}/overview`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverviewDto {
+    /// The cluster's id.
+    pub cluster_id: i64,
+    /// The cluster's name.
+    pub cluster_name: String,
+    /// The range asked for (`15m`, `1h`, `6h`, `24h`, `3d`, `7d`).
+    pub time_range: String,
+    /// The newest snapshot with all its fields, `null` before the first one.
+    pub latest_snapshot: Option<MetricsSnapshot>,
+    /// `qps`, `rps`, `latency_p50`, `latency_p95`, `latency_p99`, `error_rate`.
+    pub performance_trends: BTreeMap<String, Vec<TrendPoint>>,
+    /// `cpu_usage`, `memory_usage`, `disk_usage`, `jvm_heap_usage`, `network_send_rate`,
+    /// `network_receive_rate`, `io_read_rate`, `io_write_rate`.
+    pub resource_trends: BTreeMap<String, Vec<TrendPoint>>,
+    /// Count, mean, maximum and minimum over the range of every series above, by its trend name.
+    pub statistics: BTreeMap<String, SeriesStatsDto>,
+    /// The cluster's collection status.
+    pub collector: CollectorClusterDto,
+}
+
+// ---- collector ---------------------------------------------------------------------------------
+
+/// One cluster's collection status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectorClusterDto {
+    /// The cluster's id.
+    pub cluster_id: i64,
+    /// The cluster's name.
+    pub cluster_name: String,
+    /// When the last collection started (`null`: never tried since start).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_attempt_at: Option<OffsetDateTime>,
+    /// When the last collection that stored a snapshot started.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_success_at: Option<OffsetDateTime>,
+    /// Why the last attempt failed; `null` when it succeeded.
+    pub last_error: Option<String>,
+    /// Attempts that failed in a row.
+    pub consecutive_failures: u32,
+    /// How long the last attempt took, ms.
+    pub last_duration_ms: Option<u64>,
+    /// The nodes and sources that failed in the last attempt.
+    pub node_failures: Vec<SourceErrorDto>,
+}
+
+impl CollectorClusterDto {
+    /// The status of cluster `cluster`, or nulls when the collector has none yet.
+    pub fn new(cluster_id: i64, cluster_name: &str, status: Option<&ClusterStatus>) -> Self {
+        let Some(s) = status else {
+            return CollectorClusterDto {
+                cluster_id,
+                cluster_name: cluster_name.to_owned(),
+                last_attempt_at: None,
+                last_success_at: None,
+                last_error: None,
+                consecutive_failures: 0,
+                last_duration_ms: None,
+                node_failures: Vec::new(),
+            };
+        };
+        CollectorClusterDto {
+            cluster_id,
+            // The store's name is current; the board's may predate a rename.
+            cluster_name: cluster_name.to_owned(),
+            last_attempt_at: s.last_attempt_at.map(utc),
+            last_success_at: s.last_success_at.map(utc),
+            last_error: s.last_error.clone(),
+            consecutive_failures: s.consecutive_failures,
+            last_duration_ms: s.last_duration_ms,
+            node_failures: s.node_failures.iter().map(SourceErrorDto::from).collect(),
+        }
+    }
+}
+
+/// A source (node list, node scrape) that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceErrorDto {
+    /// What was fetched, e.g. `metrics 10.0.0.3:8040`.
+    pub source: String,
+    /// A short cause, e.g. `timeout`, `connect`, `http_401`.
+    pub code: String,
+    /// The detail.
+    pub message: String,
+}
+
+impl From<&SourceError> for SourceErrorDto {
+    fn from(e: &SourceError) -> Self {
+        SourceErrorDto {
+            source: e.source.clone(),
+            code: e.code.clone(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// One tick of the collector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CycleDto {
+    /// When the tick fired.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// Until its last cluster finished, ms.
+    pub duration_ms: u64,
+    /// Clusters whose snapshot was stored.
+    pub clusters_ok: u32,
+    /// Clusters that failed.
+    pub clusters_failed: u32,
+    /// Clusters skipped (previous collection still running).
+    pub clusters_skipped: u32,
+}
+
+impl From<&CycleSummary> for CycleDto {
+    fn from(c: &CycleSummary) -> Self {
+        CycleDto {
+            started_at: utc(c.started_at),
+            duration_ms: c.duration_ms,
+            clusters_ok: c.clusters_ok,
+            clusters_failed: c.clusters_failed,
+            clusters_skipped: c.clusters_skipped,
+        }
+    }
+}
+
+/// `GET /api/collector/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectorStatusDto {
+    /// Every registered cluster's status, by id.
+    pub clusters: Vec<CollectorClusterDto>,
+    /// The recent cycles, newest first.
+    pub cycles: Vec<CycleDto>,
+}
+
+// ---- history -----------------------------------------------------------------------------------
+
+/// `GET /api/clusters/{id}/snapshots`: raw rows (`snapshots`) without `max_points`, a
+/// downsampled series (`points`) with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotsDto {
+    /// The cluster's id.
+    pub cluster_id: i64,
+    /// The window's start (included).
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    /// The window's end (included).
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    /// The fields asked for (`null`: all).
+    pub fields: Option<Vec<String>>,
+    /// Whether the rows are buckets (`points`) rather than snapshots (`snapshots`).
+    pub downsampled: bool,
+    /// The bucket budget (downsampled only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max_points: Option<usize>,
+    /// Snapshots in the window.
+    pub total: u64,
+    /// Whether rows were left off (raw only: more snapshots than the raw cap).
+    pub truncated: bool,
+    /// Raw snapshots, oldest first: every field, or `collected_at` and the fields asked for.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub snapshots: Option<Vec<Value>>,
+    /// Buckets, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub points: Option<Vec<SnapshotPointDto>>,
+}
+
+/// One bucket of a downsampled `/snapshots` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotPointDto {
+    /// The mean `collected_at` of the bucket's snapshots.
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    /// Snapshots in the bucket.
+    pub count: u64,
+    /// Each field's mean over the bucket.
+    pub avg: BTreeMap<String, Option<f64>>,
+    /// Each field's maximum over the bucket.
+    pub max: BTreeMap<String, Option<f64>>,
+}

@@ -1,0 +1,187 @@
+//! History of one cluster: `GET /api/clusters/{id}/snapshots`, `/nodes` and `/daily`.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use rockscope_store::snapshots::MAX_RAW_SNAPSHOTS;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::ApiState;
+use crate::dto::{SnapshotPointDto, SnapshotsDto};
+use crate::error::{ApiError, blocking};
+use crate::params::{self, DEFAULT_SNAPSHOT_WINDOW, utc};
+
+/// The most raw snapshots one `/snapshots` answer holds (the first ones of the window).
+pub const RAW_SNAPSHOT_CAP: usize = MAX_RAW_SNAPSHOTS;
+
+/// The query of `/snapshots`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SnapshotsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    fields: Option<String>,
+    max_points: Option<String>,
+}
+
+/// The query of `/daily`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DailyQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /api/clusters/{id}/snapshots?from=&to=&fields=a,b&max_points=`.
+pub(crate) async fn snapshots(
+    state: web::Data<ApiState>,
+    id: web::Path<i64>,
+    query: web::Query<SnapshotsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let cluster_id = id.into_inner();
+    // Whole milliseconds, the store's precision.
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+    let (from, to) = params::window(
+        query.from.as_deref(),
+        query.to.as_deref(),
+        DEFAULT_SNAPSHOT_WINDOW,
+        now,
+    )?;
+    let fields = params::fields(query.fields.as_deref())?;
+    let max_points = query
+        .max_points
+        .as_deref()
+        .map(|raw| params::max_points(Some(raw), params::DEFAULT_MAX_POINTS))
+        .transpose()?;
+    let store = state.store.clone();
+    let field_names: Option<Vec<String>> = fields
+        .as_ref()
+        .map(|f| f.iter().map(|s| (*s).to_owned()).collect());
+
+    let body = match max_points {
+        None => {
+            let (total, rows) = blocking(move || {
+                store.get_cluster(cluster_id)?;
+                let total = store.count_snapshots(cluster_id, from, to)?;
+                let rows = store.snapshots_range(cluster_id, from, to, RAW_SNAPSHOT_CAP)?;
+                Ok((total, rows))
+            })
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let full = serde_json::to_value(row)
+                    .map_err(|e| ApiError::internal("encode snapshot", e))?;
+                out.push(match &fields {
+                    None => full,
+                    Some(fields) => pick(full, fields),
+                });
+            }
+            SnapshotsDto {
+                cluster_id,
+                from,
+                to,
+                fields: field_names,
+                downsampled: false,
+                max_points: None,
+                total,
+                truncated: total > out.len() as u64,
+                snapshots: Some(out),
+                points: None,
+            }
+        }
+        Some(max_points) => {
+            let wanted: Vec<&'static str> = fields
+                .clone()
+                .unwrap_or_else(|| rockscope_store::Store::numeric_metric_fields().collect());
+            let names = wanted.clone();
+            let (total, series) = blocking(move || {
+                store.get_cluster(cluster_id)?;
+                let total = store.count_snapshots(cluster_id, from, to)?;
+                let series = store.series(cluster_id, from, to, &names, max_points)?;
+                Ok((total, series))
+            })
+            .await?;
+            let points = series
+                .iter()
+                .map(|p| {
+                    let mut avg = BTreeMap::new();
+                    let mut max = BTreeMap::new();
+                    for (name, v) in wanted.iter().zip(&p.values) {
+                        avg.insert((*name).to_owned(), v.avg);
+                        max.insert((*name).to_owned(), v.max);
+                    }
+                    SnapshotPointDto {
+                        timestamp: utc(p.timestamp),
+                        count: p.count,
+                        avg,
+                        max,
+                    }
+                })
+                .collect();
+            SnapshotsDto {
+                cluster_id,
+                from,
+                to,
+                fields: field_names,
+                downsampled: true,
+                max_points: Some(max_points),
+                total,
+                truncated: false,
+                snapshots: None,
+                points: Some(points),
+            }
+        }
+    };
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `collected_at` and `fields` of a serialized snapshot.
+fn pick(full: Value, fields: &[&str]) -> Value {
+    let Value::Object(mut all) = full else {
+        return full;
+    };
+    let mut out = Map::new();
+    for key in std::iter::once("collected_at").chain(fields.iter().copied()) {
+        if let Some(v) = all.remove(key) {
+            out.insert(key.to_owned(), v);
+        }
+    }
+    Value::Object(out)
+}
+
+/// `GET /api/clusters/{id}/nodes`: the newest cycle's node snapshots, FEs, then BEs, then CNs.
+pub(crate) async fn nodes(
+    state: web::Data<ApiState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let cluster_id = id.into_inner();
+    let store = state.store.clone();
+    let nodes = blocking(move || {
+        store.get_cluster(cluster_id)?;
+        Ok(store.latest_nodes(cluster_id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(nodes))
+}
+
+/// `GET /api/clusters/{id}/daily?from=YYYY-MM-DD&to=YYYY-MM-DD`: daily roll-ups, oldest first.
+pub(crate) async fn daily(
+    state: web::Data<ApiState>,
+    id: web::Path<i64>,
+    query: web::Query<DailyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let cluster_id = id.into_inner();
+    let (from, to) = params::date_window(
+        query.from.as_deref(),
+        query.to.as_deref(),
+        OffsetDateTime::now_utc().date(),
+    )?;
+    let store = state.store.clone();
+    let rows = blocking(move || {
+        store.get_cluster(cluster_id)?;
+        Ok(store.daily_range(cluster_id, from, to)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}

@@ -1,0 +1,304 @@
+//! `GET /api/clusters/overview` (one summary row per cluster, or one cluster's overview with
+//! `cluster_id`) and `GET /api/clusters/{id}/overview`.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use rockscope_collector::ClusterStatus;
+use rockscope_model::MetricsSnapshot;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::ApiState;
+use crate::dto::{ClusterSummaryDto, CollectorClusterDto, OverviewDto, SeriesStatsDto, TrendPoint};
+use crate::error::{ApiError, blocking};
+use crate::params::{self, DEFAULT_MAX_POINTS, utc};
+
+/// `performance_trends` keys and the snapshot fields behind them.
+pub const PERFORMANCE_TRENDS: [(&str, &str); 6] = [
+    ("qps", "qps"),
+    ("rps", "rps"),
+    ("latency_p50", "query_latency_p50"),
+    ("latency_p95", "query_latency_p95"),
+    ("latency_p99", "query_latency_p99"),
+    ("error_rate", "query_error_rate"),
+];
+
+/// `resource_trends` keys and the snapshot fields behind them.
+pub const RESOURCE_TRENDS: [(&str, &str); 8] = [
+    ("cpu_usage", "avg_cpu_usage"),
+    ("memory_usage", "avg_memory_usage"),
+    ("disk_usage", "disk_usage_pct"),
+    ("jvm_heap_usage", "jvm_heap_usage_pct"),
+    ("network_send_rate", "network_send_rate"),
+    ("network_receive_rate", "network_receive_rate"),
+    ("io_read_rate", "io_read_rate"),
+    ("io_write_rate", "io_write_rate"),
+];
+
+/// The query of both overview routes (all optional; validated by hand for clear messages).
+#[derive(Debug, Deserialize)]
+pub(crate) struct OverviewQuery {
+    cluster_id: Option<String>,
+    time_range: Option<String>,
+    max_points: Option<String>,
+}
+
+/// `GET /api/clusters/overview[?cluster_id=ID&time_range=R&max_points=N]`.
+pub(crate) async fn by_query(
+    state: web::Data<ApiState>,
+    query: web::Query<OverviewQuery>,
+) -> Result<HttpResponse, ApiError> {
+    match query.cluster_id.as_deref() {
+        Some(raw) => {
+            let id = params::cluster_id("cluster_id", raw)?;
+            overview(&state, id, &query).await
+        }
+        None => summaries(&state).await,
+    }
+}
+
+/// `GET /api/clusters/{id}/overview[?time_range=R&max_points=N]`.
+pub(crate) async fn by_path(
+    state: web::Data<ApiState>,
+    id: web::Path<i64>,
+    query: web::Query<OverviewQuery>,
+) -> Result<HttpResponse, ApiError> {
+    overview(&state, id.into_inner(), &query).await
+}
+
+async fn overview(
+    state: &ApiState,
+    cluster_id: i64,
+    query: &OverviewQuery,
+) -> Result<HttpResponse, ApiError> {
+    let (range_name, range) = params::time_range(query.time_range.as_deref())?;
+    let max_points = params::max_points(query.max_points.as_deref(), DEFAULT_MAX_POINTS)?;
+    let to = OffsetDateTime::now_utc();
+    let from = to - range;
+    let store = state.store.clone();
+    let fields: Vec<&str> = PERFORMANCE_TRENDS
+        .iter()
+        .chain(RESOURCE_TRENDS.iter())
+        .map(|(_, field)| *field)
+        .collect();
+    let (cluster, latest, series, stats) = blocking(move || {
+        let cluster = store.get_cluster(cluster_id)?;
+        let latest = store.latest_snapshot(cluster_id)?;
+        let series = store.series(cluster_id, from, to, &fields, max_points)?;
+        let stats = store.range_stats(cluster_id, from, to, &fields)?;
+        Ok((cluster, latest, series, stats))
+    })
+    .await?;
+
+    let trend = |index: usize| -> Vec<TrendPoint> {
+        series
+            .iter()
+            .map(|p| TrendPoint {
+                timestamp: utc(p.timestamp),
+                value: p.values.get(index).and_then(|v| v.avg),
+            })
+            .collect()
+    };
+    let performance_trends: BTreeMap<String, Vec<TrendPoint>> = PERFORMANCE_TRENDS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| ((*name).to_owned(), trend(i)))
+        .collect();
+    let resource_trends: BTreeMap<String, Vec<TrendPoint>> = RESOURCE_TRENDS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| ((*name).to_owned(), trend(PERFORMANCE_TRENDS.len() + i)))
+        .collect();
+    let statistics: BTreeMap<String, SeriesStatsDto> = PERFORMANCE_TRENDS
+        .iter()
+        .chain(RESOURCE_TRENDS.iter())
+        .zip(stats.iter())
+        .map(|((name, _), s)| {
+            let dto = SeriesStatsDto {
+                count: s.count,
+                avg: s.avg,
+                max: s.max,
+                min: s.min,
+            };
+            ((*name).to_owned(), dto)
+        })
+        .collect();
+    let status = state.status.cluster(cluster_id);
+    let body = OverviewDto {
+        cluster_id,
+        cluster_name: cluster.name.clone(),
+        time_range: range_name.to_owned(),
+        latest_snapshot: latest,
+        performance_trends,
+        resource_trends,
+        statistics,
+        collector: CollectorClusterDto::new(cluster_id, &cluster.name, status.as_ref()),
+    };
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn summaries(state: &ApiState) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let rows = blocking(move || Ok(store.cluster_summaries()?)).await?;
+    let body: Vec<ClusterSummaryDto> = rows
+        .iter()
+        .map(|row| {
+            let status = state.status.cluster(row.cluster.id);
+            let latest = row.latest.as_ref();
+            let (nodes_alive, nodes_total) = latest.map(node_counts).unwrap_or((None, None));
+            ClusterSummaryDto {
+                id: row.cluster.id,
+                name: row.cluster.name.clone(),
+                enabled: row.cluster.enabled,
+                health: health(row.cluster.enabled, latest, status.as_ref()).to_owned(),
+                qps: latest.and_then(|s| s.qps),
+                query_latency_p99: latest.and_then(|s| s.query_latency_p99),
+                avg_cpu_usage: latest.and_then(|s| s.avg_cpu_usage),
+                disk_usage_pct: latest.and_then(|s| s.disk_usage_pct),
+                nodes_alive,
+                nodes_total,
+                last_collected: latest.map(|s| utc(s.collected_at)),
+                last_error: status.and_then(|s| s.last_error),
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// FEs + BEs + CNs alive and listed; `None` when no list was read.
+fn node_counts(s: &MetricsSnapshot) -> (Option<i64>, Option<i64>) {
+    let sum = |values: [Option<i64>; 3]| -> Option<i64> {
+        values
+            .iter()
+            .flatten()
+            .copied()
+            .reduce(|a, b| a.saturating_add(b))
+    };
+    (
+        sum([s.frontend_alive, s.backend_alive, s.compute_node_alive]),
+        sum([s.frontend_total, s.backend_total, s.compute_node_total]),
+    )
+}
+
+/// A cluster's health from its newest snapshot and the collector's status:
+///
+/// * `unknown`: disabled, or nothing collected and no failed attempt;
+/// * `down`: the last attempt failed, no node was scraped, or every backend is dead;
+/// * `degraded`: some FE/BE/CN is not alive, or some source failed in the newest cycle;
+/// * `healthy`: otherwise.
+pub(crate) fn health(
+    enabled: bool,
+    latest: Option<&MetricsSnapshot>,
+    status: Option<&ClusterStatus>,
+) -> &'static str {
+    if !enabled {
+        return "unknown";
+    }
+    if status.is_some_and(|s| s.last_error.is_some()) {
+        return "down";
+    }
+    let Some(s) = latest else {
+        return "unknown";
+    };
+    if s.scrape_nodes_ok == 0 {
+        return "down";
+    }
+    if matches!((s.backend_alive, s.backend_total), (Some(0), Some(total)) if total > 0) {
+        return "down";
+    }
+    let missing = |alive: Option<i64>, total: Option<i64>| matches!((alive, total), (Some(a), Some(t)) if a < t);
+    let some_dead = missing(s.frontend_alive, s.frontend_total)
+        || missing(s.backend_alive, s.backend_total)
+        || missing(s.compute_node_alive, s.compute_node_total);
+    if some_dead || !s.source_errors.is_empty() || s.scrape_nodes_ok < s.scrape_nodes_total {
+        return "degraded";
+    }
+    "healthy"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn snapshot(fields: serde_json::Value) -> MetricsSnapshot {
+        let mut m = serde_json::Map::new();
+        for c in rockscope_store::Store::metric_columns() {
+            use rockscope_store::ColumnKind as K;
+            let v = match c.kind {
+                K::RequiredReal => json!(0.0),
+                K::RequiredInt => json!(0),
+                K::RequiredText => json!(""),
+                K::Bool => json!(false),
+                _ => serde_json::Value::Null,
+            };
+            m.insert(c.name.to_owned(), v);
+        }
+        m.insert("cluster_id".into(), json!(1));
+        m.insert("collected_at".into(), json!("2025-03-01T00:00:00Z"));
+        m.insert("source_errors".into(), json!([]));
+        m.insert("scrape_nodes_total".into(), json!(4));
+        m.insert("scrape_nodes_ok".into(), json!(4));
+        for (k, v) in fields.as_object().unwrap() {
+            m.insert(k.clone(), v.clone());
+        }
+        serde_json::from_value(serde_json::Value::Object(m)).unwrap()
+    }
+
+    fn status(last_error: Option<&str>) -> ClusterStatus {
+        ClusterStatus {
+            cluster_id: 1,
+            cluster_name: "c".into(),
+            last_attempt_at: None,
+            last_success_at: None,
+            last_error: last_error.map(str::to_owned),
+            consecutive_failures: u32::from(last_error.is_some()),
+            last_duration_ms: None,
+            node_failures: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn health_rules() {
+        let ok = snapshot(
+            json!({"backend_alive": 3, "backend_total": 3, "frontend_alive": 1,
+                                 "frontend_total": 1}),
+        );
+        assert_eq!(health(true, Some(&ok), None), "healthy");
+        assert_eq!(health(true, Some(&ok), Some(&status(None))), "healthy");
+        assert_eq!(health(false, Some(&ok), None), "unknown");
+        assert_eq!(health(true, None, None), "unknown");
+        assert_eq!(
+            health(true, None, Some(&status(Some("connect: refused")))),
+            "down"
+        );
+        assert_eq!(
+            health(true, Some(&ok), Some(&status(Some("timeout")))),
+            "down"
+        );
+        let none_scraped = snapshot(json!({"scrape_nodes_ok": 0}));
+        assert_eq!(health(true, Some(&none_scraped), None), "down");
+        let all_be_dead = snapshot(json!({"backend_alive": 0, "backend_total": 3}));
+        assert_eq!(health(true, Some(&all_be_dead), None), "down");
+        let fe_dead = snapshot(json!({"frontend_alive": 2, "frontend_total": 3}));
+        assert_eq!(health(true, Some(&fe_dead), None), "degraded");
+        let cn_dead = snapshot(json!({"compute_node_alive": 0, "compute_node_total": 1}));
+        assert_eq!(health(true, Some(&cn_dead), None), "degraded");
+        let partial = snapshot(json!({"scrape_nodes_ok": 3}));
+        assert_eq!(health(true, Some(&partial), None), "degraded");
+        let source_failed = snapshot(json!({"source_errors": [
+            {"source": "show_proc /backends", "code": "timeout", "message": "slow"}]}));
+        assert_eq!(health(true, Some(&source_failed), None), "degraded");
+    }
+
+    #[test]
+    fn node_counts_sum_known_lists() {
+        let s = snapshot(
+            json!({"frontend_alive": 1, "frontend_total": 3, "backend_alive": 2,
+                                "backend_total": 2}),
+        );
+        assert_eq!(node_counts(&s), (Some(3), Some(5)));
+        assert_eq!(node_counts(&snapshot(json!({}))), (None, None));
+    }
+}

@@ -1,0 +1,258 @@
+//! Parsing and validation of query and path parameters: time ranges, `max_points`, RFC 3339
+//! instants, `YYYY-MM-DD` dates, cluster ids and snapshot field lists. Every failure is a
+//! `400 invalid_parameter` naming the parameter and what is allowed.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
+
+use crate::error::ApiError;
+
+/// The time ranges of the overview, with their lengths.
+pub const TIME_RANGES: [(&str, Duration); 6] = [
+    ("15m", Duration::minutes(15)),
+    ("1h", Duration::hours(1)),
+    ("6h", Duration::hours(6)),
+    ("24h", Duration::hours(24)),
+    ("3d", Duration::days(3)),
+    ("7d", Duration::days(7)),
+];
+
+/// The overview's time range without `time_range`.
+pub const DEFAULT_TIME_RANGE: &str = "1h";
+
+/// Points of a downsampled series without `max_points`.
+pub const DEFAULT_MAX_POINTS: usize = 240;
+
+/// The most points a downsampled series has; larger `max_points` are capped to it.
+pub const MAX_POINTS_CAP: usize = 2000;
+
+/// The window of `/snapshots` without `from`.
+pub const DEFAULT_SNAPSHOT_WINDOW: Duration = Duration::hours(1);
+
+/// The days of `/daily` without `from` (today included).
+pub const DEFAULT_DAILY_DAYS: i64 = 30;
+
+/// The longest `/daily` window, in days.
+pub const MAX_DAILY_DAYS: i64 = 3660;
+
+/// `time_range` (default [`DEFAULT_TIME_RANGE`]): its canonical name and length.
+pub(crate) fn time_range(raw: Option<&str>) -> Result<(&'static str, Duration), ApiError> {
+    let raw = raw.unwrap_or(DEFAULT_TIME_RANGE);
+    TIME_RANGES
+        .iter()
+        .find(|(name, _)| *name == raw)
+        .copied()
+        .ok_or_else(|| {
+            let allowed: Vec<&str> = TIME_RANGES.iter().map(|(n, _)| *n).collect();
+            ApiError::InvalidParameter(format!("time_range must be one of {}", allowed.join(", ")))
+        })
+}
+
+/// `max_points`: a positive integer, capped at [`MAX_POINTS_CAP`]; `default` when absent.
+pub(crate) fn max_points(raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(usize::try_from(n)
+            .unwrap_or(MAX_POINTS_CAP)
+            .min(MAX_POINTS_CAP)),
+        _ => Err(ApiError::InvalidParameter(format!(
+            "max_points must be a positive integer (values above {MAX_POINTS_CAP} are capped)"
+        ))),
+    }
+}
+
+/// A cluster id given as the query parameter `name`.
+pub(crate) fn cluster_id(name: &str, raw: &str) -> Result<i64, ApiError> {
+    raw.trim()
+        .parse::<i64>()
+        .map_err(|_| ApiError::InvalidParameter(format!("{name} must be an integer cluster id")))
+}
+
+/// An RFC 3339 instant given as parameter `name`, in UTC.
+pub(crate) fn instant(name: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    raw.map(|raw| {
+        OffsetDateTime::parse(raw.trim(), &Rfc3339)
+            .map(utc)
+            .map_err(|_| {
+                ApiError::InvalidParameter(format!(
+                    "{name} must be an RFC 3339 time, e.g. 2025-03-01T12:00:00Z"
+                ))
+            })
+    })
+    .transpose()
+}
+
+/// The `from`/`to` window of a history query: `to` defaults to `now`, `from` to `to − default`;
+/// `from` after `to` is an error.
+pub(crate) fn window(
+    from: Option<&str>,
+    to: Option<&str>,
+    default: Duration,
+    now: OffsetDateTime,
+) -> Result<(OffsetDateTime, OffsetDateTime), ApiError> {
+    let to = instant("to", to)?.unwrap_or(now);
+    let from = instant("from", from)?.unwrap_or(to - default);
+    if from > to {
+        return Err(ApiError::InvalidParameter(
+            "from must not be after to".to_owned(),
+        ));
+    }
+    Ok((from, to))
+}
+
+/// A `YYYY-MM-DD` date given as parameter `name`.
+pub(crate) fn date(name: &str, raw: Option<&str>) -> Result<Option<Date>, ApiError> {
+    raw.map(|raw| {
+        Date::parse(raw.trim(), format_description!("[year]-[month]-[day]"))
+            .map_err(|_| ApiError::InvalidParameter(format!("{name} must be a date as YYYY-MM-DD")))
+    })
+    .transpose()
+}
+
+/// The `from`/`to` dates of `/daily`: `to` defaults to today (UTC), `from` to
+/// [`DEFAULT_DAILY_DAYS`] days ending with `to`.
+pub(crate) fn date_window(
+    from: Option<&str>,
+    to: Option<&str>,
+    today: Date,
+) -> Result<(Date, Date), ApiError> {
+    let to = date("to", to)?.unwrap_or(today);
+    let from = date("from", from)?
+        .unwrap_or_else(|| to.saturating_sub(Duration::days(DEFAULT_DAILY_DAYS - 1)));
+    if from > to {
+        return Err(ApiError::InvalidParameter(
+            "from must not be after to".to_owned(),
+        ));
+    }
+    if (to - from).whole_days() >= MAX_DAILY_DAYS {
+        return Err(ApiError::InvalidParameter(format!(
+            "from..to must span at most {MAX_DAILY_DAYS} days"
+        )));
+    }
+    Ok((from, to))
+}
+
+/// `fields=a,b`: known numeric snapshot fields (see `Store::numeric_metric_fields`), without
+/// duplicates, in the order given. `None` when absent.
+pub(crate) fn fields(raw: Option<&str>) -> Result<Option<Vec<&'static str>>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let mut out: Vec<&'static str> = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(known) = rockscope_store::Store::numeric_metric_fields().find(|f| *f == name)
+        else {
+            let allowed: Vec<&str> = rockscope_store::Store::numeric_metric_fields().collect();
+            return Err(ApiError::InvalidParameter(format!(
+                "fields: `{name}` is not a numeric snapshot field; allowed: {}",
+                allowed.join(", ")
+            )));
+        };
+        if !out.contains(&known) {
+            out.push(known);
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::InvalidParameter(
+            "fields must be a comma-separated list of numeric snapshot fields, e.g. qps,rps"
+                .to_owned(),
+        ));
+    }
+    Ok(Some(out))
+}
+
+/// `t` in UTC.
+pub(crate) fn utc(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(UtcOffset::UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn time_ranges() {
+        assert_eq!(time_range(None).unwrap(), ("1h", Duration::hours(1)));
+        assert_eq!(time_range(Some("7d")).unwrap().1, Duration::days(7));
+        let err = time_range(Some("2h")).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "time_range must be one of 15m, 1h, 6h, 24h, 3d, 7d"
+        );
+    }
+
+    #[test]
+    fn max_points_defaults_caps_and_rejects() {
+        assert_eq!(max_points(None, 240).unwrap(), 240);
+        assert_eq!(max_points(Some("10"), 240).unwrap(), 10);
+        assert_eq!(max_points(Some("999999"), 240).unwrap(), MAX_POINTS_CAP);
+        for bad in ["0", "-1", "abc", "", "1.5"] {
+            let err = max_points(Some(bad), 240).unwrap_err();
+            assert!(err.message().starts_with("max_points"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows() {
+        let now = datetime!(2025-03-01 12:00 UTC);
+        assert_eq!(
+            window(None, None, Duration::hours(1), now).unwrap(),
+            (datetime!(2025-03-01 11:00 UTC), now)
+        );
+        let (from, to) = window(
+            Some("2025-03-01T10:00:00+02:00"),
+            Some("2025-03-01T09:00:00Z"),
+            Duration::hours(1),
+            now,
+        )
+        .unwrap();
+        assert_eq!(from, datetime!(2025-03-01 8:00 UTC));
+        assert_eq!(from.offset(), UtcOffset::UTC);
+        assert_eq!(to, datetime!(2025-03-01 9:00 UTC));
+        assert!(window(Some("yesterday"), None, Duration::hours(1), now).is_err());
+        assert!(
+            window(
+                Some("2025-03-01T10:00:00Z"),
+                Some("2025-03-01T09:00:00Z"),
+                Duration::hours(1),
+                now
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn date_windows() {
+        let today = date!(2025 - 03 - 31);
+        assert_eq!(
+            date_window(None, None, today).unwrap(),
+            (date!(2025 - 03 - 02), today)
+        );
+        assert!(date_window(Some("2025-3-1"), None, today).is_err());
+        assert!(date_window(Some("2025-04-01"), None, today).is_err());
+    }
+
+    #[test]
+    fn field_lists() {
+        assert_eq!(fields(None).unwrap(), None);
+        assert_eq!(
+            fields(Some("qps, rps,qps")).unwrap(),
+            Some(vec!["qps", "rps"])
+        );
+        assert!(
+            fields(Some("qps,nope"))
+                .unwrap_err()
+                .message()
+                .contains("`nope`")
+        );
+        assert!(
+            fields(Some("version")).is_err(),
+            "text fields are not numeric"
+        );
+        assert!(fields(Some(",")).is_err());
+    }
+}

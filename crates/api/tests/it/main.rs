@@ -1,0 +1,10 @@
+//! End-to-end tests of the API on an in-process actix service with a temporary store.
+
+#[macro_use]
+mod support;
+
+mod auth;
+mod clusters;
+mod history;
+mod overview;
+mod secrets;
