@@ -103,12 +103,6 @@ pub(crate) fn is_name_char(b: u8) -> bool {
     CLASS[b as usize] & NAME_CONT != 0
 }
 
-/// Whether `b` may continue a label name.
-#[inline(always)]
-pub(crate) fn is_label_char(b: u8) -> bool {
-    CLASS[b as usize] & LABEL_CONT != 0
-}
-
 /// The end of the metric name starting at `i`, or `None` when no valid name starts there.
 #[inline(always)]
 pub(crate) fn metric_name_end(line: &[u8], i: usize) -> Option<usize> {

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use crate::family::{Family, MetricType};
 use crate::float::{parse_timestamp, parse_value};
 use crate::lexer::{
-    at_line_end, is_blank, is_label_char, is_name_char, label_name_end, metric_name_end,
-    quoted_end, skip_blanks, starts_with, token_end, unescape,
+    at_line_end, is_blank, is_name_char, label_name_end, metric_name_end, quoted_end, skip_blanks,
+    starts_with, token_end, unescape,
 };
 use crate::sample::{INLINE_LABELS, LabelSpan, LabelSpans, Sample};
 use crate::{Error, ErrorKind};
@@ -58,12 +58,26 @@ pub struct Parser<'a> {
     /// The last sample name and its family: consecutive samples of one name skip the lookup.
     last_family: Option<(&'a str, usize)>,
     /// The label names of the current line (reused, so no allocation per line).
-    label_names: Vec<&'a [u8]>,
+    label_names: Vec<LabelHead<'a>>,
     /// The label names of the last line with valid labels.
-    previous_label_names: Vec<&'a [u8]>,
+    previous_label_names: Vec<LabelHead<'a>>,
     /// The metric name of the last sample.
     previous_name: &'a str,
     diagnostics: Diagnostics,
+}
+
+/// A label as written up to its value: the name, any blanks, `=`, any blanks and the opening
+/// quote. A later line that starts a label with the same bytes has the same, valid name.
+#[derive(Debug, Clone, Copy)]
+struct LabelHead<'a> {
+    head: &'a [u8],
+    name_len: usize,
+}
+
+impl<'a> LabelHead<'a> {
+    fn name(&self) -> &'a [u8] {
+        &self.head[..self.name_len]
+    }
 }
 
 /// What one line gave.
@@ -266,20 +280,24 @@ impl<'a> Parser<'a> {
         let mut names = std::mem::take(&mut self.label_names);
         names.clear();
         let result = self.parse_labels_into(b, open, &mut names);
-        if result.is_ok() {
-            // This line's names become the ones the next line is compared with.
-            std::mem::swap(&mut names, &mut self.previous_label_names);
+        if let Ok((_, _, repeated)) = &result {
+            // This line's names become the ones the next line is compared with. When they were
+            // the previous line's (or a prefix of them), only the count can have changed.
+            match repeated {
+                Some(count) => self.previous_label_names.truncate(*count),
+                None => std::mem::swap(&mut names, &mut self.previous_label_names),
+            }
         }
         self.label_names = names;
-        result
+        result.map(|(close, spans, _)| (close, spans))
     }
 
     fn parse_labels_into(
         &self,
         b: &'a [u8],
         open: usize,
-        names: &mut Vec<&'a [u8]>,
-    ) -> Result<(usize, LabelSpans), LineError> {
+        names: &mut Vec<LabelHead<'a>>,
+    ) -> Result<(usize, LabelSpans, Option<usize>), LineError> {
         let mut many: Option<HashSet<&[u8]>> = None;
         let mut spans = LabelSpans::EMPTY;
         // Samples of one family usually repeat the previous line's label names in the same order.
@@ -288,40 +306,44 @@ impl<'a> Parser<'a> {
         // Offsets are stored as u16 (truncated here); a longer label text is walked again instead.
         let rel = |x: usize| (x - open) as u16;
         let mut i = open;
+        // Labels so far; while they repeat the previous line's, `names` stays empty.
+        let mut k = 0;
         loop {
             i = skip_blanks(b, i);
             if b.get(i) == Some(&b'}') {
-                return Ok((i, finish_spans(spans, names.len(), i - open)));
+                let repeated = same_as_previous.then_some(k);
+                return Ok((i, finish_spans(spans, k, i - open), repeated));
             }
-            let k = names.len();
-            // Blanks around '=' are legal but rare: test for the byte first, skip blanks if not.
-            let name_end = match self.previous_label_names.get(k) {
-                Some(prev)
-                    if same_as_previous
-                        && starts_with(&b[i..], prev)
-                        && b.get(i + prev.len()).is_some_and(|&c| !is_label_char(c)) =>
-                {
-                    i + prev.len()
+            // The previous line's name is compared together with its `="`, which proves in one
+            // step that the name ends there and that the value opens.
+            let (name_end, j) = match self.previous_label_names.get(k) {
+                Some(prev) if same_as_previous && starts_with(&b[i..], prev.head) => {
+                    (i + prev.name_len, i + prev.head.len() - 1)
                 }
                 _ => {
-                    same_as_previous = false;
-                    label_name_end(b, i).ok_or((ErrorKind::InvalidLabelName, i))?
+                    if same_as_previous {
+                        same_as_previous = false;
+                        names.extend_from_slice(&self.previous_label_names[..k]);
+                    }
+                    let name_end = label_name_end(b, i).ok_or((ErrorKind::InvalidLabelName, i))?;
+                    // Blanks around '=' are legal but rare: test for the byte first.
+                    let mut j = name_end;
+                    if b.get(j) != Some(&b'=') {
+                        j = skip_blanks(b, j);
+                        if b.get(j) != Some(&b'=') {
+                            return Err((ErrorKind::ExpectedEquals, j));
+                        }
+                    }
+                    j += 1;
+                    if b.get(j) != Some(&b'"') {
+                        j = skip_blanks(b, j);
+                        if b.get(j) != Some(&b'"') {
+                            return Err((ErrorKind::ExpectedQuote, j));
+                        }
+                    }
+                    (name_end, j)
                 }
             };
-            let mut j = name_end;
-            if b.get(j) != Some(&b'=') {
-                j = skip_blanks(b, j);
-                if b.get(j) != Some(&b'=') {
-                    return Err((ErrorKind::ExpectedEquals, j));
-                }
-            }
-            j += 1;
-            if b.get(j) != Some(&b'"') {
-                j = skip_blanks(b, j);
-                if b.get(j) != Some(&b'"') {
-                    return Err((ErrorKind::ExpectedQuote, j));
-                }
-            }
             let (close, escaped) =
                 quoted_end(b, j).ok_or((ErrorKind::UnterminatedLabelValue, j))?;
             let name = &b[i..name_end];
@@ -330,19 +352,23 @@ impl<'a> Parser<'a> {
                     return Err((ErrorKind::ReservedLabelName, i));
                 }
                 let duplicate = if k < LINEAR_LABEL_CHECK {
-                    names.contains(&name)
+                    names.iter().any(|n| n.name() == name)
                 } else {
-                    let set = many.get_or_insert_with(|| names.iter().copied().collect());
+                    let set =
+                        many.get_or_insert_with(|| names.iter().map(LabelHead::name).collect());
                     !set.insert(name)
                 };
                 if duplicate {
                     let name = String::from_utf8_lossy(name).into_owned();
                     return Err((ErrorKind::DuplicateLabelName(name), i));
                 }
-            } else if let Some(set) = many.as_mut() {
-                set.insert(name);
             }
-            names.push(name);
+            if !same_as_previous {
+                names.push(LabelHead {
+                    head: &b[i..=j],
+                    name_len: name_end - i,
+                });
+            }
             if k < INLINE_LABELS {
                 spans.spans[k] = LabelSpan {
                     name: (rel(i), rel(name_end)),
@@ -350,13 +376,17 @@ impl<'a> Parser<'a> {
                     escaped,
                 };
             }
+            k += 1;
             i = close + 1;
             if b.get(i).is_some_and(|&c| is_blank(c)) {
                 i = skip_blanks(b, i);
             }
             match b.get(i) {
                 Some(b',') => i += 1,
-                Some(b'}') => return Ok((i, finish_spans(spans, names.len(), i - open))),
+                Some(b'}') => {
+                    let repeated = same_as_previous.then_some(k);
+                    return Ok((i, finish_spans(spans, k, i - open), repeated));
+                }
                 _ => return Err((ErrorKind::ExpectedCommaOrBrace, i)),
             }
         }

@@ -115,6 +115,33 @@ fn label_names() {
 }
 
 #[test]
+fn label_names_repeated_from_the_previous_line_are_still_checked() {
+    // Names equal to the previous line's skip the class scan; a duplicate must still be caught
+    // wherever the repetition stops, and a shorter label set must not leave stale names behind.
+    let ok = "m{a=\"1\",b=\"2\"} 1\nm{a=\"1\",b=\"2\"} 2\nm{a=\"1\"} 3\nm{a=\"1\",c=\"3\"} 4\nm{a = \"1\"} 5\n";
+    let samples = accepts(ok);
+    assert_eq!(samples.len(), 5);
+    assert_eq!(samples[3].labels[1], ("c".into(), "3".into()));
+    assert_eq!(samples[4].labels, vec![("a".into(), "1".into())]);
+    rejects(
+        "m{a=\"1\",b=\"2\"} 1\nm{a=\"1\",a=\"2\"} 2\n",
+        2,
+        9,
+        ErrorKind::DuplicateLabelName("a".into()),
+    );
+    rejects(
+        "m{a=\"1\",b=\"2\"} 1\nm{a=\"1\"} 2\nm{a=\"1\",b=\"2\",a=\"3\"} 3\n",
+        3,
+        15,
+        ErrorKind::DuplicateLabelName("a".into()),
+    );
+    // A name that merely starts like the previous one is a different name.
+    let s = accepts("m{ab=\"1\"} 1\nm{abc=\"2\"} 2\nm{a=\"3\"} 3\n");
+    assert_eq!(s[1].labels[0].0, "abc");
+    assert_eq!(s[2].labels[0].0, "a");
+}
+
+#[test]
 fn metric_names() {
     let s = accepts("a:b_c 1\n_x 2\n:y 3\n");
     assert_eq!(s.len(), 3);
