@@ -187,13 +187,11 @@ impl Collector {
             }
             let this = Arc::clone(self);
             let (id, name) = (cluster.id, cluster.name.clone());
-            let handle = tokio::spawn(async move {
-                let _flight = InFlight {
-                    collector: &this,
-                    cluster_id: cluster.id,
-                };
-                this.collect_cluster(cluster).await
+            let flight = Arc::new(InFlight {
+                collector: Arc::clone(self),
+                cluster_id: cluster.id,
             });
+            let handle = tokio::spawn(async move { this.collect_cluster(cluster, flight).await });
             tasks.push((id, name, handle));
         }
 
@@ -250,7 +248,14 @@ impl Collector {
         outcomes
     }
 
-    async fn collect_cluster(self: &Arc<Self>, cluster: Cluster) -> ClusterOutcome {
+    /// `flight` marks the cluster as being collected until both this task and its blocking fetch
+    /// have ended (the fetch may outlive a deadline that gave up on it): the next ticks skip the
+    /// cluster meanwhile.
+    async fn collect_cluster(
+        self: &Arc<Self>,
+        cluster: Cluster,
+        flight: Arc<InFlight>,
+    ) -> ClusterOutcome {
         let Ok(_permit) = Arc::clone(&self.permits).acquire_owned().await else {
             return self.failed(
                 &cluster,
@@ -269,8 +274,10 @@ impl Collector {
             .cloned()
             .unwrap_or_default();
         let (cluster_id, fe_hosts) = (cluster.id, cluster.fe_hosts.clone());
+        let fetch_flight = Arc::clone(&flight);
         // Fetching and parsing are blocking and CPU work: both stay off the async workers.
         let work = tokio::task::spawn_blocking(move || {
+            let _flight = fetch_flight;
             let input = fetch_cycle(&client, cluster_id, &fe_hosts);
             let nodes_total = input.scrapes.len();
             let nodes_ok = input.scrapes.iter().filter(|s| s.result.is_ok()).count();
@@ -433,13 +440,15 @@ impl Collector {
     }
 }
 
-/// Removes a cluster from the in-flight set when its task ends, even by panic.
-struct InFlight<'a> {
-    collector: &'a Collector,
+/// Removes a cluster from the in-flight set when dropped, even by panic. Shared by the cluster's
+/// task and its blocking fetch, so a collection cut by its deadline stays in flight until its
+/// requests end.
+struct InFlight {
+    collector: Arc<Collector>,
     cluster_id: i64,
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         lock(&self.collector.in_flight).remove(&self.cluster_id);
     }

@@ -1,0 +1,279 @@
+//! Cadence and isolation: a healthy cluster keeps its fixed-rate snapshots next to a hung, a
+//! 401 and a garbage-serving cluster; the broken ones are recorded with their errors; a cluster
+//! slower than its deadline is never collected twice at once.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
+use rockscope_sim::{Fault, NodeKind, SimConfig, Simulator, Version};
+use rockscope_store::{NewCluster, Password, Store};
+use tokio::sync::watch;
+
+use crate::common::{block_on, fast_config, poll_until, register, snapshot_times};
+
+const INTERVAL: Duration = Duration::from_secs(1);
+
+#[test]
+fn broken_clusters_leave_the_healthy_cadence_unchanged() {
+    // sim-1 healthy, sim-2 hung, sim-3 answers 401, sim-4 serves garbage. Two FEs each, so the
+    // hung cluster needs 2 × 1 s for the entry points plus 1 s for the scrapes: longer than its
+    // 2 s deadline.
+    let sim = Simulator::start(SimConfig::uniform(4, 2, 1, Version::V3_3, 7)).expect("sim");
+    let infos = sim.clusters();
+    for (info, fault) in infos[1..]
+        .iter()
+        .zip([Fault::Hang, Fault::Unauthorized, Fault::Garbage])
+    {
+        for fe in info.nodes_of(NodeKind::Fe) {
+            sim.set_fault(&info.name, fe.id, fault).expect("set fault");
+        }
+    }
+    block_on(async move {
+        let store = Store::open_temporary().expect("temporary store");
+        let ids: Vec<i64> = infos.iter().map(|i| register(&store, i).id).collect();
+        let (healthy, hung, unauthorized, garbage) = (ids[0], ids[1], ids[2], ids[3]);
+
+        let status = StatusBoard::default();
+        let collector = Collector::new(fast_config(INTERVAL), store.clone(), status.clone());
+        let (stop, stopped) = watch::channel(false);
+        let started = Instant::now();
+        let running = tokio::spawn(Arc::clone(&collector).run(stopped, Duration::from_secs(5)));
+
+        // Watch the hung cluster's attempts on the status board: a new attempt may only start once
+        // the previous one finished (it never succeeds, so finished attempts = consecutive failures).
+        let mut hung_attempts = BTreeSet::new();
+        let mut failures_midway = None;
+        let observe = Duration::from_millis(5_500);
+        while started.elapsed() < observe {
+            if let Some(s) = status.cluster(hung) {
+                if let Some(at) = s.last_attempt_at {
+                    hung_attempts.insert(at);
+                }
+                assert!(
+                    hung_attempts.len() as u32 <= s.consecutive_failures + 1,
+                    "the hung cluster runs twice at once: {} attempts started, {} finished",
+                    hung_attempts.len(),
+                    s.consecutive_failures
+                );
+            }
+            if failures_midway.is_none() && started.elapsed() >= Duration::from_millis(2_800) {
+                failures_midway = Some(
+                    [hung, unauthorized, garbage]
+                        .map(|id| status.cluster(id).map_or(0, |s| s.consecutive_failures)),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop.send(true).expect("stop");
+        tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the collector stops within its grace")
+            .expect("the collector task ends cleanly");
+        assert!(!status.is_running());
+
+        // The healthy cluster: one snapshot per tick (t = 0, 1, …, 5), evenly spaced.
+        let times = snapshot_times(&store, healthy);
+        let gaps: Vec<f64> = times
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_seconds_f64())
+            .collect();
+        eprintln!(
+            "healthy cluster next to hung/401/garbage: {} snapshots in {:.2} s, gaps {:?}",
+            times.len(),
+            observe.as_secs_f64(),
+            gaps.iter().map(|g| format!("{g:.3}")).collect::<Vec<_>>()
+        );
+        assert!(
+            times.len() >= 5,
+            "a snapshot every interval: {} in {observe:?}",
+            times.len()
+        );
+        for gap in &gaps {
+            assert!(
+                (0.75..=1.25).contains(gap),
+                "the healthy cluster's snapshots are ~1 s apart, no gap: {gaps:?}"
+            );
+        }
+        let healthy_status = status.cluster(healthy).expect("healthy status");
+        assert_eq!(healthy_status.last_error, None);
+        assert_eq!(healthy_status.consecutive_failures, 0);
+        assert!(healthy_status.last_success_at.is_some());
+
+        // The broken ones: no snapshot, failures counted and growing, errors recorded.
+        let failures_midway = failures_midway.expect("observed midway");
+        for (i, id) in [hung, unauthorized, garbage].into_iter().enumerate() {
+            let s = status.cluster(id).expect("status of a broken cluster");
+            eprintln!(
+                "{}: consecutive_failures {} (midway {}), last_duration_ms {:?}, last_error {:?}",
+                s.cluster_name,
+                s.consecutive_failures,
+                failures_midway[i],
+                s.last_duration_ms,
+                s.last_error
+            );
+            assert!(
+                snapshot_times(&store, id).is_empty(),
+                "{}: no snapshot",
+                s.cluster_name
+            );
+            assert!(s.last_error.is_some(), "{}: last_error", s.cluster_name);
+            assert!(s.last_success_at.is_none());
+            assert!(
+                s.consecutive_failures > failures_midway[i] && failures_midway[i] >= 1,
+                "{}: failures grow ({} midway, {} at the end)",
+                s.cluster_name,
+                failures_midway[i],
+                s.consecutive_failures
+            );
+            let errors = store.recent_errors(Some(id), 50).expect("recent_errors");
+            assert!(!errors.is_empty(), "{}: errors stored", s.cluster_name);
+            eprintln!(
+                "  stored errors: {:?}",
+                errors
+                    .iter()
+                    .map(|e| format!("{}/{}", e.stage, e.code))
+                    .collect::<BTreeSet<_>>()
+            );
+        }
+        let last = |id| status.cluster(id).unwrap().last_error.unwrap();
+        assert!(last(hung).contains("deadline"), "{}", last(hung));
+        let codes = |id| -> BTreeSet<String> {
+            store
+                .recent_errors(Some(id), 50)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.code)
+                .collect()
+        };
+        assert!(codes(hung).contains("deadline"), "{:?}", codes(hung));
+        assert!(
+            codes(unauthorized).contains("unauthorized"),
+            "{:?}",
+            codes(unauthorized)
+        );
+        assert!(
+            codes(garbage).contains("malformed_body"),
+            "{:?}",
+            codes(garbage)
+        );
+        assert!(
+            status.cycles().iter().any(|c| c.clusters_skipped > 0),
+            "the hung cluster's ticks are skipped while it still runs: {:?}",
+            status.cycles()
+        );
+        assert!(hung_attempts.len() >= 2, "{hung_attempts:?}");
+    });
+}
+
+/// When each connection opened and (once it did) closed.
+type Spans = Arc<Mutex<Vec<(Instant, Option<Instant>)>>>;
+
+/// A listener that accepts, reads and never answers, and records when each connection was open.
+struct HungServer {
+    addr: String,
+    spans: Spans,
+}
+
+impl HungServer {
+    fn start() -> HungServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let spans: Spans = Arc::default();
+        let recorded = Arc::clone(&spans);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream): Result<TcpStream, _> = stream else {
+                    return;
+                };
+                let spans = Arc::clone(&recorded);
+                let index = {
+                    let mut spans = spans.lock().unwrap();
+                    spans.push((Instant::now(), None));
+                    spans.len() - 1
+                };
+                thread::spawn(move || {
+                    let mut buf = [0u8; 1024];
+                    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+                    spans.lock().unwrap()[index].1 = Some(Instant::now());
+                });
+            }
+        });
+        HungServer { addr, spans }
+    }
+
+    /// The longest time two of its connections were open together.
+    fn worst_overlap(&self, now: Instant) -> Duration {
+        let spans = self.spans.lock().unwrap();
+        let mut worst = Duration::ZERO;
+        for (i, a) in spans.iter().enumerate() {
+            for b in &spans[i + 1..] {
+                let start = a.0.max(b.0);
+                let end = a.1.unwrap_or(now).min(b.1.unwrap_or(now));
+                worst = worst.max(end.saturating_duration_since(start));
+            }
+        }
+        worst
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_past_its_deadline_is_never_collected_twice_at_once() {
+    // Three hung entry points: 3 × 0.7 s to give up on the leader's view, then 0.7 s scraping
+    // them. The 1 s deadline cuts the collection long before its requests end; the next ticks
+    // must not start another collection of the cluster while those requests still run.
+    let servers: Vec<HungServer> = (0..3).map(|_| HungServer::start()).collect();
+    let store = Store::open_temporary().expect("temporary store");
+    let cluster = store
+        .create_cluster(&NewCluster {
+            name: "hung".to_owned(),
+            fe_hosts: servers.iter().map(|s| s.addr.clone()).collect(),
+            username: "root".to_owned(),
+            password: Password::default(),
+            connect_timeout_secs: None,
+            request_timeout_secs: None,
+            enabled: true,
+        })
+        .expect("register");
+    let config = CollectorConfig {
+        interval: INTERVAL,
+        connect_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_millis(700),
+        cluster_deadline: Duration::from_secs(1),
+        ..CollectorConfig::default()
+    };
+    let status = StatusBoard::default();
+    let collector = Collector::new(config, store.clone(), status.clone());
+    let (stop, stopped) = watch::channel(false);
+    let running = tokio::spawn(Arc::clone(&collector).run(stopped, Duration::from_secs(3)));
+    poll_until(Duration::from_secs(15), "three deadline failures", || {
+        status
+            .cluster(cluster.id)
+            .filter(|s| s.consecutive_failures >= 3)
+    })
+    .await;
+    stop.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the collector stops within its grace")
+        .expect("the collector task ends cleanly");
+
+    let now = Instant::now();
+    let connections: usize = servers.iter().map(|s| s.spans.lock().unwrap().len()).sum();
+    let overlaps: Vec<Duration> = servers.iter().map(|s| s.worst_overlap(now)).collect();
+    eprintln!("hung entry points: {connections} connections, worst overlaps {overlaps:?}");
+    assert!(connections >= 6, "the cluster was tried repeatedly");
+    for overlap in overlaps {
+        assert!(
+            overlap < Duration::from_millis(150),
+            "two collections of one cluster ran at once (connections to one node overlapped \
+             for {overlap:?})"
+        );
+    }
+    let s = status.cluster(cluster.id).unwrap();
+    assert!(s.last_error.unwrap().contains("deadline"));
+}

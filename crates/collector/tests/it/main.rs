@@ -1,0 +1,9 @@
+//! Integration tests of the collector against the simulator and a real SQLite file: cadence and
+//! isolation of broken clusters, retention, daily catch-up after an outage, restart on the same
+//! database.
+
+mod cadence;
+mod common;
+mod daily;
+mod restart;
+mod retention;
