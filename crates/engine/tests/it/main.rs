@@ -3,5 +3,6 @@
 
 mod daily;
 mod fixtures;
+mod ground_truth;
 mod partial;
 mod scenario;

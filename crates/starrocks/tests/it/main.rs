@@ -1,5 +1,6 @@
 //! Integration tests: the client against tiny HTTP servers on 127.0.0.1.
 
+mod sim;
 mod support;
 
 use std::time::{Duration, Instant};
