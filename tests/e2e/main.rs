@@ -1,0 +1,20 @@
+//! End-to-end tests of `rockscope serve`: the real binary (`CARGO_BIN_EXE_rockscope`) on a
+//! temporary configuration and database, ephemeral ports, real HTTP on 127.0.0.1, against
+//! simulated StarRocks clusters (`rockscope-sim`, `BindMode::Ports`), checked against the
+//! simulator's ground truth.
+//!
+//! * `collection`: clusters from the config file and from `POST /api/clusters` are collected;
+//!   list, overview and values vs ground truth.
+//! * `endpoints`: every other endpoint's shape and values.
+//! * `errors`: the documented error statuses and shape.
+//! * `auth`: the bearer token, open `/health` and `/ready`, and the refusal to serve a
+//!   non-loopback address without a token.
+//! * `secrets`: no password or token in any response body, log line (`debug`, `trace`) or
+//!   `check-config` output.
+
+mod auth;
+mod collection;
+mod endpoints;
+mod errors;
+mod secrets;
+mod support;
