@@ -129,7 +129,8 @@ impl ClusterClient {
 
     /// `GET /metrics` of an FE, BE or CN: the body within the cap, parsed once in lenient mode to
     /// count samples and invalid lines. Bad lines are not an error; they are counted in the
-    /// returned [`MetricsScrape`].
+    /// returned [`MetricsScrape`]. A body with bad lines and no valid sample at all is
+    /// [`ClientError::MalformedBody`].
     pub fn fetch_metrics(&self, node: &NodeAddr) -> Result<MetricsScrape, ClientError> {
         let Fetched {
             body,
@@ -151,6 +152,18 @@ impl ClusterClient {
                 diagnostics.first_errors.first().map(ToString::to_string),
             )
         };
+        // Bad lines are skipped and counted, but a body of nothing but bad lines (an HTML error
+        // page, a proxy's garbage) is not a scrape: the node did not answer usefully.
+        if samples == 0 && skipped_lines > 0 {
+            return Err(ClientError::malformed(
+                node,
+                Endpoint::Metrics,
+                format!(
+                    "no valid sample, {skipped_lines} lines skipped (first: {})",
+                    first_error.as_deref().unwrap_or("unknown")
+                ),
+            ));
+        }
         Ok(MetricsScrape {
             body,
             fetched_at,

@@ -426,13 +426,12 @@ fn garbage_bodies() {
         let (err, _) = failing(call);
         assert_eq!(err.code(), "malformed_body", "{what}: {err}");
     }
-    // /metrics: the client does not fail a scrape on bad lines; the lenient parse skips and
-    // counts them, so a garbage body is a scrape with no samples and skipped lines.
+    // /metrics: bad lines are skipped and counted, but a body with no valid sample at all is
+    // a malformed body, not an empty scrape.
     for a in [&be, &fe] {
-        let scrape = client.fetch_metrics(a).unwrap();
-        assert_eq!(scrape.samples, 0, "{a}");
-        assert!(scrape.skipped_lines > 0, "{a}");
-        assert!(scrape.first_error.is_some(), "{a}");
+        let err = client.fetch_metrics(a).unwrap_err();
+        assert_eq!(err.code(), "malformed_body", "{a}: {err}");
+        assert!(err.to_string().contains("no valid sample"), "{a}: {err}");
     }
 }
 
