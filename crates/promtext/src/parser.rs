@@ -12,7 +12,7 @@ use crate::lexer::{
     at_line_end, is_blank, is_name_char, label_name_end, metric_name_end, quoted_end, skip_blanks,
     starts_with, token_end, unescape,
 };
-use crate::sample::{INLINE_LABELS, LabelSpan, LabelSpans, Sample};
+use crate::sample::{INLINE_LABELS, LabelSpan, LabelSpans, MAX_INLINE_TEXT, Sample};
 use crate::{Error, ErrorKind};
 
 /// How the parser treats an invalid line.
@@ -80,14 +80,6 @@ impl<'a> LabelHead<'a> {
     }
 }
 
-/// What one line gave.
-enum Step<'a> {
-    Sample(Sample<'a>),
-    /// A blank line, a comment, or HELP/TYPE metadata.
-    Skip,
-    Error(Error),
-}
-
 /// What parsing one line found, before line and column are known.
 type LineResult<'a> = Result<Option<Sample<'a>>, LineError>;
 
@@ -129,46 +121,39 @@ impl<'a> Parser<'a> {
         self.families.iter()
     }
 
-    /// Parses the next line. `None` at the end of the input.
-    fn next_line(&mut self) -> Option<Step<'a>> {
-        let start = self.pos;
-        if start >= self.input.len() {
-            return None;
+    /// Parses the line starting at `start` when the input is not all UTF-8: the line alone is
+    /// checked, so that one bad byte costs one line. Returns what it found and the line's end.
+    #[cold]
+    fn parse_line_checked(&mut self, start: usize) -> (LineResult<'a>, usize) {
+        let end =
+            memchr::memchr(b'\n', &self.input[start..]).map_or(self.input.len(), |i| start + i);
+        let bytes = &self.input[start..end];
+        match std::str::from_utf8(bytes) {
+            Ok(line) => {
+                let (result, line_end) = self.parse_line(line, 0);
+                (
+                    result.map_err(|(kind, at)| (kind, start + at)),
+                    start + line_end,
+                )
+            }
+            Err(_) if is_plain_comment(bytes) => (Ok(None), end),
+            Err(e) => (Err((ErrorKind::InvalidUtf8, start + e.valid_up_to())), end),
         }
-        self.line_no += 1;
-        let (result, end) = match self.text {
-            // The whole input is UTF-8: parse in place, the line's end is found on the way.
-            Some(text) => self.parse_line(text, start),
-            None => {
-                // Line by line, each checked on its own, so that one bad byte costs one line.
-                let end = memchr::memchr(b'\n', &self.input[start..])
-                    .map_or(self.input.len(), |i| start + i);
-                let bytes = &self.input[start..end];
-                match std::str::from_utf8(bytes) {
-                    Ok(line) => {
-                        let (result, line_end) = self.parse_line(line, 0);
-                        (
-                            result.map_err(|(kind, at)| (kind, start + at)),
-                            start + line_end,
-                        )
-                    }
-                    Err(_) if is_plain_comment(bytes) => (Ok(None), end),
-                    Err(e) => (Err((ErrorKind::InvalidUtf8, start + e.valid_up_to())), end),
+    }
+
+    /// Counts and keeps a lenient error, or ends a strict parse; hands the error out.
+    #[cold]
+    fn fail(&mut self, error: Error) -> Option<Result<Sample<'a>, Error>> {
+        match self.mode {
+            Mode::Strict => self.finished = true,
+            Mode::Lenient => {
+                self.diagnostics.skipped_lines += 1;
+                if self.diagnostics.first_errors.len() < Diagnostics::KEPT_ERRORS {
+                    self.diagnostics.first_errors.push(error.clone());
                 }
             }
-        };
-        self.pos = end + 1;
-        if end >= self.input.len() && !self.input[start..].iter().all(|&b| is_blank(b)) {
-            // The spec wants every line, the last included, ended by a line feed.
-            return Some(Step::Error(
-                self.error(start, (ErrorKind::MissingFinalNewline, end)),
-            ));
         }
-        Some(match result {
-            Ok(Some(sample)) => Step::Sample(sample),
-            Ok(None) => Step::Skip,
-            Err(e) => Step::Error(self.error(start, e)),
-        })
+        Some(Err(error))
     }
 
     fn error(&self, line_start: usize, (kind, at): LineError) -> Error {
@@ -239,8 +224,16 @@ impl<'a> Parser<'a> {
         if at_line_end(b, i) {
             return Err((ErrorKind::MissingValue, i));
         }
-        let value_end = token_end(b, i);
-        let value = parse_value(&b[i..value_end]).map_err(|k| (k, i))?;
+        let (value, value_end) = match parse_plain_integer(b, i) {
+            Some(found) => found,
+            None => {
+                let value_end = token_end(b, i);
+                (
+                    parse_value(&b[i..value_end]).map_err(|k| (k, i))?,
+                    value_end,
+                )
+            }
+        };
         i = skip_blanks(b, value_end);
         let mut timestamp_ms = None;
         if !at_line_end(b, i) {
@@ -303,8 +296,6 @@ impl<'a> Parser<'a> {
         // Samples of one family usually repeat the previous line's label names in the same order.
         // While they do, the names are known valid and distinct: no class scan, no duplicate check.
         let mut same_as_previous = true;
-        // Offsets are stored as u16 (truncated here); a longer label text is walked again instead.
-        let rel = |x: usize| (x - open) as u16;
         let mut i = open;
         // Labels so far; while they repeat the previous line's, `names` stays empty.
         let mut k = 0;
@@ -370,11 +361,11 @@ impl<'a> Parser<'a> {
                 });
             }
             if k < INLINE_LABELS {
-                spans.spans[k] = LabelSpan {
-                    name: (rel(i), rel(name_end)),
-                    value: (rel(j + 1), rel(close)),
+                spans.spans[k] = LabelSpan::new(
+                    (i - open, name_end - open),
+                    (j + 1 - open, close - open),
                     escaped,
-                };
+                );
             }
             k += 1;
             i = close + 1;
@@ -499,37 +490,61 @@ impl<'a> Iterator for Parser<'a> {
     type Item = Result<Sample<'a>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.finished {
-            return None;
-        }
-        loop {
-            match self.next_line() {
-                None => {
-                    self.finished = true;
-                    return None;
-                }
-                Some(Step::Skip) => {}
-                Some(Step::Sample(sample)) => return Some(Ok(sample)),
-                Some(Step::Error(error)) => {
-                    match self.mode {
-                        Mode::Strict => self.finished = true,
-                        Mode::Lenient => {
-                            self.diagnostics.skipped_lines += 1;
-                            if self.diagnostics.first_errors.len() < Diagnostics::KEPT_ERRORS {
-                                self.diagnostics.first_errors.push(error.clone());
-                            }
-                        }
-                    }
-                    return Some(Err(error));
+        while !self.finished {
+            let start = self.pos;
+            if start >= self.input.len() {
+                self.finished = true;
+                return None;
+            }
+            self.line_no += 1;
+            let (result, end) = match self.text {
+                // The whole input is UTF-8: parse in place, the line's end is found on the way.
+                Some(text) => self.parse_line(text, start),
+                None => self.parse_line_checked(start),
+            };
+            self.pos = end + 1;
+            if end >= self.input.len() && !self.input[start..].iter().all(|&b| is_blank(b)) {
+                // The spec wants every line, the last included, ended by a line feed.
+                let error = self.error(start, (ErrorKind::MissingFinalNewline, end));
+                self.finished = true;
+                return self.fail(error);
+            }
+            match result {
+                Ok(Some(sample)) => return Some(Ok(sample)),
+                Ok(None) => {}
+                Err(e) => {
+                    let error = self.error(start, e);
+                    return self.fail(error);
                 }
             }
         }
+        None
     }
+}
+
+/// The value at `i` when it is a plain counter: up to 15 digits (exact in an `f64`) ending the
+/// token. Most StarRocks values are, and this reads them in the same pass that finds their end.
+#[inline(always)]
+fn parse_plain_integer(b: &[u8], i: usize) -> Option<(f64, usize)> {
+    let digits = b.get(i..)?;
+    let mut value: u64 = 0;
+    let mut len = 0;
+    for &c in digits.iter().take(16) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        value = value * 10 + u64::from(d);
+        len += 1;
+    }
+    let end = i + len;
+    let ends_token = b.get(end).is_none_or(|&c| is_blank(c) || c == b'\n');
+    (len > 0 && len <= 15 && ends_token).then_some((value as f64, end))
 }
 
 /// The label positions to hand out, unless there are too many labels or the text is too long.
 fn finish_spans(mut spans: LabelSpans, count: usize, text_len: usize) -> LabelSpans {
-    let fits = text_len <= usize::from(u16::MAX);
+    let fits = text_len <= MAX_INLINE_TEXT;
     spans.len = (fits && count <= INLINE_LABELS).then_some(count as u8);
     spans
 }

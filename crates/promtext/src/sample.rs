@@ -9,11 +9,41 @@ use crate::lexer::{label_name_end, quoted_end, skip_blanks, unescape};
 pub(crate) const INLINE_LABELS: usize = 6;
 
 /// Where one label's name and value sit in a sample's label text (byte offsets into it).
+///
+/// Eight bytes, so that a [`Sample`] stays small to move: offsets are below [`MAX_INLINE_TEXT`]
+/// and the top bit of the value's end says whether the value holds an escape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct LabelSpan {
     pub(crate) name: (u16, u16),
     pub(crate) value: (u16, u16),
-    pub(crate) escaped: bool,
+}
+
+/// The longest label text whose positions fit a [`LabelSpan`]; longer ones are walked again.
+pub(crate) const MAX_INLINE_TEXT: usize = (1 << 15) - 1;
+
+const ESCAPED: u16 = 1 << 15;
+
+impl LabelSpan {
+    /// A span from offsets into the label text (each at most [`MAX_INLINE_TEXT`]; larger ones
+    /// are truncated here and the spans discarded by the caller).
+    pub(crate) fn new(name: (usize, usize), value: (usize, usize), escaped: bool) -> LabelSpan {
+        let offset = |x: usize| (x & usize::from(!ESCAPED)) as u16;
+        LabelSpan {
+            name: (offset(name.0), offset(name.1)),
+            value: (
+                offset(value.0),
+                offset(value.1) | if escaped { ESCAPED } else { 0 },
+            ),
+        }
+    }
+
+    fn value_end(&self) -> usize {
+        usize::from(self.value.1 & !ESCAPED)
+    }
+
+    fn escaped(&self) -> bool {
+        self.value.1 & ESCAPED != 0
+    }
 }
 
 /// The label positions the parser found, when there were at most [`INLINE_LABELS`].
@@ -29,7 +59,6 @@ impl LabelSpans {
         spans: [LabelSpan {
             name: (0, 0),
             value: (0, 0),
-            escaped: false,
         }; INLINE_LABELS],
         len: Some(0),
     };
@@ -100,8 +129,8 @@ impl<'a> Labels<'_, 'a> {
     #[inline]
     fn at(text: &'a str, span: &LabelSpan) -> Option<(&'a str, Cow<'a, str>)> {
         let name = text.get(span.name.0 as usize..span.name.1 as usize)?;
-        let raw = text.get(span.value.0 as usize..span.value.1 as usize)?;
-        Some((name, decode(raw, span.escaped)))
+        let raw = text.get(span.value.0 as usize..span.value_end())?;
+        Some((name, decode(raw, span.escaped())))
     }
 
     /// Walks the validated text again: only for samples with more than [`INLINE_LABELS`] labels.

@@ -142,6 +142,21 @@ fn label_names_repeated_from_the_previous_line_are_still_checked() {
 }
 
 #[test]
+fn long_and_many_labels_are_walked_again_correctly() {
+    // Label positions travel inline only for short label texts and at most six labels; past
+    // that the label text is walked again, with the same results.
+    let long = "x".repeat(40_000);
+    let input = format!("m{{a=\"{long}\",b=\"q\\\"\"}} 1\n");
+    let s = accepts(&input);
+    assert_eq!(s[0].labels[0].1.len(), 40_000);
+    assert_eq!(s[0].labels[1], ("b".into(), "q\"".into()));
+    let many: Vec<String> = (0..9).map(|i| format!("l{i}=\"v{i}\\\\\"")).collect();
+    let s = accepts(&format!("m{{{}}} 1\n", many.join(",")));
+    assert_eq!(s[0].labels.len(), 9);
+    assert_eq!(s[0].labels[8], ("l8".into(), "v8\\".into()));
+}
+
+#[test]
 fn metric_names() {
     let s = accepts("a:b_c 1\n_x 2\n:y 3\n");
     assert_eq!(s.len(), 3);
