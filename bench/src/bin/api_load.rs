@@ -1,0 +1,486 @@
+//! Latency and throughput of rockscope's API under concurrent load, on a database filled by
+//! `bench_data`.
+//!
+//! ```sh
+//! cargo run --release -p rockscope-bench --bin api_load -- [PATH] [--connections N]
+//!     [--duration-secs S] [--warmup-secs W] [--workers N] [--only 1h|7d|all]
+//! ```
+//!
+//! Opens `PATH` (default `target/bench-data.db`), serves the API in-process on `127.0.0.1:0`
+//! (actix `HttpServer` with `rockscope_api::configure`, as `rockscope serve` mounts it, a no-op
+//! `ClusterTester`), and for each scenario runs an in-repo load generator: `N` keep-alive
+//! HTTP/1.1 connections (tokio tasks over `TcpStream`), each sending its next request as soon as
+//! the previous answer is read (closed loop), for `W` s of warm-up then `S` s measured. Before
+//! that, each scenario runs 3 s on a single connection (the unloaded latency). Scenarios:
+//!
+//! * `overview 1h`: `GET /api/clusters/{id}/overview?time_range=1h`, ids round-robin over every
+//!   cluster;
+//! * `overview 7d`: the same with `time_range=7d`, over the clusters with 7 days of history;
+//! * `all clusters`: `GET /api/clusters/overview`.
+//!
+//! Reports requests, throughput, latency p50/p90/p99/max and errors (non-200 answers, broken
+//! connections, 10 s timeouts), then times the store calls behind one overview on one thread
+//! (where the time goes). Everything stops by itself; only 127.0.0.1 is used.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpServer};
+use rockscope_api::{ApiState, ClusterTester, PERFORMANCE_TRENDS, RESOURCE_TRENDS};
+use rockscope_collector::StatusBoard;
+use rockscope_store::{Cluster, Store};
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The longest one request may take before it counts as an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the single-connection (unloaded) run of each scenario lasts.
+const UNLOADED: Duration = Duration::from_secs(3);
+
+struct Args {
+    path: PathBuf,
+    connections: usize,
+    duration: Duration,
+    warmup: Duration,
+    workers: usize,
+    only: Option<String>,
+}
+
+const USAGE: &str = "usage: api_load [PATH] [--connections N] [--duration-secs S] \
+                     [--warmup-secs W] [--workers N] [--only 1h|7d|all]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        path: PathBuf::from("target/bench-data.db"),
+        connections: 50,
+        duration: Duration::from_secs(10),
+        warmup: Duration::from_secs(2),
+        workers: 2,
+        only: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut num = |name: &str| -> Result<u64, String> {
+            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
+            v.parse().map_err(|_| format!("{name}: not a number: {v}"))
+        };
+        match arg.as_str() {
+            "--connections" => a.connections = num("--connections")? as usize,
+            "--duration-secs" => a.duration = Duration::from_secs(num("--duration-secs")?),
+            "--warmup-secs" => a.warmup = Duration::from_secs(num("--warmup-secs")?),
+            "--workers" => a.workers = num("--workers")? as usize,
+            "--only" => a.only = Some(it.next().ok_or("--only needs a value")?),
+            "-h" | "--help" => return Err(USAGE.into()),
+            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => a.path = PathBuf::from(s),
+        }
+    }
+    if a.connections == 0 || a.connections > 1000 || a.workers == 0 {
+        return Err("--connections must be in 1..=1000 and --workers positive".into());
+    }
+    if a.duration.is_zero() || a.duration > Duration::from_secs(600) {
+        return Err("--duration-secs must be in 1..=600".into());
+    }
+    Ok(a)
+}
+
+/// The test endpoint is not benchmarked: a tester that probes nothing.
+struct NoopTester;
+
+impl ClusterTester for NoopTester {
+    fn test(&self, _cluster: &Cluster) -> serde_json::Value {
+        serde_json::json!({"skipped": "benchmark"})
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(args) {
+        eprintln!("api_load: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    if !args.path.exists() {
+        return Err(format!(
+            "{} does not exist; fill it with bench_data first",
+            args.path.display()
+        ));
+    }
+    let store = Store::open(&args.path).map_err(|e| format!("open: {e}"))?;
+    let clusters = store.list_clusters().map_err(|e| e.to_string())?;
+    if clusters.is_empty() {
+        return Err("the database has no cluster".into());
+    }
+    // The clusters with (nearly) a full week of history serve the 7d scenario.
+    let now = OffsetDateTime::now_utc();
+    let mut week: Vec<(i64, u64)> = Vec::new();
+    for c in &clusters {
+        let n = store
+            .count_snapshots(c.id, now - time::Duration::days(7), now)
+            .map_err(|e| e.to_string())?;
+        week.push((c.id, n));
+    }
+    let most = week.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let long: Vec<i64> = week
+        .iter()
+        .filter(|(_, n)| *n * 10 >= most * 9)
+        .map(|(id, _)| *id)
+        .collect();
+    let total: u64 = week.iter().map(|(_, n)| n).sum();
+    println!(
+        "api_load: {} ({} clusters, {} snapshots in the last 7 days; {} clusters with ~{} \
+         snapshots each serve the 7d scenario); {} connections, {} s warm-up + {} s per \
+         scenario, {} actix workers",
+        args.path.display(),
+        clusters.len(),
+        total,
+        long.len(),
+        most,
+        args.connections,
+        args.warmup.as_secs(),
+        args.duration.as_secs(),
+        args.workers
+    );
+
+    let all_ids: Vec<i64> = clusters.iter().map(|c| c.id).collect();
+    let scenarios: Vec<(&str, Vec<String>)> = vec![
+        (
+            "overview 1h",
+            all_ids
+                .iter()
+                .map(|id| format!("/api/clusters/{id}/overview?time_range=1h"))
+                .collect(),
+        ),
+        (
+            "overview 7d",
+            long.iter()
+                .map(|id| format!("/api/clusters/{id}/overview?time_range=7d"))
+                .collect(),
+        ),
+        ("all clusters", vec!["/api/clusters/overview".to_owned()]),
+    ];
+
+    let state = ApiState {
+        store: store.clone(),
+        status: StatusBoard::default(),
+        api_token: None,
+        tester: Arc::new(NoopTester),
+    };
+    let workers = args.workers;
+    let connections = args.connections;
+    let (duration, warmup) = (args.duration, args.warmup);
+    let only = args.only.clone();
+    actix_web::rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
+    .block_on(async move {
+        let server =
+            HttpServer::new(move || App::new().configure(rockscope_api::configure(state.clone())))
+                .workers(workers)
+                .disable_signals()
+                .shutdown_timeout(2)
+                .bind(("127.0.0.1", 0))
+                .map_err(|e| format!("bind: {e}"))?;
+        let addr = *server.addrs().first().ok_or("no bound address")?;
+        let server = server.run();
+        let handle = server.handle();
+        let server_task = tokio::spawn(server);
+        println!("serving on http://{addr}");
+        println!(
+            "\n| scenario | conns | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | body bytes |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        for (name, paths) in &scenarios {
+            if only.as_deref().is_some_and(|o| !name.contains(o)) {
+                continue;
+            }
+            if paths.is_empty() {
+                println!("| {name} | - | skipped: no cluster qualifies |");
+                continue;
+            }
+            let paths = Arc::new(paths.clone());
+            let mut single = load(addr, &paths, 1, Duration::from_millis(300), UNLOADED).await;
+            single.print(name, 1);
+            let mut many = load(addr, &paths, connections, warmup, duration).await;
+            many.print(name, connections);
+        }
+        handle.stop(true).await;
+        let _ = server_task.await;
+        Ok::<(), String>(())
+    })?;
+
+    breakdown(&store, &all_ids, &long)
+}
+
+/// What one run of a scenario measured.
+#[derive(Default)]
+struct Outcome {
+    /// Latencies of the successful requests in the measured window, µs.
+    latencies: Vec<u64>,
+    errors: u64,
+    first_error: Option<String>,
+    body_bytes: u64,
+    window: Duration,
+}
+
+impl Outcome {
+    fn print(&mut self, name: &str, connections: usize) {
+        self.latencies.sort_unstable();
+        let pct = |p: f64| -> String {
+            if self.latencies.is_empty() {
+                return "-".into();
+            }
+            let i =
+                ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len());
+            format!("{:.1}", self.latencies[i - 1] as f64 / 1000.0)
+        };
+        let n = self.latencies.len();
+        println!(
+            "| {name} | {connections} | {n} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            n as f64 / self.window.as_secs_f64(),
+            pct(0.50),
+            pct(0.90),
+            pct(0.99),
+            pct(1.0),
+            self.errors,
+            self.body_bytes / (n as u64).max(1)
+        );
+        if let Some(e) = &self.first_error {
+            println!("  first error: {e}");
+        }
+    }
+}
+
+/// Runs `connections` closed-loop clients over `paths` for `warmup + window`, recording only
+/// the requests that complete inside the window.
+async fn load(
+    addr: SocketAddr,
+    paths: &Arc<Vec<String>>,
+    connections: usize,
+    warmup: Duration,
+    window: Duration,
+) -> Outcome {
+    let start = Instant::now();
+    let record_from = start + warmup;
+    let deadline = record_from + window;
+    let mut tasks = Vec::with_capacity(connections);
+    for c in 0..connections {
+        let paths = Arc::clone(paths);
+        tasks.push(tokio::spawn(client(
+            addr,
+            paths,
+            c,
+            connections,
+            record_from,
+            deadline,
+        )));
+    }
+    let mut out = Outcome {
+        window,
+        ..Outcome::default()
+    };
+    for t in tasks {
+        match t.await {
+            Ok(o) => {
+                out.latencies.extend(o.latencies);
+                out.errors += o.errors;
+                out.body_bytes += o.body_bytes;
+                if out.first_error.is_none() {
+                    out.first_error = o.first_error;
+                }
+            }
+            Err(e) => {
+                out.errors += 1;
+                out.first_error.get_or_insert_with(|| format!("task: {e}"));
+            }
+        }
+    }
+    out
+}
+
+/// One keep-alive connection sending requests back to back until `deadline`.
+async fn client(
+    addr: SocketAddr,
+    paths: Arc<Vec<String>>,
+    first: usize,
+    stride: usize,
+    record_from: Instant,
+    deadline: Instant,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let mut conn: Option<TcpStream> = None;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut next = first;
+    while Instant::now() < deadline {
+        let path = &paths[next % paths.len()];
+        next = next.wrapping_add(stride);
+        let began = Instant::now();
+        let result = tokio::time::timeout(REQUEST_TIMEOUT, async {
+            if conn.is_none() {
+                let s = TcpStream::connect(addr)
+                    .await
+                    .map_err(|e| format!("connect: {e}"))?;
+                s.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
+                conn = Some(s);
+            }
+            let s = conn.as_mut().ok_or("no connection")?;
+            request(s, path, &mut buf).await
+        })
+        .await
+        .unwrap_or_else(|_| Err("timeout".into()));
+        let done = Instant::now();
+        let measured = done >= record_from && done <= deadline;
+        match result {
+            Ok((200, body)) => {
+                if measured {
+                    out.latencies
+                        .push(done.duration_since(began).as_micros() as u64);
+                    out.body_bytes += body as u64;
+                }
+            }
+            Ok((status, _)) => {
+                if measured {
+                    out.errors += 1;
+                    out.first_error
+                        .get_or_insert_with(|| format!("GET {path}: status {status}"));
+                }
+            }
+            Err(e) => {
+                conn = None;
+                if measured {
+                    out.errors += 1;
+                    out.first_error
+                        .get_or_insert_with(|| format!("GET {path}: {e}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Sends one GET and reads the whole answer (which must carry `Content-Length`); returns the
+/// status and the body's length.
+async fn request(s: &mut TcpStream, path: &str, buf: &mut Vec<u8>) -> Result<(u16, usize), String> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n");
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    buf.clear();
+    let mut chunk = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return Err("header over 64 KiB".into());
+        }
+        let n = s.read(&mut chunk).await.map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| "header not UTF-8")?;
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no status code")?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .ok_or("no Content-Length")?;
+    let mut have = buf.len() - head_end;
+    while have < length {
+        let n = s.read(&mut chunk).await.map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("connection closed in body".into());
+        }
+        have += n;
+    }
+    if have != length {
+        return Err("more bytes than Content-Length".into());
+    }
+    Ok((status, length))
+}
+
+/// Times, on this thread and without HTTP, the store calls behind one overview (the median of
+/// repeated runs), so the report can say where the time goes.
+fn breakdown(store: &Store, all: &[i64], long: &[i64]) -> Result<(), String> {
+    let fields: Vec<&str> = PERFORMANCE_TRENDS
+        .iter()
+        .chain(RESOURCE_TRENDS.iter())
+        .map(|(_, f)| *f)
+        .collect();
+    let median =
+        |runs: usize, f: &mut dyn FnMut(usize) -> Result<(), String>| -> Result<f64, String> {
+            let mut t = Vec::with_capacity(runs);
+            for i in 0..runs {
+                let s = Instant::now();
+                f(i)?;
+                t.push(s.elapsed().as_secs_f64() * 1000.0);
+            }
+            t.sort_by(f64::total_cmp);
+            Ok(t[t.len() / 2])
+        };
+    let e = |e: rockscope_store::Error| e.to_string();
+    println!("\nstore calls behind one request, one thread, median of 20 (ms):");
+    let pick = |ids: &[i64], i: usize| ids[i % ids.len()];
+    for (label, ids, range) in [
+        ("1h", all, time::Duration::hours(1)),
+        ("7d", long, time::Duration::days(7)),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        let to = OffsetDateTime::now_utc();
+        let from = to - range;
+        let get = median(20, &mut |i| {
+            store.get_cluster(pick(ids, i)).map(|_| ()).map_err(e)
+        })?;
+        let latest = median(20, &mut |i| {
+            store.latest_snapshot(pick(ids, i)).map(|_| ()).map_err(e)
+        })?;
+        let series = median(20, &mut |i| {
+            store
+                .series(pick(ids, i), from, to, &fields, 240)
+                .map(|_| ())
+                .map_err(e)
+        })?;
+        let stats = median(20, &mut |i| {
+            store
+                .range_stats(pick(ids, i), from, to, &fields)
+                .map(|_| ())
+                .map_err(e)
+        })?;
+        println!(
+            "  overview {label}: get_cluster {get:.2}, latest_snapshot {latest:.2}, \
+             series {series:.2}, range_stats {stats:.2}; sum {:.2}",
+            get + latest + series + stats
+        );
+    }
+    let summaries = median(20, &mut |_| {
+        store.cluster_summaries().map(|_| ()).map_err(e)
+    })?;
+    println!("  all clusters: cluster_summaries {summaries:.2}");
+    Ok(())
+}

@@ -1,0 +1,432 @@
+//! Benchmark 3 of issue 7: storage. Insert rate, database bytes per cluster-day, time of the
+//! daily aggregation, and the retention clean-up with a concurrent writer.
+//!
+//! ```sh
+//! cargo run --release -p rockscope-bench --bin storage
+//! cargo run --release -p rockscope-bench --bin storage -- --retention-clusters 100  # slow fill
+//! ```
+//!
+//! Rows are real: one cycle of a simulated 3 FE + 10 BE cluster, aggregated by the engine, in
+//! 64 variants (every float scaled by 0.8–1.2), stamped every 30 s of fixed past UTC days.
+//!
+//! 1. **Insert rate and size**: `insert_cycle` (one transaction per cycle, as the collector does)
+//!    of 10 clusters × 1 day into a fresh file, one thread; then the file closed (WAL folded in)
+//!    and its size, less the empty schema, divided by 10 cluster-days.
+//! 2. **Daily aggregation**: 100 clusters × 1 day of snapshots, then per cluster
+//!    `snapshots_of_day` + `rollup_day` + `upsert_daily`, as housekeeping does.
+//! 3. **Retention**: the database of step 1 grown to 7 days, then `delete_snapshots_before` in
+//!    batches of 2,000 rows (housekeeping's batch; `--retention-batch`) while a writer thread inserts cycles of
+//!    another cluster every 5 ms and records how long each insert took.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rockscope_bench::fleet::{load_average, ms};
+use rockscope_bench::history::{Cycle, real_cycle, variants};
+use rockscope_engine::rollup_day;
+use rockscope_store::{NewCluster, Password, Store};
+use time::macros::datetime;
+use time::{Date, OffsetDateTime};
+
+/// The first day of the synthetic history (a fixed past day, so runs are comparable).
+const DAY0: OffsetDateTime = datetime!(2026-10-01 00:00 UTC);
+/// Cycles per day at a 30 s interval.
+const CYCLES_PER_DAY: i64 = 2_880;
+/// Variants of the real cycle.
+const VARIANTS: usize = 64;
+/// BEs of the template cluster (3 FE + 10 BE: the issue's reference shape).
+const BES: usize = 10;
+/// Rows per retention batch by default, as the collector's housekeeping.
+const RETENTION_BATCH: usize = 2_000;
+
+type Fallible<T> = Result<T, String>;
+
+struct Args {
+    size_clusters: usize,
+    rollup_clusters: usize,
+    retention_clusters: usize,
+    retention_days: i64,
+    retention_batch: usize,
+}
+
+fn parse_args() -> Fallible<Args> {
+    let mut a = Args {
+        size_clusters: 10,
+        rollup_clusters: 100,
+        retention_clusters: 10,
+        retention_days: 7,
+        retention_batch: RETENTION_BATCH,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut num = || -> Fallible<usize> {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n: &usize| n > 0)
+                .ok_or_else(|| format!("{flag} needs a positive number"))
+        };
+        match flag.as_str() {
+            "--size-clusters" => a.size_clusters = num()?,
+            "--rollup-clusters" => a.rollup_clusters = num()?,
+            "--retention-clusters" => a.retention_clusters = num()?,
+            "--retention-days" => a.retention_days = num()? as i64,
+            "--retention-batch" => a.retention_batch = num()?,
+            _ => {
+                return Err(format!(
+                    "unknown argument {flag:?}; usage: storage [--size-clusters N] \
+                     [--rollup-clusters N] [--retention-clusters N] [--retention-days D] \
+                     [--retention-batch ROWS]"
+                ));
+            }
+        }
+    }
+    // Retention grows the size database: it needs at least its clusters.
+    a.retention_clusters = a.retention_clusters.max(a.size_clusters);
+    Ok(a)
+}
+
+/// A database file in a private directory, removed (directory and all) on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Fallible<TempDir> {
+        let dir =
+            std::env::temp_dir().join(format!("rockscope-bench-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        Ok(TempDir(dir))
+    }
+    fn db(&self) -> PathBuf {
+        self.0.join("rockscope.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Bytes of the database file and its WAL.
+fn db_bytes(path: &Path) -> u64 {
+    let len = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    len(path.to_path_buf()) + len(PathBuf::from(wal))
+}
+
+fn open(path: &Path) -> Fallible<Store> {
+    Store::open(path).map_err(|e| format!("opening {}: {e}", path.display()))
+}
+
+/// Registers `n` clusters named `{prefix}-{i}` and returns their ids.
+fn add_clusters(store: &Store, prefix: &str, n: usize) -> Fallible<Vec<i64>> {
+    (1..=n)
+        .map(|i| {
+            store
+                .create_cluster(&NewCluster {
+                    name: format!("{prefix}-{i}"),
+                    fe_hosts: vec![format!("127.0.0.1:{}", 8030 + i)],
+                    username: "root".to_owned(),
+                    password: Password::new(""),
+                    connect_timeout_secs: None,
+                    request_timeout_secs: None,
+                    enabled: true,
+                })
+                .map(|c| c.id)
+                .map_err(|e| format!("registering a cluster: {e}"))
+        })
+        .collect()
+}
+
+/// The time of cycle `k` (from DAY0) of a cluster: every 30 s, shifted by the cluster's id in
+/// ms so that clusters do not share instants.
+fn at(cluster_id: i64, k: i64) -> OffsetDateTime {
+    DAY0 + time::Duration::seconds(30 * k) + time::Duration::milliseconds(cluster_id % 1000)
+}
+
+/// Inserts the cycles `ks` of every cluster in `ids` (time-major, as the collector writes);
+/// returns (cycles, rows, wall).
+fn fill(
+    store: &Store,
+    variants: &[Cycle],
+    ids: &[i64],
+    ks: std::ops::Range<i64>,
+    with_nodes: bool,
+) -> Fallible<(usize, usize, Duration)> {
+    let (mut cycles, mut rows) = (0, 0);
+    let started = Instant::now();
+    for k in ks {
+        for &id in ids {
+            let v = &variants[(k as usize + id as usize) % variants.len()];
+            let c = v.stamped(id, at(id, k));
+            let nodes: &[_] = if with_nodes { &c.nodes } else { &[] };
+            store
+                .insert_cycle(&c.snapshot, nodes)
+                .map_err(|e| format!("insert_cycle: {e}"))?;
+            cycles += 1;
+            rows += 1 + nodes.len();
+        }
+    }
+    Ok((cycles, rows, started.elapsed()))
+}
+
+fn per_s(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("storage: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Fallible<()> {
+    let args = parse_args()?;
+    println!(
+        "storage: SQLite file in {} (WAL, synchronous=NORMAL); load average at start: {}",
+        std::env::temp_dir().display(),
+        load_average()
+    );
+    eprintln!("taking a real cycle from the simulator (1 cluster, 3 FE + {BES} BE) ...");
+    let template = real_cycle(BES)?;
+    let variants = variants(&template, VARIANTS)?;
+    let rows_per_cycle = template.rows();
+
+    // 1. Insert rate and bytes per cluster-day.
+    let dir = TempDir::new("storage")?;
+    let path = dir.db();
+    let store = open(&path)?;
+    let ids = add_clusters(&store, "size", args.size_clusters)?;
+    drop(store);
+    let empty_bytes = db_bytes(&path);
+    let store = open(&path)?;
+    eprintln!(
+        "filling {} clusters x 1 day ({} cycles) ...",
+        ids.len(),
+        ids.len() as i64 * CYCLES_PER_DAY
+    );
+    let (cycles, rows, wall) = fill(&store, &variants, &ids, 0..CYCLES_PER_DAY, true)?;
+    drop(store); // the last connection folds the WAL into the file
+    let day_bytes = db_bytes(&path).saturating_sub(empty_bytes);
+    let per_cluster_day = day_bytes as f64 / ids.len() as f64;
+    println!();
+    println!("## Insert rate and size");
+    println!(
+        "rows per cycle: 1 snapshot + {} node snapshots (3 FE + {BES} BE)",
+        rows_per_cycle - 1
+    );
+    println!(
+        "insert_cycle, one thread, one transaction per cycle: {cycles} cycles in {:.2} s = \
+         {:.0} cycles/s, {:.0} rows/s ({:.3} ms per cycle)",
+        wall.as_secs_f64(),
+        per_s(cycles, wall),
+        per_s(rows, wall),
+        wall.as_secs_f64() * 1000.0 / cycles as f64
+    );
+    println!(
+        "size: {} cluster-days = {:.1} MB ({} bytes over the empty schema, WAL folded in) \
+         → {:.2} MB per cluster-day ({:.0} bytes per cycle, {:.0} per row); \
+         7 days x 100 clusters ≈ {:.2} GB",
+        ids.len(),
+        day_bytes as f64 / 1e6,
+        day_bytes,
+        per_cluster_day / 1e6,
+        per_cluster_day / CYCLES_PER_DAY as f64,
+        per_cluster_day / (CYCLES_PER_DAY as f64 * rows_per_cycle as f64),
+        per_cluster_day * 700.0 / 1e9
+    );
+
+    // 2. Daily aggregation of rollup_clusters × 1 day.
+    let rollup_dir = TempDir::new("rollup")?;
+    let rollup_store = open(&rollup_dir.db())?;
+    let rollup_ids = add_clusters(&rollup_store, "rollup", args.rollup_clusters)?;
+    eprintln!(
+        "filling {} clusters x 1 day of snapshots ({} cycles, without node rows) ...",
+        rollup_ids.len(),
+        rollup_ids.len() as i64 * CYCLES_PER_DAY
+    );
+    let (rcycles, _, rwall) = fill(
+        &rollup_store,
+        &variants,
+        &rollup_ids,
+        0..CYCLES_PER_DAY,
+        false,
+    )?;
+    let date: Date = DAY0.date();
+    let (mut read, mut roll, mut write) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut rolled = 0;
+    let started = Instant::now();
+    for &id in &rollup_ids {
+        let t = Instant::now();
+        let day = rollup_store
+            .snapshots_of_day(id, date)
+            .map_err(|e| format!("snapshots_of_day: {e}"))?;
+        read += t.elapsed();
+        let t = Instant::now();
+        let daily = rollup_day(id, date, &day);
+        roll += t.elapsed();
+        let t = Instant::now();
+        if let Some(daily) = daily {
+            rollup_store
+                .upsert_daily(&daily)
+                .map_err(|e| format!("upsert_daily: {e}"))?;
+            rolled += day.len();
+        }
+        write += t.elapsed();
+    }
+    let total = started.elapsed();
+    drop(rollup_store);
+    drop(rollup_dir);
+    println!();
+    println!("## Daily aggregation");
+    println!(
+        "fill: {rcycles} snapshots ({} clusters x 1 day) by insert_cycle without node rows (the \
+         roll-up reads only metrics_snapshots) in {:.1} s ({:.0} cycles/s)",
+        rollup_ids.len(),
+        rwall.as_secs_f64(),
+        per_s(rcycles, rwall)
+    );
+    println!(
+        "roll-up of {} clusters x 1 day ({rolled} snapshots): {} ms total = read {} ms \
+         (snapshots_of_day) + rollup_day {} ms + upsert_daily {} ms; target < 2,000 ms: {}",
+        rollup_ids.len(),
+        ms(total),
+        ms(read),
+        ms(roll),
+        ms(write),
+        if total < Duration::from_secs(2) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+
+    // 3. Retention: grow the size database to retention_days × retention_clusters, then clean.
+    let store = open(&path)?;
+    let mut ret_ids = ids.clone();
+    let extra = args.retention_clusters - ids.len();
+    if extra > 0 {
+        let more = add_clusters(&store, "more", extra)?;
+        fill(&store, &variants, &more, 0..CYCLES_PER_DAY, true)?;
+        ret_ids.extend(more);
+    }
+    eprintln!(
+        "growing to {} clusters x {} days ({} more cycles) ...",
+        ret_ids.len(),
+        args.retention_days,
+        ret_ids.len() as i64 * CYCLES_PER_DAY * (args.retention_days - 1)
+    );
+    let (_, _, gwall) = fill(
+        &store,
+        &variants,
+        &ret_ids,
+        CYCLES_PER_DAY..CYCLES_PER_DAY * args.retention_days,
+        true,
+    )?;
+    let total_cycles = ret_ids.len() as i64 * CYCLES_PER_DAY * args.retention_days;
+    let writer_id = add_clusters(&store, "writer", 1)?
+        .first()
+        .copied()
+        .ok_or("no writer cluster")?;
+    println!();
+    println!(
+        "## Retention clean-up (batches of {} rows)",
+        args.retention_batch
+    );
+    println!(
+        "history: {} clusters x {} days at 30 s = {total_cycles} cycles, {} rows, {:.1} MB \
+         (grown in {:.1} s)",
+        ret_ids.len(),
+        args.retention_days,
+        total_cycles * rows_per_cycle as i64,
+        db_bytes(&path) as f64 / 1e6,
+        gwall.as_secs_f64()
+    );
+
+    // The steady state: one day expires. Then a catch-up: every remaining day at once.
+    let day = |d: i64| DAY0 + time::Duration::days(d);
+    for (label, cutoff) in [
+        ("oldest day expires (daily steady state)", day(1)),
+        (
+            "every remaining day at once (catch-up)",
+            day(args.retention_days),
+        ),
+    ] {
+        let (deleted, took, waits) =
+            clean_with_writer(&store, &variants, writer_id, cutoff, args.retention_batch)?;
+        let max = waits.iter().max().copied().unwrap_or_default();
+        let mut sorted = waits.clone();
+        sorted.sort();
+        let p99 = sorted
+            .get(sorted.len().saturating_sub(1) * 99 / 100)
+            .copied()
+            .unwrap_or_default();
+        println!(
+            "{label}: deleted {deleted} snapshots (+ their node rows) in {:.2} s; writer: {} \
+             inserts, p99 {} ms, longest {} ms; target longest < 100 ms: {}",
+            took.as_secs_f64(),
+            waits.len(),
+            ms(p99),
+            ms(max),
+            if max < Duration::from_millis(100) {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
+    drop(store);
+    drop(dir);
+    println!("Load average at end: {}", load_average());
+    Ok(())
+}
+
+/// Runs `delete_snapshots_before(cutoff)` while a thread inserts a cycle of `writer_id` every
+/// 5 ms; returns the snapshots deleted, the clean-up's wall time and each insert's duration.
+fn clean_with_writer(
+    store: &Store,
+    variants: &[Cycle],
+    writer_id: i64,
+    cutoff: OffsetDateTime,
+    batch: usize,
+) -> Fallible<(usize, Duration, Vec<Duration>)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (store, stop) = (store.clone(), Arc::clone(&stop));
+        let cycle = variants.first().cloned().ok_or("no variants")?;
+        std::thread::spawn(move || -> Fallible<Vec<Duration>> {
+            let mut waits = Vec::new();
+            // Far after the history, one ms apart per insert.
+            let base = OffsetDateTime::now_utc();
+            let mut k = 0;
+            while !stop.load(Ordering::Relaxed) {
+                k += 1;
+                let c = cycle.stamped(writer_id, base + time::Duration::milliseconds(k));
+                let t = Instant::now();
+                store
+                    .insert_cycle(&c.snapshot, &c.nodes)
+                    .map_err(|e| format!("writer insert_cycle: {e}"))?;
+                waits.push(t.elapsed());
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(waits)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50)); // let the writer start
+    let started = Instant::now();
+    let deleted = store.delete_snapshots_before(cutoff, batch);
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let waits = writer
+        .join()
+        .map_err(|_| "the writer thread panicked".to_owned())??;
+    let deleted = deleted.map_err(|e| format!("delete_snapshots_before: {e}"))?;
+    Ok((deleted, took, waits))
+}
