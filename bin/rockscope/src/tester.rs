@@ -20,21 +20,7 @@ impl ClientTester {
 
 impl rockscope_api::ClusterTester for ClientTester {
     fn test(&self, cluster: &Cluster) -> Value {
-        let secs = |own: Option<u32>, default: std::time::Duration| {
-            own.map_or(default, |s| std::time::Duration::from_secs(u64::from(s)))
-        };
-        let client = ClusterClient::builder()
-            .username(cluster.username.clone())
-            .password(cluster.password.expose())
-            .connect_timeout(secs(
-                cluster.connect_timeout_secs,
-                self.defaults.connect_timeout,
-            ))
-            .request_timeout(secs(
-                cluster.request_timeout_secs,
-                self.defaults.request_timeout,
-            ))
-            .build();
+        let client = ClusterClient::new(self.defaults.client_config(cluster));
         let mut checks = Vec::new();
         let mut check = |endpoint: String, started: Instant, result: Result<Value, String>| {
             let elapsed_ms = started.elapsed().as_millis() as u64;

@@ -57,6 +57,24 @@ impl Default for CollectorConfig {
     }
 }
 
+impl CollectorConfig {
+    /// The client settings for `cluster`: its credentials, its own timeouts where it has them,
+    /// else these defaults, and the body cap.
+    pub fn client_config(&self, cluster: &Cluster) -> ClientConfig {
+        let secs = |own: Option<u32>, default: Duration| {
+            own.map_or(default, |s| Duration::from_secs(u64::from(s)))
+        };
+        ClusterClient::builder()
+            .username(cluster.username.clone())
+            .password(cluster.password.expose())
+            .connect_timeout(secs(cluster.connect_timeout_secs, self.connect_timeout))
+            .request_timeout(secs(cluster.request_timeout_secs, self.request_timeout))
+            .max_body_bytes(self.max_body_bytes)
+            .current()
+            .clone()
+    }
+}
+
 /// What one cluster's collection in a tick came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterOutcome {
@@ -381,23 +399,7 @@ impl Collector {
 
     /// The cluster's client, rebuilt when its settings changed since the last cycle.
     fn client_for(&self, cluster: &Cluster) -> Arc<ClusterClient> {
-        let secs = |own: Option<u32>, default: Duration| {
-            own.map_or(default, |s| Duration::from_secs(u64::from(s)))
-        };
-        let config = ClusterClient::builder()
-            .username(cluster.username.clone())
-            .password(cluster.password.expose())
-            .connect_timeout(secs(
-                cluster.connect_timeout_secs,
-                self.config.connect_timeout,
-            ))
-            .request_timeout(secs(
-                cluster.request_timeout_secs,
-                self.config.request_timeout,
-            ))
-            .max_body_bytes(self.config.max_body_bytes)
-            .current()
-            .clone();
+        let config = self.config.client_config(cluster);
         let mut clients = lock(&self.clients);
         match clients.get(&cluster.id) {
             Some((current, client)) if *current == config => Arc::clone(client),
