@@ -104,9 +104,10 @@ impl Store {
                 let count: i64 = get(row, 2, T, "COUNT(*)")?;
                 let mut values = Vec::with_capacity(columns.len());
                 for (i, c) in columns.iter().enumerate() {
+                    let max = get(row, 4 + 2 * i, T, c.name)?;
                     values.push(BucketValue {
-                        avg: get(row, 3 + 2 * i, T, c.name)?,
-                        max: get(row, 4 + 2 * i, T, c.name)?,
+                        avg: within(get(row, 3 + 2 * i, T, c.name)?, None, max),
+                        max,
                     });
                 }
                 Ok(SeriesPoint {
@@ -156,17 +157,54 @@ impl Store {
                 let mut out = Vec::with_capacity(columns.len());
                 for (i, c) in columns.iter().enumerate() {
                     let count: i64 = get(row, 4 * i, T, c.name)?;
+                    let (max, min) = (
+                        get(row, 4 * i + 2, T, c.name)?,
+                        get(row, 4 * i + 3, T, c.name)?,
+                    );
                     out.push(FieldStats {
                         field: c.name.to_owned(),
                         count: u64::try_from(count).unwrap_or(0),
-                        avg: get(row, 4 * i + 1, T, c.name)?,
-                        max: get(row, 4 * i + 2, T, c.name)?,
-                        min: get(row, 4 * i + 3, T, c.name)?,
+                        avg: within(get(row, 4 * i + 1, T, c.name)?, min, max),
+                        max,
+                        min,
                     });
                 }
                 Ok(out)
             },
         )?;
         Ok(rows.pop().unwrap_or_default())
+    }
+}
+
+/// SQLite's AVG sums before it divides, so the mean of equal values can land one unit in the last
+/// place outside them; a mean is never reported outside its own minimum and maximum.
+fn within(avg: Option<f64>, min: Option<f64>, max: Option<f64>) -> Option<f64> {
+    let mut avg = avg?;
+    if let Some(min) = min
+        && avg < min
+    {
+        avg = min;
+    }
+    if let Some(max) = max
+        && avg > max
+    {
+        avg = max;
+    }
+    Some(avg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within;
+
+    #[test]
+    fn a_mean_stays_inside_its_minimum_and_maximum() {
+        // The rounding seen from SQLite's AVG over five equal values.
+        let (avg, value) = (29.582152101565477, 29.582152101565473);
+        assert_eq!(within(Some(avg), Some(value), Some(value)), Some(value));
+        assert_eq!(within(Some(1.0), Some(2.0), Some(3.0)), Some(2.0));
+        assert_eq!(within(Some(2.5), Some(2.0), Some(3.0)), Some(2.5));
+        assert_eq!(within(Some(4.0), None, Some(3.0)), Some(3.0));
+        assert_eq!(within(None, Some(2.0), Some(3.0)), None);
     }
 }
