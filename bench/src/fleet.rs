@@ -111,7 +111,7 @@ pub fn threads_cpu(prefix: &str) -> Option<Duration> {
 }
 
 /// utime + stime of a `/proc/…/stat` line (fields 14 and 15, counted after the `(comm)`).
-fn stat_cpu(stat: &str) -> Option<Duration> {
+pub(crate) fn stat_cpu(stat: &str) -> Option<Duration> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace().skip(11);
     let utime: f64 = fields.next()?.parse().ok()?;

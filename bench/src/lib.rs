@@ -7,3 +7,4 @@
 pub mod api_history;
 pub mod fleet;
 pub mod history;
+pub mod versus;

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use rockscope_collector::CollectorConfig;
+use rockscope_promtext::{Mode, Parser};
 use rockscope_starrocks::{ClusterClient, NodeAddr};
 use rockscope_store::Cluster;
 use serde_json::{Value, json};
@@ -66,7 +67,7 @@ impl rockscope_api::ClusterTester for ClientTester {
                 let started = Instant::now();
                 let result = client
                     .fetch_metrics(&node)
-                    .map(|s| json!({"samples": s.samples, "skipped_lines": s.skipped_lines}))
+                    .map(|s| body_report(&s.body))
                     .map_err(|e| format!("{} ({})", e, e.code()));
                 check(format!("metrics {node}"), started, result);
             }
@@ -74,4 +75,17 @@ impl rockscope_api::ClusterTester for ClientTester {
         let ok = checks.iter().all(|c| c["ok"] == json!(true));
         json!({"cluster_id": cluster.id, "ok": ok, "checks": checks})
     }
+}
+
+/// Samples and skipped lines of a probed `/metrics` body (a full lenient parse: the collector
+/// leaves this count to the engine, but a probe reports it directly).
+fn body_report(body: &[u8]) -> Value {
+    let mut parser = Parser::new(body, Mode::Lenient);
+    let samples = parser.by_ref().filter(Result::is_ok).count();
+    let diagnostics = parser.diagnostics();
+    json!({
+        "samples": samples,
+        "skipped_lines": diagnostics.skipped_lines,
+        "first_error": diagnostics.first_errors.first().map(ToString::to_string),
+    })
 }

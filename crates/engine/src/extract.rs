@@ -1,6 +1,7 @@
 //! One pass over a `/metrics` body into the few series the engine needs.
 //!
-//! The body is parsed in [`Mode::Lenient`]: bad lines are skipped. Samples are matched on their
+//! The body is parsed in [`Mode::Lenient`]: bad lines are skipped and counted (`skipped_lines`;
+//! this is the only full parse of a body in rockscope). Samples are matched on their
 //! name; nothing else is kept, so there is no map of all samples. A NaN or infinite value counts
 //! as missing. Series of one name with several label sets (devices, job types, databases) are
 //! summed; an unlabelled series seen twice keeps the last value.
@@ -158,6 +159,8 @@ pub struct FeMetrics {
     pub max_tablet_compaction_score: Option<f64>,
     /// `starrocks_fe_scheduled_tablet_num` (leader-only value).
     pub scheduled_tablet_num: Option<f64>,
+    /// Lines of the body the lenient parse skipped as invalid.
+    pub skipped_lines: usize,
     /// `jvm_heap_size_bytes{type="max"}`.
     pub heap_max: Option<f64>,
     /// `jvm_heap_size_bytes{type="committed"}`.
@@ -223,6 +226,8 @@ pub struct BeMetrics {
     pub disks_avail: Option<f64>,
     /// `starrocks_be_disks_data_used_capacity`, summed over paths.
     pub disks_data_used: Option<f64>,
+    /// Lines of the body the lenient parse skipped as invalid.
+    pub skipped_lines: usize,
 }
 
 impl BeMetrics {
@@ -241,9 +246,9 @@ fn label_is(s: &Sample<'_>, name: &str, value: &str) -> bool {
     s.label(name).is_some_and(|v| v == value)
 }
 
-/// The finite samples of a body, parsed leniently.
-fn samples(body: &[u8]) -> impl Iterator<Item = Sample<'_>> {
-    Parser::new(body, Mode::Lenient)
+/// The finite samples of a lenient parse; the parser keeps count of the lines it skips.
+fn finite<'a, 'p>(parser: &'p mut Parser<'a>) -> impl Iterator<Item = Sample<'a>> + 'p {
+    parser
         .filter_map(Result::ok)
         .filter(|s| s.value.is_finite())
 }
@@ -251,7 +256,8 @@ fn samples(body: &[u8]) -> impl Iterator<Item = Sample<'_>> {
 /// Extracts an FE's figures from its `/metrics` body in one pass.
 pub fn extract_fe(body: &[u8]) -> FeMetrics {
     let mut m = FeMetrics::default();
-    for s in samples(body) {
+    let mut parser = Parser::new(body, Mode::Lenient);
+    for s in finite(&mut parser) {
         let v = s.value;
         let c = &mut m.counters;
         match s.name {
@@ -369,13 +375,15 @@ pub fn extract_fe(body: &[u8]) -> FeMetrics {
             _ => {}
         }
     }
+    m.skipped_lines = parser.diagnostics().skipped_lines;
     m
 }
 
 /// Extracts a BE's or CN's figures from its `/metrics` body in one pass.
 pub fn extract_be(body: &[u8]) -> BeMetrics {
     let mut m = BeMetrics::default();
-    for s in samples(body) {
+    let mut parser = Parser::new(body, Mode::Lenient);
+    for s in finite(&mut parser) {
         let v = s.value;
         let c = &mut m.counters;
         match s.name {
@@ -418,6 +426,7 @@ pub fn extract_be(body: &[u8]) -> BeMetrics {
             _ => {}
         }
     }
+    m.skipped_lines = parser.diagnostics().skipped_lines;
     m
 }
 
@@ -545,6 +554,12 @@ starrocks_be_tablet_cumulative_max_compaction_score 7.25
     #[test]
     fn empty_and_garbage_bodies() {
         assert_eq!(extract_fe(b""), FeMetrics::default());
-        assert_eq!(extract_be(b"\xff\xfe garbage\n{{{\n"), BeMetrics::default());
+        assert_eq!(
+            extract_be(b"\xff\xfe garbage\n{{{\n"),
+            BeMetrics {
+                skipped_lines: 2,
+                ..BeMetrics::default()
+            }
+        );
     }
 }

@@ -635,7 +635,14 @@ pub fn aggregate(prev: &EngineState, input: &CycleInput) -> Aggregation {
         scrape_duration_avg_ms: mean_opt(
             ok_scrapes.iter().map(|(_, s)| Some(s.duration_ms as f64)),
         ),
-        scrape_skipped_lines: ok_scrapes.iter().map(|(_, s)| s.skipped_lines as i64).sum(),
+        scrape_skipped_lines: nodes
+            .iter()
+            .map(|n| {
+                let fe = n.fe.as_ref().map_or(0, |m| m.skipped_lines);
+                let be = n.be.as_ref().map_or(0, |m| m.skipped_lines);
+                (fe + be) as i64
+            })
+            .sum(),
         interval_seconds: mean_opt(nodes.iter().map(|n| n.seconds)),
         rates_from_gauges,
         source_errors,
@@ -776,9 +783,6 @@ mod tests {
                 body: body.as_bytes().to_vec(),
                 fetched_at: datetime!(2025-01-01 00:00:01 UTC),
                 duration_ms: 3,
-                samples: 0,
-                skipped_lines: 2,
-                first_error: None,
             }),
         }
     }
@@ -820,7 +824,13 @@ mod tests {
     fn collected_at_is_utc_and_health_is_counted() {
         let input = input(
             Vec::new(),
-            vec![scrape(NodeKind::Be, "", "10.0.0.1", 8040, "garbage line\n")],
+            vec![scrape(
+                NodeKind::Be,
+                "",
+                "10.0.0.1",
+                8040,
+                "garbage line\nstarrocks_be_cpu{mode=\"idle\"} 1\nstarrocks_be_cpu{ 2\n",
+            )],
         );
         let a = aggregate(&EngineState::default(), &input);
         assert_eq!(a.snapshot.collected_at, datetime!(2025-01-01 00:00:00 UTC));

@@ -6,8 +6,9 @@ use time::OffsetDateTime;
 /// The `/metrics` body of one FE, BE or CN, as read by the client within its size cap.
 ///
 /// The body is kept whole (not as parsed samples) so that the engine can run the zero-copy parser
-/// over it once, taking only the series it needs; the client has already parsed it in lenient mode
-/// to count what is wrong with it.
+/// over it once, taking only the series it needs and counting the lines it skips; the client has
+/// only checked that it starts like a metrics body (at least one valid sample when any line is
+/// bad).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsScrape {
     /// The raw response body (Prometheus text format 0.0.4).
@@ -17,10 +18,4 @@ pub struct MetricsScrape {
     pub fetched_at: OffsetDateTime,
     /// How long the request took, in milliseconds.
     pub duration_ms: u64,
-    /// Samples the lenient parse accepted.
-    pub samples: usize,
-    /// Lines the lenient parse skipped as invalid.
-    pub skipped_lines: usize,
-    /// The first skipped line's error (`line L, column C: reason`), if any.
-    pub first_error: Option<String>,
 }

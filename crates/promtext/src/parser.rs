@@ -4,7 +4,9 @@
 //! switches from a scan to a hash set past a handful of labels), so no input is quadratic.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use foldhash::HashMap;
 
 use crate::family::{Family, MetricType};
 use crate::float::{parse_timestamp, parse_value};
@@ -97,7 +99,9 @@ impl<'a> Parser<'a> {
             line_no: 0,
             finished: false,
             families: Vec::new(),
-            index: HashMap::default(),
+            // A StarRocks BE declares some hundreds of families: start at that size rather than
+            // rehash on the way up (a fixed size, so allocations never depend on the input).
+            index: HashMap::with_capacity_and_hasher(256, Default::default()),
             last_family: None,
             label_names: Vec::new(),
             previous_label_names: Vec::new(),
@@ -245,7 +249,7 @@ impl<'a> Parser<'a> {
             }
         }
 
-        let family_index = self.family_index(name, same_name);
+        let family_index = self.family_index(name);
         let family = &mut self.families[family_index];
         family.has_samples = true;
         let sample = Sample {
@@ -431,25 +435,28 @@ impl<'a> Parser<'a> {
             return Err((ErrorKind::DuplicateOrLateType(name.to_owned()), name_start));
         }
         family.metric_type = Some(metric_type);
-        // A new type can move samples of `name_sum` etc. into this family.
-        self.last_family = None;
+        // A new type can move samples of `name_sum` etc. into this family, so the shortcut is
+        // reset; StarRocks follows most `# TYPE` lines by samples of that very name, which now
+        // resolve to this family without a lookup.
+        self.last_family = Some((name, index));
         Ok(())
     }
 
     fn family_entry(&mut self, name: &'a str) -> usize {
-        if let Some(&i) = self.index.get(name) {
-            return i;
+        let next = self.families.len();
+        let i = *self.index.entry(name).or_insert(next);
+        if i == next {
+            self.families.push(Family::new(name));
         }
-        self.families.push(Family::new(name));
-        let i = self.families.len() - 1;
-        self.index.insert(name, i);
         i
     }
 
-    /// The family of `name`; `same_name` says it equals the previous sample's name.
-    fn family_index(&mut self, name: &'a str, same_name: bool) -> usize {
+    /// The family of the sample name `name`.
+    fn family_index(&mut self, name: &'a str) -> usize {
+        // Not the line's `same_name` shortcut: that compares with the previous *line's* name,
+        // which may belong to a rejected line whose family was never looked up.
         if let Some((last, i)) = self.last_family
-            && (same_name || last == name)
+            && last == name
         {
             return i;
         }

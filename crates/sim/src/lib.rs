@@ -81,6 +81,7 @@ mod ops;
 mod server;
 mod show_proc;
 mod state;
+mod traffic;
 mod truth;
 mod values;
 
@@ -96,6 +97,7 @@ pub use fault::Fault;
 pub use http::base64_encode;
 pub use ids::{ClusterInfo, NodeId, NodeInfo, NodeKind};
 pub use javafmt::java_double_to_string;
+pub use traffic::Traffic;
 pub use truth::GroundTruth;
 
 use state::World;
@@ -164,7 +166,11 @@ impl Simulator {
             clusters.push(state::build_cluster(config.seed, ci, spec, placements, now));
             listeners.push(ls);
         }
-        let world = Arc::new(World { clock, clusters });
+        let world = Arc::new(World {
+            clock,
+            clusters,
+            traffic: Default::default(),
+        });
         for (ci, ls) in listeners.into_iter().enumerate() {
             for (pos, l) in ls.into_iter().enumerate() {
                 runtime.spawn(server::node_task(world.clone(), ci, pos, l));
@@ -273,6 +279,12 @@ impl Simulator {
                 self.world.clock.set_offset_ns(off.saturating_add(ns));
             }
         }
+    }
+
+    /// What has been served since the start: node scrapes, their bytes and samples, other
+    /// requests. Benchmarks read it before and after a run to count a scraper's work.
+    pub fn traffic(&self) -> Traffic {
+        self.world.traffic.read()
     }
 
     /// Address of the HTTP control endpoint, if enabled.

@@ -434,6 +434,9 @@ async fn connection(world: Arc<World>, ci: usize, pos: usize, mut s: TcpStream) 
                     m.content_type = m.content_type.or(Some(CT_TEXT));
                 }
                 finish_head(&mut out, &m, body.len(), close || fault == Fault::Truncated);
+                if m.status == 200 && !head_only && fault == Fault::None {
+                    world.traffic.served(&req.path, &body);
+                }
                 if fault == Fault::Truncated {
                     // Announce the full length, deliver half, hang up.
                     out.extend_from_slice(&body[..body.len() / 2]);

@@ -279,6 +279,7 @@ impl ClusterState {
 pub(crate) struct World {
     pub(crate) clock: Clock,
     pub(crate) clusters: Vec<ClusterState>,
+    pub(crate) traffic: crate::traffic::TrafficCounters,
 }
 
 impl World {

@@ -21,6 +21,12 @@ const PREALLOCATE_MAX_BYTES: u64 = 8 * 1024 * 1024;
 const MAX_IDLE_CONNECTIONS: usize = 1024;
 /// Idle connections kept per node.
 const MAX_IDLE_CONNECTIONS_PER_HOST: usize = 4;
+/// Read buffer of a connection. Every kept-alive connection holds its buffers between cycles,
+/// so ureq's defaults (128 KiB each way) would cost 256 KiB per node: 330 MB of resident memory
+/// for 1,300 nodes. The buffer grows when a response head needs more; bodies stream through it.
+const INPUT_BUFFER_BYTES: usize = 16 * 1024;
+/// Write buffer of a connection: only request heads (a GET with Basic auth) go through it.
+const OUTPUT_BUFFER_BYTES: usize = 4 * 1024;
 /// How long an idle connection is kept: longer than rockscope's 30 s poll interval (ureq's
 /// default, 15 s, would reconnect every cycle).
 const MAX_IDLE_AGE: Duration = Duration::from_secs(75);
@@ -65,6 +71,8 @@ impl Transport {
             .max_idle_connections(MAX_IDLE_CONNECTIONS)
             .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS_PER_HOST)
             .max_idle_age(MAX_IDLE_AGE)
+            .input_buffer_size(INPUT_BUFFER_BYTES)
+            .output_buffer_size(OUTPUT_BUFFER_BYTES)
             .user_agent(concat!("rockscope/", env!("CARGO_PKG_VERSION")))
             .build();
         let credentials = format!("{}:{}", config.username, config.password.expose());

@@ -7,7 +7,8 @@
 //!   reference or `Arc`). Every request carries HTTP Basic auth and is bounded by the connect
 //!   timeout, the request timeout (whole call, body included) and a body-size cap. Calls:
 //!   * [`fetch_metrics`](ClusterClient::fetch_metrics): `GET /metrics` of any node, kept whole
-//!     as a [`MetricsScrape`] after a lenient parse that counts samples and bad lines;
+//!     as a [`MetricsScrape`] once its first lines show that it is a metrics body (the one
+//!     full parse is the engine's);
 //!   * [`show_frontends`](ClusterClient::show_frontends),
 //!     [`show_backends`](ClusterClient::show_backends),
 //!     [`show_compute_nodes`](ClusterClient::show_compute_nodes):
@@ -50,7 +51,7 @@
 //! for be in &topology.backends {
 //!     let node = NodeAddr::new(be.ip.clone(), be.http_port);
 //!     match client.fetch_metrics(&node) {
-//!         Ok(scrape) => println!("{node}: {} samples", scrape.samples),
+//!         Ok(scrape) => println!("{node}: {} bytes", scrape.body.len()),
 //!         Err(e) => println!("{node}: {} ({e})", e.code()),
 //!     }
 //! }
@@ -127,39 +128,30 @@ impl ClusterClient {
         &self.config
     }
 
-    /// `GET /metrics` of an FE, BE or CN: the body within the cap, parsed once in lenient mode to
-    /// count samples and invalid lines. Bad lines are not an error; they are counted in the
-    /// returned [`MetricsScrape`]. A body with bad lines and no valid sample at all is
-    /// [`ClientError::MalformedBody`].
+    /// `GET /metrics` of an FE, BE or CN: the body within the cap. It is parsed in lenient mode
+    /// only up to its first valid sample: a body with bad lines and no valid sample at all (an
+    /// HTML error page, a proxy's garbage) is [`ClientError::MalformedBody`]; anything else is
+    /// returned whole. Bad lines further on are not an error: the engine's one full pass skips
+    /// and counts them. An empty body is a valid scrape of nothing.
     pub fn fetch_metrics(&self, node: &NodeAddr) -> Result<MetricsScrape, ClientError> {
         let Fetched {
             body,
             fetched_at,
             duration,
         } = self.transport.get(node, Endpoint::Metrics)?;
-        let (samples, skipped_lines, first_error) = {
-            let mut parser = Parser::new(&body, Mode::Lenient);
-            let mut samples = 0usize;
-            for item in &mut parser {
-                if item.is_ok() {
-                    samples += 1;
-                }
-            }
-            let diagnostics = parser.diagnostics();
-            (
-                samples,
-                diagnostics.skipped_lines,
-                diagnostics.first_errors.first().map(ToString::to_string),
-            )
-        };
-        // Bad lines are skipped and counted, but a body of nothing but bad lines (an HTML error
-        // page, a proxy's garbage) is not a scrape: the node did not answer usefully.
-        if samples == 0 && skipped_lines > 0 {
+        // Up to the first valid sample only: a real body has one within its first lines, so
+        // this costs next to nothing, while the full parse happens once, in the engine.
+        let mut parser = Parser::new(&body, Mode::Lenient);
+        let has_sample = parser.by_ref().any(|item| item.is_ok());
+        let diagnostics = parser.diagnostics();
+        if !has_sample && diagnostics.skipped_lines > 0 {
+            let first_error = diagnostics.first_errors.first().map(ToString::to_string);
             return Err(ClientError::malformed(
                 node,
                 Endpoint::Metrics,
                 format!(
-                    "no valid sample, {skipped_lines} lines skipped (first: {})",
+                    "no valid sample, {} lines skipped (first: {})",
+                    diagnostics.skipped_lines,
                     first_error.as_deref().unwrap_or("unknown")
                 ),
             ));
@@ -168,9 +160,6 @@ impl ClusterClient {
             body,
             fetched_at,
             duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
-            samples,
-            skipped_lines,
-            first_error,
         })
     }
 

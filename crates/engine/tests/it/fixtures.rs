@@ -515,9 +515,6 @@ pub fn ok_scrape(
             body: body.into_bytes(),
             fetched_at: at,
             duration_ms: ms,
-            samples: 0,
-            skipped_lines: 0,
-            first_error: None,
         }),
     }
 }

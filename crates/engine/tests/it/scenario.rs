@@ -537,7 +537,8 @@ fn first_cycle_uses_gauges_and_list_cpu() {
         s.scrape_duration_avg_ms,
         (41.0 + 42.0 + 100.0 + 200.0) / 4.0,
     );
-    assert_eq!(s.scrape_skipped_lines, 0);
+    // Each FE body carries StarRocks' `rpc_server_8060_version "brpc"` line, not a sample.
+    assert_eq!(s.scrape_skipped_lines, 2);
     assert_eq!(s.interval_seconds, None);
     assert!(s.source_errors.is_empty());
     // state: one entry per scraped node

@@ -77,3 +77,32 @@ fn binary_garbage_never_fails_the_whole_body() {
     assert_eq!(samples.last().map(|s| s.name.as_str()), Some("after"));
     assert!(!errors.is_empty());
 }
+
+#[test]
+fn a_rejected_line_does_not_lend_its_name_to_the_next_family_lookup() {
+    // `foo{x="1" 2` is rejected after its name was read; the `foo` sample that follows must
+    // still get its own (untyped) family, not the counter `bar` looked up last.
+    let body = b"# TYPE bar counter\nbar 1\nfoo{x=\"1\" 2\nfoo 3\n# TYPE baz gauge\nbaz 4\nbaz 5\n";
+    let mut parser = Parser::new(body, Mode::Lenient);
+    let families: Vec<(String, String)> = parser
+        .by_ref()
+        .filter_map(Result::ok)
+        .map(|s| (s.name.to_owned(), s.family.to_owned()))
+        .collect();
+    assert_eq!(
+        families,
+        [
+            ("bar", "bar"),
+            ("foo", "foo"),
+            ("baz", "baz"),
+            ("baz", "baz")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    assert_eq!(parser.diagnostics().skipped_lines, 1);
+    assert!(
+        parser
+            .family("foo")
+            .is_some_and(|f| f.metric_type.is_none())
+    );
+}
