@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
-use rockscope_api::ApiState;
+use rockscope_api::{ApiState, OverviewCache, OverviewCacheConfig};
 use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
 use rockscope_store::{NewCluster, Password, Store};
 use tokio::sync::watch;
@@ -91,6 +91,9 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
             .as_ref()
             .map(|t| t.expose().to_owned()),
         tester: Arc::new(ClientTester::new(collector_config(&settings))),
+        overview_cache: OverviewCache::new(OverviewCacheConfig::for_interval(
+            std::time::Duration::from_secs(settings.collector.interval_secs),
+        )),
     };
     let server =
         HttpServer::new(move || App::new().configure(rockscope_api::configure(state.clone())))

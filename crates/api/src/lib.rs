@@ -6,7 +6,10 @@
 //! * [`configure`]: registers every route, the shared state and the extractor configurations
 //!   on an actix `ServiceConfig`; the binary mounts it.
 //! * [`ApiState`]: what handlers read: the [`Store`], the collector's [`StatusBoard`], the
-//!   optional API token and a [`ClusterTester`] for `POST /api/clusters/{id}/test`.
+//!   optional API token, a [`ClusterTester`] for `POST /api/clusters/{id}/test` and the
+//!   [`OverviewCache`].
+//! * [`cache`]: the per-cluster overview's response cache (serialized answers, valid until the
+//!   cluster's next write or status change, and at most one collection interval, 30 s by default).
 //! * [`dto`]: the JSON shapes (requests and responses), mapped from the store's and the
 //!   collector's types so that the contract does not follow storage changes.
 //! * [`ApiError`]: every failure as `{"error": {"code": "...", "message": "..."}}` with its
@@ -33,7 +36,7 @@
 //! | GET | `/api/collector/status` | collection status and cycles |
 //!
 //! Handlers never block an actix worker: every store call (and the tester) runs on the blocking
-//! pool (`web::block`).
+//! pool (`web::block`); a cache lookup is an in-memory map access.
 //!
 //! **Invariant:** the only crate that knows actix-web and the JSON shapes of the API, and no
 //! response or log line of it carries a secret: passwords are write-only (no response type has
@@ -43,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+pub mod cache;
 mod clusters;
 pub mod dto;
 mod error;
@@ -59,6 +63,7 @@ use actix_web::web;
 use rockscope_collector::StatusBoard;
 use rockscope_store::Store;
 
+pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
 pub use clusters::TIMEOUT_RANGE;
 pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail};
 pub use history::RAW_SNAPSHOT_CAP;
@@ -83,6 +88,8 @@ pub struct ApiState {
     pub api_token: Option<String>,
     /// Probes clusters for the test endpoint.
     pub tester: Arc<dyn ClusterTester>,
+    /// The per-cluster overview's response cache (shared by clones, so by every worker).
+    pub overview_cache: OverviewCache,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -90,6 +97,7 @@ impl std::fmt::Debug for ApiState {
         f.debug_struct("ApiState")
             .field("store", &self.store)
             .field("api_token", &self.api_token.as_ref().map(|_| "***"))
+            .field("overview_cache", &self.overview_cache)
             .finish_non_exhaustive()
     }
 }

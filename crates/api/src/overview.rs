@@ -3,37 +3,46 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use rockscope_collector::ClusterStatus;
 use rockscope_model::MetricsSnapshot;
+use rockscope_store::OVERVIEW_FIELDS as F;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::ApiState;
+use crate::cache::{CacheKey, Validity};
 use crate::dto::{ClusterSummaryDto, CollectorClusterDto, OverviewDto, SeriesStatsDto, TrendPoint};
 use crate::error::{ApiError, blocking};
 use crate::params::{self, DEFAULT_MAX_POINTS, utc};
 
-/// `performance_trends` keys and the snapshot fields behind them.
+// The snapshot fields come from the store's `OVERVIEW_FIELDS` (the one list, which the store's
+// covering index holds), in its order: performance trends first, then resource trends.
+
+/// `performance_trends` keys and the snapshot fields behind them
+/// (the first six of [`rockscope_store::OVERVIEW_FIELDS`]).
 pub const PERFORMANCE_TRENDS: [(&str, &str); 6] = [
-    ("qps", "qps"),
-    ("rps", "rps"),
-    ("latency_p50", "query_latency_p50"),
-    ("latency_p95", "query_latency_p95"),
-    ("latency_p99", "query_latency_p99"),
-    ("error_rate", "query_error_rate"),
+    ("qps", F[0]),
+    ("rps", F[1]),
+    ("latency_p50", F[2]),
+    ("latency_p95", F[3]),
+    ("latency_p99", F[4]),
+    ("error_rate", F[5]),
 ];
 
-/// `resource_trends` keys and the snapshot fields behind them.
+/// `resource_trends` keys and the snapshot fields behind them
+/// (the last eight of [`rockscope_store::OVERVIEW_FIELDS`]).
 pub const RESOURCE_TRENDS: [(&str, &str); 8] = [
-    ("cpu_usage", "avg_cpu_usage"),
-    ("memory_usage", "avg_memory_usage"),
-    ("disk_usage", "disk_usage_pct"),
-    ("jvm_heap_usage", "jvm_heap_usage_pct"),
-    ("network_send_rate", "network_send_rate"),
-    ("network_receive_rate", "network_receive_rate"),
-    ("io_read_rate", "io_read_rate"),
-    ("io_write_rate", "io_write_rate"),
+    ("cpu_usage", F[6]),
+    ("memory_usage", F[7]),
+    ("disk_usage", F[8]),
+    ("jvm_heap_usage", F[9]),
+    ("network_send_rate", F[10]),
+    ("network_receive_rate", F[11]),
+    ("io_read_rate", F[12]),
+    ("io_write_rate", F[13]),
 ];
 
 /// The query of both overview routes (all optional; validated by hand for clear messages).
@@ -67,6 +76,9 @@ pub(crate) async fn by_path(
     overview(&state, id.into_inner(), &query).await
 }
 
+/// One cluster's overview, from the response cache (see [`crate::cache`]) when it holds the
+/// current answer, else computed (one pass over the range for the trends and the statistics)
+/// and cached.
 async fn overview(
     state: &ApiState,
     cluster_id: i64,
@@ -74,23 +86,68 @@ async fn overview(
 ) -> Result<HttpResponse, ApiError> {
     let (range_name, range) = params::time_range(query.time_range.as_deref())?;
     let max_points = params::max_points(query.max_points.as_deref(), DEFAULT_MAX_POINTS)?;
+    let key = CacheKey {
+        cluster_id,
+        range: range_name,
+        max_points,
+    };
+    // Both read before any query: a write committed from here on makes the answer stale.
+    let validity = Validity {
+        generation: state.store.write_generation(cluster_id),
+        status: state.status.cluster(cluster_id),
+    };
+    if let Some(body) = state.overview_cache.get(&key, &validity) {
+        return Ok(json_bytes(body));
+    }
+    let body =
+        compute_overview(state, cluster_id, range_name, range, max_points, &validity).await?;
+    state.overview_cache.put(key, body.clone(), validity);
+    Ok(json_bytes(body))
+}
+
+/// A `200` with a JSON body serialized before, as `HttpResponse::json` would send it.
+fn json_bytes(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body)
+}
+
+/// The overview's JSON, computed now with the collector status of `validity`: the queries,
+/// the DTO and its serialization all on the blocking pool, so a miss keeps no actix worker from
+/// answering hits.
+async fn compute_overview(
+    state: &ApiState,
+    cluster_id: i64,
+    range_name: &'static str,
+    range: time::Duration,
+    max_points: usize,
+    validity: &Validity,
+) -> Result<Bytes, ApiError> {
     let to = OffsetDateTime::now_utc();
     let from = to - range;
     let store = state.store.clone();
-    let fields: Vec<&str> = PERFORMANCE_TRENDS
-        .iter()
-        .chain(RESOURCE_TRENDS.iter())
-        .map(|(_, field)| *field)
-        .collect();
-    let (cluster, latest, series, stats) = blocking(move || {
+    let status = validity.status.clone();
+    blocking(move || {
         let cluster = store.get_cluster(cluster_id)?;
         let latest = store.latest_snapshot(cluster_id)?;
-        let series = store.series(cluster_id, from, to, &fields, max_points)?;
-        let stats = store.range_stats(cluster_id, from, to, &fields)?;
-        Ok((cluster, latest, series, stats))
+        let scanned = store.series_with_stats(cluster_id, from, to, &F, max_points)?;
+        let body = overview_dto(cluster, range_name, latest, scanned, status.as_ref());
+        serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .map_err(|e| ApiError::internal("serializing an overview", e))
     })
-    .await?;
+    .await
+}
 
+/// The overview's DTO from what the store returned.
+fn overview_dto(
+    cluster: rockscope_store::Cluster,
+    range_name: &str,
+    latest: Option<MetricsSnapshot>,
+    scanned: rockscope_store::SeriesWithStats,
+    status: Option<&ClusterStatus>,
+) -> OverviewDto {
+    let (series, stats) = (scanned.points, scanned.stats);
     let trend = |index: usize| -> Vec<TrendPoint> {
         series
             .iter()
@@ -124,18 +181,16 @@ async fn overview(
             ((*name).to_owned(), dto)
         })
         .collect();
-    let status = state.status.cluster(cluster_id);
-    let body = OverviewDto {
-        cluster_id,
-        cluster_name: cluster.name.clone(),
+    OverviewDto {
+        cluster_id: cluster.id,
+        collector: CollectorClusterDto::new(cluster.id, &cluster.name, status),
+        cluster_name: cluster.name,
         time_range: range_name.to_owned(),
         latest_snapshot: latest,
         performance_trends,
         resource_trends,
         statistics,
-        collector: CollectorClusterDto::new(cluster_id, &cluster.name, status.as_ref()),
-    };
-    Ok(HttpResponse::Ok().json(body))
+    }
 }
 
 async fn summaries(state: &ApiState) -> Result<HttpResponse, ApiError> {
@@ -290,6 +345,22 @@ mod tests {
         let source_failed = snapshot(json!({"source_errors": [
             {"source": "show_proc /backends", "code": "timeout", "message": "slow"}]}));
         assert_eq!(health(true, Some(&source_failed), None), "degraded");
+    }
+
+    #[test]
+    fn trend_tables_map_every_overview_field_once_in_order() {
+        let fields: Vec<&str> = PERFORMANCE_TRENDS
+            .iter()
+            .chain(RESOURCE_TRENDS.iter())
+            .map(|(_, f)| *f)
+            .collect();
+        assert_eq!(fields, rockscope_store::OVERVIEW_FIELDS);
+        let keys: std::collections::BTreeSet<&str> = PERFORMANCE_TRENDS
+            .iter()
+            .chain(RESOURCE_TRENDS.iter())
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(keys.len(), fields.len(), "unique keys");
     }
 
     #[test]

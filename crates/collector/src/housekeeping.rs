@@ -1,5 +1,6 @@
-//! After each tick: retention of expired rows, and the daily aggregates of finished UTC days,
-//! including every day missed while the service was down (still inside the retention).
+//! After each tick: retention of expired rows, the daily aggregates of finished UTC days,
+//! including every day missed while the service was down (still inside the retention), and a
+//! checkpoint of the store's write-ahead log (so that no insert of the next tick has to run it).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -9,7 +10,8 @@ use rockscope_store::Store;
 use time::{Date, Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 
-/// Rows deleted per retention transaction: small enough that a writer waits milliseconds.
+/// The most rows one retention transaction deletes (the store deletes fewer when a batch of
+/// this size would hold the write turn longer than `rockscope_store::retention::BATCH_TARGET`).
 const RETENTION_BATCH: usize = 2_000;
 
 /// Retention and daily aggregation, never two passes at once.
@@ -57,7 +59,13 @@ impl Housekeeping {
             if let Err(e) = store.delete_daily_before(daily_cutoff) {
                 log::warn!("Retention of daily aggregates failed. error={e}");
             }
-            need_daily.then(|| build_missing_days(&store, today, retention_days))
+            let built = need_daily.then(|| build_missing_days(&store, today, retention_days));
+            // The store leaves checkpoints to its owner (and to its clean-ups) rather than to
+            // whichever insert crosses SQLite's threshold.
+            if let Err(e) = store.checkpoint() {
+                log::warn!("Checkpoint of the database failed. error={e}");
+            }
+            built
         });
         match pass.await {
             Ok(Some(Ok(built))) => {

@@ -250,6 +250,7 @@ impl Store {
     /// [`Error::Conflict`] when the name is taken.
     pub fn create_cluster(&self, new: &NewCluster) -> Result<Cluster> {
         let conn = self.conn()?;
+        let _turn = self.write_turn();
         let now = to_ms(OffsetDateTime::now_utc());
         conn.execute(
             "INSERT INTO clusters (name, fe_hosts, username, password, connect_timeout_secs,
@@ -280,6 +281,7 @@ impl Store {
     /// something changed.
     pub fn upsert_config_cluster(&self, new: &NewCluster) -> Result<Cluster> {
         let mut conn = self.conn()?;
+        let _turn = self.write_turn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = to_ms(OffsetDateTime::now_utc());
         let hosts = hosts_json(&new.fe_hosts)?;
@@ -345,6 +347,7 @@ impl Store {
         };
         let cluster = read_cluster(&tx, id)?.ok_or_else(|| not_found(id))?;
         tx.commit()?;
+        self.bump_generation(id);
         Ok(cluster)
     }
 
@@ -354,6 +357,7 @@ impl Store {
     /// [`Error::NotFound`] for an unknown id, [`Error::Conflict`] when the new name is taken.
     pub fn update_cluster(&self, id: i64, update: &ClusterUpdate) -> Result<Cluster> {
         let mut conn = self.conn()?;
+        let _turn = self.write_turn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Column names below are literals; only values are bound.
         let mut sets: Vec<&'static str> = Vec::new();
@@ -407,6 +411,7 @@ impl Store {
         }
         let cluster = read_cluster(&tx, id)?.ok_or_else(|| not_found(id))?;
         tx.commit()?;
+        self.bump_generation(id);
         log::info!("store: updated cluster {id} `{}`", cluster.name);
         Ok(cluster)
     }
@@ -425,20 +430,17 @@ impl Store {
         {
             return Err(not_found(id));
         }
+        let mut pace = retention::Pace::new(retention::DEFAULT_BATCH);
         for table in ["node_snapshots", "metrics_snapshots"] {
-            delete_cluster_rows_batched(
-                self,
-                table,
-                "collected_at",
-                id,
-                i64::MAX,
-                retention::DEFAULT_BATCH,
-            )?;
+            delete_cluster_rows_batched(self, table, "collected_at", id, i64::MAX, &mut pace)?;
         }
-        let changed = self
-            .conn()?
-            .execute("DELETE FROM clusters WHERE id = ?1", [id])?;
-        if changed == 0 {
+        let changed = {
+            let conn = self.conn()?;
+            let _turn = self.write_turn();
+            conn.execute("DELETE FROM clusters WHERE id = ?1", [id])
+        };
+        self.bump_generation(id);
+        if changed? == 0 {
             return Err(not_found(id));
         }
         log::info!("store: deleted cluster {id} and its data");

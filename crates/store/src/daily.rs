@@ -70,6 +70,7 @@ impl Store {
     /// (idempotent). [`Error::NotFound`] when the cluster does not exist.
     pub fn upsert_daily(&self, row: &DailySnapshot) -> Result<()> {
         let conn = self.conn()?;
+        let _turn = self.write_turn();
         let date = date_text(row.date);
         let (first, last) = (to_ms(row.first_at), to_ms(row.last_at));
         let mut bound: Vec<&dyn ToSql> = vec![&row.cluster_id, &date, &first, &last];

@@ -16,22 +16,28 @@
 //! * snapshots ([`snapshots`]): [`Store::insert_cycle`] (one transaction per cycle),
 //!   [`Store::latest_snapshot`], [`Store::latest_nodes`], [`Store::snapshots_range`],
 //!   [`Store::count_snapshots`], [`Store::cluster_summaries`];
-//! * series and statistics ([`series`]): [`Store::series`] (downsampled **in SQL** to at most
-//!   N buckets, with each bucket's average and maximum) and [`Store::range_stats`];
+//! * series and statistics ([`series`]): [`Store::series`] (downsampled while scanned, to at
+//!   most N buckets, with each bucket's average and maximum), [`Store::range_stats`], and
+//!   [`Store::series_with_stats`] (both from one scan; the overview's query, which reads only
+//!   the covering index over [`OVERVIEW_FIELDS`]);
+//! * [`Store::write_generation`]: a per-cluster counter that every write to a cluster's data
+//!   through this handle moves forward, for caches of answers computed from the store;
 //! * daily roll-ups ([`daily`]): [`Store::upsert_daily`], [`Store::daily_range`],
 //!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::days_with_snapshots`];
 //! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`],
 //!   [`Store::recent_runs`], [`Store::recent_errors`];
 //! * retention ([`retention`]): [`Store::delete_snapshots_before`],
 //!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
-//!   one short transaction so that a large clean-up never holds the write lock for long.
+//!   one short transaction, with any waiting writer let in between two batches and the
+//!   write-ahead log checkpointed between them, so that a large clean-up never holds up a
+//!   writer for long; [`Store::checkpoint`] for the owner's housekeeping.
 //!
 //! # Schema (version [`SCHEMA_VERSION`], in `PRAGMA user_version`)
 //!
 //! | table | rows | key / indexes |
 //! |---|---|---|
 //! | `clusters` | registered clusters: `name`, `fe_hosts` (JSON array), `username`, `password`, timeouts, `enabled`, `source` (`api`/`config`), `created_at`, `updated_at` | `id` (never reused), `name` unique |
-//! | `metrics_snapshots` | one per cluster and cycle: `cluster_id`, `collected_at`, `source_errors` (JSON), one typed column per snapshot field, named like it | unique `(cluster_id, collected_at)` |
+//! | `metrics_snapshots` | one per cluster and cycle: `cluster_id`, `collected_at`, `source_errors` (JSON), one typed column per snapshot field, named like it | unique `(cluster_id, collected_at)`; covering `metrics_snapshots_overview` `(cluster_id, collected_at,` [`OVERVIEW_FIELDS`]`)` |
 //! | `node_snapshots` | one per node and cycle: `cluster_id`, `collected_at`, `node_type`, one column per field | `(cluster_id, collected_at)` |
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
 //! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |
@@ -48,6 +54,20 @@
 //! (default 5 s). Write transactions start `IMMEDIATE`, so they wait for the lock instead of
 //! failing on upgrade.
 //!
+//! # Writers take turns
+//!
+//! SQLite admits one writer at a time, and a connection that finds the lock taken polls for it
+//! with growing sleeps that no release cuts short. So the writes of a [`Store`] (and its clones)
+//! queue in the process first, on a fair in-process gate: each write transaction waits for its
+//! turn, writers are served in arrival order, and a batch of a bulk clean-up (retention, a
+//! cluster's deletion) is let in only while no writer waits. A writer therefore waits for at
+//! most the transaction in progress (one batch, during a clean-up) and the writers ahead of it;
+//! the busy timeout only matters against other processes. Checkpoints of the write-ahead log run
+//! outside every turn ([`Store::checkpoint`], which then starts the log over in a short turn of
+//! its own): between the batches of a clean-up and when the owner calls it (the collector's
+//! housekeeping), not inside a writer's commit (SQLite's own automatic checkpoint is kept only
+//! as a safety net, at [`AUTOCHECKPOINT_PAGES`]).
+//!
 //! # Blocking
 //!
 //! Every method blocks the calling thread on SQLite I/O and on the pool. Async callers must run
@@ -63,6 +83,8 @@ pub mod clusters;
 pub mod columns;
 pub mod daily;
 mod error;
+mod gate;
+mod generation;
 pub mod retention;
 pub mod runs;
 mod schema;
@@ -83,7 +105,7 @@ pub use columns::{Column, ColumnKind};
 pub use error::{Error, Result};
 pub use runs::{CollectionError, CollectionRun, NewCollectionError, NewRun};
 pub use schema::SCHEMA_VERSION;
-pub use series::{BucketValue, FieldStats, SeriesPoint};
+pub use series::{BucketValue, FieldStats, OVERVIEW_FIELDS, SeriesPoint, SeriesWithStats};
 pub use snapshots::ClusterSummary;
 
 /// The default database path, relative to the working directory.
@@ -92,11 +114,12 @@ pub const DEFAULT_PATH: &str = "data/rockscope.db";
 /// How a [`Store`] opens its database.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Most connections the pool keeps open (readers run in parallel under WAL; writes are
-    /// serialized by SQLite). Default 8.
+    /// Most connections the pool keeps open (readers run in parallel under WAL; writes take
+    /// turns, see the crate documentation). Default 8.
     pub pool_size: u32,
     /// How long a statement waits for a lock held by another connection before failing with
-    /// `SQLITE_BUSY`. Default 5 s.
+    /// `SQLITE_BUSY`. Default 5 s. Within one process the writes of a store queue on its write
+    /// gate instead, so this matters against other processes using the same file.
     pub busy_timeout: Duration,
     /// How long taking a connection from the pool may wait when all are in use. Default 30 s.
     pub pool_timeout: Duration,
@@ -126,6 +149,10 @@ struct Inner {
     // is removed.
     pool: Pool<SqliteConnectionManager>,
     path: PathBuf,
+    /// Per-cluster write generations ([`Store::write_generation`]).
+    generations: generation::Generations,
+    /// The turns of write transactions (see [`gate`]).
+    gate: gate::WriteGate,
     _temp: Option<TempFile>,
 }
 
@@ -196,7 +223,10 @@ impl Store {
         let busy = options.busy_timeout;
         let init = move |c: &mut rusqlite::Connection| -> rusqlite::Result<()> {
             c.busy_timeout(busy)?;
-            c.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            c.execute_batch(&format!(
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                 PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES};"
+            ))
         };
         // Create the file, switch it to WAL and migrate on a first, direct connection.
         {
@@ -237,6 +267,8 @@ impl Store {
             inner: Arc::new(Inner {
                 pool,
                 path,
+                generations: generation::Generations::default(),
+                gate: gate::WriteGate::default(),
                 _temp: temp,
             }),
         })
@@ -263,6 +295,60 @@ impl Store {
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// Copy what the write-ahead log holds into the database file: a `PASSIVE` checkpoint, which
+    /// waits for nobody and blocks no writer (a reader still using old pages only makes it stop
+    /// short; a checkpoint already running makes it a no-op).
+    ///
+    /// SQLite would otherwise checkpoint inside whichever commit finds the log over its
+    /// threshold, often a small insert that then pays for copying thousands of pages other
+    /// transactions dirtied. The store raises that threshold to [`AUTOCHECKPOINT_PAGES`] (a safety
+    /// net) and checkpoints itself: between the batches of a clean-up, and when its owner calls
+    /// this (the collector does after each housekeeping pass).
+    ///
+    /// When the whole log was copied, this also starts the log over, with a one-page write in a
+    /// turn of its own: the first commit after a complete checkpoint rewrites the log's header
+    /// and `fsync`s it, and that `fsync` can wait behind the checkpoint's own writeback (and
+    /// any other I/O of the disk) for hundreds of milliseconds; here it holds up no writer
+    /// that was not already queued. Returns the pages the log held and how many of them are now
+    /// in the database file.
+    pub fn checkpoint(&self) -> Result<(u64, u64)> {
+        let (log, copied) = {
+            let conn = self.conn()?;
+            let (busy, log, copied): (i64, i64, i64) =
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            if busy != 0 {
+                log::debug!("store: checkpoint skipped, another one is running");
+            }
+            // Not in WAL mode: -1, -1.
+            let pages = |n: i64| u64::try_from(n).unwrap_or(0);
+            (pages(log), pages(copied))
+        };
+        if log > 0 && copied == log {
+            self.restart_wal()?;
+        }
+        Ok((log, copied))
+    }
+
+    /// Starts the write-ahead log over (see [`Store::checkpoint`]) by a write of one page: the
+    /// user version (the schema version) on page 1, rewritten unchanged. The log restarts only
+    /// if it is wholly copied when the write begins, so the turn first copies what writers
+    /// appended since the caller's checkpoint (a few pages). Without this, a writer committing
+    /// every few milliseconds keeps the log from ever restarting during a clean-up, and it grows
+    /// until SQLite's automatic checkpoint runs inside a commit. The turn is a writer's (served
+    /// in arrival order) so that writers arriving later do not restart the log themselves.
+    fn restart_wal(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let _turn = self.write_turn();
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The snapshot fields that can be asked for in [`Store::series`] and
@@ -296,7 +382,25 @@ impl Store {
     pub(crate) fn conn(&self) -> Result<Conn> {
         Ok(self.inner.pool.get()?)
     }
+
+    /// Waits for this store's turn to write (see [`gate`]) and holds it until the guard is
+    /// dropped. Take it after the pooled connection, hold it over one write transaction (or one
+    /// autocommit write statement), and never call another write method while holding it.
+    pub(crate) fn write_turn(&self) -> gate::Turn<'_> {
+        self.inner.gate.turn(gate::Priority::Writer)
+    }
+
+    /// [`Store::write_turn`] for one batch of a bulk clean-up: granted only while no writer
+    /// waits.
+    pub(crate) fn background_turn(&self) -> gate::Turn<'_> {
+        self.inner.gate.turn(gate::Priority::Background)
+    }
 }
+
+/// The write-ahead log's size, in pages, at which a commit checkpoints it itself
+/// (`PRAGMA wal_autocheckpoint`; SQLite's default is 1,000). Only a safety net: the store
+/// checkpoints outside every write ([`Store::checkpoint`]) well before the log gets there.
+pub const AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
 /// A limit given as `usize` as an SQL integer (saturating).
 pub(crate) fn sql_limit(n: usize) -> i64 {

@@ -6,6 +6,24 @@
 //! collector's inserts and the API's reads (which WAL never blocks anyway) interleave with a large
 //! clean-up instead of waiting for it. Per-cluster tables are cleaned cluster by cluster so that
 //! every batch is an index range scan on `(cluster_id, time)`.
+//!
+//! What keeps a writer's wait short during a clean-up (`docs/BENCHMARKS.md`, "Storage", has the
+//! measurements):
+//!
+//! * each batch runs in a *background* turn of the store's write gate (see the crate
+//!   documentation): a writer that arrives during a batch is let in as soon as the batch commits,
+//!   before the next batch, instead of polling SQLite's lock with sleeps of up to 100 ms that
+//!   the clean-up's next batch keeps winning;
+//! * a batch holds its turn about [`BATCH_TARGET`] at most: its size adapts to how long the
+//!   previous ones took (up to the caller's `batch_size`), and its rows are read once before
+//!   the turn is taken, so that a cold page cache makes the clean-up wait for the disk, not
+//!   the writers;
+//! * after each batch that deleted something, the clean-up checkpoints the write-ahead log itself
+//!   ([`Store::checkpoint`], outside the turn, while writers go on), so that no writer's commit
+//!   runs the automatic checkpoint of the thousands of pages the batches dirtied, nor the
+//!   `fsync` that starts the log over.
+
+use std::time::{Duration, Instant};
 
 use rusqlite::types::Value;
 use time::{Date, OffsetDateTime};
@@ -17,6 +35,53 @@ use crate::sql_limit;
 
 /// The batch size [`Store::delete_cluster`] uses, and a sensible one for the retention calls.
 pub const DEFAULT_BATCH: usize = 1000;
+
+/// How long one batch should hold the write turn: what a writer arriving during a clean-up
+/// waits at most (plus its own transaction), well inside the 100 ms a writer may be held up.
+pub const BATCH_TARGET: Duration = Duration::from_millis(20);
+
+/// The fewest rows a batch is cut down to, however slow the batches are.
+const MIN_BATCH: usize = 50;
+
+/// The size of a clean-up's batches, adapted to how long they take: each batch is sized so that
+/// it holds the write turn for about [`BATCH_TARGET`], between [`MIN_BATCH`] and the caller's
+/// `batch_size` (the most rows a batch may delete). Rows cost very different times (a node row
+/// of a 100-cluster fleet dirties pages that a 10-cluster one shares, a cold page cache reads
+/// from disk, a busy machine runs the batch slower), so a fixed row count cannot bound the
+/// wait. One pace is carried over every table and cluster of a clean-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pace {
+    max: usize,
+    size: usize,
+}
+
+impl Pace {
+    /// A pace of at most `batch_size` rows per batch, starting at an eighth of it (it doubles
+    /// per batch while the batches are quick).
+    pub(crate) fn new(batch_size: usize) -> Pace {
+        let max = batch_size.max(1);
+        Pace {
+            max,
+            size: (max / 8).max(MIN_BATCH).min(max),
+        }
+    }
+
+    /// The rows the next batch may delete.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Adapts the size after a batch of [`Pace::size`] rows took `took`: scaled toward
+    /// [`BATCH_TARGET`], by at most ×2 or ÷4 per batch, within `[MIN_BATCH, max]`.
+    pub(crate) fn record(&mut self, took: Duration) {
+        let size = self.size as u128;
+        let scaled = size * BATCH_TARGET.as_micros() / took.as_micros().max(1);
+        let scaled = scaled.clamp(size / 4, size * 2);
+        self.size = usize::try_from(scaled)
+            .unwrap_or(self.max)
+            .clamp(MIN_BATCH.min(self.max), self.max);
+    }
+}
 
 /// Rows and batches a batched delete took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,8 +97,10 @@ impl std::ops::AddAssign for Batched {
     }
 }
 
-/// Delete the rows of `table` matching `condition` (over `?1..?n` = `params`) in batches of at
-/// most `batch_size`, one autocommit statement (one short transaction) per batch.
+/// Delete the rows of `table` matching `condition` (over `?1..?n` = `params`) in batches sized
+/// by `pace`, one autocommit statement (one short transaction) per batch, each in a background
+/// turn of the write gate (its rows read once before, outside the turn), with a checkpoint
+/// after each batch that deleted something.
 ///
 /// `table` and `condition` are literals of this crate, never user text.
 fn delete_batched(
@@ -41,30 +108,44 @@ fn delete_batched(
     table: &'static str,
     condition: &str,
     params: &[Value],
-    batch_size: usize,
+    pace: &mut Pace,
 ) -> Result<Batched> {
-    let batch_size = batch_size.max(1);
     let limit_index = params.len() + 1;
-    let sql = format!(
-        "DELETE FROM {table} WHERE rowid IN \
-         (SELECT rowid FROM {table} WHERE {condition} LIMIT ?{limit_index})"
-    );
+    let batch = format!("SELECT rowid FROM {table} WHERE {condition} LIMIT ?{limit_index}");
+    let sql = format!("DELETE FROM {table} WHERE rowid IN ({batch})");
+    // The same rows, only read: their index entries and table pages.
+    let warm = format!("SELECT count(*) FROM {table} WHERE rowid IN ({batch})");
     let mut bound: Vec<Value> = params.to_vec();
-    bound.push(Value::Integer(sql_limit(batch_size)));
+    bound.push(Value::Null);
     let mut done = Batched::default();
     loop {
-        let n = {
+        let limit = pace.size();
+        if let Some(last) = bound.last_mut() {
+            *last = Value::Integer(sql_limit(limit));
+        }
+        let (n, took) = {
             let conn = store.conn()?;
+            // Read the batch's pages before taking the turn: expired rows are old, often no
+            // longer in memory, and waiting for the disk here holds up no writer.
+            conn.prepare_cached(&warm)?
+                .query_row(rusqlite::params_from_iter(bound.iter()), |r| {
+                    r.get::<_, i64>(0)
+                })?;
             let mut stmt = conn.prepare_cached(&sql)?;
-            stmt.execute(rusqlite::params_from_iter(bound.iter()))?
+            let _turn = store.background_turn();
+            let started = Instant::now();
+            let n = stmt.execute(rusqlite::params_from_iter(bound.iter()))?;
+            (n, started.elapsed())
         };
         done.rows += n;
         done.batches += 1;
-        if n < batch_size {
+        if n > 0 {
+            pace.record(took);
+            store.checkpoint()?;
+        }
+        if n < limit {
             return Ok(done);
         }
-        // Let a waiting writer in between batches.
-        std::thread::yield_now();
     }
 }
 
@@ -76,15 +157,20 @@ pub(crate) fn delete_cluster_rows_batched(
     time_column: &'static str,
     cluster_id: i64,
     cutoff: i64,
-    batch_size: usize,
+    pace: &mut Pace,
 ) -> Result<Batched> {
-    delete_batched(
+    let done = delete_batched(
         store,
         table,
         &format!("cluster_id = ?1 AND {time_column} < ?2"),
         &[Value::Integer(cluster_id), Value::Integer(cutoff)],
-        batch_size,
-    )
+        pace,
+    );
+    // Some rows may be gone even when a later batch failed.
+    if !matches!(&done, Ok(d) if d.rows == 0) {
+        store.bump_generation(cluster_id);
+    }
+    done
 }
 
 impl Store {
@@ -106,6 +192,7 @@ impl Store {
         let cutoff = to_ms(cutoff);
         let mut snapshots = Batched::default();
         let mut nodes = Batched::default();
+        let mut pace = Pace::new(batch_size);
         for id in self.cluster_ids()? {
             nodes += delete_cluster_rows_batched(
                 self,
@@ -113,7 +200,7 @@ impl Store {
                 "collected_at",
                 id,
                 cutoff,
-                batch_size,
+                &mut pace,
             )?;
             snapshots += delete_cluster_rows_batched(
                 self,
@@ -121,15 +208,16 @@ impl Store {
                 "collected_at",
                 id,
                 cutoff,
-                batch_size,
+                &mut pace,
             )?;
         }
         Ok((snapshots, nodes))
     }
 
     /// Delete every metrics snapshot and node snapshot collected strictly before `cutoff`, in
-    /// batches of at most `batch_size` rows (see the module documentation). Returns how many
-    /// metrics snapshots were deleted (their node snapshots go with them).
+    /// batches of at most `batch_size` rows, fewer when batches of that size would hold the write
+    /// turn longer than [`BATCH_TARGET`] (see the module documentation). Returns how many metrics
+    /// snapshots were deleted (their node snapshots go with them).
     pub fn delete_snapshots_before(
         &self,
         cutoff: OffsetDateTime,
@@ -153,13 +241,14 @@ impl Store {
     pub fn delete_daily_before(&self, cutoff_date: Date) -> Result<usize> {
         let mut done = Batched::default();
         let cutoff = date_text(cutoff_date);
+        let mut pace = Pace::new(DEFAULT_BATCH);
         for id in self.cluster_ids()? {
             done += delete_batched(
                 self,
                 "daily_snapshots",
                 "cluster_id = ?1 AND date < ?2",
                 &[Value::Integer(id), Value::Text(cutoff.clone())],
-                DEFAULT_BATCH,
+                &mut pace,
             )?;
         }
         if done.rows > 0 {
@@ -175,20 +264,192 @@ impl Store {
     /// `cutoff`, in batches. Returns how many rows of both were deleted.
     pub fn delete_runs_before(&self, cutoff: OffsetDateTime) -> Result<usize> {
         let ms = Value::Integer(to_ms(cutoff));
+        let mut pace = Pace::new(DEFAULT_BATCH);
         let runs = delete_batched(
             self,
             "collection_runs",
             "started_at < ?1",
             std::slice::from_ref(&ms),
-            DEFAULT_BATCH,
+            &mut pace,
         )?;
         let errors = delete_batched(
             self,
             "collection_errors",
             "at < ?1",
             std::slice::from_ref(&ms),
-            DEFAULT_BATCH,
+            &mut pace,
         )?;
         Ok(runs.rows + errors.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::AUTOCHECKPOINT_PAGES;
+    use crate::gate::Priority;
+    use crate::tests::{full_snapshot, new_cluster};
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_pace_starts_small_and_doubles_while_batches_are_quick() {
+        let mut pace = Pace::new(2_000);
+        assert_eq!(pace.size(), 250);
+        pace.record(ms(1));
+        assert_eq!(pace.size(), 500);
+        pace.record(ms(1));
+        pace.record(ms(1));
+        assert_eq!(pace.size(), 2_000, "never above the caller's batch size");
+        pace.record(Duration::ZERO);
+        assert_eq!(pace.size(), 2_000);
+    }
+
+    #[test]
+    fn a_pace_aims_at_the_target_and_shrinks_at_most_fourfold() {
+        let mut pace = Pace::new(2_000);
+        pace.record(ms(1));
+        pace.record(ms(1));
+        pace.record(ms(1));
+        assert_eq!(pace.size(), 2_000);
+        // 2,000 rows in 40 ms: 1,000 rows make the 20 ms target.
+        pace.record(BATCH_TARGET * 2);
+        assert_eq!(pace.size(), 1_000);
+        pace.record(BATCH_TARGET);
+        assert_eq!(pace.size(), 1_000, "on target: kept");
+        // A very slow batch divides by four at most, then the floor holds.
+        pace.record(Duration::from_secs(10));
+        assert_eq!(pace.size(), 250);
+        for _ in 0..10 {
+            pace.record(Duration::from_secs(10));
+        }
+        assert_eq!(pace.size(), MIN_BATCH);
+    }
+
+    #[test]
+    fn a_small_batch_size_is_kept_whatever_the_timing() {
+        let mut pace = Pace::new(6);
+        assert_eq!(pace.size(), 6);
+        pace.record(Duration::from_secs(10));
+        assert_eq!(pace.size(), 6);
+        pace.record(Duration::ZERO);
+        assert_eq!(pace.size(), 6);
+        assert_eq!(Pace::new(0).size(), 1);
+    }
+
+    #[test]
+    fn a_queued_writer_goes_before_the_clean_up_and_nothing_else_is_deleted() {
+        let store = Store::open_temporary().unwrap();
+        let c = store.create_cluster(&new_cluster("a")).unwrap();
+        let start = datetime!(2025-01-01 0:00 UTC);
+        for i in 0..5 {
+            store
+                .insert_cycle(
+                    &full_snapshot(c.id, start + time::Duration::minutes(i)),
+                    &[],
+                )
+                .unwrap();
+        }
+        // Hold a turn, so that the clean-up and a writer both queue behind it.
+        let held = store.write_turn();
+        let cleaner = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.delete_snapshots_before_batched(start + time::Duration::minutes(3), 1)
+            })
+        };
+        while store.inner.gate.waiting() != (0, 1) {
+            std::thread::yield_now();
+        }
+        let writer = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.insert_cycle(&full_snapshot(c.id, start + time::Duration::hours(1)), &[])
+            })
+        };
+        while store.inner.gate.waiting() != (1, 1) {
+            std::thread::yield_now();
+        }
+        let before = store.inner.gate.granted().len();
+        drop(held);
+        writer.join().unwrap().unwrap();
+        let (snapshots, _) = cleaner.join().unwrap().unwrap();
+        let granted = store.inner.gate.granted();
+        assert_eq!(
+            granted[before..before + 2],
+            [Priority::Writer, Priority::Background],
+            "the writer first, then the clean-up's first batch: {granted:?}"
+        );
+        assert_eq!(snapshots.rows, 3);
+        assert_eq!(snapshots.batches, 4, "1 + 1 + 1 + 0");
+        let left = store
+            .count_snapshots(c.id, start, start + time::Duration::hours(2))
+            .unwrap();
+        assert_eq!(left, 3, "two old enough to stay, and the writer's");
+    }
+
+    #[test]
+    fn batches_of_a_clean_up_take_background_turns() {
+        let store = Store::open_temporary().unwrap();
+        let c = store.create_cluster(&new_cluster("a")).unwrap();
+        let start = datetime!(2025-01-01 0:00 UTC);
+        for i in 0..3 {
+            store
+                .insert_cycle(
+                    &full_snapshot(c.id, start + time::Duration::minutes(i)),
+                    &[],
+                )
+                .unwrap();
+        }
+        let before = store.inner.gate.granted().len();
+        store
+            .delete_snapshots_before(start + time::Duration::hours(1), 2)
+            .unwrap();
+        let granted = store.inner.gate.granted();
+        // node_snapshots: one empty batch; metrics_snapshots: 2 + 1 rows. Each batch that deleted
+        // rows is followed by a checkpoint, which restarts the log in a writer's turn.
+        assert_eq!(
+            granted[before..],
+            [
+                Priority::Background,
+                Priority::Background,
+                Priority::Writer,
+                Priority::Background,
+                Priority::Writer,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_complete_checkpoint_starts_the_log_over_and_keeps_the_schema_version() {
+        let store = Store::open_temporary().unwrap();
+        let c = store.create_cluster(&new_cluster("a")).unwrap();
+        let start = datetime!(2025-01-01 0:00 UTC);
+        for i in 0..20 {
+            store
+                .insert_cycle(
+                    &full_snapshot(c.id, start + time::Duration::minutes(i)),
+                    &[],
+                )
+                .unwrap();
+        }
+        let (log, copied) = store.checkpoint().unwrap();
+        assert!(log > 1, "{log}");
+        assert_eq!(copied, log);
+        // The log was started over by a one-page write: it now holds just that page.
+        assert_eq!(store.checkpoint().unwrap(), (1, 1));
+        let conn = store.conn().unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, crate::SCHEMA_VERSION);
+        let auto: i64 = conn
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(auto, i64::from(AUTOCHECKPOINT_PAGES));
     }
 }

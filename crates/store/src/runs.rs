@@ -110,6 +110,7 @@ impl Store {
     /// Record a finished collection cycle; returns its row id.
     pub fn record_run(&self, run: &NewRun) -> Result<i64> {
         let conn = self.conn()?;
+        let _turn = self.write_turn();
         conn.prepare_cached(
             "INSERT INTO collection_runs
                  (started_at, duration_ms, clusters_total, clusters_ok, clusters_failed)
@@ -129,6 +130,7 @@ impl Store {
     /// cluster does not exist.
     pub fn record_error(&self, error: &NewCollectionError) -> Result<i64> {
         let conn = self.conn()?;
+        let _turn = self.write_turn();
         conn.prepare_cached(
             "INSERT INTO collection_errors (cluster_id, at, stage, code, message)
              VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -135,6 +135,7 @@ impl Store {
         };
 
         let mut conn = self.conn()?;
+        let _turn = self.write_turn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = {
             let mut stmt = tx.prepare_cached(&INSERT_METRIC)?;
@@ -153,6 +154,7 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.bump_generation(cluster_id);
         Ok(id)
     }
 

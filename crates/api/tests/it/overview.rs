@@ -288,3 +288,105 @@ async fn summaries_have_one_row_per_cluster_with_health() {
     assert_eq!(row(disabled)["health"], "unknown");
     assert_eq!(row(disabled)["enabled"], false);
 }
+
+/// The per-cluster overview is answered from the response cache until the cluster gets a new
+/// cycle (or is updated or deleted), and a cached answer is byte for byte the uncached one.
+#[actix_web::test]
+async fn a_new_cycle_invalidates_the_cached_overview() {
+    let store = store();
+    let state = crate::support::state(&store, None);
+    let cache = state.overview_cache.clone();
+    let app = actix_web::test::init_service(
+        actix_web::App::new().configure(rockscope_api::configure(state)),
+    )
+    .await;
+    // The same store through an app that caches nothing: the reference answers.
+    let mut uncached_state = crate::support::state(&store, None);
+    uncached_state.overview_cache = rockscope_api::OverviewCache::disabled();
+    let uncached = actix_web::test::init_service(
+        actix_web::App::new().configure(rockscope_api::configure(uncached_state)),
+    )
+    .await;
+
+    let id = store.create_cluster(&new_cluster("prod")).unwrap().id;
+    let other = store.create_cluster(&new_cluster("other")).unwrap().id;
+    let now = OffsetDateTime::now_utc();
+    // Snapshots 30 s apart, 5 s off every bucket boundary of 1h/240 and 7d/240 points, so two
+    // answers computed a moment apart bucket alike.
+    for i in 0..200i64 {
+        let at = now - Duration::seconds(i * 30 + 5);
+        for c in [id, other] {
+            let s = snapshot(c, at, json!({"qps": i as f64, "avg_cpu_usage": 40.0}));
+            store.insert_cycle(&s, &[]).unwrap();
+        }
+    }
+    let uri = format!("/api/clusters/{id}/overview?time_range=7d");
+    let first = get!(app, uri);
+    assert_eq!(first.status.as_u16(), 200);
+    assert_eq!(
+        first.headers.get("content-type").unwrap(),
+        "application/json"
+    );
+    let before = cache.stats();
+    assert_eq!((before.hits, before.entries), (0, 1));
+    let second = get!(app, uri);
+    assert_eq!(cache.stats().hits, 1, "answered from the cache");
+    assert_eq!(second.text, first.text);
+    assert_eq!(
+        second.headers.get("content-type").unwrap(),
+        "application/json"
+    );
+    assert_eq!(
+        get!(uncached, uri).text,
+        first.text,
+        "the cached answer is the uncached one"
+    );
+    // Another cluster's cycle leaves this entry alone.
+    store
+        .insert_cycle(&snapshot(other, now, json!({"qps": 5.0})), &[])
+        .unwrap();
+    assert_eq!(get!(app, uri).text, first.text);
+    assert_eq!(cache.stats().hits, 2);
+
+    // A new cycle of this cluster: the next answer is computed again and shows it.
+    let newest = now + Duration::milliseconds(1);
+    store
+        .insert_cycle(&snapshot(id, newest, json!({"qps": 1000.0})), &[])
+        .unwrap();
+    let after = get!(app, uri);
+    assert_eq!(cache.stats().hits, 2, "not from the cache");
+    assert_ne!(after.text, first.text);
+    let v = after.ok_json();
+    assert_eq!(v["latest_snapshot"]["qps"], 1000.0);
+    assert_eq!(v["statistics"]["qps"]["count"], 201);
+    assert_eq!(v["statistics"]["qps"]["max"], 1000.0);
+    assert_eq!(first.ok_json()["statistics"]["qps"]["count"], 200);
+    assert_eq!(get!(uncached, uri).text, after.text);
+    // ... and is cached again.
+    assert_eq!(get!(app, uri).text, after.text);
+    assert_eq!(cache.stats().hits, 3);
+
+    // Other parameters are other entries; the query form shares the entries of the path form.
+    let one_hour = get!(app, format!("/api/clusters/{id}/overview?time_range=1h")).ok_json();
+    assert_eq!(one_hour["time_range"], "1h");
+    let by_query = get!(
+        app,
+        format!("/api/clusters/overview?cluster_id={id}&time_range=7d")
+    );
+    assert_eq!(by_query.text, after.text);
+    assert_eq!(cache.stats().hits, 4);
+
+    // A rename and a deletion are seen at once.
+    store
+        .update_cluster(
+            id,
+            &ClusterUpdate {
+                name: Some("renamed".into()),
+                ..ClusterUpdate::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(get!(app, uri).ok_json()["cluster_name"], "renamed");
+    store.delete_cluster(id).unwrap();
+    get!(app, uri).error(404, "not_found");
+}

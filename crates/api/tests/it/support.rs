@@ -34,6 +34,7 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
         status: StatusBoard::default(),
         api_token: token.map(str::to_owned),
         tester: Arc::new(FakeTester),
+        overview_cache: rockscope_api::OverviewCache::default(),
     }
 }
 
