@@ -3,7 +3,8 @@
 //!
 //! ```sh
 //! cargo run --release -p rockscope-bench --bin api_load -- [PATH] [--connections N]
-//!     [--duration-secs S] [--warmup-secs W] [--workers N] [--only 1h|7d|all]
+//!     [--duration-secs S] [--warmup-secs W] [--workers N] [--cycles-per-sec R]
+//!     [--only 1h|7d|all|cached|uncached|cycles]
 //! ```
 //!
 //! Opens `PATH` (default `target/bench-data.db`), serves the API in-process on `127.0.0.1:0`
@@ -13,24 +14,34 @@
 //! the previous answer is read (closed loop), for `W` s of warm-up then `S` s measured. Before
 //! that, each scenario runs 3 s on a single connection (the unloaded latency). Scenarios:
 //!
-//! * `overview 1h`: `GET /api/clusters/{id}/overview?time_range=1h`, ids round-robin over every
-//!   cluster;
-//! * `overview 7d`: the same with `time_range=7d`, over the clusters with 7 days of history;
+//! * `overview 1h cached`: `GET /api/clusters/{id}/overview?time_range=1h`, ids round-robin over
+//!   every cluster, through the API's overview cache on a static database (after the first
+//!   round nearly every request is a hit; entries expire after the cache's TTL);
+//! * `overview 1h uncached`: the same on a second server whose cache is disabled: every request
+//!   computes its answer (the cold path);
+//! * `overview 7d cached`, `overview 7d uncached`: the same with `time_range=7d`, over the
+//!   clusters with 7 days of history;
+//! * `overview 7d cached + cycles`: cached, while a thread stores a new cycle (a copy of the
+//!   cluster's newest snapshot and node rows, stamped now) for one cluster after another at `R`
+//!   cycles/s (default 100 / 30 s = 3.33/s, the rate of a 100-cluster deployment at the default
+//!   interval), each invalidating that cluster's cached answers as in a real deployment;
 //! * `all clusters`: `GET /api/clusters/overview`.
 //!
-//! Reports requests, throughput, latency p50/p90/p99/max and errors (non-200 answers, broken
-//! connections, 10 s timeouts), then times the store calls behind one overview on one thread
-//! (where the time goes). Everything stops by itself; only 127.0.0.1 is used.
+//! Reports requests, throughput, latency p50/p90/p99/max, errors (non-200 answers, broken
+//! connections, 10 s timeouts) and, for the cached scenarios, the cache's hit rate in the measured
+//! window; then times the store calls behind one overview on one thread (where the time goes).
+//! Everything stops by itself; only 127.0.0.1 is used. `+ cycles` writes rows into `PATH`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer};
-use rockscope_api::{ApiState, ClusterTester, PERFORMANCE_TRENDS, RESOURCE_TRENDS};
+use rockscope_api::{ApiState, ClusterTester, OverviewCache, PERFORMANCE_TRENDS, RESOURCE_TRENDS};
 use rockscope_collector::StatusBoard;
-use rockscope_store::{Cluster, Store};
+use rockscope_store::{Cluster, OVERVIEW_FIELDS, Store};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -47,10 +58,12 @@ struct Args {
     warmup: Duration,
     workers: usize,
     only: Option<String>,
+    cycles_per_sec: f64,
 }
 
 const USAGE: &str = "usage: api_load [PATH] [--connections N] [--duration-secs S] \
-                     [--warmup-secs W] [--workers N] [--only 1h|7d|all]";
+                     [--warmup-secs W] [--workers N] [--cycles-per-sec R] \
+                     [--only 1h|7d|all|cached|uncached|cycles]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -60,6 +73,7 @@ fn parse_args() -> Result<Args, String> {
         warmup: Duration::from_secs(2),
         workers: 2,
         only: None,
+        cycles_per_sec: 100.0 / 30.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -73,6 +87,12 @@ fn parse_args() -> Result<Args, String> {
             "--warmup-secs" => a.warmup = Duration::from_secs(num("--warmup-secs")?),
             "--workers" => a.workers = num("--workers")? as usize,
             "--only" => a.only = Some(it.next().ok_or("--only needs a value")?),
+            "--cycles-per-sec" => {
+                let v = it.next().ok_or("--cycles-per-sec needs a value")?;
+                a.cycles_per_sec = v
+                    .parse()
+                    .map_err(|_| format!("--cycles-per-sec: not a number: {v}"))?;
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
             s => a.path = PathBuf::from(s),
@@ -83,6 +103,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if a.duration.is_zero() || a.duration > Duration::from_secs(600) {
         return Err("--duration-secs must be in 1..=600".into());
+    }
+    if !(a.cycles_per_sec > 0.0 && a.cycles_per_sec <= 1000.0) {
+        return Err("--cycles-per-sec must be in (0, 1000]".into());
     }
     Ok(a)
 }
@@ -117,7 +140,13 @@ fn run(args: Args) -> Result<(), String> {
             args.path.display()
         ));
     }
+    let opening = Instant::now();
     let store = Store::open(&args.path).map_err(|e| format!("open: {e}"))?;
+    println!(
+        "api_load: opened {} in {:.1} s (schema migrations included)",
+        args.path.display(),
+        opening.elapsed().as_secs_f64()
+    );
     let clusters = store.list_clusters().map_err(|e| e.to_string())?;
     if clusters.is_empty() {
         return Err("the database has no cluster".into());
@@ -154,33 +183,58 @@ fn run(args: Args) -> Result<(), String> {
     );
 
     let all_ids: Vec<i64> = clusters.iter().map(|c| c.id).collect();
-    let scenarios: Vec<(&str, Vec<String>)> = vec![
-        (
-            "overview 1h",
-            all_ids
-                .iter()
-                .map(|id| format!("/api/clusters/{id}/overview?time_range=1h"))
-                .collect(),
+    let paths = |ids: &[i64], range: &str| -> Vec<String> {
+        ids.iter()
+            .map(|id| format!("/api/clusters/{id}/overview?time_range={range}"))
+            .collect()
+    };
+    let scenarios: Vec<Scenario> = vec![
+        Scenario::new("overview 1h cached", paths(&all_ids, "1h"), true, false),
+        Scenario::new("overview 1h uncached", paths(&all_ids, "1h"), false, false),
+        Scenario::new("overview 7d cached", paths(&long, "7d"), true, false),
+        Scenario::new(
+            "overview 7d cached + cycles",
+            paths(&long, "7d"),
+            true,
+            true,
         ),
-        (
-            "overview 7d",
-            long.iter()
-                .map(|id| format!("/api/clusters/{id}/overview?time_range=7d"))
-                .collect(),
+        Scenario::new("overview 7d uncached", paths(&long, "7d"), false, false),
+        Scenario::new(
+            "all clusters",
+            vec!["/api/clusters/overview".to_owned()],
+            true,
+            false,
         ),
-        ("all clusters", vec!["/api/clusters/overview".to_owned()]),
     ];
 
-    let state = ApiState {
+    // Two servers over the same store and status board: one with the overview cache as
+    // `rockscope serve` has it, one with the cache disabled (the cold path).
+    let status = StatusBoard::default();
+    let cache = OverviewCache::default();
+    let cached_state = ApiState {
         store: store.clone(),
-        status: StatusBoard::default(),
+        status: status.clone(),
         api_token: None,
         tester: Arc::new(NoopTester),
+        overview_cache: cache.clone(),
     };
+    let uncached_state = ApiState {
+        overview_cache: OverviewCache::disabled(),
+        ..cached_state.clone()
+    };
+    println!(
+        "overview cache: TTL {} s, at most {} entries and {} MiB",
+        cache.config().ttl.as_secs_f64(),
+        cache.config().max_entries,
+        cache.config().max_bytes >> 20
+    );
     let workers = args.workers;
     let connections = args.connections;
     let (duration, warmup) = (args.duration, args.warmup);
     let only = args.only.clone();
+    let cycles_per_sec = args.cycles_per_sec;
+    let writer_store = store.clone();
+    let writer_ids = all_ids.clone();
     actix_web::rt::System::with_tokio_rt(|| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -188,42 +242,175 @@ fn run(args: Args) -> Result<(), String> {
             .expect("a tokio runtime")
     })
     .block_on(async move {
-        let server =
-            HttpServer::new(move || App::new().configure(rockscope_api::configure(state.clone())))
-                .workers(workers)
-                .disable_signals()
-                .shutdown_timeout(2)
-                .bind(("127.0.0.1", 0))
-                .map_err(|e| format!("bind: {e}"))?;
-        let addr = *server.addrs().first().ok_or("no bound address")?;
-        let server = server.run();
-        let handle = server.handle();
-        let server_task = tokio::spawn(server);
-        println!("serving on http://{addr}");
+        let mut addrs = Vec::new();
+        let mut handles = Vec::new();
+        for state in [cached_state, uncached_state] {
+            let server = HttpServer::new(move || {
+                App::new().configure(rockscope_api::configure(state.clone()))
+            })
+            .workers(workers)
+            .disable_signals()
+            .shutdown_timeout(2)
+            .bind(("127.0.0.1", 0))
+            .map_err(|e| format!("bind: {e}"))?;
+            addrs.push(*server.addrs().first().ok_or("no bound address")?);
+            let server = server.run();
+            handles.push((server.handle(), tokio::spawn(server)));
+        }
+        let (cached_addr, uncached_addr) = (addrs[0], addrs[1]);
+        println!("serving on http://{cached_addr} (cached) and http://{uncached_addr} (uncached)");
         println!(
-            "\n| scenario | conns | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | body bytes |"
+            "\n| scenario | conns | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | body bytes | cache hits |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|");
-        for (name, paths) in &scenarios {
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        for sc in &scenarios {
+            let name = sc.name;
             if only.as_deref().is_some_and(|o| !name.contains(o)) {
                 continue;
             }
-            if paths.is_empty() {
+            if sc.paths.is_empty() {
                 println!("| {name} | - | skipped: no cluster qualifies |");
                 continue;
             }
-            let paths = Arc::new(paths.clone());
-            let mut single = load(addr, &paths, 1, Duration::from_millis(300), UNLOADED).await;
-            single.print(name, 1);
-            let mut many = load(addr, &paths, connections, warmup, duration).await;
-            many.print(name, connections);
+            let addr = if sc.cached { cached_addr } else { uncached_addr };
+            let paths = Arc::new(sc.paths.clone());
+            let writer = sc.cycles.then(|| {
+                CycleWriter::start(writer_store.clone(), writer_ids.clone(), cycles_per_sec)
+            });
+            for (conns, warm, window) in [
+                (1, Duration::from_millis(300), UNLOADED),
+                (connections, warmup, duration),
+            ] {
+                let before = cache.stats();
+                let mut outcome = load(addr, &paths, conns, warm, window).await;
+                let after = cache.stats();
+                let hits = if sc.cached && name.starts_with("overview") {
+                    let (h, m) = (after.hits - before.hits, after.misses - before.misses);
+                    format!("{:.1} % of {}", 100.0 * h as f64 / (h + m).max(1) as f64, h + m)
+                } else {
+                    "-".to_owned()
+                };
+                outcome.print(name, conns, &hits);
+            }
+            if let Some(w) = writer {
+                let (written, failed, mean_ms) = w.stop();
+                println!(
+                    "  cycles stored during `{name}`: {written} ({failed} failed), \
+                     {mean_ms:.2} ms per insert_cycle on average"
+                );
+            }
         }
-        handle.stop(true).await;
-        let _ = server_task.await;
+        for (handle, task) in handles {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         Ok::<(), String>(())
     })?;
 
     breakdown(&store, &all_ids, &long)
+}
+
+/// One load scenario.
+struct Scenario {
+    name: &'static str,
+    paths: Vec<String>,
+    /// Through the server with the overview cache.
+    cached: bool,
+    /// With a [`CycleWriter`] storing cycles meanwhile.
+    cycles: bool,
+}
+
+impl Scenario {
+    fn new(name: &'static str, paths: Vec<String>, cached: bool, cycles: bool) -> Self {
+        Scenario {
+            name,
+            paths,
+            cached,
+            cycles,
+        }
+    }
+}
+
+/// A thread storing a new cycle for one cluster after another at a fixed rate, as the collector
+/// of a deployment would: the cluster's newest snapshot and node rows again, stamped now.
+struct CycleWriter {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+    written: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    busy_us: Arc<AtomicU64>,
+}
+
+impl CycleWriter {
+    fn start(store: Store, ids: Vec<i64>, per_sec: f64) -> CycleWriter {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (written, failed, busy_us) = (
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let period = Duration::from_secs_f64(1.0 / per_sec);
+        let thread = {
+            let (stop, written, failed, busy_us) = (
+                Arc::clone(&stop),
+                Arc::clone(&written),
+                Arc::clone(&failed),
+                Arc::clone(&busy_us),
+            );
+            std::thread::spawn(move || {
+                let began = Instant::now();
+                let mut n: u32 = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = ids[n as usize % ids.len()];
+                    let t = Instant::now();
+                    match store_cycle(&store, id) {
+                        Ok(()) => written.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                    busy_us.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    n = n.wrapping_add(1);
+                    let next = began + period * n;
+                    if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+            })
+        };
+        CycleWriter {
+            stop,
+            thread,
+            written,
+            failed,
+            busy_us,
+        }
+    }
+
+    /// Stops the thread; gives cycles written, failed, and the mean time of one.
+    fn stop(self) -> (u64, u64, f64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        let (w, f) = (
+            self.written.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        );
+        let busy = self.busy_us.load(Ordering::Relaxed) as f64 / 1000.0;
+        (w, f, busy / (w + f).max(1) as f64)
+    }
+}
+
+/// Stores cluster `id`'s newest snapshot and node rows again as a cycle collected now.
+fn store_cycle(store: &Store, id: i64) -> Result<(), String> {
+    let e = |e: rockscope_store::Error| e.to_string();
+    let mut snapshot = store.latest_snapshot(id).map_err(e)?.ok_or("no snapshot")?;
+    let nodes = store.latest_nodes(id).map_err(e)?;
+    let now = OffsetDateTime::now_utc();
+    snapshot.collected_at = if now > snapshot.collected_at {
+        now
+    } else {
+        snapshot.collected_at + time::Duration::milliseconds(1)
+    };
+    store.insert_cycle(&snapshot, &nodes).map_err(e)?;
+    Ok(())
 }
 
 /// What one run of a scenario measured.
@@ -238,7 +425,7 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn print(&mut self, name: &str, connections: usize) {
+    fn print(&mut self, name: &str, connections: usize, hits: &str) {
         self.latencies.sort_unstable();
         let pct = |p: f64| -> String {
             if self.latencies.is_empty() {
@@ -250,7 +437,7 @@ impl Outcome {
         };
         let n = self.latencies.len();
         println!(
-            "| {name} | {connections} | {n} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {connections} | {n} | {:.0} | {} | {} | {} | {} | {} | {} | {hits} |",
             n as f64 / self.window.as_secs_f64(),
             pct(0.50),
             pct(0.90),
@@ -472,10 +659,17 @@ fn breakdown(store: &Store, all: &[i64], long: &[i64]) -> Result<(), String> {
                 .map(|_| ())
                 .map_err(e)
         })?;
+        let both = median(20, &mut |i| {
+            store
+                .series_with_stats(pick(ids, i), from, to, &OVERVIEW_FIELDS, 240)
+                .map(|_| ())
+                .map_err(e)
+        })?;
         println!(
             "  overview {label}: get_cluster {get:.2}, latest_snapshot {latest:.2}, \
-             series {series:.2}, range_stats {stats:.2}; sum {:.2}",
-            get + latest + series + stats
+             series_with_stats {both:.2} (what the overview runs; sum {:.2}); \
+             for comparison series {series:.2} + range_stats {stats:.2}",
+            get + latest + both
         );
     }
     let summaries = median(20, &mut |_| {

@@ -243,19 +243,14 @@ fn run_rockscope(
         &config,
         &rockscope_config(clusters, args.interval, port, &db),
     )?;
-    let started = Instant::now();
-    let child = Command::new(bin)
+    let base = format!("http://127.0.0.1:{port}");
+    let mut command = Command::new(bin);
+    command
         .arg("serve")
         .arg("--config")
         .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(log_file(dir, "rockscope.out")?)
-        .stderr(log_file(dir, "rockscope.err")?)
-        .spawn()
-        .map(Running)
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&format!("{base}/ready"), "rockscope")?;
+        .env("RUST_LOG", "warn");
+    let (started, child) = start("rockscope", &mut command, dir, &format!("{base}/ready"))?;
     let status = || -> Result<String, String> {
         let body = get(&format!("{base}/api/collector/status"))?;
         let v: serde_json::Value =
@@ -294,19 +289,14 @@ fn run_prometheus(
     let config = data.join("prometheus.yml");
     write(&config, &prometheus_config(clusters, args.interval))?;
     let port = free_port()?;
-    let started = Instant::now();
-    let child = Command::new(bin)
+    let base = format!("http://127.0.0.1:{port}");
+    let mut command = Command::new(bin);
+    command
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", tsdb.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--log.level=warn")
-        .stdout(log_file(dir, "prometheus.out")?)
-        .stderr(log_file(dir, "prometheus.err")?)
-        .spawn()
-        .map(Running)
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&format!("{base}/-/ready"), "prometheus")?;
+        .arg("--log.level=warn");
+    let (started, child) = start("prometheus", &mut command, dir, &format!("{base}/-/ready"))?;
     let status = || -> Result<String, String> {
         let body = get(&format!("{base}/api/v1/query?query=sum(up)"))?;
         let v: serde_json::Value =
@@ -427,9 +417,27 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn log_file(dir: &Path, name: &str) -> Result<std::fs::File, String> {
-    let p = dir.join(name);
-    std::fs::File::create(&p).map_err(|e| format!("{}: {e}", p.display()))
+/// Starts `tool` with its output in `<tool>.out`/`.err` of `dir` and waits until `ready_url`
+/// answers; the start instant and the running process (stopped when dropped, also on error).
+fn start(
+    tool: &str,
+    command: &mut Command,
+    dir: &Path,
+    ready_url: &str,
+) -> Result<(Instant, Running), String> {
+    let log = |ext: &str| {
+        let p = dir.join(format!("{tool}.{ext}"));
+        std::fs::File::create(&p).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let started = Instant::now();
+    let child = command
+        .stdout(log("out")?)
+        .stderr(log("err")?)
+        .spawn()
+        .map(Running)
+        .map_err(|e| format!("starting {tool}: {e}"))?;
+    wait_ready(ready_url, tool)?;
+    Ok((started, child))
 }
 
 /// `GET url` with a 10 s limit and a body cap.
