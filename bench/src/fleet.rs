@@ -85,7 +85,13 @@ const USER_HZ: f64 = 100.0;
 /// CPU time (user + system) of this process so far, threads that ended included; `None` where
 /// `/proc/self/stat` cannot be read.
 pub fn process_cpu() -> Option<Duration> {
-    stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
+    process_cpu_of(std::process::id())
+}
+
+/// CPU time (user + system) of process `pid` so far, all its threads, ended ones included;
+/// `None` where `/proc/<pid>/stat` cannot be read.
+pub fn process_cpu_of(pid: u32) -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// CPU time (user + system) of this process's live threads whose name starts with `prefix`
@@ -111,7 +117,7 @@ pub fn threads_cpu(prefix: &str) -> Option<Duration> {
 }
 
 /// utime + stime of a `/proc/…/stat` line (fields 14 and 15, counted after the `(comm)`).
-pub(crate) fn stat_cpu(stat: &str) -> Option<Duration> {
+fn stat_cpu(stat: &str) -> Option<Duration> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_whitespace().skip(11);
     let utime: f64 = fields.next()?.parse().ok()?;
@@ -149,6 +155,7 @@ mod tests {
         let line = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0";
         assert_eq!(stat_cpu(line), Some(Duration::from_secs(2)));
         assert_eq!(stat_cpu("garbage"), None);
+        assert!(process_cpu_of(std::process::id()).is_some());
     }
 
     #[test]

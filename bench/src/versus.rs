@@ -230,11 +230,6 @@ pub fn sum_of(body: &[u8], name: &str) -> Option<f64> {
     total
 }
 
-/// User + system CPU time of process `pid` (all its threads, ended ones included).
-pub fn process_cpu_of(pid: u32) -> Option<Duration> {
-    crate::fleet::stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
-
 /// Peak resident set size of process `pid` in bytes (`VmHWM` of `/proc/<pid>/status`).
 pub fn peak_rss_of(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -359,10 +354,9 @@ mod tests {
     }
 
     #[test]
-    fn reads_peak_rss_and_cpu_of_this_process() {
+    fn reads_peak_rss_of_this_process() {
         let pid = std::process::id();
         assert!(peak_rss_of(pid).is_some_and(|b| b > 0));
-        assert!(process_cpu_of(pid).is_some());
         assert_eq!(vm_kib("VmHWM:\t  2048 kB\n", "VmHWM:"), Some(2048));
     }
 }

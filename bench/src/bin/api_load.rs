@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer};
-use rockscope_api::{ApiState, ClusterTester, OverviewCache, PERFORMANCE_TRENDS, RESOURCE_TRENDS};
+use rockscope_api::{ApiState, ClusterTester, OverviewCache};
 use rockscope_collector::StatusBoard;
 use rockscope_store::{Cluster, OVERVIEW_FIELDS, Store};
 use time::OffsetDateTime;
@@ -613,11 +613,6 @@ async fn request(s: &mut TcpStream, path: &str, buf: &mut Vec<u8>) -> Result<(u1
 /// Times, on this thread and without HTTP, the store calls behind one overview (the median of
 /// repeated runs), so the report can say where the time goes.
 fn breakdown(store: &Store, all: &[i64], long: &[i64]) -> Result<(), String> {
-    let fields: Vec<&str> = PERFORMANCE_TRENDS
-        .iter()
-        .chain(RESOURCE_TRENDS.iter())
-        .map(|(_, f)| *f)
-        .collect();
     let median =
         |runs: usize, f: &mut dyn FnMut(usize) -> Result<(), String>| -> Result<f64, String> {
             let mut t = Vec::with_capacity(runs);
@@ -647,18 +642,6 @@ fn breakdown(store: &Store, all: &[i64], long: &[i64]) -> Result<(), String> {
         let latest = median(20, &mut |i| {
             store.latest_snapshot(pick(ids, i)).map(|_| ()).map_err(e)
         })?;
-        let series = median(20, &mut |i| {
-            store
-                .series(pick(ids, i), from, to, &fields, 240)
-                .map(|_| ())
-                .map_err(e)
-        })?;
-        let stats = median(20, &mut |i| {
-            store
-                .range_stats(pick(ids, i), from, to, &fields)
-                .map(|_| ())
-                .map_err(e)
-        })?;
         let both = median(20, &mut |i| {
             store
                 .series_with_stats(pick(ids, i), from, to, &OVERVIEW_FIELDS, 240)
@@ -667,8 +650,7 @@ fn breakdown(store: &Store, all: &[i64], long: &[i64]) -> Result<(), String> {
         })?;
         println!(
             "  overview {label}: get_cluster {get:.2}, latest_snapshot {latest:.2}, \
-             series_with_stats {both:.2} (what the overview runs; sum {:.2}); \
-             for comparison series {series:.2} + range_stats {stats:.2}",
+             series_with_stats {both:.2} (what the overview runs; sum {:.2})",
             get + latest + both
         );
     }

@@ -30,10 +30,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use rockscope_bench::fleet::{SEED, load_average, start_simulator};
+use rockscope_bench::fleet::{SEED, load_average, process_cpu_of, start_simulator};
 use rockscope_bench::versus::{
-    Outcome, Reading, peak_rss_of, process_cpu_of, prometheus_config, rockscope_config, sum_of,
-    table, tree_bytes,
+    Outcome, Reading, peak_rss_of, prometheus_config, rockscope_config, sum_of, table, tree_bytes,
 };
 use rockscope_sim::{ClusterInfo, Simulator};
 

@@ -16,8 +16,8 @@
 //! 2 × 4 accumulator steps per value cost a third of what 4 SQL aggregate functions per field
 //! do (11 ms against 30 ms for a week of one cluster, `docs/BENCHMARKS.md`). The cluster overview
 //! asks for [`OVERVIEW_FIELDS`], which the covering index `metrics_snapshots_overview` holds, so
-//! its scan reads only that index, never the table. [`Store::range_stats`] alone is one SQL
-//! aggregate query.
+//! its scan reads only that index, never the table. [`Store::range_stats`] is the same scan's
+//! statistics alone.
 
 use rusqlite::params;
 use rusqlite::types::ValueRef;
@@ -27,7 +27,6 @@ use time::OffsetDateTime;
 use crate::Store;
 use crate::columns::{from_ms, get, numeric_metric, to_ms};
 use crate::error::{Error, Result};
-use crate::snapshots::query_all;
 
 /// The most buckets [`Store::series`] makes, whatever `max_points` asked.
 pub const MAX_SERIES_POINTS: usize = 10_000;
@@ -345,8 +344,9 @@ impl Store {
     }
 
     /// Count, average, maximum and minimum of every field of `fields` over the snapshots of
-    /// cluster `cluster_id` in `from..=to`, in one query. One entry per field, in order (count 0
-    /// and `None`s when there is no data).
+    /// cluster `cluster_id` in `from..=to`: the statistics of [`Store::series_with_stats`] (one
+    /// scan, one bucket). One entry per field, in order (count 0 and `None`s when there is no
+    /// data).
     ///
     /// [`crate::Error::InvalidField`] when a name is not a numeric snapshot column.
     pub fn range_stats(
@@ -356,48 +356,12 @@ impl Store {
         to: OffsetDateTime,
         fields: &[&str],
     ) -> Result<Vec<FieldStats>> {
-        let columns = fields
-            .iter()
-            .map(|f| numeric_metric(f))
-            .collect::<Result<Vec<_>>>()?;
-        if columns.is_empty() {
+        if fields.is_empty() {
             return Ok(Vec::new());
         }
-        let select: Vec<String> = columns
-            .iter()
-            .map(|c| format!("COUNT({0}), AVG({0}), MAX({0}), MIN({0})", c.name))
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM metrics_snapshots \
-             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3",
-            select.join(", ")
-        );
-        let conn = self.conn()?;
-        let mut rows = query_all(
-            &conn,
-            &sql,
-            params![cluster_id, to_ms(from), to_ms(to)],
-            |row| {
-                const T: &str = "metrics_snapshots";
-                let mut out = Vec::with_capacity(columns.len());
-                for (i, c) in columns.iter().enumerate() {
-                    let count: i64 = get(row, 4 * i, T, c.name)?;
-                    let (max, min) = (
-                        get(row, 4 * i + 2, T, c.name)?,
-                        get(row, 4 * i + 3, T, c.name)?,
-                    );
-                    out.push(FieldStats {
-                        field: c.name.to_owned(),
-                        count: u64::try_from(count).unwrap_or(0),
-                        avg: within(get(row, 4 * i + 1, T, c.name)?, min, max),
-                        max,
-                        min,
-                    });
-                }
-                Ok(out)
-            },
-        )?;
-        Ok(rows.pop().unwrap_or_default())
+        Ok(self
+            .series_with_stats(cluster_id, from, to, fields, 1)?
+            .stats)
     }
 }
 
@@ -527,12 +491,16 @@ mod tests {
                     .series(id, from, to, &OVERVIEW_FIELDS, points)
                     .unwrap()
             );
-            // The statistics are range_stats', to the bit.
-            let stats = store.range_stats(id, from, to, &OVERVIEW_FIELDS).unwrap();
+            // The statistics are what SQL's COUNT, AVG, MAX and MIN give, to the bit.
+            let stats = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS);
             assert_eq!(both.stats, stats);
+            assert_eq!(
+                store.range_stats(id, from, to, &OVERVIEW_FIELDS).unwrap(),
+                stats
+            );
             assert!(stats.iter().all(|s| s.count > 0));
         }
-        // No data: no point, and count 0 with no values (as range_stats).
+        // No data: no point, and count 0 with no values (as SQL's aggregates).
         let empty_from = t0 + Duration::days(10);
         let none = store
             .series_with_stats(
@@ -546,9 +514,13 @@ mod tests {
         assert!(none.points.is_empty());
         assert_eq!(
             none.stats,
-            store
-                .range_stats(id, empty_from, empty_from + Duration::hours(1), &["qps"])
-                .unwrap()
+            sql_stats(
+                &store,
+                id,
+                empty_from,
+                empty_from + Duration::hours(1),
+                &["qps"]
+            )
         );
         let inverted = store.series_with_stats(id, to, from, &["qps"], 10).unwrap();
         assert!(inverted.points.is_empty());
@@ -558,6 +530,41 @@ mod tests {
             store.series_with_stats(id, from, to, &["qps", "nope"], 10),
             Err(crate::Error::InvalidField(f)) if f == "nope"
         ));
+    }
+
+    /// The range statistics as SQL's aggregates compute them (the former `range_stats`).
+    fn sql_stats(
+        store: &Store,
+        id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        fields: &[&str],
+    ) -> Vec<FieldStats> {
+        let select: Vec<String> = fields
+            .iter()
+            .map(|c| format!("COUNT({c}), AVG({c}), MAX({c}), MIN({c})"))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM metrics_snapshots \
+             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3",
+            select.join(", ")
+        );
+        let conn = store.conn().unwrap();
+        conn.query_row(&sql, params![id, to_ms(from), to_ms(to)], |r| {
+            let mut out = Vec::new();
+            for (i, field) in fields.iter().enumerate() {
+                let (max, min): (Option<f64>, Option<f64>) = (r.get(4 * i + 2)?, r.get(4 * i + 3)?);
+                out.push(FieldStats {
+                    field: (*field).to_owned(),
+                    count: r.get::<_, i64>(4 * i)? as u64,
+                    avg: within(r.get(4 * i + 1)?, min, max),
+                    max,
+                    min,
+                });
+            }
+            Ok(out)
+        })
+        .unwrap()
     }
 
     /// The series as the former `AVG`/`MAX` query computed it: (ms, count, values) per bucket.
