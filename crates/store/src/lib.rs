@@ -256,7 +256,13 @@ impl Store {
             .with_init(init);
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
-            .min_idle(Some(1))
+            // No idle connection is kept ready in advance: r2d2 replenishes a `min_idle` pool on a
+            // background thread whenever a `get` takes the last idle connection, and the new
+            // connection's first statement reads the schema in a read transaction. Opened while
+            // the log is checkpointed, that reader pins the log (a `PASSIVE` checkpoint then copies
+            // nothing) at random. Connections are opened on demand instead, and kept for
+            // r2d2's idle timeout (10 minutes), far longer than any collection interval.
+            .min_idle(Some(0))
             .connection_timeout(options.pool_timeout)
             .build(manager)?;
         log::debug!(
