@@ -13,7 +13,7 @@
 //!    of 10 clusters × 1 day into a fresh file, one thread; then the file closed (WAL folded in)
 //!    and its size, less the empty schema, divided by 10 cluster-days.
 //! 2. **Daily aggregation**: 100 clusters × 1 day of snapshots, then per cluster
-//!    `snapshots_of_day` + `rollup_day` + `upsert_daily`, as housekeeping does.
+//!    `daily_inputs` + `rollup_day` + `upsert_daily`, as housekeeping does.
 //! 3. **Retention**: the database of step 1 grown to 7 days, then `delete_snapshots_before` in
 //!    batches of at most 2,000 rows (housekeeping's batch; `--retention-batch`; the store cuts
 //!    them down to hold the write turn about 20 ms) while a writer thread inserts cycles of
@@ -274,8 +274,8 @@ fn run() -> Fallible<()> {
     for &id in &rollup_ids {
         let t = Instant::now();
         let day = rollup_store
-            .snapshots_of_day(id, date)
-            .map_err(|e| format!("snapshots_of_day: {e}"))?;
+            .daily_inputs(id, date)
+            .map_err(|e| format!("daily_inputs: {e}"))?;
         read += t.elapsed();
         let t = Instant::now();
         let daily = rollup_day(id, date, &day);
@@ -303,7 +303,7 @@ fn run() -> Fallible<()> {
     );
     println!(
         "roll-up of {} clusters x 1 day ({rolled} snapshots): {} ms total = read {} ms \
-         (snapshots_of_day) + rollup_day {} ms + upsert_daily {} ms; target < 2,000 ms: {}",
+         (daily_inputs) + rollup_day {} ms + upsert_daily {} ms; target < 2,000 ms: {}",
         rollup_ids.len(),
         ms(total),
         ms(read),

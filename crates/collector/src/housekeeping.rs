@@ -96,8 +96,8 @@ pub(crate) fn build_missing_days(
             if day >= today || store.daily_done(cluster.id, day)? {
                 continue;
             }
-            let snapshots = store.snapshots_of_day(cluster.id, day)?;
-            if let Some(row) = rollup_day(cluster.id, day, &snapshots) {
+            let inputs = store.daily_inputs(cluster.id, day)?;
+            if let Some(row) = rollup_day(cluster.id, day, &inputs) {
                 store.upsert_daily(&row)?;
                 built += 1;
             }

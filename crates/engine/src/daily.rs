@@ -9,7 +9,7 @@
 //!   backends alive than listed, "up" otherwise; gaps starting at a snapshot without backend counts
 //!   are unobserved. availability = up / observed × 100.
 
-use rockscope_model::{DailySnapshot, MetricsSnapshot};
+use rockscope_model::{DailyInput, DailySnapshot};
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use crate::rates::{max_opt, mean_opt, min_opt, pct};
@@ -17,14 +17,12 @@ use crate::rates::{max_opt, mean_opt, min_opt, pct};
 /// The longest gap between two snapshots still counted as observed time for availability.
 pub const MAX_OBSERVED_GAP: Duration = Duration::minutes(10);
 
-/// Rolls up the snapshots of `cluster_id` taken on the UTC day `date`; the others in
-/// `snapshots` are ignored, and the order does not matter. `None` when there are none.
-pub fn rollup_day(
-    cluster_id: i64,
-    date: Date,
-    snapshots: &[MetricsSnapshot],
-) -> Option<DailySnapshot> {
-    let mut day: Vec<&MetricsSnapshot> = snapshots
+/// Rolls up the snapshots of `cluster_id` taken on the UTC day `date`, given as their
+/// [`DailyInput`]s (what `Store::daily_inputs` reads; `DailyInput::from(&snapshot)` for a full
+/// [`MetricsSnapshot`](rockscope_model::MetricsSnapshot)); the others in `snapshots` are ignored,
+/// and the order does not matter. `None` when there are none.
+pub fn rollup_day(cluster_id: i64, date: Date, snapshots: &[DailyInput]) -> Option<DailySnapshot> {
+    let mut day: Vec<&DailyInput> = snapshots
         .iter()
         .filter(|s| {
             s.cluster_id == cluster_id && s.collected_at.to_offset(UtcOffset::UTC).date() == date
@@ -33,11 +31,11 @@ pub fn rollup_day(
     day.sort_by_key(|s| s.collected_at);
     let (first, last) = (*day.first()?, *day.last()?);
 
-    let stats = |get: fn(&MetricsSnapshot) -> Option<f64>| {
+    let stats = |get: fn(&DailyInput) -> Option<f64>| {
         let values = || day.iter().map(|s| get(s));
         (mean_opt(values()), max_opt(values()), min_opt(values()))
     };
-    let total = |get: fn(&MetricsSnapshot) -> Option<i64>| {
+    let total = |get: fn(&DailyInput) -> Option<i64>| {
         day.iter()
             .filter_map(|s| get(s))
             .fold(None, |acc: Option<i64>, v| Some(acc.unwrap_or(0) + v))

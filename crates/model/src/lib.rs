@@ -9,7 +9,8 @@
 //! * [`cycle`]: everything one collection cycle fetched from a cluster ([`CycleInput`]), the input
 //!   of the aggregation engine.
 //! * [`snapshot`]: what the engine computes and the store keeps ([`MetricsSnapshot`],
-//!   [`NodeSnapshot`], [`DailySnapshot`]).
+//!   [`NodeSnapshot`], [`DailySnapshot`], and [`DailyInput`], the part of a snapshot the daily
+//!   roll-up reads).
 //!
 //! **Invariant:** this crate holds data only. It depends on nothing of rockscope, speaks no HTTP
 //! and no SQL, and reads no clock.

@@ -1,5 +1,6 @@
 //! What the aggregation engine computes and the store keeps: one [`MetricsSnapshot`] per cluster
-//! and cycle, one [`NodeSnapshot`] per node and cycle, one [`DailySnapshot`] per cluster and UTC day.
+//! and cycle, one [`NodeSnapshot`] per node and cycle, one [`DailySnapshot`] per cluster and UTC day
+//! (rolled up from the snapshots' [`DailyInput`]s).
 //!
 //! Conventions (see `docs/METRICS.md` for every field's unit and exact source):
 //!
@@ -413,6 +414,64 @@ pub struct DailySnapshot {
     pub data_size_end: Option<i64>,
     /// `data_size_end − data_size_start`, bytes (may be negative).
     pub data_growth: Option<i64>,
+}
+
+/// The figures of one [`MetricsSnapshot`] that the daily roll-up reads: 15 of its fields, so
+/// that rolling up a day reads those columns of the stored snapshots, not all of them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DailyInput {
+    /// The cluster's id in rockscope's store.
+    pub cluster_id: i64,
+    /// When the snapshot was taken.
+    pub collected_at: OffsetDateTime,
+    /// [`MetricsSnapshot::qps`].
+    pub qps: Option<f64>,
+    /// [`MetricsSnapshot::query_latency_p99`].
+    pub query_latency_p99: Option<f64>,
+    /// [`MetricsSnapshot::avg_cpu_usage`].
+    pub avg_cpu_usage: Option<f64>,
+    /// [`MetricsSnapshot::max_cpu_usage`].
+    pub max_cpu_usage: Option<f64>,
+    /// [`MetricsSnapshot::avg_memory_usage`].
+    pub avg_memory_usage: Option<f64>,
+    /// [`MetricsSnapshot::disk_usage_pct`].
+    pub disk_usage_pct: Option<f64>,
+    /// [`MetricsSnapshot::query_interval_total`].
+    pub query_interval_total: Option<i64>,
+    /// [`MetricsSnapshot::query_interval_error`].
+    pub query_interval_error: Option<i64>,
+    /// [`MetricsSnapshot::query_interval_timeout`].
+    pub query_interval_timeout: Option<i64>,
+    /// [`MetricsSnapshot::slow_query_interval`].
+    pub slow_query_interval: Option<i64>,
+    /// [`MetricsSnapshot::data_used_bytes`].
+    pub data_used_bytes: Option<i64>,
+    /// [`MetricsSnapshot::backend_total`].
+    pub backend_total: Option<i64>,
+    /// [`MetricsSnapshot::backend_alive`].
+    pub backend_alive: Option<i64>,
+}
+
+impl From<&MetricsSnapshot> for DailyInput {
+    fn from(s: &MetricsSnapshot) -> DailyInput {
+        DailyInput {
+            cluster_id: s.cluster_id,
+            collected_at: s.collected_at,
+            qps: s.qps,
+            query_latency_p99: s.query_latency_p99,
+            avg_cpu_usage: s.avg_cpu_usage,
+            max_cpu_usage: s.max_cpu_usage,
+            avg_memory_usage: s.avg_memory_usage,
+            disk_usage_pct: s.disk_usage_pct,
+            query_interval_total: s.query_interval_total,
+            query_interval_error: s.query_interval_error,
+            query_interval_timeout: s.query_interval_timeout,
+            slow_query_interval: s.slow_query_interval,
+            data_used_bytes: s.data_used_bytes,
+            backend_total: s.backend_total,
+            backend_alive: s.backend_alive,
+        }
+    }
 }
 
 /// Serde for [`Date`] as `YYYY-MM-DD`.

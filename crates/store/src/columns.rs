@@ -141,7 +141,9 @@ macro_rules! column_set {
     };
 }
 
-use rockscope_model::{DailySnapshot, MetricsSnapshot, NodeKind, NodeSnapshot, SourceError};
+use rockscope_model::{
+    DailyInput, DailySnapshot, MetricsSnapshot, NodeKind, NodeSnapshot, SourceError,
+};
 
 column_set! {
     /// `metrics_snapshots` ↔ [`MetricsSnapshot`]. Extra columns: `cluster_id`, `collected_at`
@@ -337,6 +339,30 @@ column_set! {
         data_size_start: Int,
         data_size_end: Int,
         data_growth: Int,
+    }
+}
+
+column_set! {
+    /// `metrics_snapshots` → [`DailyInput`], the columns the daily roll-up reads (read only:
+    /// `params` is unused; each column is also in [`metric`], checked by a test). Extra columns:
+    /// `cluster_id`, `collected_at` (Unix ms).
+    #[allow(dead_code)]
+    mod daily_input for DailyInput in "metrics_snapshots";
+    extra { cluster_id: i64, collected_at: OffsetDateTime }
+    columns {
+        qps: Real,
+        query_latency_p99: Real,
+        avg_cpu_usage: Real,
+        max_cpu_usage: Real,
+        avg_memory_usage: Real,
+        disk_usage_pct: Real,
+        query_interval_total: Int,
+        query_interval_error: Int,
+        query_interval_timeout: Int,
+        slow_query_interval: Int,
+        data_used_bytes: Int,
+        backend_total: Int,
+        backend_alive: Int,
     }
 }
 

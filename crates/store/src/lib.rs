@@ -23,7 +23,8 @@
 //! * [`Store::write_generation`]: a per-cluster counter that every write to a cluster's data
 //!   through this handle moves forward, for caches of answers computed from the store;
 //! * daily roll-ups ([`daily`]): [`Store::upsert_daily`], [`Store::daily_range`],
-//!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::days_with_snapshots`];
+//!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::daily_inputs`] (the columns
+//!   of a day's snapshots that the roll-up reads), [`Store::days_with_snapshots`];
 //! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`],
 //!   [`Store::recent_runs`], [`Store::recent_errors`];
 //! * retention ([`retention`]): [`Store::delete_snapshots_before`],

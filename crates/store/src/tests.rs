@@ -103,6 +103,18 @@ fn node_and_daily_columns_cover_every_field() {
 }
 
 #[test]
+fn daily_input_columns_are_snapshot_columns_of_the_same_kind() {
+    use crate::columns::{daily_input, metric};
+    assert_eq!(daily_input::TABLE, metric::TABLE);
+    for c in daily_input::COLUMNS {
+        assert!(
+            metric::COLUMNS.contains(c),
+            "{c:?} is not a metrics_snapshots column"
+        );
+    }
+}
+
+#[test]
 fn column_names_are_unique_plain_identifiers() {
     for cols in [
         Store::metric_columns(),

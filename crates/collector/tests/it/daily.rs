@@ -5,6 +5,7 @@ use std::time::Duration as StdDuration;
 
 use rockscope_collector::{Collector, StatusBoard};
 use rockscope_engine::rollup_day;
+use rockscope_model::DailyInput;
 use rockscope_sim::{SimConfig, Simulator, Version};
 use rockscope_store::Store;
 use time::{Date, Duration, OffsetDateTime};
@@ -50,7 +51,10 @@ fn two_day_outage_is_caught_up_at_start() {
                 .insert_cycle(&snapshot_at(quiet.id, *t), &[])
                 .expect("insert");
         }
-        let first_two: Vec<_> = d5[..2].iter().map(|t| snapshot_at(live.id, *t)).collect();
+        let first_two: Vec<_> = d5[..2]
+            .iter()
+            .map(|t| DailyInput::from(&snapshot_at(live.id, *t)))
+            .collect();
         store
             .upsert_daily(&rollup_day(live.id, day(5), &first_two).expect("rollup"))
             .expect("upsert");

@@ -2,6 +2,7 @@
 
 use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
 use rockscope_engine::rollup_day;
+use rockscope_model::DailyInput;
 use rockscope_store::{NewCollectionError, Store};
 use time::{Duration, OffsetDateTime};
 
@@ -53,7 +54,8 @@ async fn retention_deletes_exactly_the_expired_rows() {
             cluster.id,
             date.midnight().assume_utc() + Duration::hours(12),
         );
-        let row = rollup_day(cluster.id, date, &[snapshot]).expect("a day with one snapshot");
+        let row = rollup_day(cluster.id, date, &[DailyInput::from(&snapshot)])
+            .expect("a day with one snapshot");
         store.upsert_daily(&row).expect("upsert daily");
     }
     // Collection errors follow the snapshots' retention.

@@ -1,7 +1,7 @@
 //! The daily rollup against hand-computed day figures.
 
 use rockscope_engine::{EngineState, aggregate, expired_before, rollup_day};
-use rockscope_model::{CycleInput, MetricsSnapshot};
+use rockscope_model::{CycleInput, DailyInput, MetricsSnapshot};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
@@ -55,7 +55,7 @@ fn snapshot(r: &Row) -> MetricsSnapshot {
     s
 }
 
-fn day() -> Vec<MetricsSnapshot> {
+fn day() -> Vec<DailyInput> {
     let t = |m: i64| datetime!(2025-03-01 00:00:00 UTC) + Duration::minutes(m);
     let rows = [
         // given out of order on purpose
@@ -135,7 +135,7 @@ fn day() -> Vec<MetricsSnapshot> {
     let mut other_cluster = snapshot(&rows[0]);
     other_cluster.cluster_id = 8;
     v.push(other_cluster);
-    v
+    v.iter().map(DailyInput::from).collect()
 }
 
 #[test]
@@ -182,7 +182,10 @@ fn rollup_edge_cases() {
     assert_eq!(rollup_day(7, date!(2025 - 03 - 02), &day()), None);
     assert_eq!(rollup_day(7, date!(2025 - 03 - 01), &[]), None);
     // one snapshot: nothing observed, no availability
-    let one = [blank(7, datetime!(2025-03-01 12:00:00 UTC))];
+    let one = [DailyInput::from(&blank(
+        7,
+        datetime!(2025-03-01 12:00:00 UTC),
+    ))];
     let d = rollup_day(7, date!(2025 - 03 - 01), &one).expect("one");
     assert_eq!(d.snapshot_count, 1);
     assert_eq!(d.availability_pct, None);
@@ -191,10 +194,10 @@ fn rollup_edge_cases() {
     assert_eq!(d.error_rate, None);
     assert_eq!(d.data_growth, None);
     // a day in another offset is still the UTC day
-    let shifted = [blank(
+    let shifted = [DailyInput::from(&blank(
         7,
         datetime!(2025-03-02 01:00:00 +02:00), // 2025-03-01 23:00 UTC
-    )];
+    ))];
     assert!(rollup_day(7, date!(2025 - 03 - 01), &shifted).is_some());
 }
 

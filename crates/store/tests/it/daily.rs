@@ -1,3 +1,4 @@
+use rockscope_model::DailyInput;
 use time::macros::date;
 
 use crate::support::*;
@@ -95,6 +96,54 @@ fn snapshots_of_a_day_and_days_with_snapshots() {
     assert!(
         store
             .days_with_snapshots(c.id, date!(2025 - 03 - 05))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn daily_inputs_are_the_days_snapshots_narrowed() {
+    let db = TempDb::new("daily-inputs");
+    let store = db.open();
+    let c = store.create_cluster(&new_cluster("a")).unwrap();
+    let other = store.create_cluster(&new_cluster("b")).unwrap();
+    let d1 = date!(2025 - 03 - 01).midnight().assume_utc();
+    // Every field of each snapshot a different value (seeded), so a column read into the wrong
+    // field shows; one sparse snapshot, so nulls stay nulls.
+    for (seed, t) in [
+        d1 - secs(30),
+        d1,
+        d1 + secs(30),
+        d1 + secs(86_400 - 30),
+        d1 + secs(86_400),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seed = seed as i64 + 1;
+        store
+            .insert_cycle(&full_snapshot(c.id, t, seed), &[])
+            .unwrap();
+        store
+            .insert_cycle(&full_snapshot(other.id, t, seed + 10), &[])
+            .unwrap();
+    }
+    store
+        .insert_cycle(&sparse_snapshot(c.id, d1 + secs(60)), &[])
+        .unwrap();
+    let day = date!(2025 - 03 - 01);
+    let narrowed: Vec<DailyInput> = store
+        .snapshots_of_day(c.id, day)
+        .unwrap()
+        .iter()
+        .map(DailyInput::from)
+        .collect();
+    assert_eq!(narrowed.len(), 4);
+    assert_eq!(narrowed[2].qps, None, "the sparse one, in time order");
+    assert_eq!(store.daily_inputs(c.id, day).unwrap(), narrowed);
+    assert!(
+        store
+            .daily_inputs(c.id, date!(2025 - 03 - 03))
             .unwrap()
             .is_empty()
     );
