@@ -17,7 +17,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::fetch::fetch_cycle;
+use crate::fetch::{ScrapeQueue, fetch_node_lists};
 use crate::housekeeping::Housekeeping;
 use crate::status::{CycleSummary, StatusBoard};
 
@@ -292,15 +292,36 @@ impl Collector {
             .cloned()
             .unwrap_or_default();
         let (cluster_id, fe_hosts) = (cluster.id, cluster.fe_hosts.clone());
-        let fetch_flight = Arc::clone(&flight);
-        // Fetching and parsing are blocking and CPU work: both stay off the async workers.
-        let work = tokio::task::spawn_blocking(move || {
-            let _flight = fetch_flight;
-            let input = fetch_cycle(&client, cluster_id, &fe_hosts);
-            let nodes_total = input.scrapes.len();
-            let nodes_ok = input.scrapes.iter().filter(|s| s.result.is_ok()).count();
-            (aggregate(&previous, &input), nodes_ok, nodes_total)
-        });
+        // Fetching and parsing are blocking and CPU work: every step runs on tokio's blocking
+        // pool, never on an async worker, and on threads that outlive the cycle (a thread
+        // started and ended per scrape cost a quarter of the service's CPU:
+        // `docs/BENCHMARKS.md`). Each step holds `flight`, so a step still running after the
+        // deadline gave up keeps the cluster out of the next ticks.
+        let work = async move {
+            let mut lists = {
+                let client = Arc::clone(&client);
+                holding(&flight, move || fetch_node_lists(&client, &fe_hosts)).await?
+            };
+            let queue = Arc::new(ScrapeQueue::new(std::mem::take(&mut lists.nodes)));
+            let workers: Vec<_> = (0..queue.workers())
+                .map(|_| {
+                    let (queue, client) = (Arc::clone(&queue), Arc::clone(&client));
+                    holding(&flight, move || queue.work(&client))
+                })
+                .collect();
+            for worker in workers {
+                // A worker that panicked leaves its nodes without a result, which `finish`
+                // reports as those nodes' errors; the other nodes' scrapes stand.
+                let _ = worker.await;
+            }
+            let input = lists.into_input(cluster_id, queue.finish());
+            holding(&flight, move || {
+                let nodes_total = input.scrapes.len();
+                let nodes_ok = input.scrapes.iter().filter(|s| s.result.is_ok()).count();
+                (aggregate(&previous, &input), nodes_ok, nodes_total)
+            })
+            .await
+        };
         let (aggregation, nodes_ok, nodes_total) =
             match tokio::time::timeout(self.config.cluster_deadline, work).await {
                 Ok(Ok(done)) => done,
@@ -454,6 +475,19 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         lock(&self.collector.in_flight).remove(&self.cluster_id);
     }
+}
+
+/// Runs `step` on tokio's blocking pool, holding `flight` until it ends (even if the task that
+/// awaits it has given up).
+fn holding<T: Send + 'static>(
+    flight: &Arc<InFlight>,
+    step: impl FnOnce() -> T + Send + 'static,
+) -> JoinHandle<T> {
+    let flight = Arc::clone(flight);
+    tokio::task::spawn_blocking(move || {
+        let _flight = flight;
+        step()
+    })
 }
 
 fn describe_total_failure(errors: &[SourceError]) -> String {
