@@ -238,6 +238,8 @@ fn run(args: Args) -> Result<(), String> {
     actix_web::rt::System::with_tokio_rt(|| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            // As the service's runtime.
+            .thread_keep_alive(rockscope_collector::BLOCKING_THREAD_KEEP_ALIVE)
             .build()
             .expect("a tokio runtime")
     })

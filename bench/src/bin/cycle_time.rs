@@ -14,8 +14,8 @@
 //! this process on the same two cores; its threads' CPU is reported apart.
 //!
 //! The split then times each phase alone on the same fleet, with the same 16-way concurrency
-//! over clusters: HTTP fetch (`fetch_cycle`, which includes the client's counting parse of every
-//! body), parse + aggregate (`aggregate` on the fetched inputs, with the previous cycle's state)
+//! over clusters: HTTP fetch (`fetch_cycle`, on threads of its own, with the client's check that
+//! each body starts with a valid sample), parse + aggregate (`aggregate` on the fetched inputs, with the previous cycle's state)
 //! and SQLite writes (`insert_cycle`).
 
 use std::process::ExitCode;
@@ -296,6 +296,7 @@ fn main() -> ExitCode {
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_keep_alive(rockscope_collector::BLOCKING_THREAD_KEEP_ALIVE)
         .build()
     {
         Ok(rt) => rt,

@@ -18,19 +18,13 @@ use crate::tester::ClientTester;
 /// Extra time, beyond one cluster deadline, that shutdown gives the cycle in flight.
 const SHUTDOWN_SLACK: Duration = Duration::from_secs(5);
 
-/// How long an idle thread of the blocking pool is kept. The collector's scrapes run there, up
-/// to 16 per cluster at a time: with tokio's default (10 s), shorter than the collection
-/// interval, every cycle would start and end all of them again: a quarter of the service's CPU
-/// at 1,300 nodes (`docs/BENCHMARKS.md`). Idle threads cost little memory.
-const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(600);
-
 /// Runs `work` on an actix system backed by a multi-threaded tokio runtime, so the collector's
 /// tasks and the API share one runtime with several workers.
 pub fn block_on<F: Future<Output = Result<(), String>>>(work: F) -> Result<(), String> {
     actix_web::rt::System::with_tokio_rt(|| {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
-            .thread_keep_alive(BLOCKING_THREAD_KEEP_ALIVE)
+            .thread_keep_alive(rockscope_collector::BLOCKING_THREAD_KEEP_ALIVE)
             .build()
             .unwrap_or_else(|e| {
                 // Without a runtime nothing can run; this is a start-up failure, not data.

@@ -17,7 +17,8 @@
 //! timeouts) under a per-cluster deadline, so a hung, refusing or garbage-serving cluster only
 //! ever costs its own task. A cluster whose previous collection is still running is skipped for
 //! that tick, never run twice at once. A panic in one cluster's task is caught and recorded.
-//! Blocking work (HTTP, parsing, SQLite) runs on tokio's blocking pool, never on an async worker.
+//! Blocking work (HTTP, parsing, SQLite) runs on tokio's blocking pool, never on an async worker;
+//! build the runtime with [`BLOCKING_THREAD_KEEP_ALIVE`] so that its threads outlive a cycle.
 //!
 //! **Invariant:** no metric arithmetic here (that is `rockscope-engine`), no SQL (that is
 //! `rockscope-store`).
@@ -30,5 +31,12 @@ mod scheduler;
 mod status;
 
 pub use fetch::{fetch_cycle, source_error};
+
+/// How long the runtime that runs a [`Collector`] should keep an idle blocking thread
+/// (`tokio::runtime::Builder::thread_keep_alive`). The collector's scrapes run on the blocking
+/// pool, up to 16 per cluster at a time; with tokio's default (10 s), shorter than a collection
+/// interval, every cycle would start and end all those threads again, which cost a quarter of
+/// the service's CPU at 1,300 nodes (`docs/BENCHMARKS.md`). Idle threads cost little memory.
+pub const BLOCKING_THREAD_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(600);
 pub use scheduler::{ClusterOutcome, Collector, CollectorConfig};
 pub use status::{ClusterStatus, CycleSummary, StatusBoard};
