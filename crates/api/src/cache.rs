@@ -12,7 +12,7 @@
 //!   counter after committing, so the next lookup misses. A write that committed while the answer
 //!   was computed moved it too, so such an answer is never served twice.
 //! * **The collector's status.** The answer embeds the cluster's
-//!   [`ClusterStatus`](rockscope_collector::ClusterStatus) (a failed attempt changes it without
+//!   [`ClusterStatus`] (a failed attempt changes it without
 //!   writing a cycle); an entry remembers the status it rendered and misses when the board's
 //!   differs.
 //! * **Age.** An entry is served at most [`OverviewCacheConfig::ttl`] after it was stored:

@@ -20,9 +20,9 @@ const SCRAPE_THREADS: usize = 16;
 /// Fetches everything one cycle needs from a cluster. Never fails: every problem is recorded in
 /// the returned input as a [`SourceError`], so a partial cycle still gives a snapshot.
 ///
-/// The scrapes run on up to [`SCRAPE_THREADS`] threads started for this call. The service's
-/// collector does the same steps ([`fetch_node_lists`], [`ScrapeQueue`]) on tokio's blocking
-/// pool instead, whose threads outlive a cycle.
+/// The scrapes run on up to 16 threads started for this call. The service's collector does the
+/// same steps (`fetch_node_lists`, a `ScrapeQueue`) on tokio's blocking pool instead, whose
+/// threads outlive a cycle.
 pub fn fetch_cycle(client: &ClusterClient, cluster_id: i64, fe_hosts: &[String]) -> CycleInput {
     let mut lists = fetch_node_lists(client, fe_hosts);
     let queue = ScrapeQueue::new(std::mem::take(&mut lists.nodes));

@@ -19,6 +19,10 @@
 //! that tick, never run twice at once. A panic in one cluster's task is caught and recorded.
 //! Blocking work (HTTP, parsing, SQLite) runs on tokio's blocking pool, never on an async worker;
 //! build the runtime with [`BLOCKING_THREAD_KEEP_ALIVE`] so that its threads outlive a cycle.
+//! A cluster uses at most 16 of the pool's threads at a time, also after its deadline gave up on
+//! it (its steps hold the in-flight mark, and a hung node holds a thread for at most the request
+//! timeout). The pool has 512 threads (tokio's default), so only when more than 32 clusters hang
+//! at once would the others' steps wait for a thread, each wait bounded by a request timeout.
 //!
 //! **Invariant:** no metric arithmetic here (that is `rockscope-engine`), no SQL (that is
 //! `rockscope-store`).
