@@ -285,12 +285,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use time::macros::datetime;
-
     use super::*;
     use crate::AUTOCHECKPOINT_PAGES;
     use crate::gate::Priority;
-    use crate::tests::{full_snapshot, new_cluster};
+    use crate::tests::{full_snapshot, store_with_snapshots_a_minute_apart};
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -343,17 +341,7 @@ mod tests {
 
     #[test]
     fn a_queued_writer_goes_before_the_clean_up_and_nothing_else_is_deleted() {
-        let store = Store::open_temporary().unwrap();
-        let c = store.create_cluster(&new_cluster("a")).unwrap();
-        let start = datetime!(2025-01-01 0:00 UTC);
-        for i in 0..5 {
-            store
-                .insert_cycle(
-                    &full_snapshot(c.id, start + time::Duration::minutes(i)),
-                    &[],
-                )
-                .unwrap();
-        }
+        let (store, id, start) = store_with_snapshots_a_minute_apart(5);
         // Hold a turn, so that the clean-up and a writer both queue behind it.
         let held = store.write_turn();
         let cleaner = {
@@ -368,7 +356,7 @@ mod tests {
         let writer = {
             let store = store.clone();
             std::thread::spawn(move || {
-                store.insert_cycle(&full_snapshot(c.id, start + time::Duration::hours(1)), &[])
+                store.insert_cycle(&full_snapshot(id, start + time::Duration::hours(1)), &[])
             })
         };
         while store.inner.gate.waiting() != (1, 1) {
@@ -387,24 +375,14 @@ mod tests {
         assert_eq!(snapshots.rows, 3);
         assert_eq!(snapshots.batches, 4, "1 + 1 + 1 + 0");
         let left = store
-            .count_snapshots(c.id, start, start + time::Duration::hours(2))
+            .count_snapshots(id, start, start + time::Duration::hours(2))
             .unwrap();
         assert_eq!(left, 3, "two old enough to stay, and the writer's");
     }
 
     #[test]
     fn batches_of_a_clean_up_take_background_turns() {
-        let store = Store::open_temporary().unwrap();
-        let c = store.create_cluster(&new_cluster("a")).unwrap();
-        let start = datetime!(2025-01-01 0:00 UTC);
-        for i in 0..3 {
-            store
-                .insert_cycle(
-                    &full_snapshot(c.id, start + time::Duration::minutes(i)),
-                    &[],
-                )
-                .unwrap();
-        }
+        let (store, _, start) = store_with_snapshots_a_minute_apart(3);
         let before = store.inner.gate.granted().len();
         store
             .delete_snapshots_before(start + time::Duration::hours(1), 2)
@@ -426,17 +404,7 @@ mod tests {
 
     #[test]
     fn a_complete_checkpoint_starts_the_log_over_and_keeps_the_schema_version() {
-        let store = Store::open_temporary().unwrap();
-        let c = store.create_cluster(&new_cluster("a")).unwrap();
-        let start = datetime!(2025-01-01 0:00 UTC);
-        for i in 0..20 {
-            store
-                .insert_cycle(
-                    &full_snapshot(c.id, start + time::Duration::minutes(i)),
-                    &[],
-                )
-                .unwrap();
-        }
+        let (store, ..) = store_with_snapshots_a_minute_apart(20);
         let (log, copied) = store.checkpoint().unwrap();
         assert!(log > 1, "{log}");
         assert_eq!(copied, log);

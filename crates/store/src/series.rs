@@ -402,6 +402,7 @@ fn within(avg: Option<f64>, min: Option<f64>, max: Option<f64>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::{snapshot_from, sparse};
     use crate::{ClusterUpdate, NewCluster, Password};
     use rockscope_model::MetricsSnapshot;
     use serde_json::{Value, json};
@@ -431,18 +432,7 @@ mod tests {
 
     /// A snapshot at `at` with the overview fields set from `seed` (some null), the rest null/0.
     fn snapshot(cluster_id: i64, at: OffsetDateTime, seed: u64) -> MetricsSnapshot {
-        let mut m = serde_json::Map::new();
-        for c in Store::metric_columns() {
-            use crate::ColumnKind as K;
-            let v = match c.kind {
-                K::RequiredReal => json!(0.0),
-                K::RequiredInt => json!(0),
-                K::RequiredText => json!(""),
-                K::Bool => json!(false),
-                _ => Value::Null,
-            };
-            m.insert(c.name.to_owned(), v);
-        }
+        let mut m = sparse(Store::metric_columns());
         for (i, f) in OVERVIEW_FIELDS.iter().enumerate() {
             // A cheap deterministic mix; every 7th value of a field is null.
             let x = seed.wrapping_mul(2_654_435_761).wrapping_add(i as u64 * 97) % 10_007;
@@ -453,16 +443,7 @@ mod tests {
             };
             m.insert((*f).to_owned(), v);
         }
-        m.insert("cluster_id".into(), json!(cluster_id));
-        m.insert(
-            "collected_at".into(),
-            json!(
-                at.format(&time::format_description::well_known::Rfc3339)
-                    .unwrap()
-            ),
-        );
-        m.insert("source_errors".into(), json!([]));
-        serde_json::from_value(Value::Object(m)).unwrap()
+        snapshot_from(m, cluster_id, at)
     }
 
     #[test]

@@ -28,6 +28,37 @@ fn fill(columns: &[Column], seed: i64) -> serde_json::Map<String, Value> {
 
 pub(crate) fn full_snapshot(cluster_id: i64, at: OffsetDateTime) -> MetricsSnapshot {
     let mut m = fill(Store::metric_columns(), 1);
+    m.insert(
+        "source_errors".into(),
+        json!([{"source": "metrics 10.0.0.1:8040", "code": "timeout", "message": "timed out"}]),
+    );
+    snapshot_from(m, cluster_id, at)
+}
+
+/// Optional columns null, required ones zero / false / empty.
+pub(crate) fn sparse(columns: &[Column]) -> serde_json::Map<String, Value> {
+    columns
+        .iter()
+        .map(|c| {
+            let v = match c.kind {
+                ColumnKind::RequiredReal => json!(0.0),
+                ColumnKind::RequiredInt => json!(0),
+                ColumnKind::RequiredText => json!(""),
+                ColumnKind::Bool => json!(false),
+                _ => Value::Null,
+            };
+            (c.name.to_owned(), v)
+        })
+        .collect()
+}
+
+/// The snapshot of `cluster_id` at `at` whose columns are `m` (`source_errors` empty unless `m`
+/// has them).
+pub(crate) fn snapshot_from(
+    mut m: serde_json::Map<String, Value>,
+    cluster_id: i64,
+    at: OffsetDateTime,
+) -> MetricsSnapshot {
     m.insert("cluster_id".into(), json!(cluster_id));
     m.insert(
         "collected_at".into(),
@@ -36,11 +67,22 @@ pub(crate) fn full_snapshot(cluster_id: i64, at: OffsetDateTime) -> MetricsSnaps
                 .unwrap()
         ),
     );
-    m.insert(
-        "source_errors".into(),
-        json!([{"source": "metrics 10.0.0.1:8040", "code": "timeout", "message": "timed out"}]),
-    );
+    m.entry("source_errors").or_insert(json!([]));
     serde_json::from_value(Value::Object(m)).unwrap()
+}
+
+/// A temporary store with cluster "a" and `n` full snapshots of it a minute apart from
+/// 2025-01-01 00:00 UTC: the store, the cluster's id and that start.
+pub(crate) fn store_with_snapshots_a_minute_apart(n: i64) -> (Store, i64, OffsetDateTime) {
+    let store = Store::open_temporary().unwrap();
+    let id = store.create_cluster(&new_cluster("a")).unwrap().id;
+    let start = datetime!(2025-01-01 0:00 UTC);
+    for i in 0..n {
+        store
+            .insert_cycle(&full_snapshot(id, start + time::Duration::minutes(i)), &[])
+            .unwrap();
+    }
+    (store, id, start)
 }
 
 fn keys(v: &impl serde::Serialize) -> BTreeSet<String> {
@@ -314,17 +356,7 @@ fn field_names_are_validated_before_any_sql() {
 
 #[test]
 fn retention_runs_in_several_batches() {
-    let store = Store::open_temporary().unwrap();
-    let c = store.create_cluster(&new_cluster("a")).unwrap();
-    let start = datetime!(2025-01-01 0:00 UTC);
-    for i in 0..25 {
-        store
-            .insert_cycle(
-                &full_snapshot(c.id, start + time::Duration::minutes(i)),
-                &[],
-            )
-            .unwrap();
-    }
+    let (store, id, start) = store_with_snapshots_a_minute_apart(25);
     let (snapshots, _) = store
         .delete_snapshots_before_batched(start + time::Duration::minutes(20), 6)
         .unwrap();
@@ -332,7 +364,7 @@ fn retention_runs_in_several_batches() {
     assert_eq!(snapshots.batches, 4, "6 + 6 + 6 + 2");
     assert_eq!(
         store
-            .count_snapshots(c.id, start, start + time::Duration::hours(1))
+            .count_snapshots(id, start, start + time::Duration::hours(1))
             .unwrap(),
         5
     );
