@@ -402,26 +402,15 @@ fn within(avg: Option<f64>, min: Option<f64>, max: Option<f64>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{snapshot_from, sparse};
-    use crate::{ClusterUpdate, NewCluster, Password};
+    use crate::ClusterUpdate;
+    use crate::tests::{new_cluster, snapshot_from, sparse};
     use rockscope_model::MetricsSnapshot;
     use serde_json::{Value, json};
     use time::Duration;
     use time::macros::datetime;
 
     fn add_cluster(store: &Store, name: &str) -> i64 {
-        store
-            .create_cluster(&NewCluster {
-                name: name.into(),
-                fe_hosts: vec!["127.0.0.1:8030".into()],
-                username: "root".into(),
-                password: Password::new("x"),
-                connect_timeout_secs: None,
-                request_timeout_secs: None,
-                enabled: true,
-            })
-            .unwrap()
-            .id
+        store.create_cluster(&new_cluster(name)).unwrap().id
     }
 
     fn store_with_cluster() -> (Store, i64) {
