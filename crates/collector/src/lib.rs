@@ -29,11 +29,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod error;
 mod fetch;
 mod housekeeping;
 mod scheduler;
 mod status;
 
+pub use error::{CollectError, SourceFailure, Stage};
 pub use fetch::{fetch_cycle, source_error};
 
 /// How long the runtime that runs a [`Collector`] should keep an idle blocking thread

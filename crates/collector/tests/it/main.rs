@@ -7,3 +7,4 @@ mod common;
 mod daily;
 mod restart;
 mod retention;
+mod slow_nodes;
