@@ -1,6 +1,7 @@
 //! Cadence and isolation: a healthy cluster keeps its fixed-rate snapshots next to a hung, a
 //! 401 and a garbage-serving cluster; the broken ones are recorded with their errors; a cluster
-//! slower than its deadline is never collected twice at once.
+//! slower than its deadline is never collected twice at once; a cluster wholly down stores
+//! nothing and records each failed source with its stage.
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -9,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
+use rockscope_collector::{Collector, CollectorConfig, Stage, StatusBoard};
 use rockscope_sim::{Fault, NodeKind, SimConfig, Simulator, Version};
 use rockscope_store::{NewCluster, Password, Store};
 use tokio::sync::watch;
@@ -276,4 +277,45 @@ async fn a_cluster_past_its_deadline_is_never_collected_twice_at_once() {
     }
     let s = status.cluster(cluster.id).unwrap();
     assert!(s.last_error.unwrap().contains("no node answered"));
+}
+
+#[test]
+fn a_cluster_wholly_down_stores_nothing_and_records_each_failed_source() {
+    let sim = Simulator::start(SimConfig::uniform(1, 2, 2, Version::V3_3, 7)).expect("sim");
+    sim.set_cluster_fault("sim-1", Fault::Down)
+        .expect("whole cluster down");
+    let info = sim.clusters().remove(0);
+    block_on(async move {
+        let store = Store::open_temporary().expect("temporary store");
+        let id = register(&store, &info).id;
+        let status = StatusBoard::default();
+        let collector = Collector::new(fast_config(INTERVAL), store.clone(), status.clone());
+        let outcomes = collector.collect_once().await;
+        let outcome = &outcomes[0];
+        let error = outcome.result.as_ref().expect_err("nothing answered");
+        assert_eq!((error.stage(), error.code()), (Stage::Scrape, "no_answer"));
+        assert_eq!(
+            (outcome.nodes_ok, outcome.nodes_total),
+            (0, 2),
+            "the two FEs"
+        );
+        assert!(snapshot_times(&store, id).is_empty());
+        let last_error = status.cluster(id).unwrap().last_error.unwrap();
+        assert!(last_error.starts_with("no node answered"), "{last_error}");
+        // One row per failed source, with its stage; the summary itself is not stored again.
+        let mut recorded: Vec<(String, String)> = store
+            .recent_errors(Some(id), 50)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.stage, e.code))
+            .collect();
+        recorded.sort();
+        let expected = [
+            ("node_lists", "all_failed"),
+            ("scrape", "connect_refused"),
+            ("scrape", "connect_refused"),
+        ]
+        .map(|(s, c)| (s.to_owned(), c.to_owned()));
+        assert_eq!(recorded, expected);
+    });
 }
