@@ -31,8 +31,8 @@ const HEDGE_DELAY: Duration = Duration::from_millis(500);
 pub(crate) type Hold = Arc<dyn Send + Sync>;
 
 /// Fetches everything one cycle needs from a cluster, exactly as the service's collector does:
-/// node lists hedged over `fe_hosts`, every step on tokio's blocking pool (call it from inside a
-/// tokio runtime), every request ending by `until`. Never fails: every problem is recorded in the
+/// node lists hedged over `fe_hosts`, every step on tokio's blocking pool (call it inside a tokio
+/// runtime with its time driver enabled), every request ending by `until`. Never fails: every problem is recorded in the
 /// returned input as a [`SourceError`] (a source still pending at `until` as `timeout`), so a
 /// partial cycle still gives a snapshot. Returns by `until`, give or take a scheduler tick.
 pub async fn fetch_cycle(
