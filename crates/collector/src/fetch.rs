@@ -53,22 +53,53 @@ pub(crate) async fn fetch_holding(
     hold: Hold,
 ) -> CycleInput {
     let collected_at = OffsetDateTime::now_utc();
-    let started = Instant::now();
+    let budget = until.saturating_duration_since(Instant::now());
     let client = Arc::new(client.with_deadline(until));
     let view = hedged_leader_view(&client, fe_hosts, until, &hold).await;
     let mut lists = NodeLists::new(view, fe_hosts);
-
     // The runtime info runs next to the scrapes: a slow answer to it delays none of them.
     let runtime_info = lists.answered_by.clone().map(|fe| {
         let client = Arc::clone(&client);
         let asked = fe.clone();
         (fe, holding(&hold, move || client.runtime_info(&asked)))
     });
-    let queue = Arc::new(ScrapeQueue::new(std::mem::take(&mut lists.nodes)));
+    let nodes = std::mem::take(&mut lists.nodes);
+    let scrapes = scrape_all(&client, nodes, until, budget, &hold).await;
+    if let Some((fe, step)) = runtime_info {
+        match tokio::time::timeout_at(until.into(), step).await {
+            Ok(Ok(Ok(info))) => lists.runtime_info = Some(info),
+            Ok(Ok(Err(e))) => lists
+                .other_errors
+                .push(source_error("show_runtime_info", &e)),
+            Ok(Err(panicked)) => lists.other_errors.push(SourceError {
+                source: "show_runtime_info".to_owned(),
+                code: "panic".to_owned(),
+                message: format!("the request panicked: {panicked}"),
+            }),
+            Err(_) => {
+                let error = pending_at(&fe, Endpoint::RuntimeInfo, budget);
+                lists.other_errors.push(error);
+            }
+        }
+    }
+    lists.into_input(cluster_id, collected_at, scrapes)
+}
+
+/// Every node's `/metrics`, by up to [`SCRAPE_THREADS`] workers on the blocking pool, waited
+/// for until `until`; a node without an answer then is its `timeout` (`budget` after the fetch
+/// began).
+async fn scrape_all(
+    client: &Arc<ClusterClient>,
+    nodes: Vec<NodeRef>,
+    until: Instant,
+    budget: Duration,
+    hold: &Hold,
+) -> Vec<NodeScrape> {
+    let queue = Arc::new(ScrapeQueue::new(nodes));
     let workers: Vec<_> = (0..queue.workers())
         .map(|_| {
-            let (queue, client) = (Arc::clone(&queue), Arc::clone(&client));
-            holding(&hold, move || queue.work(&client))
+            let (queue, client) = (Arc::clone(&queue), Arc::clone(client));
+            holding(hold, move || queue.work(&client))
         })
         .collect();
     let all_ended = async {
@@ -81,14 +112,10 @@ pub(crate) async fn fetch_holding(
     let cut = tokio::time::timeout_at(until.into(), all_ended)
         .await
         .is_err();
-    let scrapes = queue.finish(|node| {
+    queue.finish(|node| {
         let addr = NodeAddr::new(node.host.clone(), node.http_port);
         if cut {
-            pending_at(
-                &addr,
-                Endpoint::Metrics,
-                until.saturating_duration_since(started),
-            )
+            pending_at(&addr, Endpoint::Metrics, budget)
         } else {
             SourceError {
                 source: format!("metrics {addr}"),
@@ -96,36 +123,7 @@ pub(crate) async fn fetch_holding(
                 message: "the scrape did not complete (worker panicked)".to_owned(),
             }
         }
-    });
-    if let Some((fe, step)) = runtime_info {
-        lists.runtime_info = match tokio::time::timeout_at(until.into(), step).await {
-            Ok(Ok(Ok(info))) => Some(info),
-            Ok(Ok(Err(e))) => {
-                lists
-                    .other_errors
-                    .push(source_error("show_runtime_info", &e));
-                None
-            }
-            Ok(Err(panicked)) => {
-                lists.other_errors.push(SourceError {
-                    source: "show_runtime_info".to_owned(),
-                    code: "panic".to_owned(),
-                    message: format!("the request panicked: {panicked}"),
-                });
-                None
-            }
-            Err(_) => {
-                let error = pending_at(
-                    &fe,
-                    Endpoint::RuntimeInfo,
-                    until.saturating_duration_since(started),
-                );
-                lists.other_errors.push(error);
-                None
-            }
-        };
-    }
-    lists.into_input(cluster_id, collected_at, scrapes)
+    })
 }
 
 /// The leader's node lists from the first entry point of `fe_hosts` that answers all three. The
@@ -178,7 +176,8 @@ async fn hedged_leader_view(
                     }
                 }
                 else => {
-                    return Err(ClientError::AllEntryPointsFailed { attempts: std::mem::take(&mut failed) });
+                    let attempts = std::mem::take(&mut failed);
+                    return Err(ClientError::AllEntryPointsFailed { attempts });
                 }
             }
         }
