@@ -33,7 +33,9 @@ pub struct CollectorConfig {
     pub connect_timeout: Duration,
     /// Whole-request timeout (a cluster's own setting wins).
     pub request_timeout: Duration,
-    /// How long one cluster's fetch and aggregation may take.
+    /// How long one cluster's collection may take: every request ends by it, less a reserve for
+    /// aggregation and storage (a tenth, 100 ms to 2 s); a node that has not answered by then
+    /// is that node's `timeout`, and the rest is stored.
     pub cluster_deadline: Duration,
     /// Body cap per response.
     pub max_body_bytes: u64,
