@@ -46,7 +46,21 @@ pub fn real_cycle(bes: usize) -> Result<Cycle, String> {
         register_clusters(&sim, &store).map_err(|e| format!("registering the cluster: {e}"))?;
     let cluster = clusters.first().ok_or("the simulator served no cluster")?;
     let client = client_for(cluster);
-    let fetch = || rockscope_collector::fetch_cycle(&client, cluster.id, &cluster.fe_hosts);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting a tokio runtime: {e}"))?;
+    // The collector's own fetch, with the service's default deadline.
+    let deadline = rockscope_collector::CollectorConfig::default().cluster_deadline;
+    let fetch = || {
+        let until = std::time::Instant::now() + deadline;
+        runtime.block_on(rockscope_collector::fetch_cycle(
+            &client,
+            cluster.id,
+            &cluster.fe_hosts,
+            until,
+        ))
+    };
     let first = aggregate(&EngineState::default(), &fetch());
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = aggregate(&first.state, &fetch());

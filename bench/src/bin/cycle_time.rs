@@ -14,8 +14,8 @@
 //! this process on the same two cores; its threads' CPU is reported apart.
 //!
 //! The split then times each phase alone on the same fleet, with the same 16-way concurrency
-//! over clusters: HTTP fetch (`fetch_cycle`, on threads of its own, with the client's check that
-//! each body starts with a valid sample), parse + aggregate (`aggregate` on the fetched inputs, with the previous cycle's state)
+//! over clusters: HTTP fetch (`fetch_cycle`, the collector's own fetch on the runtime's blocking
+//! pool, with the client's check that each body starts with a valid sample), parse + aggregate (`aggregate` on the fetched inputs, with the previous cycle's state)
 //! and SQLite writes (`insert_cycle`).
 
 use std::process::ExitCode;
@@ -235,9 +235,16 @@ fn measure(point: Point, reps: usize, rt: &tokio::runtime::Runtime) -> Result<Ro
     // The split: each phase alone, same 16-way concurrency over clusters.
     let clients: Vec<_> = clusters.iter().map(client_for).collect();
     let work: Vec<usize> = (0..clusters.len()).collect();
+    let deadline = CollectorConfig::default().cluster_deadline;
     let fetch_all = || {
         par_map(&work, CONCURRENCY, |&i| {
-            fetch_cycle(&clients[i], clusters[i].id, &clusters[i].fe_hosts)
+            let until = Instant::now() + deadline;
+            rt.block_on(fetch_cycle(
+                &clients[i],
+                clusters[i].id,
+                &clusters[i].fe_hosts,
+                until,
+            ))
         })
     };
     let states: Vec<EngineState> = fetch_all()

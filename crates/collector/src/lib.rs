@@ -8,32 +8,50 @@
 //!   [`Collector::collect_once`] runs one tick and returns a [`ClusterOutcome`] per cluster.
 //! * [`StatusBoard`]: per-cluster [`ClusterStatus`] and recent [`CycleSummary`]s, shared with the
 //!   API.
-//! * [`fetch_cycle`]: one cluster's fetch (leader's lists, every node's `/metrics`) as a
-//!   [`rockscope_model::CycleInput`]; blocking.
+//! * [`fetch_cycle`]: one cluster's fetch exactly as the service runs it (node lists hedged over
+//!   the FE entry points, every `/metrics`, every step on tokio's blocking pool, every request
+//!   ending by a deadline) as a [`rockscope_model::CycleInput`]; for tests and benchmarks.
+//! * [`CollectError`]: why a cluster's collection stored nothing; [`Stage`]: where a failure
+//!   happened, stored with every collection error ([`Stage::as_str`]); [`SourceFailure`].
+//!
+//! # Deadline
+//!
+//! A cluster's collection has `cluster_deadline` (by default the interval). Every request of the
+//! cycle ends by the deadline less a reserve for aggregating and storing (a tenth, 100 ms to
+//! 2 s): its timeout is cut to what is left ([`rockscope_starrocks::ClusterClient::with_deadline`]),
+//! and none starts after it. Whatever has arrived then is aggregated and stored; a node still
+//! pending is that node's `timeout`, like any other node failure. The node lists come from the
+//! first FE entry point that answers: the next one is asked when the one before failed or after
+//! 500 ms without an answer (hedged), so a hung FE anywhere in `fe_hosts` costs the lists at most
+//! that. A cycle stores no snapshot only when no node answered at all, or the store failed.
 //!
 //! # Isolation
 //!
 //! Each cluster runs in its own task with its own client (its own connection pool and
-//! timeouts) under a per-cluster deadline, so a hung, refusing or garbage-serving cluster only
-//! ever costs its own task. A cluster whose previous collection is still running is skipped for
-//! that tick, never run twice at once. A panic in one cluster's task is caught and recorded.
-//! Blocking work (HTTP, parsing, SQLite) runs on tokio's blocking pool, never on an async worker;
-//! build the runtime with [`BLOCKING_THREAD_KEEP_ALIVE`] so that its threads outlive a cycle.
-//! A cluster uses at most 16 of the pool's threads at a time, also after its deadline gave up on
-//! it (its steps hold the in-flight mark, and a hung node holds a thread for at most the request
-//! timeout). The pool has 512 threads (tokio's default), so only when more than 32 clusters hang
-//! at once would the others' steps wait for a thread, each wait bounded by a request timeout.
+//! timeouts) under its own deadline, so a hung, refusing or garbage-serving cluster only ever
+//! costs its own task. A cluster whose previous collection is still running is skipped for
+//! that tick, never run twice at once; as every request ends by the deadline, that happens only
+//! when the deadline is longer than the interval or aggregating ran past it. A panic in one
+//! cluster's task is caught and recorded. Blocking work (HTTP, parsing, SQLite) runs on tokio's
+//! blocking pool, never on an async worker; build the runtime with
+//! [`BLOCKING_THREAD_KEEP_ALIVE`] so that its threads outlive a cycle. A cluster uses at most 16
+//! scrape threads of the pool at a time, plus one per FE entry point asked and one for the
+//! runtime info, none past its deadline, i.e. not (by more than the moment a request takes to
+//! notice the deadline) past the cluster's turn under the `concurrency` limit: with the default
+//! 16 clusters at once, at most about 320 of the pool's 512 threads (tokio's default) are busy.
 //!
 //! **Invariant:** no metric arithmetic here (that is `rockscope-engine`), no SQL (that is
 //! `rockscope-store`).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod error;
 mod fetch;
 mod housekeeping;
 mod scheduler;
 mod status;
 
+pub use error::{CollectError, SourceFailure, Stage};
 pub use fetch::{fetch_cycle, source_error};
 
 /// How long the runtime that runs a [`Collector`] should keep an idle blocking thread

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rockscope_engine::{EngineState, aggregate};
-use rockscope_model::SourceError;
+use rockscope_model::{CycleInput, SourceError};
 use rockscope_starrocks::{ClientConfig, ClusterClient};
 use rockscope_store::{Cluster, Error as StoreError, NewCollectionError, NewRun, Store};
 use time::OffsetDateTime;
@@ -17,7 +17,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::fetch::{ScrapeQueue, fetch_node_lists};
+use crate::error::{CollectError, SourceFailure, Stage};
+use crate::fetch::{Hold, fetch_holding, holding};
 use crate::housekeeping::Housekeeping;
 use crate::status::{CycleSummary, StatusBoard};
 
@@ -32,7 +33,9 @@ pub struct CollectorConfig {
     pub connect_timeout: Duration,
     /// Whole-request timeout (a cluster's own setting wins).
     pub request_timeout: Duration,
-    /// How long one cluster's fetch and aggregation may take.
+    /// How long one cluster's collection may take: every request ends by it, less a reserve for
+    /// aggregation and storage (a tenth, 100 ms to 2 s); a node that has not answered by then
+    /// is that node's `timeout`, and the rest is stored.
     pub cluster_deadline: Duration,
     /// Body cap per response.
     pub max_body_bytes: u64,
@@ -76,7 +79,7 @@ impl CollectorConfig {
 }
 
 /// What one cluster's collection in a tick came to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct ClusterOutcome {
     /// The cluster's id.
     pub cluster_id: i64,
@@ -85,11 +88,22 @@ pub struct ClusterOutcome {
     /// How long it took.
     pub duration: Duration,
     /// The snapshot's sources that failed (a partial cycle), or why nothing was stored.
-    pub result: Result<Vec<SourceError>, String>,
-    /// Nodes scraped successfully, and in all.
+    pub result: Result<Vec<SourceError>, CollectError>,
+    /// Nodes scraped successfully.
     pub nodes_ok: usize,
-    /// Nodes the cycle tried to scrape.
+    /// Nodes the cycle tried to scrape (0 when it failed before knowing).
     pub nodes_total: usize,
+}
+
+/// A collection that stored its snapshot.
+#[derive(Debug)]
+struct Collected {
+    /// The snapshot's source errors, as stored with it.
+    source_errors: Vec<SourceError>,
+    /// The same failures, each with its stage, for the store's error log.
+    failures: Vec<SourceFailure>,
+    nodes_ok: usize,
+    nodes_total: usize,
 }
 
 /// The collector: owns the per-cluster clients and engine state between cycles.
@@ -204,42 +218,27 @@ impl Collector {
                 continue;
             }
             let this = Arc::clone(self);
-            let (id, name) = (cluster.id, cluster.name.clone());
             let flight = Arc::new(InFlight {
                 collector: Arc::clone(self),
                 cluster_id: cluster.id,
             });
-            let handle = tokio::spawn(async move { this.collect_cluster(cluster, flight).await });
-            tasks.push((id, name, handle));
+            let task = cluster.clone();
+            let handle = tokio::spawn(async move { this.collect_cluster(task, flight).await });
+            tasks.push((cluster, handle));
         }
 
         let mut outcomes = Vec::new();
-        for (cluster_id, cluster_name, handle) in tasks {
-            match handle.await {
-                Ok(outcome) => outcomes.push(outcome),
+        for (cluster, handle) in tasks {
+            let outcome = match handle.await {
+                Ok(outcome) => outcome,
+                // A panic inside one cluster's collection: record it, go on with the rest.
                 Err(e) => {
-                    // A panic inside one cluster's collection: record it, go on with the rest.
-                    let message = format!("collection task failed: {e}");
-                    log::error!("Cluster collection panicked. cluster={cluster_name} error={e}");
-                    self.status.attempt_finished(
-                        cluster_id,
-                        &cluster_name,
-                        started_at,
-                        0,
-                        Err(message.clone()),
-                    );
-                    self.record_error(cluster_id, "collect", "panic", &message)
-                        .await;
-                    outcomes.push(ClusterOutcome {
-                        cluster_id,
-                        cluster_name,
-                        duration: Duration::ZERO,
-                        result: Err(message),
-                        nodes_ok: 0,
-                        nodes_total: 0,
-                    });
+                    let error = CollectError::panicked(Stage::Collect, &e);
+                    self.finish(&cluster, started_at, Duration::ZERO, Err(error))
+                        .await
                 }
-            }
+            };
+            outcomes.push(outcome);
         }
 
         let ok = outcomes.iter().filter(|o| o.result.is_ok()).count() as u32;
@@ -266,155 +265,147 @@ impl Collector {
         outcomes
     }
 
-    /// `flight` marks the cluster as being collected until both this task and its blocking fetch
-    /// have ended (the fetch may outlive a deadline that gave up on it): the next ticks skip the
-    /// cluster meanwhile.
+    /// One cluster's collection, from waiting for a permit to its outcome. `flight` marks the
+    /// cluster as being collected until both this task and every blocking step it started have
+    /// ended: the next ticks skip the cluster meanwhile.
     async fn collect_cluster(
         self: &Arc<Self>,
         cluster: Cluster,
         flight: Arc<InFlight>,
     ) -> ClusterOutcome {
         let Ok(_permit) = Arc::clone(&self.permits).acquire_owned().await else {
-            return self.failed(
-                &cluster,
-                Duration::ZERO,
-                "collector is shutting down".to_owned(),
-            );
+            let now = OffsetDateTime::now_utc();
+            let error = Err(CollectError::ShuttingDown);
+            return self.finish(&cluster, now, Duration::ZERO, error).await;
         };
         let started_at = OffsetDateTime::now_utc();
         let started = Instant::now();
         self.status
             .attempt_started(cluster.id, &cluster.name, started_at);
+        let result = self.collect(&cluster, started, flight).await;
+        self.finish(&cluster, started_at, started.elapsed(), result)
+            .await
+    }
 
-        let client = self.client_for(&cluster);
+    /// Fetches (every request ending by the cluster's deadline less the aggregation's
+    /// reserve), aggregates and stores one cycle of `cluster`.
+    async fn collect(
+        &self,
+        cluster: &Cluster,
+        started: Instant,
+        flight: Arc<InFlight>,
+    ) -> Result<Collected, CollectError> {
+        let deadline = self.config.cluster_deadline;
+        let until = started + deadline.saturating_sub(aggregation_reserve(deadline));
+        let client = self.client_for(cluster);
+        // Every step runs on tokio's blocking pool, never on an async worker, and on threads
+        // that outlive the cycle (a thread started and ended per scrape cost a quarter of the
+        // service's CPU: `docs/BENCHMARKS.md`). Each step holds `flight`; as every request ends
+        // by `until`, so do the steps, and the next tick finds the cluster free.
+        let hold: Hold = flight.clone();
+        let input = fetch_holding(&client, cluster.id, &cluster.fe_hosts, until, hold).await;
+        let failures = source_failures(&input);
+        let nodes_total = input.scrapes.len();
+        let nodes_ok = input.scrapes.iter().filter(|s| s.result.is_ok()).count();
+        if nodes_ok == 0 {
+            return Err(CollectError::NoNodeAnswered {
+                failures,
+                nodes_total,
+            });
+        }
+
         let previous = lock(&self.states)
             .get(&cluster.id)
             .cloned()
             .unwrap_or_default();
-        let (cluster_id, fe_hosts) = (cluster.id, cluster.fe_hosts.clone());
-        // Fetching and parsing are blocking and CPU work: every step runs on tokio's blocking
-        // pool, never on an async worker, and on threads that outlive the cycle (a thread
-        // started and ended per scrape cost a quarter of the service's CPU:
-        // `docs/BENCHMARKS.md`). Each step holds `flight`, so a step still running after the
-        // deadline gave up keeps the cluster out of the next ticks.
-        let work = async move {
-            let mut lists = {
-                let client = Arc::clone(&client);
-                holding(&flight, move || fetch_node_lists(&client, &fe_hosts)).await?
-            };
-            let queue = Arc::new(ScrapeQueue::new(std::mem::take(&mut lists.nodes)));
-            let workers: Vec<_> = (0..queue.workers())
-                .map(|_| {
-                    let (queue, client) = (Arc::clone(&queue), Arc::clone(&client));
-                    holding(&flight, move || queue.work(&client))
-                })
-                .collect();
-            for worker in workers {
-                // A worker that panicked leaves its nodes without a result, which `finish`
-                // reports as those nodes' errors; the other nodes' scrapes stand.
-                let _ = worker.await;
-            }
-            let input = lists.into_input(cluster_id, queue.finish());
-            holding(&flight, move || {
-                let nodes_total = input.scrapes.len();
-                let nodes_ok = input.scrapes.iter().filter(|s| s.result.is_ok()).count();
-                (aggregate(&previous, &input), nodes_ok, nodes_total)
-            })
+        let hold: Hold = flight;
+        let aggregation = holding(&hold, move || aggregate(&previous, &input))
             .await
-        };
-        let (aggregation, nodes_ok, nodes_total) =
-            match tokio::time::timeout(self.config.cluster_deadline, work).await {
-                Ok(Ok(done)) => done,
-                Ok(Err(e)) => {
-                    let message = format!("collection failed: {e}");
-                    self.record_error(cluster.id, "collect", "panic", &message)
-                        .await;
-                    return self.failed(&cluster, started.elapsed(), message);
-                }
-                Err(_) => {
-                    let message = format!(
-                        "collection exceeded the cluster deadline of {}s",
-                        self.config.cluster_deadline.as_secs_f64()
-                    );
-                    self.record_error(cluster.id, "collect", "deadline", &message)
-                        .await;
-                    return self.failed(&cluster, started.elapsed(), message);
-                }
-            };
-
-        if nodes_ok == 0 {
-            // Nothing answered: a snapshot of nulls would only hide the outage in the trends.
-            let message = describe_total_failure(&aggregation.snapshot.source_errors);
-            for error in &aggregation.snapshot.source_errors {
-                self.record_error(cluster.id, "scrape", &error.code, &error.message)
-                    .await;
-            }
-            return self.failed(&cluster, started.elapsed(), message);
+            .map_err(|e| CollectError::panicked(Stage::Aggregate, &e))?;
+        if started.elapsed() > deadline {
+            // Not cut: the data is here, and the aggregation waits on nothing outside.
+            log::warn!(
+                "Cluster aggregated after its deadline. cluster={} elapsed_ms={}",
+                cluster.name,
+                started.elapsed().as_millis()
+            );
         }
+        let source_errors = aggregation.snapshot.source_errors.clone();
+        let (snapshot, nodes) = (aggregation.snapshot, aggregation.nodes);
+        self.blocking(move |store| store.insert_cycle(&snapshot, &nodes))
+            .await?;
+        lock(&self.states).insert(cluster.id, aggregation.state);
+        Ok(Collected {
+            source_errors,
+            failures,
+            nodes_ok,
+            nodes_total,
+        })
+    }
 
-        let snapshot = aggregation.snapshot;
-        let nodes = aggregation.nodes;
-        let source_errors = snapshot.source_errors.clone();
-        let stored = self
-            .blocking(move |store| store.insert_cycle(&snapshot, &nodes))
-            .await;
-        let duration = started.elapsed();
-        match stored {
-            Ok(_) => {
-                lock(&self.states).insert(cluster.id, aggregation.state);
-                for error in &source_errors {
-                    self.record_error(cluster.id, "scrape", &error.code, &error.message)
+    /// Where every cluster's collection ends, whatever happened: records the failed sources and
+    /// any failure of the collection itself in the store, updates the status board, logs, and
+    /// says what it came to.
+    async fn finish(
+        &self,
+        cluster: &Cluster,
+        started_at: OffsetDateTime,
+        duration: Duration,
+        result: Result<Collected, CollectError>,
+    ) -> ClusterOutcome {
+        let failures = match &result {
+            Ok(collected) => &collected.failures[..],
+            Err(error) => error.source_failures(),
+        };
+        for failure in failures {
+            let SourceError { code, message, .. } = &failure.error;
+            self.record_error(cluster.id, failure.stage, code, message)
+                .await;
+        }
+        let duration_ms = duration.as_millis() as u64;
+        let (cluster_id, name) = (cluster.id, &cluster.name);
+        let (result, nodes_ok, nodes_total) = match result {
+            Ok(collected) => {
+                log::debug!(
+                    "Cluster collected. cluster={name} nodes_ok={} nodes_total={} duration_ms={duration_ms}",
+                    collected.nodes_ok,
+                    collected.nodes_total,
+                );
+                let errors = collected.source_errors;
+                let result = Ok(errors.clone());
+                self.status
+                    .attempt_finished(cluster_id, name, started_at, duration_ms, result);
+                (Ok(errors), collected.nodes_ok, collected.nodes_total)
+            }
+            Err(error) => {
+                log::warn!("Cluster collection failed. cluster={name} error={error}");
+                if error.source_failures().is_empty() {
+                    // A failure of the collection itself; failed sources are recorded above.
+                    let message = error.to_string();
+                    self.record_error(cluster_id, error.stage(), error.code(), &message)
                         .await;
                 }
                 self.status.attempt_finished(
-                    cluster.id,
-                    &cluster.name,
+                    cluster_id,
+                    name,
                     started_at,
-                    duration.as_millis() as u64,
-                    Ok(source_errors.clone()),
+                    duration_ms,
+                    Err(&error),
                 );
-                log::debug!(
-                    "Cluster collected. cluster={} nodes_ok={nodes_ok} nodes_total={nodes_total} duration_ms={}",
-                    cluster.name,
-                    duration.as_millis()
-                );
-                ClusterOutcome {
-                    cluster_id: cluster.id,
-                    cluster_name: cluster.name,
-                    duration,
-                    result: Ok(source_errors),
-                    nodes_ok,
-                    nodes_total,
-                }
+                let nodes_total = match &error {
+                    CollectError::NoNodeAnswered { nodes_total, .. } => *nodes_total,
+                    _ => 0,
+                };
+                (Err(error), 0, nodes_total)
             }
-            Err(e) => {
-                let message = format!("storing the snapshot failed: {e}");
-                self.record_error(cluster.id, "store", "sqlite", &message)
-                    .await;
-                self.failed(&cluster, duration, message)
-            }
-        }
-    }
-
-    fn failed(&self, cluster: &Cluster, duration: Duration, message: String) -> ClusterOutcome {
-        log::warn!(
-            "Cluster collection failed. cluster={} error={message}",
-            cluster.name
-        );
-        self.status.attempt_finished(
-            cluster.id,
-            &cluster.name,
-            OffsetDateTime::now_utc(),
-            duration.as_millis() as u64,
-            Err(message.clone()),
-        );
+        };
         ClusterOutcome {
-            cluster_id: cluster.id,
-            cluster_name: cluster.name.clone(),
+            cluster_id,
+            cluster_name: name.clone(),
             duration,
-            result: Err(message),
-            nodes_ok: 0,
-            nodes_total: 0,
+            result,
+            nodes_ok,
+            nodes_total,
         }
     }
 
@@ -437,11 +428,11 @@ impl Collector {
         lock(&self.states).retain(|id, _| present.contains(id));
     }
 
-    async fn record_error(&self, cluster_id: i64, stage: &str, code: &str, message: &str) {
+    async fn record_error(&self, cluster_id: i64, stage: Stage, code: &str, message: &str) {
         let error = NewCollectionError {
             cluster_id,
             at: OffsetDateTime::now_utc(),
-            stage: stage.to_owned(),
+            stage: stage.as_str().to_owned(),
             code: code.to_owned(),
             message: message.to_owned(),
         };
@@ -454,18 +445,17 @@ impl Collector {
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, String> {
+    ) -> Result<T, CollectError> {
         let store = self.store.clone();
         match tokio::task::spawn_blocking(move || work(&store)).await {
-            Ok(result) => result.map_err(|e| e.to_string()),
-            Err(e) => Err(format!("store task failed: {e}")),
+            Ok(result) => Ok(result?),
+            Err(e) => Err(CollectError::panicked(Stage::Store, &e)),
         }
     }
 }
 
 /// Removes a cluster from the in-flight set when dropped, even by panic. Shared by the cluster's
-/// task and its blocking fetch, so a collection cut by its deadline stays in flight until its
-/// requests end.
+/// task and its blocking steps, so the cluster stays in flight until the last of them ends.
 struct InFlight {
     collector: Arc<Collector>,
     cluster_id: i64,
@@ -477,30 +467,38 @@ impl Drop for InFlight {
     }
 }
 
-/// Runs `step` on tokio's blocking pool, holding `flight` until it ends (even if the task that
-/// awaits it has given up).
-fn holding<T: Send + 'static>(
-    flight: &Arc<InFlight>,
-    step: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let flight = Arc::clone(flight);
-    tokio::task::spawn_blocking(move || {
-        let _flight = flight;
-        step()
-    })
+/// The part of a cluster's deadline kept for aggregating and storing: the scrapes stop being
+/// waited for this much before it. A tenth of it, at least 100 ms and at most 2 s (a cluster of
+/// 50 nodes aggregates in tens of milliseconds, `docs/BENCHMARKS.md`), never over half of it.
+fn aggregation_reserve(deadline: Duration) -> Duration {
+    (deadline / 10)
+        .clamp(Duration::from_millis(100), Duration::from_secs(2))
+        .min(deadline / 2)
 }
 
-fn describe_total_failure(errors: &[SourceError]) -> String {
-    match errors.first() {
-        Some(first) => format!(
-            "no node answered ({} errors; first: {} {}: {})",
-            errors.len(),
-            first.source,
-            first.code,
-            first.message
-        ),
-        None => "no node answered".to_owned(),
+/// Every failed source of a cycle with its stage: node lists and runtime info
+/// ([`Stage::NodeLists`], the lists' one error once), then the scrapes ([`Stage::Scrape`]).
+fn source_failures(input: &CycleInput) -> Vec<SourceFailure> {
+    let mut failures: Vec<SourceFailure> = Vec::new();
+    let lists = [
+        input.frontends.as_ref().err(),
+        input.backends.as_ref().err(),
+        input.compute_nodes.as_ref().err(),
+    ];
+    for error in lists.into_iter().flatten().chain(&input.other_errors) {
+        if !failures.iter().any(|f| f.error == *error) {
+            failures.push(SourceFailure {
+                stage: Stage::NodeLists,
+                error: error.clone(),
+            });
+        }
     }
+    let scrapes = input.scrapes.iter().filter_map(|s| s.result.as_ref().err());
+    failures.extend(scrapes.map(|error| SourceFailure {
+        stage: Stage::Scrape,
+        error: error.clone(),
+    }));
+    failures
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -7,6 +7,8 @@ use rockscope_model::SourceError;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::error::CollectError;
+
 /// Cycles remembered for `/api/collector/status`.
 const KEPT_CYCLES: usize = 50;
 
@@ -118,7 +120,7 @@ impl StatusBoard {
         name: &str,
         started_at: OffsetDateTime,
         duration_ms: u64,
-        outcome: Result<Vec<SourceError>, String>,
+        outcome: Result<Vec<SourceError>, &CollectError>,
     ) {
         let mut board = self.lock();
         let status = board
@@ -134,7 +136,7 @@ impl StatusBoard {
                 status.node_failures = node_failures;
             }
             Err(error) => {
-                status.last_error = Some(error);
+                status.last_error = Some(error.to_string());
                 status.consecutive_failures = status.consecutive_failures.saturating_add(1);
                 status.node_failures = Vec::new();
             }

@@ -22,7 +22,8 @@
 //!   stops everything.
 //! * [`Simulator::clusters`] → [`ClusterInfo`] / [`NodeInfo`] / [`NodeId`] / [`NodeKind`]: where
 //!   each node listens.
-//! * [`Simulator::set_fault`], [`Simulator::set_leader`]: change behaviour at run time.
+//! * [`Simulator::set_fault`], [`Simulator::set_cluster_fault`] (every node of a cluster, e.g. a
+//!   whole cluster down), [`Simulator::set_leader`]: change behaviour at run time.
 //! * [`Simulator::ground_truth`] → [`GroundTruth`]; [`Simulator::set_manual_time`] and
 //!   [`Simulator::set_time_offset`] control the clock the endpoints use.
 //!
@@ -211,6 +212,25 @@ impl Simulator {
     pub fn set_fault(&self, cluster: &str, node: NodeId, fault: Fault) -> Result<(), SimError> {
         self.world.apply_fault(cluster, node, fault)?;
         self.world.wait_listener(cluster, node);
+        Ok(())
+    }
+
+    /// Injects (or clears) `fault` on every node of `cluster` (e.g. [`Fault::Down`]: the whole
+    /// cluster unreachable). Returns once every listener follows.
+    pub fn set_cluster_fault(&self, cluster: &str, fault: Fault) -> Result<(), SimError> {
+        let ids: Vec<NodeId> = self
+            .world
+            .find(cluster)?
+            .nodes
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        for &id in &ids {
+            self.world.apply_fault(cluster, id, fault)?;
+        }
+        for id in ids {
+            self.world.wait_listener(cluster, id);
+        }
         Ok(())
     }
 

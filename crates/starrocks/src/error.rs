@@ -69,6 +69,10 @@ pub enum TimeoutPhase {
     Connect,
     /// Waiting for or reading the response: the request timeout.
     Request,
+    /// The caller's deadline ([`ClusterClient::with_deadline`](crate::ClusterClient::with_deadline))
+    /// came before the request timeout would have: the limit is what was left of it when the
+    /// request started.
+    Deadline,
 }
 
 impl fmt::Display for TimeoutPhase {
@@ -76,6 +80,7 @@ impl fmt::Display for TimeoutPhase {
         f.write_str(match self {
             Self::Connect => "connect",
             Self::Request => "request",
+            Self::Deadline => "deadline",
         })
     }
 }
@@ -105,8 +110,8 @@ pub enum ClientError {
         /// The resolver's message.
         detail: String,
     },
-    /// The connect or the request timeout expired.
-    #[error("{node} {endpoint}: {phase} timeout of {} ms expired", limit.as_millis())]
+    /// The connect or the request timeout, or the caller's deadline, expired.
+    #[error("{node} {endpoint}: {}", fmt_timeout(*phase, *limit))]
     Timeout {
         /// The node called.
         node: NodeAddr,
@@ -114,7 +119,7 @@ pub enum ClientError {
         endpoint: Endpoint,
         /// Which timeout.
         phase: TimeoutPhase,
-        /// Its configured value.
+        /// Its configured value (for [`TimeoutPhase::Deadline`]: what was left of the deadline).
         limit: Duration,
     },
     /// HTTP 401 or 403: bad credentials or missing privileges.
@@ -277,6 +282,16 @@ impl ClientError {
     }
 }
 
+fn fmt_timeout(phase: TimeoutPhase, limit: Duration) -> String {
+    match phase {
+        TimeoutPhase::Deadline => format!(
+            "no answer within the {} ms left before the deadline",
+            limit.as_millis()
+        ),
+        _ => format!("{phase} timeout of {} ms expired", limit.as_millis()),
+    }
+}
+
 fn fmt_excerpt(excerpt: &str) -> String {
     if excerpt.is_empty() {
         String::new()
@@ -356,6 +371,17 @@ mod tests {
             e.to_string(),
             "fe1:8030 /metrics: request timeout of 1500 ms expired"
         );
+        let cut = ClientError::Timeout {
+            node: node(),
+            endpoint: Endpoint::Metrics,
+            phase: TimeoutPhase::Deadline,
+            limit: Duration::from_millis(320),
+        };
+        assert_eq!(
+            cut.to_string(),
+            "fe1:8030 /metrics: no answer within the 320 ms left before the deadline"
+        );
+        assert_eq!(cut.code(), "timeout");
 
         let all = ClientError::AllEntryPointsFailed {
             attempts: vec![

@@ -41,7 +41,8 @@ pub(crate) struct Fetched {
     pub duration: Duration,
 }
 
-/// The connection pool and the settings of one cluster.
+/// The connection pool and the settings of one cluster. Clones share the pool.
+#[derive(Clone)]
 pub(crate) struct Transport {
     agent: ureq::Agent,
     /// `Basic base64(user:password)`.
@@ -49,6 +50,16 @@ pub(crate) struct Transport {
     connect_timeout: Duration,
     request_timeout: Duration,
     max_body_bytes: u64,
+    /// When every request must have ended, whatever the request timeout says.
+    deadline: Option<Instant>,
+}
+
+/// How long a request may take, and why that long.
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    whole_call: Duration,
+    /// Whether the deadline cut the request timeout short.
+    by_deadline: bool,
 }
 
 impl Transport {
@@ -82,6 +93,33 @@ impl Transport {
             connect_timeout: config.connect_timeout,
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
+            deadline: None,
+        }
+    }
+
+    /// This transport (same pool) with every request ending by `deadline`.
+    pub(crate) fn with_deadline(&self, deadline: Instant) -> Self {
+        Self {
+            deadline: Some(deadline),
+            ..self.clone()
+        }
+    }
+
+    /// The limit of a request starting now: the request timeout, or what is left of the
+    /// deadline when that is less.
+    fn limit_now(&self) -> Limit {
+        let left = self
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        match left {
+            Some(left) if left < self.request_timeout => Limit {
+                whole_call: left,
+                by_deadline: true,
+            },
+            _ => Limit {
+                whole_call: self.request_timeout,
+                by_deadline: false,
+            },
         }
     }
 
@@ -90,12 +128,29 @@ impl Transport {
     pub(crate) fn get(&self, node: &NodeAddr, endpoint: Endpoint) -> Result<Fetched, ClientError> {
         let url = format!("http://{node}{}", endpoint.path_and_query());
         let started = Instant::now();
-        let mut response = self
-            .agent
-            .get(&url)
+        let limit = self.limit_now();
+        if limit.whole_call.is_zero() {
+            // The deadline has passed: no request at all, rather than one bound to fail.
+            return Err(ClientError::Timeout {
+                node: node.clone(),
+                endpoint,
+                phase: TimeoutPhase::Deadline,
+                limit: Duration::ZERO,
+            });
+        }
+        let mut request = self.agent.get(&url);
+        if limit.by_deadline {
+            // ureq's global timeout covers the whole call: resolve, connect, head and body.
+            request = request
+                .config()
+                .timeout_global(Some(limit.whole_call))
+                .build();
+        }
+        let map_error = |e| self.map_error(e, node, endpoint, limit);
+        let mut response = request
             .header("Authorization", self.authorization.expose())
             .call()
-            .map_err(|e| self.map_error(e, node, endpoint))?;
+            .map_err(map_error)?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             // Best effort: the start of the body says why (StarRocks' JSON error, a proxy page).
@@ -135,7 +190,7 @@ impl Transport {
             .as_reader()
             .take(self.max_body_bytes.saturating_add(1))
             .read_to_end(&mut body)
-            .map_err(|e| self.map_error(ureq::Error::from(e), node, endpoint))?;
+            .map_err(|e| map_error(ureq::Error::from(e)))?;
         if body.len() as u64 > self.max_body_bytes {
             return Err(too_large());
         }
@@ -153,22 +208,33 @@ impl Transport {
         })
     }
 
-    fn map_error(&self, error: ureq::Error, node: &NodeAddr, endpoint: Endpoint) -> ClientError {
+    fn map_error(
+        &self,
+        error: ureq::Error,
+        node: &NodeAddr,
+        endpoint: Endpoint,
+        limit: Limit,
+    ) -> ClientError {
         log::debug!("GET {node}{endpoint} failed: {error}");
         let node = node.clone();
+        let whole_call = if limit.by_deadline {
+            TimeoutPhase::Deadline
+        } else {
+            TimeoutPhase::Request
+        };
         let timeout = |phase| ClientError::Timeout {
             node: node.clone(),
             endpoint,
             phase,
             limit: match phase {
                 TimeoutPhase::Connect => self.connect_timeout,
-                TimeoutPhase::Request => self.request_timeout,
+                TimeoutPhase::Request | TimeoutPhase::Deadline => limit.whole_call,
             },
         };
         match error {
             ureq::Error::Timeout(which) => timeout(match which {
                 ureq::Timeout::Connect | ureq::Timeout::Resolve => TimeoutPhase::Connect,
-                _ => TimeoutPhase::Request,
+                _ => whole_call,
             }),
             ureq::Error::HostNotFound => ClientError::Dns {
                 node,
@@ -182,9 +248,7 @@ impl Transport {
             },
             ureq::Error::Io(e) => match e.kind() {
                 io::ErrorKind::ConnectionRefused => ClientError::ConnectRefused { node, endpoint },
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-                    timeout(TimeoutPhase::Request)
-                }
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => timeout(whole_call),
                 _ if is_lookup_failure(&e) => ClientError::Dns {
                     node,
                     endpoint,
@@ -254,7 +318,9 @@ mod tests {
             request_timeout: Duration::from_millis(9000),
             ..ClientConfig::default()
         };
-        Transport::new(&config).map_error(error, &NodeAddr::new("be1", 8040), Endpoint::Metrics)
+        let transport = Transport::new(&config);
+        let limit = transport.limit_now();
+        transport.map_error(error, &NodeAddr::new("be1", 8040), Endpoint::Metrics, limit)
     }
 
     #[test]

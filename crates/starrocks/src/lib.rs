@@ -18,8 +18,11 @@
 //!   * [`runtime_info`](ClusterClient::runtime_info) (`/api/show_runtime_info`),
 //!     [`fe_health`](ClusterClient::fe_health) and [`be_health`](ClusterClient::be_health)
 //!     (`/api/health`);
-//!   * [`leader_view`](ClusterClient::leader_view): the whole topology from the first of a list
-//!     of FE entry points that answers.
+//!   * [`topology`](ClusterClient::topology): the three lists through one FE;
+//!     [`leader_view`](ClusterClient::leader_view): from the first of a list of FE entry points
+//!     that answers, tried in order (for one-off checks; the collector asks them hedged).
+//!   * [`with_deadline`](ClusterClient::with_deadline): the same client (same pool) whose every
+//!     request ends by a deadline: each request's timeout is cut to what is left of it.
 //! * [`ClientConfig`]: user, password (a [`Secret`], never printed), timeouts and body cap. It is
 //!   `PartialEq`: rebuild a cluster's client when its settings change.
 //! * [`ClientError`]: one variant per failure kind, each naming the node (`host:port`) and the
@@ -68,6 +71,7 @@ mod show_proc;
 mod values;
 
 use std::fmt;
+use std::time::Instant;
 
 use rockscope_model::{
     Backend, BeHealth, ComputeNode, FeHealth, Frontend, MetricsScrape, RuntimeInfo,
@@ -126,6 +130,17 @@ impl ClusterClient {
     /// rebuild it).
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// This client, sharing its connection pool, with every request ending by `deadline`: a
+    /// request's whole-call limit is the request timeout or what is left of the deadline,
+    /// whichever is less ([`TimeoutPhase::Deadline`] when the deadline cut it), and no request
+    /// starts once the deadline has passed. Cheap: one per collection cycle is fine.
+    pub fn with_deadline(&self, deadline: Instant) -> ClusterClient {
+        ClusterClient {
+            config: self.config.clone(),
+            transport: self.transport.with_deadline(deadline),
+        }
     }
 
     /// `GET /metrics` of an FE, BE or CN: the body within the cap. It is parsed in lenient mode
@@ -201,7 +216,8 @@ impl ClusterClient {
 
     /// The cluster's topology (frontends, backends, compute nodes) from the first FE entry point
     /// of `fe_hosts` (`"host:port"` of FE HTTP ports) that answers all three lists; the others
-    /// are tried in order after any failure. Errors of failed attempts are kept: in
+    /// are tried in order after any failure, so a hung entry point costs up to the request
+    /// timeout before the next is tried. Errors of failed attempts are kept: in
     /// [`ClusterTopology::failed_attempts`] on success, in
     /// [`ClientError::AllEntryPointsFailed`] when none answers (also for an empty list).
     pub fn leader_view(&self, fe_hosts: &[String]) -> Result<ClusterTopology, ClientError> {
@@ -214,14 +230,11 @@ impl ClusterClient {
                     continue;
                 }
             };
-            match self.topology_from(&fe) {
-                Ok((frontends, backends, compute_nodes)) => {
+            match self.topology(&fe) {
+                Ok(topology) => {
                     return Ok(ClusterTopology {
-                        frontends,
-                        backends,
-                        compute_nodes,
-                        answered_by: fe,
                         failed_attempts,
+                        ..topology
                     });
                 }
                 Err(e) => {
@@ -235,16 +248,16 @@ impl ClusterClient {
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn topology_from(
-        &self,
-        fe: &NodeAddr,
-    ) -> Result<(Vec<Frontend>, Vec<Backend>, Vec<ComputeNode>), ClientError> {
-        Ok((
-            self.show_frontends(fe)?,
-            self.show_backends(fe)?,
-            self.show_compute_nodes(fe)?,
-        ))
+    /// The three node lists (frontends, backends, compute nodes) asked through the FE `fe`, as
+    /// a [`ClusterTopology`] answered by `fe` with no failed attempts.
+    pub fn topology(&self, fe: &NodeAddr) -> Result<ClusterTopology, ClientError> {
+        Ok(ClusterTopology {
+            frontends: self.show_frontends(fe)?,
+            backends: self.show_backends(fe)?,
+            compute_nodes: self.show_compute_nodes(fe)?,
+            answered_by: fe.clone(),
+            failed_attempts: Vec::new(),
+        })
     }
 
     fn get_parsed<T>(

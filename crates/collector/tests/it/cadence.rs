@@ -1,6 +1,7 @@
 //! Cadence and isolation: a healthy cluster keeps its fixed-rate snapshots next to a hung, a
 //! 401 and a garbage-serving cluster; the broken ones are recorded with their errors; a cluster
-//! slower than its deadline is never collected twice at once.
+//! slower than its deadline is never collected twice at once; a cluster wholly down stores
+//! nothing and records each failed source with its stage.
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -9,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
+use rockscope_collector::{Collector, CollectorConfig, Stage, StatusBoard};
 use rockscope_sim::{Fault, NodeKind, SimConfig, Simulator, Version};
 use rockscope_store::{NewCluster, Password, Store};
 use tokio::sync::watch;
@@ -20,9 +21,9 @@ const INTERVAL: Duration = Duration::from_secs(1);
 
 #[test]
 fn broken_clusters_leave_the_healthy_cadence_unchanged() {
-    // sim-1 healthy, sim-2 hung, sim-3 answers 401, sim-4 serves garbage. Two FEs each, so the
-    // hung cluster needs 2 × 1 s for the entry points plus 1 s for the scrapes: longer than its
-    // 2 s deadline.
+    // sim-1 healthy, sim-2 hung, sim-3 answers 401, sim-4 serves garbage (every FE). The hung
+    // cluster's requests run until its 2 s deadline (less the aggregation's reserve), longer
+    // than the 1 s interval, so the tick in between skips it.
     let sim = Simulator::start(SimConfig::uniform(4, 2, 1, Version::V3_3, 7)).expect("sim");
     let infos = sim.clusters();
     for (info, fault) in infos[1..]
@@ -141,7 +142,7 @@ fn broken_clusters_leave_the_healthy_cadence_unchanged() {
             );
         }
         let last = |id| status.cluster(id).unwrap().last_error.unwrap();
-        assert!(last(hung).contains("deadline"), "{}", last(hung));
+        assert!(last(hung).contains("no node answered"), "{}", last(hung));
         let codes = |id| -> BTreeSet<String> {
             store
                 .recent_errors(Some(id), 50)
@@ -150,7 +151,7 @@ fn broken_clusters_leave_the_healthy_cadence_unchanged() {
                 .map(|e| e.code)
                 .collect()
         };
-        assert!(codes(hung).contains("deadline"), "{:?}", codes(hung));
+        assert!(codes(hung).contains("timeout"), "{:?}", codes(hung));
         assert!(
             codes(unauthorized).contains("unauthorized"),
             "{:?}",
@@ -222,10 +223,10 @@ impl HungServer {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_past_its_deadline_is_never_collected_twice_at_once() {
-    // Three hung entry points: 3 × 0.7 s to give up on the leader's view, then 0.7 s scraping
-    // them. The 1 s deadline cuts the collection long before its requests end; the next ticks
-    // must not start another collection of the cluster while those requests still run.
+async fn no_request_outlives_the_deadline_and_no_cluster_is_collected_twice_at_once() {
+    // Three hung entry points with the default 10 s request timeout and a 1 s deadline at a 1 s
+    // interval: every request is cut at the deadline, so each tick finds the cluster free (none
+    // skipped), and no two collections of the cluster ever talk to its nodes at once.
     let servers: Vec<HungServer> = (0..3).map(|_| HungServer::start()).collect();
     let store = Store::open_temporary().expect("temporary store");
     let cluster = store
@@ -241,8 +242,6 @@ async fn a_cluster_past_its_deadline_is_never_collected_twice_at_once() {
         .expect("register");
     let config = CollectorConfig {
         interval: INTERVAL,
-        connect_timeout: Duration::from_secs(1),
-        request_timeout: Duration::from_millis(700),
         cluster_deadline: Duration::from_secs(1),
         ..CollectorConfig::default()
     };
@@ -250,7 +249,7 @@ async fn a_cluster_past_its_deadline_is_never_collected_twice_at_once() {
     let collector = Collector::new(config, store.clone(), status.clone());
     let (stop, stopped) = watch::channel(false);
     let running = tokio::spawn(Arc::clone(&collector).run(stopped, Duration::from_secs(3)));
-    poll_until(Duration::from_secs(15), "three deadline failures", || {
+    poll_until(Duration::from_secs(15), "three failed collections", || {
         status
             .cluster(cluster.id)
             .filter(|s| s.consecutive_failures >= 3)
@@ -263,6 +262,17 @@ async fn a_cluster_past_its_deadline_is_never_collected_twice_at_once() {
         .expect("the collector task ends cleanly");
 
     let now = Instant::now();
+    for server in &servers {
+        for (opened, closed) in server.spans.lock().unwrap().iter() {
+            let open_for = closed.unwrap_or(now).duration_since(*opened);
+            assert!(
+                open_for < Duration::from_millis(1_150),
+                "a request outlived the 1 s deadline: open for {open_for:?}"
+            );
+        }
+    }
+    let skipped: u32 = status.cycles().iter().map(|c| c.clusters_skipped).sum();
+    assert_eq!(skipped, 0, "{:?}", status.cycles());
     let connections: usize = servers.iter().map(|s| s.spans.lock().unwrap().len()).sum();
     let overlaps: Vec<Duration> = servers.iter().map(|s| s.worst_overlap(now)).collect();
     eprintln!("hung entry points: {connections} connections, worst overlaps {overlaps:?}");
@@ -275,5 +285,46 @@ async fn a_cluster_past_its_deadline_is_never_collected_twice_at_once() {
         );
     }
     let s = status.cluster(cluster.id).unwrap();
-    assert!(s.last_error.unwrap().contains("deadline"));
+    assert!(s.last_error.unwrap().contains("no node answered"));
+}
+
+#[test]
+fn a_cluster_wholly_down_stores_nothing_and_records_each_failed_source() {
+    let sim = Simulator::start(SimConfig::uniform(1, 2, 2, Version::V3_3, 7)).expect("sim");
+    sim.set_cluster_fault("sim-1", Fault::Down)
+        .expect("whole cluster down");
+    let info = sim.clusters().remove(0);
+    block_on(async move {
+        let store = Store::open_temporary().expect("temporary store");
+        let id = register(&store, &info).id;
+        let status = StatusBoard::default();
+        let collector = Collector::new(fast_config(INTERVAL), store.clone(), status.clone());
+        let outcomes = collector.collect_once().await;
+        let outcome = &outcomes[0];
+        let error = outcome.result.as_ref().expect_err("nothing answered");
+        assert_eq!((error.stage(), error.code()), (Stage::Scrape, "no_answer"));
+        assert_eq!(
+            (outcome.nodes_ok, outcome.nodes_total),
+            (0, 2),
+            "the two FEs"
+        );
+        assert!(snapshot_times(&store, id).is_empty());
+        let last_error = status.cluster(id).unwrap().last_error.unwrap();
+        assert!(last_error.starts_with("no node answered"), "{last_error}");
+        // One row per failed source, with its stage; the summary itself is not stored again.
+        let mut recorded: Vec<(String, String)> = store
+            .recent_errors(Some(id), 50)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.stage, e.code))
+            .collect();
+        recorded.sort();
+        let expected = [
+            ("node_lists", "all_failed"),
+            ("scrape", "connect_refused"),
+            ("scrape", "connect_refused"),
+        ]
+        .map(|(s, c)| (s.to_owned(), c.to_owned()));
+        assert_eq!(recorded, expected);
+    });
 }

@@ -1,9 +1,10 @@
 //! Integration tests of the collector against the simulator and a real SQLite file: cadence and
-//! isolation of broken clusters, retention, daily catch-up after an outage, restart on the same
-//! database.
+//! isolation of broken clusters, hung and slow nodes within a cluster, retention, daily catch-up
+//! after an outage, restart on the same database.
 
 mod cadence;
 mod common;
 mod daily;
 mod restart;
 mod retention;
+mod slow_nodes;

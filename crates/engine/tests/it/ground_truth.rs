@@ -81,9 +81,16 @@ fn start() -> (Simulator, ClusterInfo, ClusterClient) {
     (sim, info, client)
 }
 
-/// One collection cycle as the collector runs it, then the engine.
+/// One collection cycle as the collector runs it (its own fetch, on a tokio runtime's blocking
+/// pool, within a deadline of one `GAP`), then the engine.
 fn cycle(client: &ClusterClient, info: &ClusterInfo, prev: &EngineState) -> Cycle {
-    let input = fetch_cycle(client, 1, &info.fe_hosts);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let until = Instant::now() + GAP;
+    let input = runtime.block_on(fetch_cycle(client, 1, &info.fe_hosts, until));
     let agg = aggregate(prev, &input);
     Cycle { input, agg }
 }

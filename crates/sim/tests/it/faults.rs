@@ -81,6 +81,57 @@ fn hang_accepts_but_never_answers() {
 }
 
 #[test]
+fn a_hung_fe_at_any_index_hangs_its_show_proc_while_the_others_answer() {
+    let (sim, info) = start(Version::V3_3, 3, 1);
+    for hung in 0..3 {
+        sim.set_fault("sim-1", NodeId::fe(hung), Fault::Hang)
+            .unwrap();
+        for fe in 0..3 {
+            let at = addr(&info, NodeId::fe(fe));
+            let path = "/api/show_proc?path=/backends&forward=true";
+            if fe == hung {
+                let err = raw(at, &request("GET", path, ROOT), Duration::from_millis(300));
+                assert!(err.is_err(), "FE {fe} hung, yet answered show_proc");
+            } else {
+                let rows = get(at, path, ROOT).json();
+                assert_eq!(rows.as_array().map(Vec::len), Some(1), "FE {fe}: {rows}");
+            }
+        }
+        sim.set_fault("sim-1", NodeId::fe(hung), Fault::None)
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_whole_cluster_goes_down_and_comes_back() {
+    let (sim, info) = start(Version::V3_3, 2, 2);
+    sim.set_cluster_fault("sim-1", Fault::Down).unwrap();
+    for node in &info.nodes {
+        assert_eq!(sim.fault("sim-1", node.id).unwrap(), Fault::Down);
+        let err = TcpStream::connect_timeout(&node.addr, Duration::from_secs(2)).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::ConnectionRefused,
+            "{}",
+            node.id
+        );
+    }
+    assert!(
+        sim.set_cluster_fault("no-such-cluster", Fault::Down)
+            .is_err()
+    );
+    sim.set_cluster_fault("sim-1", Fault::None).unwrap();
+    for node in &info.nodes {
+        assert_eq!(
+            get(node.addr, "/api/health", None).status,
+            200,
+            "{}",
+            node.id
+        );
+    }
+}
+
+#[test]
 fn slow_answers_late() {
     let (sim, info) = start(Version::V3_3, 1, 1);
     let be = addr(&info, NodeId::be(0));

@@ -79,6 +79,72 @@ fn hang_in_the_middle_of_the_body_times_out() {
 }
 
 #[test]
+fn a_deadline_cuts_the_request_timeout_short() {
+    // A 10 s request timeout, a deadline 400 ms away: the hung request ends at the deadline.
+    let server = Server::start(|_| Action::Hang(Vec::new()));
+    let slow = ClusterClient::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .request_timeout(Duration::from_secs(10))
+        .build();
+    let started = Instant::now();
+    let bounded = slow.with_deadline(started + Duration::from_millis(400));
+    let err = bounded.fetch_metrics(&server.addr).unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(err.code(), "timeout", "{err}");
+    assert!(
+        matches!(
+            err,
+            ClientError::Timeout {
+                phase: TimeoutPhase::Deadline,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(elapsed >= Duration::from_millis(350), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert!(err.to_string().contains("before the deadline"), "{err}");
+
+    // Past the deadline, nothing is sent at all.
+    let healthy = Server::start(|_| Action::Respond(response(200, "text/plain", b"up 1\n")));
+    let late = slow.with_deadline(Instant::now());
+    let err = late.fetch_metrics(&healthy.addr).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Timeout {
+                phase: TimeoutPhase::Deadline,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The client itself keeps its own limits: the same pool, no deadline.
+    assert!(slow.fetch_metrics(&healthy.addr).is_ok());
+}
+
+#[test]
+fn a_deadline_later_than_the_request_timeout_changes_nothing() {
+    let server = Server::start(|_| Action::Hang(Vec::new()));
+    let bounded = fast_client().with_deadline(Instant::now() + Duration::from_secs(30));
+    let err = bounded.fetch_metrics(&server.addr).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Timeout {
+                phase: TimeoutPhase::Request,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("request timeout of 500 ms"),
+        "{err}"
+    );
+}
+
+#[test]
 fn unauthorized_401_and_403_with_the_privilege_hint() {
     let body = r#"{"status":"FAILED","code":"1","msg":"Access denied for user 'monitor'","message":"Access denied for user 'monitor'"}"#;
     for status in [401u16, 403] {
