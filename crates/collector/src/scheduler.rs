@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rockscope_engine::{EngineState, aggregate};
-use rockscope_model::SourceError;
+use rockscope_engine::{EngineState, aggregate, cluster_answered_nothing};
+use rockscope_model::{CycleOutcome, Reachability, SourceError};
 use rockscope_starrocks::{ClientConfig, ClusterClient};
 use rockscope_store::{Cluster, Error as StoreError, NewCollectionError, NewRun, Store};
 use time::OffsetDateTime;
@@ -344,6 +344,10 @@ impl Collector {
 
         if nodes_ok == 0 {
             // Nothing answered: a snapshot of nulls would only hide the outage in the trends.
+            if cluster_answered_nothing(&aggregation.snapshot) {
+                self.record_unreachable(cluster.id, aggregation.snapshot.collected_at)
+                    .await;
+            }
             let message = describe_total_failure(&aggregation.snapshot.source_errors);
             for error in &aggregation.snapshot.source_errors {
                 self.record_error(cluster.id, "scrape", &error.code, &error.message)
@@ -447,6 +451,23 @@ impl Collector {
         };
         if let Err(e) = self.blocking(move |store| store.record_error(&error)).await {
             log::warn!("Recording a collection error failed. error={e}");
+        }
+    }
+
+    /// Records that the cycle of `at` reached nothing of the cluster: down time in the daily
+    /// availability. (A stored snapshot records its reachable outcome itself, in
+    /// `Store::insert_cycle`; a cycle that failed on rockscope's side records none: unknown.)
+    async fn record_unreachable(&self, cluster_id: i64, at: OffsetDateTime) {
+        let outcome = CycleOutcome {
+            cluster_id,
+            at,
+            reachability: Reachability::Unreachable,
+        };
+        if let Err(e) = self
+            .blocking(move |store| store.record_outcome(&outcome))
+            .await
+        {
+            log::warn!("Recording a cycle outcome failed. error={e}");
         }
     }
 

@@ -434,6 +434,7 @@ impl Store {
         for table in ["node_snapshots", "metrics_snapshots"] {
             delete_cluster_rows_batched(self, table, "collected_at", id, i64::MAX, &mut pace)?;
         }
+        delete_cluster_rows_batched(self, "cycle_outcomes", "at", id, i64::MAX, &mut pace)?;
         let changed = {
             let conn = self.conn()?;
             let _turn = self.write_turn();
