@@ -171,6 +171,7 @@ fn rollup_of_a_day() {
     // observed 00:00-00:12 (720 s; the 28-minute gap is not observed), down 00:10-00:12
     assert_eq!(d.observed_seconds, 720.0);
     assert_eq!(d.downtime_seconds, 120.0);
+    assert_eq!(d.unknown_seconds, Some(86_400.0 - 720.0));
     close(d.availability_pct, 600.0 / 720.0 * 100.0);
     assert_eq!(d.data_size_start, Some(1000));
     assert_eq!(d.data_size_end, Some(1250));
