@@ -32,10 +32,10 @@ pub fn rollup_window(date: Date) -> (OffsetDateTime, OffsetDateTime) {
 
 /// Rolls up the UTC day `date` of cluster `cluster_id` from its snapshots, given as their
 /// [`DailyInput`]s (what `Store::daily_inputs` reads; `DailyInput::from(&snapshot)` for a full
-/// [`MetricsSnapshot`](rockscope_model::MetricsSnapshot)), and the cycle outcomes the collector
-/// recorded (`Store::cycle_outcomes`), both over [`rollup_window`]. Inputs of other clusters
-/// are ignored, those outside the day count only for the availability at its edges, and the
-/// order does not matter. `None` when the day holds neither a snapshot nor an outcome.
+/// [`MetricsSnapshot`]), and the cycle outcomes the collector recorded
+/// (`Store::cycle_outcomes`), both over [`rollup_window`]. Inputs of other clusters are ignored,
+/// those outside the day count only for the availability at its edges, and the order does not
+/// matter. `None` when the day holds neither a snapshot nor an outcome.
 pub fn rollup_day(
     cluster_id: i64,
     date: Date,
