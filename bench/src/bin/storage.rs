@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use rockscope_bench::fleet::{load_average, ms};
 use rockscope_bench::history::{Cycle, real_cycle, variants};
-use rockscope_engine::rollup_day;
+use rockscope_engine::{rollup_day, rollup_window};
 use rockscope_store::{NewCluster, Password, Store};
 use time::macros::datetime;
 use time::{Date, OffsetDateTime};
@@ -273,12 +273,16 @@ fn run() -> Fallible<()> {
     let started = Instant::now();
     for &id in &rollup_ids {
         let t = Instant::now();
+        let (from, to) = rollup_window(date);
         let day = rollup_store
-            .daily_inputs(id, date)
+            .daily_inputs(id, from, to)
             .map_err(|e| format!("daily_inputs: {e}"))?;
+        let outcomes = rollup_store
+            .cycle_outcomes(id, from, to)
+            .map_err(|e| format!("cycle_outcomes: {e}"))?;
         read += t.elapsed();
         let t = Instant::now();
-        let daily = rollup_day(id, date, &day);
+        let daily = rollup_day(id, date, &day, &outcomes);
         roll += t.elapsed();
         let t = Instant::now();
         if let Some(daily) = daily {

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rockscope_engine::{EngineState, aggregate};
-use rockscope_model::{CycleInput, SourceError};
+use rockscope_engine::{EngineState, aggregate, cluster_answered_nothing};
+use rockscope_model::{CycleInput, CycleOutcome, Reachability, SourceError};
 use rockscope_starrocks::{ClientConfig, ClusterClient};
 use rockscope_store::{Cluster, Error as StoreError, NewCollectionError, NewRun, Store};
 use time::OffsetDateTime;
@@ -308,6 +308,12 @@ impl Collector {
         let nodes_total = input.scrapes.len();
         let nodes_ok = input.scrapes.iter().filter(|s| s.result.is_ok()).count();
         if nodes_ok == 0 {
+            if cluster_answered_nothing(&input) {
+                // Down time for the daily availability; a stored snapshot records its own
+                // reachable outcome.
+                self.record_unreachable(cluster.id, input.collected_at)
+                    .await;
+            }
             return Err(CollectError::NoNodeAnswered {
                 failures,
                 nodes_total,
@@ -438,6 +444,21 @@ impl Collector {
         };
         if let Err(e) = self.blocking(move |store| store.record_error(&error)).await {
             log::warn!("Recording a collection error failed. error={e}");
+        }
+    }
+
+    /// Records a cycle that reached nothing of the cluster, for the daily availability.
+    async fn record_unreachable(&self, cluster_id: i64, at: OffsetDateTime) {
+        let outcome = CycleOutcome {
+            cluster_id,
+            at,
+            reachability: Reachability::Unreachable,
+        };
+        if let Err(e) = self
+            .blocking(move |store| store.record_outcome(&outcome))
+            .await
+        {
+            log::warn!("Recording a cycle outcome failed. error={e}");
         }
     }
 

@@ -6,8 +6,8 @@
 //! [`aggregate`] takes the state kept from the previous cycle ([`EngineState`]) and one
 //! [`CycleInput`] (node lists, runtime info, every FE/BE/CN `/metrics` body with its fetch time)
 //! and returns an [`Aggregation`]: the cluster's [`MetricsSnapshot`], one [`NodeSnapshot`] per
-//! node, and the state for the next cycle. [`rollup_day`] turns one UTC day of snapshots into a
-//! [`DailySnapshot`].
+//! node, and the state for the next cycle. [`rollup_day`] turns one UTC day of snapshots and
+//! cycle outcomes into a [`DailySnapshot`].
 //!
 //! The work is split by metric group, each a pure function with its own tests:
 //!
@@ -41,7 +41,7 @@ pub mod latency;
 pub mod rates;
 pub mod snapshot;
 
-pub use daily::{expired_before, rollup_day};
+pub use daily::{cluster_answered_nothing, expired_before, rollup_day, rollup_window};
 pub use extract::{BeCounters, BeMetrics, FeCounters, FeMetrics, extract_be, extract_fe};
 pub use rockscope_model::{CycleInput, DailySnapshot, MetricsSnapshot, NodeSnapshot};
 pub use snapshot::{Aggregation, EngineState, NodeState, aggregate};

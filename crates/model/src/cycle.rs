@@ -105,3 +105,27 @@ pub struct CycleInput {
     #[serde(default)]
     pub other_errors: Vec<SourceError>,
 }
+
+/// Whether a collection cycle reached a cluster: what the daily availability counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    /// The cycle stored a snapshot: some node answered.
+    Reachable,
+    /// Nothing of the cluster answered: no node list and no node's `/metrics`.
+    Unreachable,
+}
+
+/// What one collection cycle of one cluster came to, for availability. The collector records one
+/// per cycle in which it did its own part (a cycle that failed on rockscope's side, e.g. a failed
+/// store write, records none, so that time counts as unknown rather than up or down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleOutcome {
+    /// The cluster's id in rockscope's store.
+    pub cluster_id: i64,
+    /// The cycle's time: its snapshot's `collected_at` (the [`CycleInput::collected_at`]).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Whether the cluster answered.
+    pub reachability: Reachability,
+}

@@ -7,7 +7,8 @@
 //! * [`scrape`]: one node's `/metrics` body as fetched ([`MetricsScrape`]), owned so that it can
 //!   cross threads, with what the lenient parse of it found.
 //! * [`cycle`]: everything one collection cycle fetched from a cluster ([`CycleInput`]), the input
-//!   of the aggregation engine.
+//!   of the aggregation engine, and whether the cycle reached the cluster ([`CycleOutcome`], an
+//!   input of the daily availability).
 //! * [`snapshot`]: what the engine computes and the store keeps ([`MetricsSnapshot`],
 //!   [`NodeSnapshot`], [`DailySnapshot`], and [`DailyInput`], the part of a snapshot the daily
 //!   roll-up reads).

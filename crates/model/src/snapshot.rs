@@ -344,7 +344,8 @@ pub struct NodeSnapshot {
     pub scrape_duration_ms: Option<i64>,
 }
 
-/// One cluster's figures of one UTC day, rolled up from that day's [`MetricsSnapshot`]s.
+/// One cluster's figures of one UTC day, rolled up from that day's [`MetricsSnapshot`]s and
+/// [`CycleOutcome`](crate::CycleOutcome)s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailySnapshot {
     /// The cluster's id in rockscope's store.
@@ -354,10 +355,10 @@ pub struct DailySnapshot {
     pub date: Date,
     /// Snapshots of the day rolled up.
     pub snapshot_count: i64,
-    /// The first snapshot's time.
+    /// The first snapshot's time (the first cycle outcome's on a day without snapshots).
     #[serde(with = "time::serde::rfc3339")]
     pub first_at: OffsetDateTime,
-    /// The last snapshot's time.
+    /// The last snapshot's time (the last cycle outcome's on a day without snapshots).
     #[serde(with = "time::serde::rfc3339")]
     pub last_at: OffsetDateTime,
     /// Mean of `qps`.
@@ -402,11 +403,17 @@ pub struct DailySnapshot {
     pub slow_queries: Option<i64>,
     /// `errors / queries × 100` (`None` without queries).
     pub error_rate: Option<f64>,
-    /// Seconds of the day covered by consecutive snapshots with known backend counts.
+    /// Seconds of the day whose state rockscope observed: up or down (`docs/METRICS.md`).
     pub observed_seconds: f64,
-    /// Seconds during which some backend was not alive.
+    /// Seconds of the day the cluster was down: unreachable, or some listed backend or compute
+    /// node not alive.
     pub downtime_seconds: f64,
-    /// `(observed − downtime) / observed × 100` (`None` when nothing was observed).
+    /// Seconds of the day whose state is unknown (rockscope was not running or could not tell):
+    /// the day's length minus `observed_seconds`. `None` on rows rolled up before this field
+    /// existed.
+    pub unknown_seconds: Option<f64>,
+    /// `(observed − downtime) / observed × 100`, i.e. up / (up + down); unknown time is in
+    /// neither (`None` when nothing was observed).
     pub availability_pct: Option<f64>,
     /// `data_used_bytes` of the first snapshot of the day that has it.
     pub data_size_start: Option<i64>,
@@ -416,7 +423,7 @@ pub struct DailySnapshot {
     pub data_growth: Option<i64>,
 }
 
-/// The figures of one [`MetricsSnapshot`] that the daily roll-up reads: 15 of its fields, so
+/// The figures of one [`MetricsSnapshot`] that the daily roll-up reads: 17 of its fields, so
 /// that rolling up a day reads those columns of the stored snapshots, not all of them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DailyInput {
@@ -450,6 +457,10 @@ pub struct DailyInput {
     pub backend_total: Option<i64>,
     /// [`MetricsSnapshot::backend_alive`].
     pub backend_alive: Option<i64>,
+    /// [`MetricsSnapshot::compute_node_total`].
+    pub compute_node_total: Option<i64>,
+    /// [`MetricsSnapshot::compute_node_alive`].
+    pub compute_node_alive: Option<i64>,
 }
 
 impl From<&MetricsSnapshot> for DailyInput {
@@ -470,6 +481,8 @@ impl From<&MetricsSnapshot> for DailyInput {
             data_used_bytes: s.data_used_bytes,
             backend_total: s.backend_total,
             backend_alive: s.backend_alive,
+            compute_node_total: s.compute_node_total,
+            compute_node_alive: s.compute_node_alive,
         }
     }
 }

@@ -416,9 +416,10 @@ impl Store {
         Ok(cluster)
     }
 
-    /// Delete cluster `id` and all its data (snapshots, node snapshots, daily rows, errors).
+    /// Delete cluster `id` and all its data (snapshots, node snapshots, cycle outcomes, daily
+    /// rows, errors).
     ///
-    /// The bulky snapshot rows go first in bounded batches (see [`retention`]) so that other
+    /// The bulky snapshot and outcome rows go first in bounded batches (see [`retention`]) so that other
     /// writers are not held up; then the cluster row is deleted and the foreign keys cascade over
     /// what is left. [`Error::NotFound`] for an unknown id.
     pub fn delete_cluster(&self, id: i64) -> Result<()> {
@@ -434,6 +435,7 @@ impl Store {
         for table in ["node_snapshots", "metrics_snapshots"] {
             delete_cluster_rows_batched(self, table, "collected_at", id, i64::MAX, &mut pace)?;
         }
+        delete_cluster_rows_batched(self, "cycle_outcomes", "at", id, i64::MAX, &mut pace)?;
         let changed = {
             let conn = self.conn()?;
             let _turn = self.write_turn();

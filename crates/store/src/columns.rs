@@ -335,6 +335,7 @@ column_set! {
         error_rate: Real,
         observed_seconds: RequiredReal,
         downtime_seconds: RequiredReal,
+        unknown_seconds: Real,
         availability_pct: Real,
         data_size_start: Int,
         data_size_end: Int,
@@ -363,6 +364,8 @@ column_set! {
         data_used_bytes: Int,
         backend_total: Int,
         backend_alive: Int,
+        compute_node_total: Int,
+        compute_node_alive: Int,
     }
 }
 

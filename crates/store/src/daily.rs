@@ -1,6 +1,7 @@
 //! The `daily_snapshots` table (one roll-up per cluster and UTC day) and the queries the daily
 //! aggregation needs: which days have snapshots, a day's snapshots (whole, or only what the
-//! roll-up reads), whether a day is done.
+//! roll-up reads), whether a day is done. The cycle outcomes it also reads are in
+//! [`crate::outcomes`].
 //!
 //! A day is "done" for a cluster exactly when its daily row exists ([`Store::daily_done`]): the
 //! aggregation writes the row last, with [`Store::upsert_daily`], so an interrupted aggregation
@@ -11,7 +12,7 @@ use std::sync::LazyLock;
 use rockscope_model::{DailyInput, DailySnapshot, MetricsSnapshot};
 use rusqlite::types::ToSql;
 use rusqlite::{OptionalExtension, Row, params};
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::Store;
 use crate::columns::{
@@ -149,16 +150,22 @@ impl Store {
         )
     }
 
-    /// The [`DailyInput`]s of the snapshots of cluster `cluster_id` collected on the UTC day
-    /// `date`, oldest first: [`Store::snapshots_of_day`] narrowed to the 15 fields the daily
-    /// roll-up reads. Decoding every column of a day's rows is most of a roll-up's time; these
-    /// read about a third as long (`docs/BENCHMARKS.md`, "Storage").
-    pub fn daily_inputs(&self, cluster_id: i64, date: Date) -> Result<Vec<DailyInput>> {
+    /// The [`DailyInput`]s of the snapshots of cluster `cluster_id` collected in `[from, to)`,
+    /// oldest first: the snapshots narrowed to the 17 fields the daily roll-up reads (over
+    /// `rockscope_engine::rollup_window` of the day rolled up). Decoding every column of a day's
+    /// rows is most of a roll-up's time; these read about a third as long
+    /// (`docs/BENCHMARKS.md`, "Storage").
+    pub fn daily_inputs(
+        &self,
+        cluster_id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<DailyInput>> {
         let conn = self.conn()?;
         query_all(
             &conn,
             &SELECT_DAILY_INPUTS,
-            params![cluster_id, day_start_ms(date), next_day_start_ms(date)],
+            params![cluster_id, to_ms(from), to_ms(to)],
             |r| {
                 let cluster_id = get(r, 0, daily_input::TABLE, "cluster_id")?;
                 let collected_at = from_ms(
@@ -174,24 +181,41 @@ impl Store {
     /// in order (for the daily aggregation's catch-up). One index seek per day found, however
     /// many snapshots a day holds.
     pub fn days_with_snapshots(&self, cluster_id: i64, from_date: Date) -> Result<Vec<Date>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(
+        days_with_rows(
+            self,
             "SELECT MIN(collected_at) FROM metrics_snapshots \
              WHERE cluster_id = ?1 AND collected_at >= ?2",
-        )?;
-        let mut days = Vec::new();
-        let mut from = day_start_ms(from_date);
-        loop {
-            let first: Option<i64> = stmt.query_row(params![cluster_id, from], |r| r.get(0))?;
-            let Some(ms) = first else { break };
-            let day = day_of_ms(ms, "metrics_snapshots.collected_at")?;
-            days.push(day);
-            let next = next_day_start_ms(day);
-            if next == i64::MAX {
-                break;
-            }
-            from = next;
-        }
-        Ok(days)
+            "metrics_snapshots.collected_at",
+            cluster_id,
+            from_date,
+        )
     }
+}
+
+/// The UTC days from `from_date` on with a row of cluster `cluster_id`, in order: `min_sql`
+/// (`SELECT MIN(time) ... WHERE cluster_id = ?1 AND time >= ?2`, a literal of this crate) is
+/// asked once per day found, from the start of the next day on, so each day costs one index seek.
+pub(crate) fn days_with_rows(
+    store: &Store,
+    min_sql: &str,
+    what: &str,
+    cluster_id: i64,
+    from_date: Date,
+) -> Result<Vec<Date>> {
+    let conn = store.conn()?;
+    let mut stmt = conn.prepare_cached(min_sql)?;
+    let mut days = Vec::new();
+    let mut from = day_start_ms(from_date);
+    loop {
+        let first: Option<i64> = stmt.query_row(params![cluster_id, from], |r| r.get(0))?;
+        let Some(ms) = first else { break };
+        let day = day_of_ms(ms, what)?;
+        days.push(day);
+        let next = next_day_start_ms(day);
+        if next == i64::MAX {
+            break;
+        }
+        from = next;
+    }
+    Ok(days)
 }

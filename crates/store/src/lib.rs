@@ -24,11 +24,15 @@
 //!   through this handle moves forward, for caches of answers computed from the store;
 //! * daily roll-ups ([`daily`]): [`Store::upsert_daily`], [`Store::daily_range`],
 //!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::daily_inputs`] (the columns
-//!   of a day's snapshots that the roll-up reads), [`Store::days_with_snapshots`];
+//!   of the snapshots that the roll-up reads), [`Store::days_with_snapshots`];
+//! * cycle outcomes ([`outcomes`], whether each cycle reached its cluster, for the daily
+//!   availability): [`Store::record_outcome`] (unreachable cycles; [`Store::insert_cycle`]
+//!   records the reachable ones), [`Store::cycle_outcomes`], [`Store::days_with_outcomes`];
 //! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`],
 //!   [`Store::recent_runs`], [`Store::recent_errors`];
 //! * retention ([`retention`]): [`Store::delete_snapshots_before`],
-//!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
+//!   [`Store::delete_outcomes_before`], [`Store::delete_daily_before`],
+//!   [`Store::delete_runs_before`], each in bounded batches of
 //!   one short transaction, with any waiting writer let in between two batches and the
 //!   write-ahead log checkpointed between them, so that a large clean-up never holds up a
 //!   writer for long; [`Store::checkpoint`] for the owner's housekeeping.
@@ -41,6 +45,7 @@
 //! | `metrics_snapshots` | one per cluster and cycle: `cluster_id`, `collected_at`, `source_errors` (JSON), one typed column per snapshot field, named like it | unique `(cluster_id, collected_at)`; covering `metrics_snapshots_overview` `(cluster_id, collected_at,` [`OVERVIEW_FIELDS`]`)` |
 //! | `node_snapshots` | one per node and cycle: `cluster_id`, `collected_at`, `node_type`, one column per field | `(cluster_id, collected_at)` |
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
+//! | `cycle_outcomes` | one per cluster and cycle rockscope completed: `cluster_id`, `at`, `reachable` (0/1) | unique `(cluster_id, at)` |
 //! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |
 //! | `collection_errors` | per-cluster errors: `cluster_id`, `at`, `stage`, `code`, `message` | `(cluster_id, at)`, `(at)` |
 //!
@@ -86,6 +91,7 @@ pub mod daily;
 mod error;
 mod gate;
 mod generation;
+pub mod outcomes;
 pub mod retention;
 pub mod runs;
 mod schema;

@@ -236,6 +236,37 @@ impl Store {
         Ok(snapshots.rows)
     }
 
+    /// Delete every cycle outcome recorded strictly before `cutoff`, cluster by cluster, in
+    /// batches of at most `batch_size` rows (fewer when slower than [`BATCH_TARGET`]), like
+    /// [`Store::delete_snapshots_before`]. Returns how many were deleted.
+    pub fn delete_outcomes_before(
+        &self,
+        cutoff: OffsetDateTime,
+        batch_size: usize,
+    ) -> Result<usize> {
+        let cutoff = Value::Integer(to_ms(cutoff));
+        let mut done = Batched::default();
+        let mut pace = Pace::new(batch_size);
+        for id in self.cluster_ids()? {
+            // Outcomes feed no cached answer: no write generation moves.
+            done += delete_batched(
+                self,
+                "cycle_outcomes",
+                "cluster_id = ?1 AND at < ?2",
+                &[Value::Integer(id), cutoff.clone()],
+                &mut pace,
+            )?;
+        }
+        if done.rows > 0 {
+            log::info!(
+                "store: retention deleted {} cycle outcomes in {} batches",
+                done.rows,
+                done.batches
+            );
+        }
+        Ok(done.rows)
+    }
+
     /// Delete every daily row whose date is strictly before `cutoff_date`, in batches. Returns how
     /// many were deleted.
     pub fn delete_daily_before(&self, cutoff_date: Date) -> Result<usize> {

@@ -33,6 +33,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "covering index for the cluster overview",
         apply: v2_overview_index,
     },
+    Migration {
+        name: "cycle outcomes for the daily availability",
+        apply: v3_cycle_outcomes,
+    },
 ];
 
 /// The schema version this build writes (the number of migrations).
@@ -205,6 +209,23 @@ fn v2_overview_index(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Version 3: `cycle_outcomes`, one narrow row per collection cycle of a cluster that rockscope
+/// completed on its side: whether the cluster answered (`reachable` 1) or nothing of it did
+/// (0). The daily availability counts the time after an unreachable cycle as down; a cycle
+/// that failed on rockscope's side leaves no row, so its time stays unknown.
+fn v3_cycle_outcomes(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE cycle_outcomes (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    reachable INTEGER NOT NULL CHECK (reachable IN (0, 1))
+) STRICT;
+CREATE UNIQUE INDEX cycle_outcomes_cluster_at ON cycle_outcomes (cluster_id, at);",
+    )?;
+    Ok(())
+}
+
 /// The name of the covering index of the overview's query.
 #[cfg(test)]
 pub(crate) const OVERVIEW_INDEX: &str = "metrics_snapshots_overview";
@@ -231,6 +252,43 @@ mod tests {
 
     use super::*;
     use crate::Store;
+
+    #[test]
+    fn a_version_2_database_gains_the_cycle_outcomes_and_keeps_its_data() {
+        let path = std::env::temp_dir().join(format!(
+            "rockscope-schema-v2-{}-{}.db",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO clusters (name, fe_hosts, username, password, source, created_at,
+                     updated_at) VALUES ('a', '[]', 'u', 'p', 'api', 0, 0);",
+            )
+            .unwrap();
+            assert!(conn.prepare("SELECT * FROM cycle_outcomes").is_err());
+        }
+        let store = Store::open(&path).unwrap();
+        let t = datetime!(2025-01-01 0:00 UTC);
+        let down = rockscope_model::CycleOutcome {
+            cluster_id: 1,
+            at: t,
+            reachability: rockscope_model::Reachability::Unreachable,
+        };
+        store.record_outcome(&down).unwrap();
+        let day = time::Duration::DAY;
+        assert_eq!(store.cycle_outcomes(1, t, t + day).unwrap(), vec![down]);
+        assert_eq!(store.list_clusters().unwrap()[0].name, "a");
+        assert_eq!(store.integrity_check().unwrap(), ["ok"]);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
 
     #[test]
     fn a_version_1_database_gains_the_overview_index_and_keeps_its_data() {

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use rockscope_model::{MetricsSnapshot, NodeSnapshot, SourceError};
+use rockscope_model::{MetricsSnapshot, NodeSnapshot, Reachability, SourceError};
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 use serde::Serialize;
@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::clusters::{CLUSTER_COLUMN_COUNT, Cluster, cluster_from_row, cluster_select};
 use crate::columns::{column_list, from_ms, get, insert_sql, metric, node, parse_node_kind, to_ms};
 use crate::error::{Constraint, Error, Result, constraint_of};
+use crate::outcomes::{UPSERT_OUTCOME, reachable_flag};
 use crate::{Store, sql_limit};
 
 /// The most snapshots [`Store::snapshots_range`] returns at once, whatever the limit asked.
@@ -109,8 +110,9 @@ pub struct ClusterSummary {
 }
 
 impl Store {
-    /// Store one cycle of one cluster: the snapshot and its node snapshots, in one transaction
-    /// (either all of it is committed or none). Returns the snapshot's row id.
+    /// Store one cycle of one cluster: the snapshot, its node snapshots and its reachable
+    /// [`CycleOutcome`](rockscope_model::CycleOutcome) (see [`crate::outcomes`]), in one
+    /// transaction (either all of it is committed or none). Returns the snapshot's row id.
     ///
     /// The node rows are stored under the snapshot's `cluster_id` and `collected_at` (the
     /// cycle's identity), whatever their own fields say. [`Error::NotFound`] when the cluster
@@ -153,6 +155,13 @@ impl Store {
                 stmt.execute(bound.as_slice()).map_err(map_err)?;
             }
         }
+        tx.prepare_cached(UPSERT_OUTCOME)?
+            .execute(params![
+                cluster_id,
+                at,
+                reachable_flag(Reachability::Reachable)
+            ])
+            .map_err(map_err)?;
         tx.commit()?;
         self.bump_generation(cluster_id);
         Ok(id)

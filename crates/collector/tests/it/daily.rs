@@ -56,7 +56,7 @@ fn two_day_outage_is_caught_up_at_start() {
             .map(|t| DailyInput::from(&snapshot_at(live.id, *t)))
             .collect();
         store
-            .upsert_daily(&rollup_day(live.id, day(5), &first_two).expect("rollup"))
+            .upsert_daily(&rollup_day(live.id, day(5), &first_two, &[]).expect("rollup"))
             .expect("upsert");
         assert!(!store.daily_done(live.id, day(4)).unwrap());
 

@@ -1,7 +1,8 @@
 //! Integration tests of the collector against the simulator and a real SQLite file: cadence and
-//! isolation of broken clusters, hung and slow nodes within a cluster, retention, daily catch-up
-//! after an outage, restart on the same database.
+//! isolation of broken clusters, hung and slow nodes within a cluster, retention, daily
+//! availability and catch-up after an outage, restart on the same database.
 
+mod availability;
 mod cadence;
 mod common;
 mod daily;

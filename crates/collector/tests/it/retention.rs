@@ -54,7 +54,7 @@ async fn retention_deletes_exactly_the_expired_rows() {
             cluster.id,
             date.midnight().assume_utc() + Duration::hours(12),
         );
-        let row = rollup_day(cluster.id, date, &[DailyInput::from(&snapshot)])
+        let row = rollup_day(cluster.id, date, &[DailyInput::from(&snapshot)], &[])
             .expect("a day with one snapshot");
         store.upsert_daily(&row).expect("upsert daily");
     }

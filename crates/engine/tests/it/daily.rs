@@ -140,7 +140,7 @@ fn day() -> Vec<DailyInput> {
 
 #[test]
 fn rollup_of_a_day() {
-    let d = rollup_day(7, date!(2025 - 03 - 01), &day()).expect("snapshots");
+    let d = rollup_day(7, date!(2025 - 03 - 01), &day(), &[]).expect("snapshots");
     assert_eq!(d.cluster_id, 7);
     assert_eq!(d.date, date!(2025 - 03 - 01));
     assert_eq!(d.snapshot_count, 5);
@@ -171,6 +171,7 @@ fn rollup_of_a_day() {
     // observed 00:00-00:12 (720 s; the 28-minute gap is not observed), down 00:10-00:12
     assert_eq!(d.observed_seconds, 720.0);
     assert_eq!(d.downtime_seconds, 120.0);
+    assert_eq!(d.unknown_seconds, Some(86_400.0 - 720.0));
     close(d.availability_pct, 600.0 / 720.0 * 100.0);
     assert_eq!(d.data_size_start, Some(1000));
     assert_eq!(d.data_size_end, Some(1250));
@@ -179,14 +180,14 @@ fn rollup_of_a_day() {
 
 #[test]
 fn rollup_edge_cases() {
-    assert_eq!(rollup_day(7, date!(2025 - 03 - 02), &day()), None);
-    assert_eq!(rollup_day(7, date!(2025 - 03 - 01), &[]), None);
+    assert_eq!(rollup_day(7, date!(2025 - 03 - 02), &day(), &[]), None);
+    assert_eq!(rollup_day(7, date!(2025 - 03 - 01), &[], &[]), None);
     // one snapshot: nothing observed, no availability
     let one = [DailyInput::from(&blank(
         7,
         datetime!(2025-03-01 12:00:00 UTC),
     ))];
-    let d = rollup_day(7, date!(2025 - 03 - 01), &one).expect("one");
+    let d = rollup_day(7, date!(2025 - 03 - 01), &one, &[]).expect("one");
     assert_eq!(d.snapshot_count, 1);
     assert_eq!(d.availability_pct, None);
     assert_eq!(d.observed_seconds, 0.0);
@@ -198,7 +199,7 @@ fn rollup_edge_cases() {
         7,
         datetime!(2025-03-02 01:00:00 +02:00), // 2025-03-01 23:00 UTC
     ))];
-    assert!(rollup_day(7, date!(2025 - 03 - 01), &shifted).is_some());
+    assert!(rollup_day(7, date!(2025 - 03 - 01), &shifted, &[]).is_some());
 }
 
 #[test]
@@ -215,7 +216,7 @@ fn retention_cut_off() {
 
 #[test]
 fn daily_serializes_date_as_text() {
-    let d = rollup_day(7, date!(2025 - 03 - 01), &day()).expect("snapshots");
+    let d = rollup_day(7, date!(2025 - 03 - 01), &day(), &[]).expect("snapshots");
     let json = serde_json::to_value(&d).expect("json");
     assert_eq!(json["date"], "2025-03-01");
     assert_eq!(json["first_at"], "2025-03-01T00:00:00Z");

@@ -140,10 +140,14 @@ fn daily_inputs_are_the_days_snapshots_narrowed() {
         .collect();
     assert_eq!(narrowed.len(), 4);
     assert_eq!(narrowed[2].qps, None, "the sparse one, in time order");
-    assert_eq!(store.daily_inputs(c.id, day).unwrap(), narrowed);
+    assert_eq!(
+        store.daily_inputs(c.id, d1, d1 + secs(86_400)).unwrap(),
+        narrowed
+    );
+    let d3 = date!(2025 - 03 - 03).midnight().assume_utc();
     assert!(
         store
-            .daily_inputs(c.id, date!(2025 - 03 - 03))
+            .daily_inputs(c.id, d3, d3 + secs(86_400))
             .unwrap()
             .is_empty()
     );

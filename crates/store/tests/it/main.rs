@@ -4,6 +4,7 @@ mod clusters;
 mod concurrency;
 mod crash;
 mod daily;
+mod outcomes;
 mod retention;
 mod runs;
 mod schema;
