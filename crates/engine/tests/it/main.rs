@@ -4,5 +4,6 @@
 mod daily;
 mod fixtures;
 mod ground_truth;
+mod latency;
 mod partial;
 mod scenario;
