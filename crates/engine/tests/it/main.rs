@@ -7,3 +7,4 @@ mod ground_truth;
 mod latency;
 mod partial;
 mod scenario;
+mod sim_latency;
