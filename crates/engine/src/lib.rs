@@ -17,13 +17,13 @@
 //!   latency;
 //! * [`latency`]: per-FE latency from the window gauges or the summary, combined over the FEs
 //!   that served queries;
-//! * [`health`]: node counts, the leader, versions and scrape health;
-//! * [`compute`]: the BEs' and CNs' per-node CPU, memory, network and IO figures and their sums;
+//! * `health`: node counts, the leader, versions and scrape health;
+//! * `compute`: the BEs' and CNs' per-node CPU, memory, network and IO figures and their sums;
 //! * [`cpu`]: CPU busy % from jiffies, cluster CPU and memory figures;
 //! * [`disk`]: storage and tablets from the backends list;
 //! * [`jvm`]: FE heap, threads and GC;
 //! * [`jobs`]: load jobs, routine loads, transactions and other leader-only figures;
-//! * [`node_snapshot`]: one node's snapshot;
+//! * `node_snapshot`: one node's snapshot;
 //! * [`snapshot`]: matches scrapes to list rows (`nodes`), runs the groups and assembles the
 //!   snapshots;
 //! * [`daily`]: the daily rollup and the retention cut-off.
@@ -38,16 +38,16 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod compute;
+mod compute;
 pub mod cpu;
 pub mod daily;
 pub mod disk;
 pub mod extract;
-pub mod health;
+mod health;
 pub mod jobs;
 pub mod jvm;
 pub mod latency;
-pub mod node_snapshot;
+mod node_snapshot;
 mod nodes;
 pub mod queries;
 pub mod rates;

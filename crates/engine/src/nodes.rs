@@ -149,45 +149,20 @@ fn find_row(nodes: &[Node<'_>], r: &NodeRef) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::disk::tests::backend;
-    use rockscope_model::{CycleInput, MetricsScrape};
-    use time::macros::datetime;
-
-    fn scrape(kind: NodeKind, id: &str, host: &str, port: u16) -> NodeScrape {
-        NodeScrape {
-            node: NodeRef {
-                kind,
-                id: id.to_owned(),
-                host: host.to_owned(),
-                http_port: port,
-            },
-            result: Ok(MetricsScrape {
-                body: Vec::new(),
-                fetched_at: datetime!(2025-01-01 00:00:01 UTC),
-                duration_ms: 3,
-            }),
-        }
-    }
+    use crate::snapshot::tests::{input, scrape};
 
     #[test]
     fn scrapes_match_rows_by_id_then_address() {
-        let input = CycleInput {
-            cluster_id: 1,
-            collected_at: datetime!(2025-01-01 01:00:00 +01:00),
-            frontends: Ok(Vec::new()),
-            backends: Ok(vec![
-                backend(1, Some(10), Some(5)),
-                backend(2, Some(10), Some(5)),
-            ]),
-            compute_nodes: Ok(Vec::new()),
-            runtime_info: None,
-            scrapes: vec![
+        let rows = vec![backend(1, Some(10), Some(5)), backend(2, Some(10), Some(5))];
+        let input = input(
+            rows,
+            vec![
                 // by address (no id), then by id at another address, then unknown
-                scrape(NodeKind::Be, "", "10.0.0.1", 8040),
-                scrape(NodeKind::Be, "2", "be2.example", 8041),
-                scrape(NodeKind::Be, "", "10.0.0.9", 8040),
+                scrape(NodeKind::Be, "", "10.0.0.1", 8040, ""),
+                scrape(NodeKind::Be, "2", "be2.example", 8041, ""),
+                scrape(NodeKind::Be, "", "10.0.0.9", 8040, ""),
             ],
-            other_errors: Vec::new(),
-        };
+        );
         let nodes = gather(&input);
         assert_eq!(nodes.len(), 3);
         assert!(nodes[0].scrape.is_some() && nodes[0].row.is_some());

@@ -1,10 +1,9 @@
 //! The assembly of one cycle: parses every body once, runs the metric groups ([`queries`],
-//! [`health`], [`compute`], [`jvm`], [`jobs`], [`disk`]) and lays their results out as the
-//! [`MetricsSnapshot`] (the field list), the [`NodeSnapshot`]s and the next [`EngineState`].
+//! `health`, `compute`, [`jvm`], [`jobs`], [`disk`]) and lays their results out as the
+//! [`MetricsSnapshot`] (the field list), the [`NodeSnapshot`]s (`node_snapshot`) and the next
+//! [`EngineState`].
 //!
 //! [`queries`]: crate::queries
-//! [`health`]: crate::health
-//! [`compute`]: crate::compute
 //! [`jvm`]: crate::jvm
 //! [`jobs`]: crate::jobs
 //! [`disk`]: crate::disk
@@ -44,7 +43,7 @@ pub struct NodeState {
 /// scrape. Plain data, serializable, so that it may be persisted across restarts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EngineState {
-    /// By [`NodeRef::key`] (`kind/host:port`).
+    /// By [`NodeRef::key`](rockscope_model::NodeRef::key) (`kind/host:port`).
     pub nodes: BTreeMap<String, NodeState>,
 }
 
@@ -302,12 +301,19 @@ fn cluster_snapshot(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rockscope_model::{Backend, MetricsScrape, NodeRef, NodeScrape};
     use time::macros::datetime;
 
-    fn scrape(kind: NodeKind, id: &str, host: &str, port: u16, body: &str) -> NodeScrape {
+    /// A successful scrape at 2025-01-01 00:00:01 UTC.
+    pub(crate) fn scrape(
+        kind: NodeKind,
+        id: &str,
+        host: &str,
+        port: u16,
+        body: &str,
+    ) -> NodeScrape {
         NodeScrape {
             node: NodeRef {
                 kind,
@@ -323,7 +329,8 @@ mod tests {
         }
     }
 
-    fn input(backends: Vec<Backend>, scrapes: Vec<NodeScrape>) -> CycleInput {
+    /// A cycle at 2025-01-01 00:00 UTC with these backends and scrapes, every other list empty.
+    pub(crate) fn input(backends: Vec<Backend>, scrapes: Vec<NodeScrape>) -> CycleInput {
         CycleInput {
             cluster_id: 1,
             collected_at: datetime!(2025-01-01 01:00:00 +01:00),
