@@ -2,8 +2,8 @@
 //!
 //! Counts come from the leader's lists, else (a list failed) from the leader body's `node_info`.
 //! The starrocks-admin compatible `backend_*` counts are the nodes that play the BE role: the
-//! backends, or on a shared-data cluster without backends its compute nodes, as StarRocks'
-//! `SHOW BACKENDS`-based tools and starrocks-admin's overview count them.
+//! backends, or on a shared-data cluster without backends its compute nodes (starrocks-admin's
+//! client reads `/compute_nodes` when `/backends` is empty, `starrocks_client.rs`).
 
 use std::collections::BTreeSet;
 
