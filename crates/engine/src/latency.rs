@@ -1,19 +1,23 @@
 //! Query latency per FE from the best source it offers, and combined over FEs.
 //!
-//! Per FE:
-//! * quantiles come from the `starrocks_fe_query_latency{type}` window gauges when they are
-//!   populated (at least one quantile gauge present and non-zero); otherwise from the
-//!   `starrocks_fe_query_latency_ms{quantile}` summary (when its `_count` is positive), which has
-//!   no 0.5 and no 0.9 quantile: p50 and p90 then stay `None`;
-//! * the mean is Δ`_sum`/Δ`_count` of the summary over the interval (with reset detection) when
-//!   queries ran in it; otherwise the window's `mean` gauge when the window is populated.
+//! Per FE (each FE's own figures, kept in its node snapshot):
+//! * when the `starrocks_fe_query_latency{type}` window gauges are populated (at least one
+//!   quantile present and non-zero: StarRocks fills them only with `enable_collect_query_detail_info`,
+//!   from the queries of the last 15 s `MetricCalculator` tick), every figure comes from them,
+//!   the mean included;
+//! * otherwise, when the `starrocks_fe_query_latency_ms` summary has a positive `_count`, from
+//!   the summary: a Codahale histogram on an exponentially decaying reservoir. It has no 0.5 and
+//!   no 0.9 quantile (p50 and p90 stay `None`), and its `_sum` is printed as `count × mean of the
+//!   reservoir` (`PrometheusMetricVisitor.visitHistogram`), not as a running total. So the mean is
+//!   the reservoir's mean `_sum / _count` of the current scrape: Δ`_sum`/Δ`_count` between two
+//!   scrapes is not the mean of anything.
 //!
-//! Over FEs, each field is the weighted mean of the FEs that have it, weighted by each FE's
-//! queries in the interval; when some of those FEs have no interval count (first cycle, new FE),
-//! by their `qps` gauge; when that is missing too, or all weights are 0, equally.
+//! Over FEs, only the FEs that served queries in the interval count (see [`combine`]): a
+//! percentile is the **largest** of theirs (the cluster's true percentile lies between the
+//! smallest and the largest per-FE percentile, so this is its upper bound), the mean is their
+//! query-weighted mean (exact for a mixture). When no FE served a query, every field is `None`.
 
-use crate::extract::{FeCounters, FeMetrics};
-use crate::rates::increase;
+use crate::extract::FeMetrics;
 
 /// Latency figures in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -34,52 +38,37 @@ pub struct Latency {
     pub mean: Option<f64>,
 }
 
-/// One FE's latency, given its previous counters (if any).
-pub fn fe_latency(m: &FeMetrics, prev: Option<&FeCounters>) -> Latency {
+/// One FE's latency from its current scrape (see the module docs for the source).
+pub fn fe_latency(m: &FeMetrics) -> Latency {
     let w = &m.latency_window;
     let window_populated = [w.p50, w.p75, w.p90, w.p95, w.p99, w.p999]
         .iter()
         .any(|v| v.is_some_and(|v| v != 0.0));
-    let mut out = if window_populated {
-        Latency {
+    if window_populated {
+        return Latency {
             p50: w.p50,
             p75: w.p75,
             p90: w.p90,
             p95: w.p95,
             p99: w.p99,
             p999: w.p999,
-            mean: None,
-        }
-    } else if m.counters.latency_count.is_some_and(|c| c > 0.0) {
-        let s = &m.latency_summary;
-        Latency {
-            p50: None,
-            p75: s.p75,
-            p90: None,
-            p95: s.p95,
-            p99: s.p99,
-            p999: s.p999,
-            mean: None,
-        }
-    } else {
-        Latency::default()
+            mean: w.mean,
+        };
+    }
+    let c = &m.counters;
+    let Some(count) = c.latency_count.filter(|c| *c > 0.0) else {
+        return Latency::default();
     };
-    out.mean = interval_mean(&m.counters, prev).or(if window_populated { w.mean } else { None });
-    out
-}
-
-/// Δsum/Δcount of the latency summary, when queries ran in the interval.
-fn interval_mean(cur: &FeCounters, prev: Option<&FeCounters>) -> Option<f64> {
-    let prev = prev?;
-    let (pc, cc) = (prev.latency_count?, cur.latency_count?);
-    let (ps, cs) = (prev.latency_sum?, cur.latency_sum?);
-    // A reset of either means the FE restarted: both start again from 0.
-    let (dc, ds) = if cc < pc || cs < ps {
-        (cc, cs)
-    } else {
-        (cc - pc, cs - ps)
-    };
-    (dc > 0.0).then(|| ds / dc)
+    let s = &m.latency_summary;
+    Latency {
+        p50: None,
+        p75: s.p75,
+        p90: None,
+        p95: s.p95,
+        p99: s.p99,
+        p999: s.p999,
+        mean: c.latency_sum.map(|sum| sum / count),
+    }
 }
 
 /// One FE's contribution to the cluster latency.
@@ -87,59 +76,59 @@ fn interval_mean(cur: &FeCounters, prev: Option<&FeCounters>) -> Option<f64> {
 pub struct FeLatency {
     /// The FE's latency.
     pub latency: Latency,
-    /// The FE's queries in the interval, when known.
+    /// The FE's queries in the interval (Δ`query_total`), when it had a previous scrape.
     pub interval_queries: Option<f64>,
-    /// The FE's `qps` gauge, the weight of last resort.
-    pub qps_gauge: Option<f64>,
+    /// The FE's query rate over the interval (for an FE without a previous scrape, its corrected
+    /// `qps` gauge): the weight when some FE has no interval count.
+    pub qps: Option<f64>,
 }
 
-/// The FE's queries in the interval: Δ`query_total` with reset detection.
-pub fn interval_queries(cur: &FeCounters, prev: Option<&FeCounters>) -> Option<f64> {
-    increase(prev?.query_total, cur.query_total)
-}
-
-/// Combines per-FE latencies, field by field (see the module docs for the weights).
-pub fn combine(fes: &[FeLatency]) -> Latency {
-    let field = |get: fn(&Latency) -> Option<f64>| -> Option<f64> {
-        let have: Vec<(f64, &FeLatency)> = fes
-            .iter()
-            .filter_map(|f| get(&f.latency).map(|v| (v, f)))
-            .collect();
-        if have.is_empty() {
-            return None;
-        }
-        let weights: Vec<f64> = if have.iter().all(|(_, f)| f.interval_queries.is_some()) {
-            have.iter()
-                .map(|(_, f)| f.interval_queries.unwrap_or(0.0))
-                .collect()
-        } else if have.iter().all(|(_, f)| f.qps_gauge.is_some()) {
-            have.iter()
-                .map(|(_, f)| f.qps_gauge.unwrap_or(0.0))
-                .collect()
+impl FeLatency {
+    /// How much the FE counts: its interval queries, or its query rate when `by_rate`.
+    fn weight(&self, by_rate: bool) -> f64 {
+        let w = if by_rate {
+            self.qps
         } else {
-            vec![1.0; have.len()]
+            self.interval_queries
         };
-        let total: f64 = weights.iter().sum();
-        if total > 0.0 {
-            Some(
-                have.iter()
-                    .zip(&weights)
-                    .map(|((v, _), w)| v * w)
-                    .sum::<f64>()
-                    / total,
-            )
-        } else {
-            Some(have.iter().map(|(v, _)| v).sum::<f64>() / have.len() as f64)
-        }
+        w.filter(|w| w.is_finite()).unwrap_or(0.0)
+    }
+}
+
+/// Combines per-FE latencies over the FEs that served queries in the interval.
+///
+/// An FE served queries when its Δ`query_total` is positive; an FE without a previous scrape
+/// (first cycle, new FE) when its `qps` gauge is. The weights are the interval queries, or the
+/// query rates when some serving FE has no interval count. No serving FE: all `None`.
+pub fn combine(fes: &[FeLatency]) -> Latency {
+    let by_rate = fes.iter().any(|f| f.interval_queries.is_none());
+    let serving: Vec<(f64, &Latency)> = fes
+        .iter()
+        .map(|f| (f.weight(by_rate), &f.latency))
+        .filter(|(w, _)| *w > 0.0)
+        .collect();
+    let largest = |get: fn(&Latency) -> Option<f64>| {
+        serving
+            .iter()
+            .filter_map(|(_, l)| get(l))
+            .fold(None, |acc: Option<f64>, v| {
+                Some(acc.map_or(v, |a| a.max(v)))
+            })
     };
+    let with_mean: Vec<(f64, f64)> = serving
+        .iter()
+        .filter_map(|(w, l)| Some((*w, l.mean?)))
+        .collect();
+    let weight: f64 = with_mean.iter().map(|(w, _)| w).sum();
+    let mean = (weight > 0.0).then(|| with_mean.iter().map(|(w, m)| w * m).sum::<f64>() / weight);
     Latency {
-        p50: field(|l| l.p50),
-        p75: field(|l| l.p75),
-        p90: field(|l| l.p90),
-        p95: field(|l| l.p95),
-        p99: field(|l| l.p99),
-        p999: field(|l| l.p999),
-        mean: field(|l| l.mean),
+        p50: largest(|l| l.p50),
+        p75: largest(|l| l.p75),
+        p90: largest(|l| l.p90),
+        p95: largest(|l| l.p95),
+        p99: largest(|l| l.p99),
+        p999: largest(|l| l.p999),
+        mean,
     }
 }
 
@@ -178,20 +167,11 @@ mod tests {
             p99: Some(20.0),
             p999: Some(35.0),
         };
-        let m = fe(w, SUMMARY, 1000.0, 100.0);
-        let prev = FeCounters {
-            latency_sum: Some(400.0),
-            latency_count: Some(40.0),
-            ..FeCounters::default()
-        };
-        let l = fe_latency(&m, Some(&prev));
+        let l = fe_latency(&fe(w, SUMMARY, 1000.0, 100.0));
         assert_eq!(l.p50, Some(3.0));
         assert_eq!(l.p90, Some(9.0));
         assert_eq!(l.p99, Some(20.0));
-        // (1000 - 400) / (100 - 40)
-        assert_eq!(l.mean, Some(10.0));
-        // first cycle: the window mean
-        assert_eq!(fe_latency(&m, None).mean, Some(5.0));
+        assert_eq!(l.mean, Some(5.0));
     }
 
     #[test]
@@ -202,97 +182,54 @@ mod tests {
             p99: Some(0.0),
             ..LatencyWindow::default()
         };
-        let m = fe(w, SUMMARY, 1000.0, 100.0);
-        let l = fe_latency(&m, None);
+        let l = fe_latency(&fe(w, SUMMARY, 1000.0, 100.0));
         assert_eq!(l.p50, None);
         assert_eq!(l.p75, Some(12.0));
         assert_eq!(l.p90, None);
         assert_eq!(l.p95, Some(30.0));
         assert_eq!(l.p99, Some(50.0));
         assert_eq!(l.p999, Some(90.0));
-        assert_eq!(l.mean, None);
+        // the reservoir's mean: sum / count of this scrape
+        assert_eq!(l.mean, Some(10.0));
         // no query ever: nothing
         let empty = fe(LatencyWindow::default(), SUMMARY, 0.0, 0.0);
-        assert_eq!(fe_latency(&empty, None), Latency::default());
+        assert_eq!(fe_latency(&empty), Latency::default());
+    }
+
+    fn part(p99: f64, mean: f64, queries: Option<f64>, qps: Option<f64>) -> FeLatency {
+        FeLatency {
+            latency: Latency {
+                p99: Some(p99),
+                mean: Some(mean),
+                ..Latency::default()
+            },
+            interval_queries: queries,
+            qps,
+        }
     }
 
     #[test]
-    fn mean_across_reset_and_idle() {
-        let m = fe(LatencyWindow::default(), SUMMARY, 60.0, 3.0);
-        let prev = FeCounters {
-            latency_sum: Some(1000.0),
-            latency_count: Some(100.0),
-            ..FeCounters::default()
-        };
-        assert_eq!(fe_latency(&m, Some(&prev)).mean, Some(20.0));
-        let idle = FeCounters {
-            latency_sum: Some(60.0),
-            latency_count: Some(3.0),
-            ..FeCounters::default()
-        };
-        assert_eq!(fe_latency(&m, Some(&idle)).mean, None);
-    }
-
-    #[test]
-    fn combine_weights() {
-        let a = FeLatency {
-            latency: Latency {
-                p99: Some(10.0),
-                mean: Some(2.0),
-                ..Latency::default()
-            },
-            interval_queries: Some(300.0),
-            qps_gauge: Some(1.0),
-        };
-        let b = FeLatency {
-            latency: Latency {
-                p99: Some(50.0),
-                ..Latency::default()
-            },
-            interval_queries: Some(100.0),
-            qps_gauge: Some(3.0),
-        };
-        let l = combine(&[a, b]);
-        // (10*300 + 50*100) / 400
-        assert_eq!(l.p99, Some(20.0));
-        assert_eq!(l.mean, Some(2.0));
+    fn largest_percentile_and_weighted_mean_of_serving_fes() {
+        let a = part(10.0, 2.0, Some(300.0), Some(10.0));
+        let b = part(50.0, 6.0, Some(100.0), Some(3.0));
+        let idle = part(900.0, 100.0, Some(0.0), Some(0.0));
+        let l = combine(&[a, b, idle]);
+        assert_eq!(l.p99, Some(50.0));
+        assert_eq!(l.mean, Some((2.0 * 300.0 + 6.0 * 100.0) / 400.0));
         assert_eq!(l.p50, None);
-        // first cycle: qps gauges as weights (10*1 + 50*3) / 4
-        let (a1, b1) = (
-            FeLatency {
-                interval_queries: None,
-                ..a
-            },
-            FeLatency {
-                interval_queries: None,
-                ..b
-            },
-        );
-        assert_eq!(combine(&[a1, b1]).p99, Some(40.0));
-        // no weights at all: equal
-        let (a2, b2) = (
-            FeLatency {
-                qps_gauge: None,
-                ..a1
-            },
-            FeLatency {
-                qps_gauge: None,
-                ..b1
-            },
-        );
-        assert_eq!(combine(&[a2, b2]).p99, Some(30.0));
-        // all weights zero: equal
-        let (a3, b3) = (
-            FeLatency {
-                interval_queries: Some(0.0),
-                ..a
-            },
-            FeLatency {
-                interval_queries: Some(0.0),
-                ..b
-            },
-        );
-        assert_eq!(combine(&[a3, b3]).p99, Some(30.0));
+        // an FE without an interval count: every FE weighted by its rate
+        let new = part(70.0, 10.0, None, Some(2.0));
+        let l = combine(&[a, b, new]);
+        assert_eq!(l.p99, Some(70.0));
+        assert_eq!(l.mean, Some((2.0 * 10.0 + 6.0 * 3.0 + 10.0 * 2.0) / 15.0));
+    }
+
+    #[test]
+    fn no_queries_no_latency() {
+        let idle = part(900.0, 100.0, Some(0.0), Some(0.0));
+        assert_eq!(combine(&[idle, idle]), Latency::default());
+        let unknown = part(900.0, 100.0, None, None);
+        assert_eq!(combine(&[unknown]), Latency::default());
         assert_eq!(combine(&[]), Latency::default());
     }
 }

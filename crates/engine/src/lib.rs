@@ -13,12 +13,19 @@
 //!
 //! * [`extract`]: one pass of the lenient parser over a body into [`FeMetrics`] / [`BeMetrics`];
 //! * [`rates`]: counter increases with reset detection, per-second rates, small `Option` folds;
-//! * [`latency`]: per-FE latency from the window gauges or the summary, combined over FEs;
+//! * [`queries`]: query totals and rates over FEs (the `qps` gauge corrected), and the cluster
+//!   latency;
+//! * [`latency`]: per-FE latency from the window gauges or the summary, combined over the FEs
+//!   that served queries;
+//! * `health`: node counts, the leader, versions and scrape health;
+//! * `compute`: the BEs' and CNs' per-node CPU, memory, network and IO figures and their sums;
 //! * [`cpu`]: CPU busy % from jiffies, cluster CPU and memory figures;
 //! * [`disk`]: storage and tablets from the backends list;
 //! * [`jvm`]: FE heap, threads and GC;
 //! * [`jobs`]: load jobs, routine loads, transactions and other leader-only figures;
-//! * [`snapshot`]: matches scrapes to list rows and assembles the snapshots;
+//! * `node_snapshot`: one node's snapshot;
+//! * [`snapshot`]: matches scrapes to list rows (`nodes`), runs the groups and assembles the
+//!   snapshots;
 //! * [`daily`]: the daily rollup and the retention cut-off.
 //!
 //! Rules that hold throughout: a figure with no source is `None`, never an invented 0; NaN and
@@ -31,13 +38,18 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod compute;
 pub mod cpu;
 pub mod daily;
 pub mod disk;
 pub mod extract;
+mod health;
 pub mod jobs;
 pub mod jvm;
 pub mod latency;
+mod node_snapshot;
+mod nodes;
+pub mod queries;
 pub mod rates;
 pub mod snapshot;
 

@@ -75,8 +75,9 @@ pub struct MetricsSnapshot {
     pub query_queue_pending: Option<i64>,
     /// Open MySQL connections, summed over FEs.
     pub fe_connections: Option<i64>,
-    /// Queries running on BEs/CNs (`NumRunningQueries` of the lists, summed).
-    pub running_queries: Option<i64>,
+    /// Query contexts on the alive BEs/CNs (`NumRunningQueries` of the lists, summed): a query
+    /// running on N nodes counts N times, so this is not a count of queries.
+    pub running_query_contexts: Option<i64>,
 
     // ---- node counts -------------------------------------------------------------------------
     /// Backends in the leader's list.
@@ -111,12 +112,13 @@ pub struct MetricsSnapshot {
     pub journal_replay_lag: Option<i64>,
 
     // ---- CPU and memory (BE + CN) --------------------------------------------------------------
-    /// Cluster-wide CPU use, 0–100: per-node busy % weighted by `CpuCores` (equal weights when a
-    /// core count is missing), over alive BEs and CNs.
+    /// Cluster-wide host CPU busy, 0–100: per-node host busy % (`/proc/stat` jiffies between two
+    /// scrapes) weighted by `CpuCores` (equal weights when a core count is missing), over alive
+    /// BEs and CNs. `None` until a node has two scrapes.
     pub total_cpu_usage: Option<f64>,
-    /// Mean of the per-node CPU busy %, over alive BEs and CNs.
+    /// Mean of the per-node host CPU busy %, over alive BEs and CNs.
     pub avg_cpu_usage: Option<f64>,
-    /// The busiest node's CPU busy %.
+    /// The busiest node's host CPU busy %.
     pub max_cpu_usage: Option<f64>,
     /// Cores of the BEs and CNs (`CpuCores` of the lists), summed.
     pub cpu_cores_total: Option<i64>,
@@ -292,8 +294,10 @@ pub struct NodeSnapshot {
     pub version: Option<String>,
     /// Decommissioning (BE/CN).
     pub decommissioned: bool,
-    /// CPU busy %, 0–100 (BE/CN).
+    /// Host CPU busy %, 0–100, from the jiffies of this and the previous scrape (BE/CN).
     pub cpu_usage_pct: Option<f64>,
+    /// The BE/CN process's CPU over all the host's cores, 0–100 (`CpuUsedPct` of the list).
+    pub process_cpu_usage_pct: Option<f64>,
     /// `CpuCores` (BE/CN).
     pub cpu_cores: Option<i64>,
     /// Memory use %, 0–100 (BE/CN).

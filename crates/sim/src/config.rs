@@ -1,5 +1,6 @@
 //! What to simulate: clusters, StarRocks version shapes, credentials, how to bind.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
@@ -124,6 +125,13 @@ pub struct ClusterSpec {
     pub username: String,
     /// Basic-auth password (StarRocks default empty).
     pub password: String,
+    /// Per FE index (observers after the `fes` FEs), its base query latency in ms instead of
+    /// the seeded one (8–120 ms): one FE much slower than the others, say.
+    pub fe_latency_ms: BTreeMap<usize, u32>,
+    /// FE config `enable_collect_query_detail_info` (StarRocks' default: off). Only with it
+    /// does the FE's `MetricCalculator` fill the `starrocks_fe_query_latency{type}` window
+    /// gauges; without it they read 0.
+    pub query_detail_info: bool,
 }
 
 impl ClusterSpec {
@@ -138,6 +146,8 @@ impl ClusterSpec {
             version,
             username: "root".into(),
             password: String::new(),
+            fe_latency_ms: BTreeMap::new(),
+            query_detail_info: false,
         }
     }
     /// Sets the number of observers.
@@ -148,6 +158,17 @@ impl ClusterSpec {
     /// Sets the number of CNs.
     pub fn with_cns(mut self, cns: usize) -> ClusterSpec {
         self.cns = cns;
+        self
+    }
+    /// Sets the base query latency of the FE at `fe_index` (0-based, observers after the
+    /// `fes` FEs). Its latency summary's reservoir mean drifts around it with the load.
+    pub fn with_fe_latency(mut self, fe_index: usize, mean_ms: u32) -> ClusterSpec {
+        self.fe_latency_ms.insert(fe_index, mean_ms);
+        self
+    }
+    /// Sets the FEs' `enable_collect_query_detail_info`.
+    pub fn with_query_detail_info(mut self, on: bool) -> ClusterSpec {
+        self.query_detail_info = on;
         self
     }
     /// Sets the Basic-auth credentials.

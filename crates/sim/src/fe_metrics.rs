@@ -160,12 +160,14 @@ const LAT_TYPES: [&str; 7] = [
 /// Latency multiples of the mean for the LAT_TYPES after `mean`.
 const LAT_MULT: [f64; 7] = [1.0, 0.6, 1.1, 2.2, 3.5, 8.0, 20.0];
 
-/// Rates over the 15 s window StarRocks' MetricCalculator last closed before `t`.
+/// Rates over the 15 s window StarRocks' MetricCalculator last closed before `t`, as it
+/// computes them: the increase divided by `Δms / 1000 + 1` (`MetricCalculator.update`), 16 for
+/// its 15 s tick, so the gauges read 15/16 of the true rate.
 fn calculator_rates(n: &NodeState, t: i64, cl: &ClusterState) -> (f64, f64, f64) {
     let end = t.div_euclid(15 * NS) * 15 * NS;
     let a = values::fe_counters(cl, n, end - 15 * NS);
     let b = values::fe_counters(cl, n, end);
-    let d = |x: i64, y: i64| (y - x).max(0) as f64 / 15.0;
+    let d = |x: i64, y: i64| (y - x).max(0) as f64 / (15_000 / 1000 + 1) as f64;
     (
         d(a.query_total, b.query_total),
         d(a.request_total, b.request_total),
@@ -342,9 +344,9 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
     w.one_d("rps", "request per second", false, rps);
     w.one_d("query_err_rate", "query error rate", false, err_rate);
     w.head("query_latency", "query latency", "gauge");
-    let load = m.q_success.curve.factor(t);
-    let mean = if qps > 0.0 {
-        m.lat_ms * (0.7 + 0.3 * load)
+    // Filled from the queries of the last tick, only with enable_collect_query_detail_info.
+    let mean = if qps > 0.0 && cl.spec.query_detail_info {
+        values::reservoir_mean(m, t)
     } else {
         0.0
     };
@@ -709,10 +711,20 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
     w.summary("journal_write_batch", &q(3.0), jw as f64 * 2.0, jw / 2);
     w.summary("journal_write_bytes", &q(900.0), jw as f64 * 420.0, jw / 2);
     w.summary("journal_write_latency_ms", &q(2.0), jw as f64 * 2.1, jw / 2);
+    // A Codahale histogram on a decaying reservoir: `_sum` is count × the reservoir's mean
+    // (`PrometheusMetricVisitor.visitHistogram`), not a running total.
+    let (quantiles, reservoir_mean) = if k.query_total > 0 {
+        (
+            values::summary_quantiles(m, t),
+            values::reservoir_mean(m, t),
+        )
+    } else {
+        ([0.0; 5], 0.0)
+    };
     w.summary(
         "query_latency_ms",
-        &q(m.lat_ms.round()),
-        k.query_total as f64 * m.lat_ms,
+        &quantiles,
+        k.query_total as f64 * reservoir_mean,
         k.query_total,
     );
 

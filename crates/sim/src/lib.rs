@@ -10,8 +10,8 @@
 //! realistically and deterministically: counters follow a daily UTC load curve with seeded
 //! noise and never decrease (except after an injected restart); gauges wander plausibly. Because
 //! every counter is a closed-form function of (seed, node, time), the simulator can report the
-//! [`GroundTruth`] of any window — true QPS, CPU busy %, network and disk rates, heap, disk use —
-//! for comparison with what rockscope derives. Faults ([`Fault`]) can be injected per node at
+//! [`GroundTruth`] of any window — true QPS, latency, CPU busy %, network and disk rates, heap,
+//! disk use — for comparison with what rockscope derives. Faults ([`Fault`]) can be injected per node at
 //! run time through the API or the HTTP control endpoint.
 //!
 //! # Overview
@@ -99,7 +99,7 @@ pub use http::base64_encode;
 pub use ids::{ClusterInfo, NodeId, NodeInfo, NodeKind};
 pub use javafmt::java_double_to_string;
 pub use traffic::Traffic;
-pub use truth::GroundTruth;
+pub use truth::{FeLatencyTruth, GroundTruth};
 
 use state::World;
 

@@ -385,7 +385,13 @@ pub(crate) fn build_cluster(
             let boot_ns = week - r.int(3 * 86_400, 40 * 86_400) * NS;
             let start_ns = day - r.int(3_600, 47 * 3_600) * NS;
             let model = match p.id.kind {
-                NodeKind::Fe => NodeModel::Fe(Box::new(fe_model(&mut r, peak_hour))),
+                NodeKind::Fe => {
+                    let mut fe = fe_model(&mut r, peak_hour);
+                    if let Some(ms) = spec.fe_latency_ms.get(&(p.id.index as usize)) {
+                        fe.lat_ms = f64::from(*ms);
+                    }
+                    NodeModel::Fe(Box::new(fe))
+                }
                 NodeKind::Be | NodeKind::Cn => {
                     let base_id = if p.id.kind == NodeKind::Be {
                         10_001

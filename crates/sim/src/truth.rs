@@ -61,6 +61,53 @@ pub struct GroundTruth {
     pub total_backends: usize,
     /// Leader at `to`.
     pub leader: NodeId,
+    /// Per FE (observers included): its queries in the window and its latency summary at `to`.
+    pub fe_latency: BTreeMap<NodeId, FeLatencyTruth>,
+    /// The largest summary p99 at `to` among the FEs that served queries in the window (the
+    /// upper bound of the cluster's p99); `None` when no FE did.
+    pub query_latency_p99: Option<f64>,
+    /// The reservoir means at `to` of the FEs that served queries in the window, weighted by
+    /// their queries in it; `None` when no FE did.
+    pub query_latency_mean: Option<f64>,
+    /// CNs shown alive by the FE at call time.
+    pub alive_compute_nodes: usize,
+    /// All CNs.
+    pub total_compute_nodes: usize,
+}
+
+/// One FE's latency truth.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FeLatencyTruth {
+    /// Queries in the window (Δ`query_total`, exact).
+    pub queries: f64,
+    /// The reservoir's mean at `to` (`_sum / _count` as served), ms.
+    pub mean: f64,
+    /// The summary's 0.99 quantile at `to`, ms.
+    pub p99: f64,
+}
+
+fn fe_latency(cl: &ClusterState, a: i64, b: i64) -> BTreeMap<NodeId, FeLatencyTruth> {
+    cl.fes()
+        .map(|n| {
+            let m = n.fe();
+            let truth = FeLatencyTruth {
+                queries: values::fe_window(m, a, b).0,
+                mean: values::reservoir_mean(m, b),
+                p99: values::summary_quantiles(m, b)[3],
+            };
+            (n.id, truth)
+        })
+        .collect()
+}
+
+/// (largest p99, query-weighted mean) over the FEs that served queries.
+fn cluster_latency(fes: &BTreeMap<NodeId, FeLatencyTruth>) -> (Option<f64>, Option<f64>) {
+    let serving: Vec<&FeLatencyTruth> = fes.values().filter(|f| f.queries > 0.0).collect();
+    let queries: f64 = serving.iter().map(|f| f.queries).sum();
+    let p99 = serving.iter().map(|f| f.p99).reduce(f64::max);
+    let mean =
+        (queries > 0.0).then(|| serving.iter().map(|f| f.mean * f.queries).sum::<f64>() / queries);
+    (p99, mean)
 }
 
 fn backends_and_cns(cl: &ClusterState) -> impl Iterator<Item = &NodeState> {
@@ -105,6 +152,8 @@ pub(crate) fn compute(cl: &ClusterState, a: i64, b: i64) -> GroundTruth {
     } else {
         per_node.values().sum::<f64>() / per_node.len() as f64
     };
+    let fe_latency = fe_latency(cl, a, b);
+    let (query_latency_p99, query_latency_mean) = cluster_latency(&fe_latency);
     let ts = |ns: i64| {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -132,6 +181,11 @@ pub(crate) fn compute(cl: &ClusterState, a: i64, b: i64) -> GroundTruth {
         alive_backends: cl.backends().filter(|n| n.alive()).count(),
         total_backends: cl.backends().count(),
         leader: cl.nodes[cl.leader_at(b)].id,
+        fe_latency,
+        query_latency_p99,
+        query_latency_mean,
+        alive_compute_nodes: cl.compute_nodes().filter(|n| n.alive()).count(),
+        total_compute_nodes: cl.compute_nodes().count(),
     }
 }
 
@@ -166,6 +220,10 @@ impl GroundTruth {
             "alive_backends": self.alive_backends,
             "total_backends": self.total_backends,
             "leader": self.leader.to_string(),
+            "query_latency_p99": self.query_latency_p99,
+            "query_latency_mean": self.query_latency_mean,
+            "alive_compute_nodes": self.alive_compute_nodes,
+            "total_compute_nodes": self.total_compute_nodes,
         })
     }
 }

@@ -94,6 +94,22 @@ pub(crate) fn fe_window(m: &FeModel, a: i64, b: i64) -> (f64, f64, f64) {
     (q, q + m.q_other.amount(a, b), m.q_err.amount(a, b))
 }
 
+/// The quantiles of StarRocks' `query_latency_ms` summary (0.75, 0.95, 0.98, 0.99, 0.999) as
+/// multiples of the reservoir's mean: a right-skewed latency distribution.
+pub(crate) const SUMMARY_QUANTILE_MULT: [f64; 5] = [1.1, 3.5, 5.0, 8.0, 20.0];
+
+/// The mean of an FE's latency reservoir at `t`, ms: its base latency, drifting with its load
+/// (a Codahale decaying reservoir forgets old queries, so its mean follows the recent ones).
+pub(crate) fn reservoir_mean(m: &FeModel, t: i64) -> f64 {
+    m.lat_ms * (0.7 + 0.3 * m.q_success.curve.factor(t))
+}
+
+/// The summary's quantiles at `t`, ms, as served (three decimals).
+pub(crate) fn summary_quantiles(m: &FeModel, t: i64) -> [f64; 5] {
+    let mean = reservoir_mean(m, t);
+    SUMMARY_QUANTILE_MULT.map(|k| (mean * k * 1000.0).round() / 1000.0)
+}
+
 /// FE JVM state at `t`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Jvm {

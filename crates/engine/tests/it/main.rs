@@ -4,5 +4,7 @@
 mod daily;
 mod fixtures;
 mod ground_truth;
+mod latency;
 mod partial;
 mod scenario;
+mod sim_latency;

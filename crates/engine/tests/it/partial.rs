@@ -82,13 +82,14 @@ fn failed_lists_fall_back_to_leader_node_info() {
     assert_eq!(s.disk_total_bytes, None);
     assert_eq!(s.disk_usage_pct, None);
     assert_eq!(s.tablet_count, None);
-    assert_eq!(s.running_queries, None);
+    assert_eq!(s.running_query_contexts, None);
     assert_eq!(s.cpu_cores_total, None);
     // no MemLimit, no CpuUsedPct, no previous jiffies: no CPU or memory %
     assert_eq!(s.avg_cpu_usage, None);
     assert_eq!(s.total_memory_usage, None);
     assert_eq!(s.memory_used_bytes, Some((2.0 * GIB) as i64));
-    close(s.qps, 2.0);
+    // the FE's qps gauge (Δ/16 over its 15 s tick) corrected to Δ/15
+    close(s.qps, 2.0 * 16.0 / 15.0);
     let sources: Vec<&str> = s.source_errors.iter().map(|e| e.source.as_str()).collect();
     assert_eq!(
         sources,
@@ -159,11 +160,11 @@ fn compute_nodes_and_runtime_info() {
     assert_eq!(s.compute_node_alive, Some(1));
     assert_eq!(s.compute_node_decommissioned, Some(1));
     assert_eq!(s.distinct_versions, Some(2));
-    // CPU over the alive BE (20 %, 16 cores) and CN (60 %, 8 cores)
-    close(s.total_cpu_usage, (20.0 * 16.0 + 60.0 * 8.0) / 24.0);
-    close(s.avg_cpu_usage, 40.0);
+    // first scrape: no host CPU (it needs two jiffies readings), never the process CPU instead
+    assert_eq!(s.total_cpu_usage, None);
+    assert_eq!(s.avg_cpu_usage, None);
     assert_eq!(s.cpu_cores_total, Some(16 + 8 + 4));
-    assert_eq!(s.running_queries, Some(2));
+    assert_eq!(s.running_query_contexts, Some(2));
     // the FE failed: heap and threads from the runtime info
     assert_eq!(s.jvm_heap_total, Some((8.0 * GIB) as i64));
     assert_eq!(s.jvm_heap_used, Some((2.0 * GIB) as i64));
@@ -179,6 +180,10 @@ fn compute_nodes_and_runtime_info() {
     assert_eq!(a.nodes.len(), 4);
     let cn = &a.nodes[2];
     assert_eq!((cn.node_type, cn.node_id.as_str()), (NodeKind::Cn, "20001"));
+    // the list's CpuUsedPct is the process's CPU, in its own field
+    assert_eq!(cn.cpu_usage_pct, None);
+    close(cn.process_cpu_usage_pct, 60.0);
+    close(a.nodes[1].process_cpu_usage_pct, 20.0);
     assert!(cn.scrape_ok);
     assert_eq!(a.nodes[3].scrape_error.as_deref(), Some("not scraped"));
     assert!(a.nodes[3].decommissioned);

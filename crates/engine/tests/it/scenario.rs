@@ -412,8 +412,9 @@ fn first_cycle_uses_gauges_and_list_cpu() {
     assert_eq!(s.cluster_id, 7);
     assert_eq!(s.collected_at, T0);
     // queries
-    close(s.qps, 15.0);
-    close(s.rps, 40.0);
+    // the FEs' gauges (Δ/16 over MetricCalculator's 15 s tick) corrected to Δ/15
+    close(s.qps, 15.0 * 16.0 / 15.0);
+    close(s.rps, 40.0 * 16.0 / 15.0);
     assert!(s.rates_from_gauges);
     assert_eq!(s.query_total, Some(1500));
     assert_eq!(s.query_success, Some(1470));
@@ -430,15 +431,17 @@ fn first_cycle_uses_gauges_and_list_cpu() {
     assert_eq!(s.query_error_per_second, None);
     assert_eq!(s.fe_connections, Some(8));
     assert_eq!(s.query_queue_pending, None);
-    assert_eq!(s.running_queries, Some(7));
-    // latency: fe1 window (weight qps 10), fe2 summary (weight qps 5)
+    assert_eq!(s.running_query_contexts, Some(7));
+    // latency: both FEs served queries (qps gauges 10 and 5); percentiles are the larger of
+    // fe1's window and fe2's summary, the mean is weighted by the rates: fe1 window mean 5,
+    // fe2 reservoir mean 3000 / 500 = 6
     close(s.query_latency_p50, 3.0);
-    close(s.query_latency_p75, (6.0 * 10.0 + 8.0 * 5.0) / 15.0);
+    close(s.query_latency_p75, 8.0);
     close(s.query_latency_p90, 9.0);
-    close(s.query_latency_p95, (12.0 * 10.0 + 14.0 * 5.0) / 15.0);
-    close(s.query_latency_p99, (20.0 * 10.0 + 30.0 * 5.0) / 15.0);
-    close(s.query_latency_p999, (40.0 * 10.0 + 60.0 * 5.0) / 15.0);
-    close(s.query_latency_mean, 5.0);
+    close(s.query_latency_p95, 14.0);
+    close(s.query_latency_p99, 30.0);
+    close(s.query_latency_p999, 60.0);
+    close(s.query_latency_mean, (5.0 * 10.0 + 6.0 * 5.0) / 15.0);
     // nodes
     assert_eq!(s.backend_total, Some(2));
     assert_eq!(s.backend_alive, Some(2));
@@ -455,10 +458,13 @@ fn first_cycle_uses_gauges_and_list_cpu() {
     assert_eq!(s.version.as_deref(), Some("3.3.10-227b0b3"));
     assert_eq!(s.distinct_versions, Some(1));
     assert_eq!(s.journal_replay_lag, Some(10));
-    // CPU from CpuUsedPct (no previous jiffies): 11 % on 8 cores, 40 % on 24
-    close(s.total_cpu_usage, (11.0 * 8.0 + 40.0 * 24.0) / 32.0);
-    close(s.avg_cpu_usage, 25.5);
-    close(s.max_cpu_usage, 40.0);
+    // no previous jiffies: no host CPU; the lists' CpuUsedPct (the BE process's CPU, 11 % and
+    // 40 %) is a different quantity, shown per node in its own field
+    assert_eq!(s.total_cpu_usage, None);
+    assert_eq!(s.avg_cpu_usage, None);
+    assert_eq!(s.max_cpu_usage, None);
+    close(a.nodes[2].process_cpu_usage_pct, 11.0);
+    close(a.nodes[3].process_cpu_usage_pct, 40.0);
     assert_eq!(s.cpu_cores_total, Some(32));
     // memory: 4 of 16 GiB, 16 of 32 GiB
     close(s.total_memory_usage, 20.0 / 48.0 * 100.0);
@@ -569,12 +575,13 @@ fn second_cycle_rates_from_counters() {
     assert_eq!(s.slow_query_interval, Some(1));
     close(s.query_error_rate, 2.5);
     close(s.query_error_per_second, 10.0 / 30.0);
-    // latency weighted by the interval's queries: 300 (fe1) and 100 (fe2)
-    close(s.query_latency_p99, (25.0 * 300.0 + 32.0 * 100.0) / 400.0);
-    close(s.query_latency_p95, (12.0 * 300.0 + 14.0 * 100.0) / 400.0);
+    // percentiles: the larger of fe1's and fe2's
+    close(s.query_latency_p99, 32.0);
+    close(s.query_latency_p95, 14.0);
     close(s.query_latency_p50, 3.0);
-    // means: fe1 3000/300 = 10, fe2 1500/100 = 15
-    close(s.query_latency_mean, (10.0 * 300.0 + 15.0 * 100.0) / 400.0);
+    // means weighted by the interval's queries, 300 (fe1) and 100 (fe2): fe1's window mean 10,
+    // fe2's reservoir mean 4500 / 600 = 7.5
+    close(s.query_latency_mean, (10.0 * 300.0 + 7.5 * 100.0) / 400.0);
     // CPU from jiffies: be1 1000 busy of 2000 (guest excluded), be2 1800 of 6000
     close(s.total_cpu_usage, (50.0 * 8.0 + 30.0 * 24.0) / 32.0);
     close(s.avg_cpu_usage, 40.0);
@@ -659,7 +666,7 @@ fn missing_fe_and_dead_be() {
     close(s.avg_memory_usage, 25.0);
     assert_eq!(s.disk_total_bytes, Some(3 * TB as i64));
     assert_eq!(s.tablet_count, Some(4000));
-    assert_eq!(s.running_queries, Some(2));
+    assert_eq!(s.running_query_contexts, Some(2));
     // rates only from be1
     close(s.network_send_rate, 50_000.0);
     close(s.network_receive_rate, 20_000.0);
@@ -688,8 +695,9 @@ fn missing_fe_and_dead_be() {
         be2.scrape_error.as_deref(),
         Some("connect: connect while fetching /metrics")
     );
+    assert_eq!(be2.cpu_usage_pct, None, "no scrape, no host CPU");
     assert_eq!(
-        be2.cpu_usage_pct,
+        be2.process_cpu_usage_pct,
         Some(0.0),
         "the list's CpuUsedPct, shown per node"
     );
@@ -716,12 +724,12 @@ fn leader_change_restart_and_nan() {
     assert_eq!(s.query_interval_total, Some(350));
     assert_eq!(s.query_interval_error, Some(2));
     close(s.query_error_rate, 2.0 / 350.0 * 100.0);
-    // fe1 window p99 20 (weight 300), fe2 summary p99 40 (weight 50)
-    close(s.query_latency_p99, (20.0 * 300.0 + 40.0 * 50.0) / 350.0);
+    // fe1 window p99 20, fe2 summary p99 40: the larger
+    close(s.query_latency_p99, 40.0);
     // p50 and p90 only from fe1's window
     close(s.query_latency_p50, 3.0);
     close(s.query_latency_p90, 9.0);
-    // means: fe1 3000/300, fe2 after reset 500/50
+    // means: fe1's window 10 (300 queries), fe2's reservoir 500/50 (50 queries)
     close(s.query_latency_mean, 10.0);
     // the leader is now fe2: leader-only figures from its body
     assert_eq!(s.leader_name.as_deref(), Some("fe2_9010_2"));

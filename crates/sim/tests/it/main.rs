@@ -2,6 +2,7 @@
 
 mod endpoints;
 mod faults;
+mod latency;
 mod support;
 mod truth;
 
