@@ -84,11 +84,14 @@ pub mod clusters;
 pub mod columns;
 pub mod daily;
 mod error;
+mod files;
 mod gate;
 mod generation;
+mod health;
 pub mod retention;
 pub mod runs;
 mod schema;
+pub mod secret;
 pub mod series;
 pub mod snapshots;
 
@@ -99,13 +102,18 @@ use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
+
+use health::{Health, Manager};
 use rusqlite::OpenFlags;
 
 pub use clusters::{Cluster, ClusterSource, ClusterUpdate, NewCluster, Password};
 pub use columns::{Column, ColumnKind};
 pub use error::{Error, Result};
+pub use health::StorageState;
 pub use runs::{CollectionError, CollectionRun, NewCollectionError, NewRun};
+pub use schema::APPLICATION_ID;
 pub use schema::SCHEMA_VERSION;
+pub use secret::{KeyFormatError, SecretKey, key_file_path};
 pub use series::{BucketValue, FieldStats, OVERVIEW_FIELDS, SeriesPoint, SeriesWithStats};
 pub use snapshots::ClusterSummary;
 
@@ -124,6 +132,10 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// How long taking a connection from the pool may wait when all are in use. Default 30 s.
     pub pool_timeout: Duration,
+    /// The key that encrypts the cluster passwords (see [`secret`]); `None`: the key file beside
+    /// the database ([`key_file_path`]), created on first start. The binary passes
+    /// `ROCKSCOPE_SECRET_KEY` here when it is set.
+    pub secret_key: Option<SecretKey>,
 }
 
 impl Default for StoreOptions {
@@ -132,6 +144,7 @@ impl Default for StoreOptions {
             pool_size: 8,
             busy_timeout: Duration::from_secs(5),
             pool_timeout: Duration::from_secs(30),
+            secret_key: None,
         }
     }
 }
@@ -148,8 +161,12 @@ pub struct Store {
 struct Inner {
     // Field order matters: the pool (and its connections) is dropped before the temporary file
     // is removed.
-    pool: Pool<SqliteConnectionManager>,
+    pool: Pool<Manager>,
     path: PathBuf,
+    /// The key of the cluster passwords.
+    key: SecretKey,
+    /// Whether writes work ([`health`]).
+    health: Arc<Health>,
     /// Per-cluster write generations ([`Store::write_generation`]).
     generations: generation::Generations,
     /// The turns of write transactions (see [`gate`]).
@@ -179,7 +196,11 @@ impl std::fmt::Debug for Store {
     }
 }
 
-type Conn = PooledConnection<SqliteConnectionManager>;
+type Conn = PooledConnection<Manager>;
+
+/// How long taking a connection may wait while the storage fails (opening a connection then
+/// usually fails at once, and r2d2 would retry for the whole pool timeout).
+const FAILING_POOL_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Open (creating it and its parent directories if needed) the database at `path` with the
@@ -211,16 +232,24 @@ impl Store {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let guard = TempFile(path.clone());
-        Store::open_inner(path, &StoreOptions::default(), Some(guard))
+        let options = StoreOptions {
+            secret_key: Some(SecretKey::generate()),
+            ..StoreOptions::default()
+        };
+        Store::open_inner(path, &options, Some(guard))
     }
 
     fn open_inner(path: PathBuf, options: &StoreOptions, temp: Option<TempFile>) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            files::create_private_dirs(dir).map_err(|source| Error::CreateDir {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
+        files::create_private_database(&path).map_err(|source| Error::CreateDir {
+            path: path.display().to_string(),
+            source,
+        })?;
         let busy = options.busy_timeout;
         let init = move |c: &mut rusqlite::Connection| -> rusqlite::Result<()> {
             c.busy_timeout(busy)?;
@@ -230,11 +259,17 @@ impl Store {
             ))
         };
         // Create the file, switch it to WAL and migrate on a first, direct connection.
-        {
+        let key = {
             let mut conn = rusqlite::Connection::open(&path)?;
             init(&mut conn)?;
-            // Refuse a newer schema before touching anything (even the journal mode).
+            // Refuse a newer schema, or another program's database, before touching anything
+            // (even the journal mode).
             schema::refuse_newer(&conn)?;
+            schema::refuse_foreign(&conn, &path)?;
+            let key = match &options.secret_key {
+                Some(key) => key.clone(),
+                None => SecretKey::load_or_create(&key_file_path(&path))?,
+            };
             let mode: String =
                 conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -243,18 +278,39 @@ impl Store {
                     path.display()
                 );
             }
-            schema::migrate(&mut conn)?;
-        }
+            schema::migrate(&mut conn, &key)?;
+            // A lost key loses the passwords, not the service: the clusters concerned fail
+            // their collections with this error until their passwords are set again. (Checked
+            // here, not on a pooled connection, so the pool starts empty.)
+            let unreadable = secret::unreadable_clusters(&conn, &key)?;
+            if !unreadable.is_empty() {
+                log::error!(
+                    "store: {}",
+                    Error::UnreadablePasswords {
+                        clusters: unreadable
+                    }
+                );
+            }
+            key
+        };
+        let opened = files::file_id(&path).map_err(|source| Error::CreateDir {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let health = Arc::new(Health::new(path.clone(), opened));
         // The pool's connections never create the file: a database removed while rockscope runs
         // (or a temporary one removed at drop while the pool still replenishes) is an error, not
         // a new empty file.
-        let manager = SqliteConnectionManager::file(&path)
-            .with_flags(
-                OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_URI
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .with_init(init);
+        let manager = Manager {
+            inner: SqliteConnectionManager::file(&path)
+                .with_flags(
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_URI
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .with_init(init),
+            health: Arc::clone(&health),
+        };
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             // No idle connection is kept ready in advance: r2d2 replenishes a `min_idle` pool on a
@@ -274,11 +330,73 @@ impl Store {
             inner: Arc::new(Inner {
                 pool,
                 path,
+                key,
+                health,
                 generations: generation::Generations::default(),
                 gate: gate::WriteGate::default(),
                 _temp: temp,
             }),
         })
+    }
+
+    /// [`Error::UnreadablePasswords`] naming every cluster whose stored password does not open
+    /// with this store's secret key.
+    pub fn check_passwords(&self) -> Result<()> {
+        let unreadable = secret::unreadable_clusters(&*self.conn()?, &self.inner.key)?;
+        if unreadable.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::UnreadablePasswords {
+                clusters: unreadable,
+            })
+        }
+    }
+
+    /// Re-encrypts every stored password with `new_key`, in one transaction, and returns how
+    /// many. The store goes on using its current key: reopen the database with `new_key` (and
+    /// store that key where rockscope reads it) afterwards; see [`Store::rotate_key_file`].
+    /// [`Error::UnreadablePasswords`] (nothing changed) when some password does not open with
+    /// the current key.
+    pub fn reencrypt_passwords(&self, new_key: &SecretKey) -> Result<usize> {
+        let mut conn = self.conn()?;
+        let _turn = self.write_turn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = secret::reencrypt(&tx, &self.inner.key, new_key)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// `rockscope rotate-key`: re-encrypts the passwords with a new random key and replaces the
+    /// key file beside the database with it (the old file is kept as `<db>.key.old` until the
+    /// next rotation). Run it with rockscope stopped: a running service keeps the old key.
+    /// Returns the new key and how many passwords it re-encrypted.
+    pub fn rotate_key_file(&self) -> Result<(SecretKey, usize)> {
+        let new_key = SecretKey::generate();
+        let key_path = key_file_path(&self.inner.path);
+        let key_error = |source| Error::KeyFile {
+            path: key_path.display().to_string(),
+            source,
+        };
+        if key_path.exists() {
+            let mut old = key_path.clone().into_os_string();
+            old.push(".old");
+            let _ = std::fs::remove_file(&old);
+            std::fs::copy(&key_path, &old).map_err(key_error)?;
+            files::restrict(std::path::Path::new(&old), files::FILE_MODE).map_err(key_error)?;
+        }
+        // The new key is on disk before any password depends on it.
+        let mut staged = key_path.clone().into_os_string();
+        staged.push(".next");
+        let staged = PathBuf::from(staged);
+        let _ = std::fs::remove_file(&staged);
+        secret::write_key_file(&staged, &new_key).map_err(key_error)?;
+        let n = self.reencrypt_passwords(&new_key)?;
+        std::fs::rename(&staged, &key_path).map_err(key_error)?;
+        log::info!(
+            "store: re-encrypted {n} password(s) with a new key in {}",
+            key_path.display()
+        );
+        Ok((new_key, n))
     }
 
     /// The database file's path.
@@ -385,9 +503,19 @@ impl Store {
         columns::daily::COLUMNS
     }
 
+    /// The key of the cluster passwords.
+    pub(crate) fn key(&self) -> &SecretKey {
+        &self.inner.key
+    }
+
     /// A pooled connection.
     pub(crate) fn conn(&self) -> Result<Conn> {
-        Ok(self.inner.pool.get()?)
+        let conn = if self.inner.health.is_failing() {
+            self.inner.pool.get_timeout(FAILING_POOL_TIMEOUT)
+        } else {
+            self.inner.pool.get()
+        };
+        self.inner.health.note_pool(conn.map_err(Error::from))
     }
 
     /// Waits for this store's turn to write (see [`gate`]) and holds it until the guard is

@@ -94,7 +94,8 @@ fn daily_rows_and_runs_are_deleted_before_their_cutoffs() {
                 cluster_id: c.id,
                 at: t0() + secs(30 * i),
                 stage: "scrape".into(),
-                code: "timeout".into(),
+                // Distinct codes: distinct errors, not one repeating.
+                code: format!("timeout_{i}"),
                 message: "x".into(),
             })
             .unwrap();
