@@ -109,6 +109,7 @@ impl Collector {
     pub fn new(config: CollectorConfig, store: Store, status: StatusBoard) -> Arc<Collector> {
         let housekeeping = Housekeeping::new(
             store.clone(),
+            status.clone(),
             config.retention_days,
             config.daily_retention_days,
         );
@@ -285,6 +286,13 @@ impl Collector {
         let started = Instant::now();
         self.status
             .attempt_started(cluster.id, &cluster.name, started_at);
+        if cluster.password.is_unreadable() {
+            // A lost secret key: say so rather than log in without a password.
+            let message = rockscope_store::Password::UNREADABLE.to_owned();
+            self.record_error(cluster.id, "credentials", "password_unreadable", &message)
+                .await;
+            return self.failed(&cluster, started.elapsed(), message);
+        }
 
         let client = self.client_for(&cluster);
         let previous = lock(&self.states)

@@ -105,9 +105,11 @@ pub fn rollup_day(cluster_id: i64, date: Date, snapshots: &[DailyInput]) -> Opti
 }
 
 /// The retention cut-off: rows collected before the returned time are older than
-/// `retention_days` days at `now` and may be deleted.
+/// `retention_days` days at `now` and may be deleted. Saturates at the first representable
+/// instant (nothing expires) when the retention reaches back further.
 pub fn expired_before(now: OffsetDateTime, retention_days: u32) -> OffsetDateTime {
-    now - Duration::days(i64::from(retention_days))
+    now.checked_sub(Duration::days(i64::from(retention_days)))
+        .unwrap_or_else(|| Date::MIN.midnight().assume_utc())
 }
 
 #[cfg(test)]
@@ -118,6 +120,19 @@ mod tests {
     #[test]
     fn empty_day_is_none() {
         assert_eq!(rollup_day(1, date!(2025 - 01 - 01), &[]), None);
+    }
+
+    #[test]
+    fn a_retention_beyond_the_calendar_saturates() {
+        let now = datetime!(2025-01-08 00:00:00 UTC);
+        assert_eq!(
+            expired_before(now, 100_000_000),
+            Date::MIN.midnight().assume_utc()
+        );
+        assert_eq!(
+            expired_before(now, u32::MAX),
+            Date::MIN.midnight().assume_utc()
+        );
     }
 
     #[test]
