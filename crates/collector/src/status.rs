@@ -106,9 +106,10 @@ impl StatusBoard {
         self.lock().housekeeping_error.clone()
     }
 
-    /// Records a panicked housekeeping pass; `true` when the previous pass had completed (the
-    /// caller logs only then: once per failure, not once per pass).
-    pub(crate) fn housekeeping_failed(&self, message: &str) -> bool {
+    /// Records a panicked housekeeping pass (the collector's housekeeping calls it); `true` when
+    /// the previous pass had completed (the caller logs only then: once per failure, not once
+    /// per pass).
+    pub fn housekeeping_failed(&self, message: &str) -> bool {
         self.lock()
             .housekeeping_error
             .replace(message.to_owned())
