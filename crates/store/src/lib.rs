@@ -6,8 +6,9 @@
 //! # Overview
 //!
 //! [`Store`] is the handle: a pool of SQLite connections (r2d2), cheap to clone, `Send + Sync`.
-//! [`Store::open`] creates the file (and its parent directories) if needed, switches it to WAL,
-//! and applies the schema migrations; [`Store::open_temporary`] gives a throw-away database for
+//! [`Store::open`] creates the file (and its parent directories) if needed, owner-only, refuses
+//! another program's database ([`APPLICATION_ID`]), switches it to WAL, applies the schema
+//! migrations and encrypts any plaintext password ([`secret`]); [`Store::open_temporary`] gives a throw-away database for
 //! tests. Its methods are small repositories:
 //!
 //! * clusters ([`clusters`]): [`Store::create_cluster`], [`Store::update_cluster`],
@@ -25,9 +26,16 @@
 //! * daily roll-ups ([`daily`]): [`Store::upsert_daily`], [`Store::daily_range`],
 //!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::daily_inputs`] (the columns
 //!   of a day's snapshots that the roll-up reads), [`Store::days_with_snapshots`];
-//! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`],
-//!   [`Store::recent_runs`], [`Store::recent_errors`];
-//! * retention ([`retention`]): [`Store::delete_snapshots_before`],
+//! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`] (a repeating
+//!   error is one row with a count; the table is bounded), [`Store::recent_runs`],
+//!   [`Store::recent_errors`], [`Store::count_errors`];
+//! * secrets ([`secret`]): [`Store::check_passwords`], [`Store::reencrypt_passwords`],
+//!   [`Store::rotate_key_file`];
+//! * the storage's health: [`Store::storage_state`] (see `health.rs`: writes report their
+//!   outcome, the file is checked for deletion, and connections a storage fault left useless
+//!   are dropped);
+//! * retention ([`retention`]): [`Store::delete_expired_snapshots`] (sparing days not rolled
+//!   up), [`Store::delete_snapshots_before`],
 //!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
 //!   one short transaction, with any waiting writer let in between two batches and the
 //!   write-ahead log checkpointed between them, so that a large clean-up never holds up a
@@ -37,12 +45,12 @@
 //!
 //! | table | rows | key / indexes |
 //! |---|---|---|
-//! | `clusters` | registered clusters: `name`, `fe_hosts` (JSON array), `username`, `password`, timeouts, `enabled`, `source` (`api`/`config`), `created_at`, `updated_at` | `id` (never reused), `name` unique |
+//! | `clusters` | registered clusters: `name`, `fe_hosts` (JSON array), `username`, `password` (encrypted, [`secret`]), timeouts, `enabled`, `source` (`api`/`config`), `created_at`, `updated_at` | `id` (never reused), `name` unique |
 //! | `metrics_snapshots` | one per cluster and cycle: `cluster_id`, `collected_at`, `source_errors` (JSON), one typed column per snapshot field, named like it | unique `(cluster_id, collected_at)`; covering `metrics_snapshots_overview` `(cluster_id, collected_at,` [`OVERVIEW_FIELDS`]`)` |
 //! | `node_snapshots` | one per node and cycle: `cluster_id`, `collected_at`, `node_type`, one column per field | `(cluster_id, collected_at)` |
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
 //! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |
-//! | `collection_errors` | per-cluster errors: `cluster_id`, `at`, `stage`, `code`, `message` | `(cluster_id, at)`, `(at)` |
+//! | `collection_errors` | per-cluster errors: `cluster_id`, `at` (last time), `stage`, `code`, `message`, `count`, `first_at` | `(cluster_id, at)`, `(at)` |
 //!
 //! Every table is `STRICT`; every per-cluster table references `clusters(id) ON DELETE CASCADE`.
 //! Times are `INTEGER` Unix milliseconds (UTC), so range conditions use the indexes; they are

@@ -15,7 +15,7 @@
 //! nonce and the ciphertext with its 16-byte tag. A random nonce per value (rather than a
 //! counter) needs no state, and at rockscope's few writes a collision of 96-bit nonces is out of
 //! reach. A value without the prefix is a plaintext password of an older rockscope; the store
-//! encrypts those rows when it opens the database ([`encrypt_plaintext_rows`]), so after that
+//! encrypts those rows when it opens the database, so after that
 //! every value carries the prefix and the two forms cannot be confused.
 
 use std::io::Write;
