@@ -71,7 +71,8 @@ fn setup(tag: &str, sim: &Simulator) -> (Scratch, PathBuf, PathBuf, String) {
     std::fs::write(
         &config,
         format!(
-            "[collector]\nconnect_timeout_secs = 1\nrequest_timeout_secs = 2\n\n[storage]\n\
+            "[collector]\ninterval_secs = 1\nconnect_timeout_secs = 1\nrequest_timeout_secs = 2\n\n\
+             [server]\nhost = \"127.0.0.1\"\nport = 0\n\n[storage]\n\
              path = {:?}\n\n[[clusters]]\nname = \"prod\"\nfe_hosts = {:?}\nusername = {:?}\n\
              password = {:?}\n",
             db.display().to_string(),
@@ -180,4 +181,109 @@ fn the_secret_key_variable_replaces_the_key_file() {
         stderr.contains("ROCKSCOPE_SECRET_KEY") && stderr.contains("64 hexadecimal"),
         "{stderr}"
     );
+}
+
+/// `GET path` on `addr`: the status and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Polls `check` every 100 ms for at most `secs` seconds.
+fn poll<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_database_deleted_under_serve_fails_ready_and_is_logged_once() {
+    use std::io::BufRead;
+    let sim = Simulator::start(SimConfig::uniform(1, 1, 1, Version::V3_3, 5)).expect("sim");
+    let (scratch, config, db, _) = setup("deleted", &sim);
+    let log = scratch.0.join("serve.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rockscope"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ROCKSCOPE_") {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd
+        .env("RUST_LOG", "info,ureq=warn,ureq_proto=warn")
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("serve");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .rsplit("http://")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        addr.starts_with("127.0.0.1:"),
+        "first line {first:?}; log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let outcome = std::panic::catch_unwind(|| {
+        poll(15, "/ready 200", || {
+            (http_get(&addr, "/ready").0 == 200).then_some(())
+        });
+        std::fs::remove_file(&db).unwrap();
+        let body = poll(15, "/ready 503", || {
+            let (status, body) = http_get(&addr, "/ready");
+            (status == 503).then_some(body)
+        });
+        assert!(body.contains("\"storage\":false"), "{body}");
+        assert!(body.contains("deleted or replaced"), "{body}");
+        let (status, body) = http_get(&addr, "/api/collector/status");
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("\"healthy\":false"), "{body}");
+        // A few more cycles: still one log line for the failure, and no new empty database.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        assert!(!db.exists(), "an empty database appeared at the path");
+        let log = std::fs::read_to_string(&log).unwrap();
+        let lines = log
+            .lines()
+            .filter(|l| l.contains("deleted or replaced"))
+            .count();
+        assert_eq!(lines, 1, "{log}");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }

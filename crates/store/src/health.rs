@@ -220,3 +220,54 @@ impl Store {
         self.inner.health.state().clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real `SQLITE_FULL`: a connection whose database may not grow past its current size
+    /// (`PRAGMA max_page_count`) stands in for a full disk.
+    fn disk_full_error(store: &Store) -> Error {
+        let conn = Connection::open(store.path()).unwrap();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        conn.execute_batch(&format!("PRAGMA max_page_count = {pages};"))
+            .unwrap();
+        let filler = "x".repeat(64 * 1024);
+        let err = conn
+            .execute(
+                "INSERT INTO collection_runs (started_at, duration_ms, clusters_total,
+                     clusters_ok, clusters_failed) VALUES (0, 0, 0, 0, length(?1))",
+                [&filler],
+            )
+            .and_then(|_| {
+                conn.execute_batch(&format!(
+                    "CREATE TABLE filler (x TEXT); INSERT INTO filler VALUES ('{filler}');"
+                ))
+            })
+            .expect_err("the database cannot grow");
+        Error::Sqlite(err)
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_storage_until_a_write_succeeds() {
+        let store = Store::open_temporary().unwrap();
+        let full = disk_full_error(&store);
+        assert!(
+            matches!(&full, Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::DiskFull),
+            "{full:?}"
+        );
+        assert!(store.tracked::<()>(Err(full)).is_err());
+        let state = store.storage_state();
+        assert!(!state.healthy && state.failing_since.is_some(), "{state:?}");
+        assert!(state.last_error.unwrap().contains("full"));
+        // Data errors say nothing about the storage.
+        let conflict = store.tracked::<()>(Err(Error::Conflict("taken".into())));
+        assert!(conflict.is_err() && !store.storage_state().healthy);
+        store.tracked(Ok(())).unwrap();
+        let state = store.storage_state();
+        assert!(state.healthy && state.ok_since.is_some() && state.failing_since.is_none());
+    }
+}
