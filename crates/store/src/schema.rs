@@ -365,7 +365,40 @@ mod tests {
                 .unwrap();
             assert_eq!((s.points.len(), s.stats[0].avg), (1, Some(5.0)));
         }
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", ".key"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    #[test]
+    fn a_version_2_database_keeps_its_errors_as_single_occurrences() {
+        let path = std::env::temp_dir().join(format!(
+            "rockscope-schema-v2-{}-{}.db",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO clusters (name, fe_hosts, username, password, source, created_at,
+                     updated_at) VALUES ('a', '[]', 'u', 'p', 'api', 0, 0);
+                 INSERT INTO collection_errors (cluster_id, at, stage, code, message)
+                     VALUES (1, 1735689600000, 'scrape', 'timeout', 'no answer');",
+            )
+            .unwrap();
+        }
+        {
+            let store = Store::open(&path).unwrap();
+            let errors = store.recent_errors(Some(1), 10).unwrap();
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].count, 1);
+            assert_eq!(errors[0].first_at, datetime!(2025-01-01 0:00 UTC));
+            assert_eq!(errors[0].at, errors[0].first_at);
+        }
+        for suffix in ["", "-wal", "-shm", ".key"] {
             let mut p = path.clone().into_os_string();
             p.push(suffix);
             let _ = std::fs::remove_file(p);
