@@ -47,6 +47,14 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The database file could not be created, or its identity read.
+    #[error("cannot create or inspect the database file {path}: {source}")]
+    DatabaseFile {
+        /// The database path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The secret key file could not be read or created.
     #[error("cannot read or create the secret key file {path}: {source}")]
     KeyFile {

@@ -45,16 +45,28 @@ pub(crate) fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
 /// Creates the database file empty with mode `0600` if it does not exist, and restricts it and
 /// its `-wal`/`-shm` files to `0600` (an older rockscope left them `0644`). SQLite creates the
 /// `-wal` and `-shm` files with the database file's mode, so they are owner-only from then on.
+/// Tightening an existing file that this user may not change is logged, not fatal.
 pub(crate) fn create_private_database(path: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
-    drop(options.open(path)?);
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+        match options.open(path) {
+            Ok(file) => drop(file),
+            // Created meanwhile by another process: tightened below like any existing file.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
     for file in companions(path) {
         match restrict(&file, FILE_MODE) {
+            Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && file != path => {}
-            other => other?,
+            Err(e) => log::warn!(
+                "store: cannot make {} owner-only (mode 0600): {e}",
+                file.display()
+            ),
         }
     }
     Ok(())

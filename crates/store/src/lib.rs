@@ -254,7 +254,7 @@ impl Store {
                 source,
             })?;
         }
-        files::create_private_database(&path).map_err(|source| Error::CreateDir {
+        files::create_private_database(&path).map_err(|source| Error::DatabaseFile {
             path: path.display().to_string(),
             source,
         })?;
@@ -301,7 +301,7 @@ impl Store {
             }
             key
         };
-        let opened = files::file_id(&path).map_err(|source| Error::CreateDir {
+        let opened = files::file_id(&path).map_err(|source| Error::DatabaseFile {
             path: path.display().to_string(),
             source,
         })?;
