@@ -172,7 +172,8 @@ fn every_endpoint_answers_with_its_documented_shape() {
 
     // Collector status.
     let status = app.get("/api/collector/status").expect(200);
-    assert_eq!(keys(&status), ["clusters", "cycles"]);
+    assert_eq!(keys(&status), ["clusters", "cycles", "storage"]);
+    assert_eq!(status["storage"]["healthy"], true);
     let clusters = status["clusters"].as_array().unwrap();
     assert_eq!(clusters.len(), 1);
     let entry = &clusters[0];
@@ -285,7 +286,8 @@ fn every_endpoint_answers_with_its_documented_shape() {
     });
     assert_eq!(
         ready,
-        json!({"status": "ready", "database": true, "collector": true})
+        json!({"status": "ready", "database": true, "storage": true, "collector": true,
+               "housekeeping": true, "errors": []})
     );
 
     for body in app.bodies() {

@@ -23,6 +23,8 @@ pub enum Command {
     CheckConfig,
     /// `demo`: an in-process simulator with two clusters and the service against it.
     Demo,
+    /// `rotate-key`: re-encrypt the stored passwords with a new secret key.
+    RotateKey,
 }
 
 /// A parsed command line.
@@ -46,6 +48,8 @@ commands:
   check-config                       validate the configuration and print it, secrets masked
   demo                               start a simulated pair of StarRocks clusters and the
                                      service against them
+  rotate-key                         re-encrypt the stored cluster passwords with a new secret
+                                     key (run it with the service stopped; see the README)
   parse-metrics [--lenient] [FILE]   print each sample of a Prometheus text body (FILE, or
                                      standard input when FILE is absent or -) as one JSON
                                      object per line; strict by default (exit 1 on the first
@@ -87,6 +91,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
         "collect-once" => no_more(Command::CollectOnce, rest)?,
         "check-config" => no_more(Command::CheckConfig, rest)?,
         "demo" => no_more(Command::Demo, rest)?,
+        "rotate-key" => no_more(Command::RotateKey, rest)?,
         "parse-metrics" => {
             let mut path = None;
             let mut lenient = false;

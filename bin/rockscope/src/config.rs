@@ -172,6 +172,14 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The environment variable holding the key that encrypts the cluster passwords at rest: 64
+/// hexadecimal characters (32 bytes), e.g. from `openssl rand -hex 32`. Without it, the key file
+/// beside the database (`<storage.path>.key`) is used, created on first start.
+pub const SECRET_KEY_ENV: &str = "ROCKSCOPE_SECRET_KEY";
+
+/// [`SECRET_KEY_ENV`] as figment's environment provider sees it (prefix stripped, lower case).
+const SECRET_KEY_ENV_KEY: &str = "secret_key";
+
 impl Settings {
     /// Loads defaults, then the file at `path` (which must exist unless it is the default
     /// path), then the environment.
@@ -186,7 +194,13 @@ impl Settings {
         Self::from_figment(
             Figment::from(Serialized::defaults(Settings::default()))
                 .merge(Toml::file(file))
-                .merge(Env::prefixed("ROCKSCOPE_").split("__")),
+                // ROCKSCOPE_SECRET_KEY is the store's key (`service::store_options`), not a
+                // setting: kept out of the configuration (and out of `check-config`'s output).
+                .merge(
+                    Env::prefixed("ROCKSCOPE_")
+                        .ignore(&[SECRET_KEY_ENV_KEY])
+                        .split("__"),
+                ),
         )
     }
 
@@ -351,6 +365,17 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("collector.concurrency"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment's own large error
+    fn the_secret_key_variable_is_not_a_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "")?;
+            jail.set_env(SECRET_KEY_ENV, "00".repeat(32));
+            Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
             Ok(())
         });
     }

@@ -50,6 +50,10 @@ fn main() -> ExitCode {
             },
             Err(code) => code,
         },
+        cli::Command::RotateKey => match settings() {
+            Ok(settings) => service::rotate_key(&settings),
+            Err(code) => code,
+        },
         cli::Command::Serve | cli::Command::CollectOnce | cli::Command::Demo => {
             let settings = match settings() {
                 Ok(settings) => settings,

@@ -9,10 +9,10 @@ use std::time::Duration;
 use actix_web::{App, HttpServer};
 use rockscope_api::{ApiState, OverviewCache, OverviewCacheConfig};
 use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
-use rockscope_store::{NewCluster, Password, Store};
+use rockscope_store::{NewCluster, Password, SecretKey, Store, StoreOptions};
 use tokio::sync::watch;
 
-use crate::config::Settings;
+use crate::config::{SECRET_KEY_ENV, Settings};
 use crate::tester::ClientTester;
 
 /// Extra time, beyond one cluster deadline, that shutdown gives the cycle in flight.
@@ -50,12 +50,77 @@ pub fn collector_config(settings: &Settings) -> CollectorConfig {
     }
 }
 
+/// How the store opens: the secret key from [`SECRET_KEY_ENV`] when it is set, else the key
+/// file beside the database.
+pub fn store_options() -> Result<StoreOptions, String> {
+    let secret_key = match std::env::var(SECRET_KEY_ENV) {
+        Ok(text) if !text.trim().is_empty() => {
+            Some(SecretKey::parse(&text).map_err(|e| format!("{SECRET_KEY_ENV}: {e}"))?)
+        }
+        _ => None,
+    };
+    Ok(StoreOptions {
+        secret_key,
+        ..StoreOptions::default()
+    })
+}
+
+/// `rotate-key`: re-encrypts the stored passwords with a new key. With the key file (no
+/// [`SECRET_KEY_ENV`]), a new random key replaces it (the old one is kept as `<db>.key.old`).
+/// With [`SECRET_KEY_ENV`], the new key comes from [`NEW_SECRET_KEY_ENV`], and the operator
+/// switches [`SECRET_KEY_ENV`] to it afterwards. Run it with the service stopped.
+pub fn rotate_key(settings: &Settings) -> std::process::ExitCode {
+    match rotate_key_inner(settings) {
+        Ok(message) => {
+            println!("{message}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("rockscope: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The new key of `rotate-key` when the current one comes from [`SECRET_KEY_ENV`].
+pub const NEW_SECRET_KEY_ENV: &str = "ROCKSCOPE_NEW_SECRET_KEY";
+
+fn rotate_key_inner(settings: &Settings) -> Result<String, String> {
+    let path = &settings.storage.path;
+    let options = store_options()?;
+    let from_env = options.secret_key.is_some();
+    let store = Store::open_with(path, &options)
+        .map_err(|e| format!("cannot open the database {}: {e}", path.display()))?;
+    if !from_env {
+        let (_, n) = store.rotate_key_file().map_err(|e| e.to_string())?;
+        return Ok(format!(
+            "re-encrypted {n} password(s); the new key is in {} (back it up)",
+            rockscope_store::key_file_path(path).display()
+        ));
+    }
+    let text = std::env::var(NEW_SECRET_KEY_ENV).map_err(|_| {
+        format!(
+            "the key comes from {SECRET_KEY_ENV}: put the new key (e.g. `openssl rand -hex 32`) \
+             in {NEW_SECRET_KEY_ENV} and run rotate-key again"
+        )
+    })?;
+    let new_key = SecretKey::parse(&text).map_err(|e| format!("{NEW_SECRET_KEY_ENV}: {e}"))?;
+    let n = store
+        .reencrypt_passwords(&new_key)
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "re-encrypted {n} password(s); set {SECRET_KEY_ENV} to the value of \
+         {NEW_SECRET_KEY_ENV} before the next start"
+    ))
+}
+
 /// Opens the store and registers the clusters declared in the configuration.
 pub async fn open_store(settings: &Settings) -> Result<Store, String> {
     let path = settings.storage.path.clone();
     let clusters = settings.clusters.clone();
+    let options = store_options()?;
     let opened = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&path)
+        let store = Store::open_with(&path, &options)
             .map_err(|e| format!("cannot open the database {}: {e}", path.display()))?;
         for cluster in &clusters {
             let new = NewCluster {

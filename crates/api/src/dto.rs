@@ -342,6 +342,39 @@ pub struct CollectorStatusDto {
     pub clusters: Vec<CollectorClusterDto>,
     /// The recent cycles, newest first.
     pub cycles: Vec<CycleDto>,
+    /// The storage's own state.
+    pub storage: StorageDto,
+}
+
+/// The storage's state in `GET /api/collector/status`: whether writes to the database work,
+/// apart from every cluster's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StorageDto {
+    /// Whether writes work (and the database file is the one rockscope opened).
+    pub healthy: bool,
+    /// The last storage error (kept after recovery; `null` if none since start).
+    pub last_error: Option<String>,
+    /// When the current failure began (`null` while healthy).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub failing_since: Option<OffsetDateTime>,
+    /// Since when writes work (`null` while failing).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ok_since: Option<OffsetDateTime>,
+    /// When a write last succeeded (`null` before the first).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_write_at: Option<OffsetDateTime>,
+}
+
+impl From<&rockscope_store::StorageState> for StorageDto {
+    fn from(s: &rockscope_store::StorageState) -> Self {
+        StorageDto {
+            healthy: s.healthy,
+            last_error: s.last_error.clone(),
+            failing_since: s.failing_since.map(utc),
+            ok_since: s.ok_since.map(utc),
+            last_write_at: s.last_write_at.map(utc),
+        }
+    }
 }
 
 // ---- history -----------------------------------------------------------------------------------

@@ -19,11 +19,13 @@ pub enum Stage {
     Aggregate,
     /// Writing to or reading from the store.
     Store,
+    /// The cluster's credentials, before any request (a password the secret key cannot open).
+    Credentials,
 }
 
 impl Stage {
     /// The stable name stored with a collection error: `collect`, `node_lists`, `scrape`,
-    /// `aggregate`, `store`.
+    /// `aggregate`, `store`, `credentials`.
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Collect => "collect",
@@ -31,6 +33,7 @@ impl Stage {
             Stage::Scrape => "scrape",
             Stage::Aggregate => "aggregate",
             Stage::Store => "store",
+            Stage::Credentials => "credentials",
         }
     }
 }
@@ -75,6 +78,10 @@ pub enum CollectError {
         /// The panic as tokio reports it.
         detail: String,
     },
+    /// The cluster's stored password cannot be decrypted (a lost or wrong secret key): the
+    /// collection does not log in without it.
+    #[error("{}", rockscope_store::Password::UNREADABLE)]
+    PasswordUnreadable,
     /// The store failed.
     #[error("the store failed: {0}")]
     Store(#[from] StoreError),
@@ -88,17 +95,19 @@ impl CollectError {
             CollectError::NoNodeAnswered { .. } => Stage::Scrape,
             CollectError::Panicked { stage, .. } => *stage,
             CollectError::Store(_) => Stage::Store,
+            CollectError::PasswordUnreadable => Stage::Credentials,
         }
     }
 
     /// A stable short name of the failure, stored as the error's `code`: `shutdown`,
-    /// `no_answer`, `panic`, `sqlite`.
+    /// `no_answer`, `panic`, `sqlite`, `password_unreadable`.
     pub fn code(&self) -> &'static str {
         match self {
             CollectError::ShuttingDown => "shutdown",
             CollectError::NoNodeAnswered { .. } => "no_answer",
             CollectError::Panicked { .. } => "panic",
             CollectError::Store(_) => "sqlite",
+            CollectError::PasswordUnreadable => "password_unreadable",
         }
     }
 
@@ -141,12 +150,20 @@ mod tests {
             Stage::Scrape,
             Stage::Aggregate,
             Stage::Store,
+            Stage::Credentials,
         ]
         .map(Stage::as_str)
         .to_vec();
         assert_eq!(
             names,
-            ["collect", "node_lists", "scrape", "aggregate", "store"]
+            [
+                "collect",
+                "node_lists",
+                "scrape",
+                "aggregate",
+                "store",
+                "credentials"
+            ]
         );
     }
 

@@ -1,6 +1,15 @@
-//! After each tick: retention of expired rows, the daily aggregates of finished UTC days,
-//! including every day missed while the service was down (still inside the retention), and a
-//! checkpoint of the store's write-ahead log (so that no insert of the next tick has to run it).
+//! After each tick: the daily aggregates of finished UTC days (every day that has snapshots or
+//! cycle outcomes and no daily row yet, including days missed while the service was down; a day
+//! is finished once the observations that close its last interval are in), then retention of
+//! expired rows, then a checkpoint of the store's write-ahead log (so that no insert of the
+//! next tick has to run it).
+//!
+//! The roll-up runs first, and retention never deletes the snapshots of a day not rolled up
+//! ([`Store::delete_expired_snapshots`]): a forward jump of the wall clock longer than the
+//! retention must not take the history with it. Every date computed from `retention_days`
+//! saturates (a huge retention keeps everything instead of panicking). A panic inside a pass is
+//! caught, logged once (until a pass completes again) and shown by `/ready` through the
+//! [`StatusBoard`].
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,6 +21,8 @@ use rockscope_store::Store;
 use time::{Date, Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 
+use crate::StatusBoard;
+
 /// The most rows one retention transaction deletes (the store deletes fewer when a batch of
 /// this size would hold the write turn longer than `rockscope_store::retention::BATCH_TARGET`).
 const RETENTION_BATCH: usize = 2_000;
@@ -19,21 +30,33 @@ const RETENTION_BATCH: usize = 2_000;
 /// Retention and daily aggregation, never two passes at once.
 pub(crate) struct Housekeeping {
     store: Store,
+    status: StatusBoard,
     retention_days: u32,
     daily_retention_days: u32,
     running: Arc<Mutex<()>>,
     /// The UTC day (Julian day number) whose predecessors are all aggregated; 0 before the first pass.
     daily_done_through: AtomicI64,
+    /// Makes the next pass panic (the tests' stand-in for a bug).
+    #[cfg(test)]
+    panic_next: std::sync::atomic::AtomicBool,
 }
 
 impl Housekeeping {
-    pub(crate) fn new(store: Store, retention_days: u32, daily_retention_days: u32) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        status: StatusBoard,
+        retention_days: u32,
+        daily_retention_days: u32,
+    ) -> Self {
         Housekeeping {
             store,
+            status,
             retention_days,
             daily_retention_days,
             running: Arc::new(Mutex::new(())),
             daily_done_through: AtomicI64::new(0),
+            #[cfg(test)]
+            panic_next: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -45,45 +68,92 @@ impl Housekeeping {
         let store = self.store.clone();
         let (retention_days, daily_retention_days) =
             (self.retention_days, self.daily_retention_days);
-        let today = now.date();
         let settled = i64::from(settled_before(now).to_julian_day());
         let need_daily = settled > self.daily_done_through.load(Ordering::Relaxed);
+        #[cfg(test)]
+        let panic_now = self.panic_next.swap(false, Ordering::Relaxed);
         let pass = tokio::task::spawn_blocking(move || {
-            let cutoff = expired_before(now, retention_days);
-            match store.delete_snapshots_before(cutoff, RETENTION_BATCH) {
-                Ok(_) => {}
-                Err(e) => log::warn!("Retention of snapshots failed. error={e}"),
-            }
-            if let Err(e) = store.delete_outcomes_before(cutoff, RETENTION_BATCH) {
-                log::warn!("Retention of cycle outcomes failed. error={e}");
-            }
-            if let Err(e) = store.delete_runs_before(cutoff) {
-                log::warn!("Retention of collection runs failed. error={e}");
-            }
-            let daily_cutoff = today - Duration::days(i64::from(daily_retention_days));
-            if let Err(e) = store.delete_daily_before(daily_cutoff) {
-                log::warn!("Retention of daily aggregates failed. error={e}");
-            }
-            let built = need_daily.then(|| build_missing_days(&store, now, retention_days));
+            #[cfg(test)]
+            assert!(!panic_now, "injected housekeeping panic");
+            // Roll up first: retention then spares any day the roll-up could not finish.
+            let built = need_daily.then(|| build_missing_days(&store, now));
+            expire(&store, now, retention_days, daily_retention_days);
             // The store leaves checkpoints to its owner (and to its clean-ups) rather than to
             // whichever insert crosses SQLite's threshold.
             if let Err(e) = store.checkpoint() {
                 log::warn!("Checkpoint of the database failed. error={e}");
             }
+            // One stat: notices a database file deleted while no write ran.
+            store.storage_state();
             built
         });
-        match pass.await {
-            Ok(Some(Ok(built))) => {
+        let built = match pass.await {
+            Ok(built) => built,
+            Err(e) if e.is_panic() => {
+                let message = panic_message(e.into_panic());
+                if self.status.housekeeping_failed(&message) {
+                    log::error!(
+                        "Housekeeping panicked; /ready reports not ready until a pass completes \
+                         (logged once). error={message}"
+                    );
+                }
+                return;
+            }
+            Err(e) => {
+                log::warn!("Housekeeping did not finish. error={e}");
+                return;
+            }
+        };
+        if self.status.housekeeping_completed() {
+            log::info!("Housekeeping completes again.");
+        }
+        match built {
+            Some(Ok(built)) => {
                 if built > 0 {
                     log::info!("Daily aggregates built. days={built}");
                 }
                 self.daily_done_through.store(settled, Ordering::Relaxed);
             }
-            Ok(Some(Err(e))) => log::warn!("Daily aggregation failed. error={e}"),
-            Ok(None) => {}
-            Err(e) => log::error!("Housekeeping panicked. error={e}"),
+            Some(Err(e)) => log::warn!("Daily aggregation failed. error={e}"),
+            None => {}
         }
     }
+}
+
+/// Deletes the expired snapshots, node snapshots, cycle outcomes, runs and errors (older than
+/// `retention_days`)
+/// and daily rows (older than `daily_retention_days`). A failure is logged; the next pass
+/// tries again.
+fn expire(store: &Store, now: OffsetDateTime, retention_days: u32, daily_retention_days: u32) {
+    let cutoff = expired_before(now, retention_days);
+    if let Err(e) = store.delete_expired_snapshots(cutoff, RETENTION_BATCH) {
+        log::warn!("Retention of snapshots failed. error={e}");
+    }
+    if let Err(e) = store.delete_outcomes_before(cutoff, RETENTION_BATCH) {
+        log::warn!("Retention of cycle outcomes failed. error={e}");
+    }
+    if let Err(e) = store.delete_runs_before(cutoff) {
+        log::warn!("Retention of collection runs failed. error={e}");
+    }
+    let daily_cutoff = days_before(now.date(), daily_retention_days);
+    if let Err(e) = store.delete_daily_before(daily_cutoff) {
+        log::warn!("Retention of daily aggregates failed. error={e}");
+    }
+}
+
+/// `days` days before `date`, or the first representable day when that is earlier.
+fn days_before(date: Date, days: u32) -> Date {
+    date.checked_sub(Duration::days(i64::from(days)))
+        .unwrap_or(Date::MIN)
+}
+
+/// A panic's message (its payload when it is text).
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// The first UTC day not yet finished at `now` for the daily aggregation: a day is finished once
@@ -94,21 +164,20 @@ fn settled_before(now: OffsetDateTime) -> Date {
 }
 
 /// Builds the daily row of every finished day (before [`settled_before`]) that has snapshots or
-/// cycle outcomes and no row yet, for every cluster. Returns how many rows it built.
+/// cycle outcomes and no row yet, for every cluster, however old (a day's snapshots are kept
+/// until it is rolled up). Returns how many rows it built.
 pub(crate) fn build_missing_days(
     store: &Store,
     now: OffsetDateTime,
-    retention_days: u32,
 ) -> Result<usize, rockscope_store::Error> {
     let settled = settled_before(now);
-    let from = now.date() - Duration::days(i64::from(retention_days));
     let mut built = 0;
     for cluster in store.list_clusters()? {
         let mut days: BTreeSet<Date> = store
-            .days_with_snapshots(cluster.id, from)?
+            .days_with_snapshots(cluster.id, Date::MIN)?
             .into_iter()
             .collect();
-        days.extend(store.days_with_outcomes(cluster.id, from)?);
+        days.extend(store.days_with_outcomes(cluster.id, Date::MIN)?);
         for day in days {
             if day >= settled || store.daily_done(cluster.id, day)? {
                 continue;
@@ -123,4 +192,109 @@ pub(crate) fn build_missing_days(
         }
     }
     Ok(built)
+}
+
+#[cfg(test)]
+mod tests {
+    use rockscope_engine::{EngineState, aggregate};
+    use rockscope_model::{CycleInput, MetricsSnapshot, SourceError};
+    use rockscope_store::{NewCluster, Password};
+
+    use super::*;
+
+    /// A snapshot of a cycle where nothing answered (what the engine stores for a down cluster).
+    fn snapshot_at(cluster_id: i64, at: OffsetDateTime) -> MetricsSnapshot {
+        let error = SourceError {
+            source: "show_proc".to_owned(),
+            code: "connect".to_owned(),
+            message: "synthetic".to_owned(),
+        };
+        let input = CycleInput {
+            cluster_id,
+            collected_at: at,
+            frontends: Err(error.clone()),
+            backends: Err(error.clone()),
+            compute_nodes: Err(error),
+            runtime_info: None,
+            scrapes: Vec::new(),
+            other_errors: Vec::new(),
+        };
+        aggregate(&EngineState::default(), &input).snapshot
+    }
+
+    /// A store with one cluster and a snapshot at noon on each of the 3 days before today.
+    fn three_days_of_history() -> (Store, i64, Vec<Date>) {
+        let store = Store::open_temporary().unwrap();
+        let id = store
+            .create_cluster(&NewCluster {
+                name: "c".into(),
+                fe_hosts: vec!["127.0.0.1:9".into()],
+                username: "root".into(),
+                password: Password::default(),
+                connect_timeout_secs: None,
+                request_timeout_secs: None,
+                enabled: false,
+            })
+            .unwrap()
+            .id;
+        let today = OffsetDateTime::now_utc().date();
+        let days: Vec<Date> = (1..=3).rev().map(|d| today - Duration::days(d)).collect();
+        for day in &days {
+            let at = day.midnight().assume_utc() + Duration::hours(12);
+            store.insert_cycle(&snapshot_at(id, at), &[]).unwrap();
+        }
+        (store, id, days)
+    }
+
+    #[tokio::test]
+    async fn a_clock_jump_beyond_the_retention_rolls_the_history_up_before_deleting_it() {
+        let (store, id, days) = three_days_of_history();
+        let housekeeping = Housekeeping::new(store.clone(), StatusBoard::default(), 7, 30);
+        let jumped = OffsetDateTime::now_utc() + Duration::days(10);
+        housekeeping.run(jumped).await;
+        let dailies = store.daily_range(id, days[0], days[2]).unwrap();
+        assert_eq!(
+            dailies.iter().map(|d| d.date).collect::<Vec<_>>(),
+            days,
+            "every day was rolled up before its snapshots expired"
+        );
+        assert_eq!(
+            store
+                .count_snapshots(id, Date::MIN.midnight().assume_utc(), jumped)
+                .unwrap(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_huge_retention_keeps_everything_and_panics_nowhere() {
+        let (store, id, _) = three_days_of_history();
+        let status = StatusBoard::default();
+        let housekeeping =
+            Housekeeping::new(store.clone(), status.clone(), 100_000_000, 100_000_000);
+        let now = OffsetDateTime::now_utc();
+        housekeeping.run(now).await;
+        assert_eq!(status.housekeeping_error(), None);
+        assert_eq!(
+            store
+                .count_snapshots(id, Date::MIN.midnight().assume_utc(), now)
+                .unwrap(),
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_pass_is_caught_and_reported_until_a_pass_completes() {
+        let (store, _, _) = three_days_of_history();
+        let status = StatusBoard::default();
+        let housekeeping = Housekeeping::new(store, status.clone(), 7, 30);
+        for _ in 0..2 {
+            housekeeping.panic_next.store(true, Ordering::Relaxed);
+            housekeeping.run(OffsetDateTime::now_utc()).await;
+            let error = status.housekeeping_error().expect("the panic is reported");
+            assert!(error.contains("injected housekeeping panic"), "{error}");
+        }
+        housekeeping.run(OffsetDateTime::now_utc()).await;
+        assert_eq!(status.housekeeping_error(), None);
+    }
 }

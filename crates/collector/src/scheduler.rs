@@ -123,6 +123,7 @@ impl Collector {
     pub fn new(config: CollectorConfig, store: Store, status: StatusBoard) -> Arc<Collector> {
         let housekeeping = Housekeeping::new(
             store.clone(),
+            status.clone(),
             config.retention_days,
             config.daily_retention_days,
         );
@@ -295,6 +296,10 @@ impl Collector {
         started: Instant,
         flight: Arc<InFlight>,
     ) -> Result<Collected, CollectError> {
+        if cluster.password.is_unreadable() {
+            // A lost secret key: say so rather than log in without a password.
+            return Err(CollectError::PasswordUnreadable);
+        }
         let deadline = self.config.cluster_deadline;
         let until = started + deadline.saturating_sub(aggregation_reserve(deadline));
         let client = self.client_for(cluster);

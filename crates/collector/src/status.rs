@@ -77,6 +77,8 @@ struct Board {
     clusters: BTreeMap<i64, ClusterStatus>,
     cycles: VecDeque<CycleSummary>,
     running: bool,
+    /// Why the last housekeeping pass panicked; `None` once a pass completes.
+    housekeeping_error: Option<String>,
 }
 
 impl StatusBoard {
@@ -98,6 +100,27 @@ impl StatusBoard {
     /// Whether the collection loop is running (for readiness).
     pub fn is_running(&self) -> bool {
         self.lock().running
+    }
+
+    /// Why the last housekeeping pass panicked, if it did (`None` once a pass completes); for
+    /// readiness.
+    pub fn housekeeping_error(&self) -> Option<String> {
+        self.lock().housekeeping_error.clone()
+    }
+
+    /// Records a panicked housekeeping pass (the collector's housekeeping calls it); `true` when
+    /// the previous pass had completed (the caller logs only then: once per failure, not once
+    /// per pass).
+    pub fn housekeeping_failed(&self, message: &str) -> bool {
+        self.lock()
+            .housekeeping_error
+            .replace(message.to_owned())
+            .is_none()
+    }
+
+    /// Records a completed housekeeping pass; `true` when the previous one had panicked.
+    pub(crate) fn housekeeping_completed(&self) -> bool {
+        self.lock().housekeeping_error.take().is_some()
     }
 
     pub(crate) fn set_running(&self, running: bool) {

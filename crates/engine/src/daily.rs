@@ -216,9 +216,11 @@ fn availability(
 }
 
 /// The retention cut-off: rows collected before the returned time are older than
-/// `retention_days` days at `now` and may be deleted.
+/// `retention_days` days at `now` and may be deleted. Saturates at the first representable
+/// instant (nothing expires) when the retention reaches back further.
 pub fn expired_before(now: OffsetDateTime, retention_days: u32) -> OffsetDateTime {
-    now - Duration::days(i64::from(retention_days))
+    now.checked_sub(Duration::days(i64::from(retention_days)))
+        .unwrap_or_else(|| Date::MIN.midnight().assume_utc())
 }
 
 #[cfg(test)]
@@ -390,6 +392,19 @@ mod tests {
                 datetime!(2024-12-31 23:50:00 UTC),
                 datetime!(2025-01-02 00:10:00 UTC)
             )
+        );
+    }
+
+    #[test]
+    fn a_retention_beyond_the_calendar_saturates() {
+        let now = datetime!(2025-01-08 00:00:00 UTC);
+        assert_eq!(
+            expired_before(now, 100_000_000),
+            Date::MIN.midnight().assume_utc()
+        );
+        assert_eq!(
+            expired_before(now, u32::MAX),
+            Date::MIN.midnight().assume_utc()
         );
     }
 

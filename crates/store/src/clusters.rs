@@ -12,46 +12,104 @@ use time::OffsetDateTime;
 use crate::columns::{from_ms, get, to_ms};
 use crate::error::{Constraint, Error, Result, constraint_of};
 use crate::retention::delete_cluster_rows_batched;
+use crate::secret::{self, SecretKey};
 use crate::{Store, retention};
 
 /// A secret that never shows: its `Debug` prints `***` and [`Cluster`] never serializes it.
 /// Read it with [`Password::expose`] where it is really needed (the HTTP client).
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Password(String);
+///
+/// A password read from the database that does not open with the store's secret key (see
+/// [`crate::secret`]) is *unreadable*: [`Password::is_unreadable`] says so, and
+/// [`Password::expose`] gives an empty text; the collector then fails the cluster with
+/// [`Password::UNREADABLE`] instead of logging in without a password.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Password(Secret);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Secret {
+    Clear(String),
+    Unreadable,
+}
+
+impl Default for Secret {
+    fn default() -> Self {
+        Secret::Clear(String::new())
+    }
+}
 
 impl Password {
+    /// Why a cluster whose password is unreadable cannot be collected.
+    pub const UNREADABLE: &str = "the stored password cannot be decrypted with this secret key \
+        (ROCKSCOPE_SECRET_KEY or the database's key file): restore the key, or set the \
+        password again";
+
     /// Wrap a password.
     pub fn new(secret: impl Into<String>) -> Password {
-        Password(secret.into())
+        Password(Secret::Clear(secret.into()))
     }
 
-    /// The password in clear text.
+    /// The password in clear text (empty when [`Password::is_unreadable`]).
     pub fn expose(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Secret::Clear(s) => s,
+            Secret::Unreadable => "",
+        }
     }
 
     /// Whether the password is empty (StarRocks' `root` has none by default).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.expose().is_empty()
+    }
+
+    /// Whether the stored password did not open with the store's secret key.
+    pub fn is_unreadable(&self) -> bool {
+        self.0 == Secret::Unreadable
+    }
+
+    /// The password of a stored `clusters.password` value.
+    fn from_stored(stored: String, key: &SecretKey) -> Password {
+        if !stored.starts_with(secret::PREFIX) {
+            // Only before the open-time encryption of an older database's rows.
+            return Password::new(stored);
+        }
+        match key.open(&stored) {
+            Some(clear) => Password::new(clear),
+            None => Password(Secret::Unreadable),
+        }
     }
 }
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
+        f.write_str(if self.is_unreadable() {
+            "<unreadable>"
+        } else {
+            "***"
+        })
+    }
+}
+
+impl Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
+}
+
+impl<'de> Deserialize<'de> for Password {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Password, D::Error> {
+        String::deserialize(deserializer).map(Password::new)
     }
 }
 
 impl From<String> for Password {
     fn from(s: String) -> Password {
-        Password(s)
+        Password::new(s)
     }
 }
 
 impl From<&str> for Password {
     fn from(s: &str) -> Password {
-        Password(s.to_owned())
+        Password::new(s)
     }
 }
 
@@ -188,7 +246,7 @@ pub(crate) fn cluster_select(alias: &str) -> String {
 }
 
 /// A cluster from the [`CLUSTER_COLUMNS`] starting at index `start` of `row`.
-pub(crate) fn cluster_from_row(row: &Row<'_>, start: usize) -> Result<Cluster> {
+pub(crate) fn cluster_from_row(row: &Row<'_>, start: usize, key: &SecretKey) -> Result<Cluster> {
     const T: &str = "clusters";
     let fe_hosts_json: String = get(row, start + 2, T, "fe_hosts")?;
     let fe_hosts: Vec<String> = serde_json::from_str(&fe_hosts_json).map_err(|e| {
@@ -203,7 +261,7 @@ pub(crate) fn cluster_from_row(row: &Row<'_>, start: usize) -> Result<Cluster> {
         name: get(row, start + 1, T, "name")?,
         fe_hosts,
         username: get(row, start + 3, T, "username")?,
-        password: Password(get(row, start + 4, T, "password")?),
+        password: Password::from_stored(get(row, start + 4, T, "password")?, key),
         connect_timeout_secs: get(row, start + 5, T, "connect_timeout_secs")?,
         request_timeout_secs: get(row, start + 6, T, "request_timeout_secs")?,
         enabled: get(row, start + 7, T, "enabled")?,
@@ -230,12 +288,12 @@ fn name_conflict(err: rusqlite::Error, name: &str) -> Error {
     }
 }
 
-fn read_cluster(conn: &Connection, id: i64) -> Result<Option<Cluster>> {
+fn read_cluster(conn: &Connection, id: i64, key: &SecretKey) -> Result<Option<Cluster>> {
     let sql = format!("SELECT {} FROM clusters WHERE id = ?1", cluster_select(""));
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([id])?;
     match rows.next()? {
-        Some(row) => Ok(Some(cluster_from_row(row, 0)?)),
+        Some(row) => Ok(Some(cluster_from_row(row, 0, key)?)),
         None => Ok(None),
     }
 }
@@ -249,28 +307,30 @@ impl Store {
     ///
     /// [`Error::Conflict`] when the name is taken.
     pub fn create_cluster(&self, new: &NewCluster) -> Result<Cluster> {
-        let conn = self.conn()?;
-        let _turn = self.write_turn();
-        let now = to_ms(OffsetDateTime::now_utc());
-        conn.execute(
-            "INSERT INTO clusters (name, fe_hosts, username, password, connect_timeout_secs,
+        self.tracked((|| {
+            let conn = self.conn()?;
+            let _turn = self.write_turn();
+            let now = to_ms(OffsetDateTime::now_utc());
+            conn.execute(
+                "INSERT INTO clusters (name, fe_hosts, username, password, connect_timeout_secs,
                  request_timeout_secs, enabled, source, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'api', ?8, ?8)",
-            params![
-                new.name,
-                hosts_json(&new.fe_hosts)?,
-                new.username,
-                new.password.expose(),
-                new.connect_timeout_secs,
-                new.request_timeout_secs,
-                new.enabled,
-                now
-            ],
-        )
-        .map_err(|e| name_conflict(e, &new.name))?;
-        let id = conn.last_insert_rowid();
-        log::info!("store: registered cluster {id} `{}`", new.name);
-        read_cluster(&conn, id)?.ok_or_else(|| not_found(id))
+                params![
+                    new.name,
+                    hosts_json(&new.fe_hosts)?,
+                    new.username,
+                    self.key().seal(new.password.expose()),
+                    new.connect_timeout_secs,
+                    new.request_timeout_secs,
+                    new.enabled,
+                    now
+                ],
+            )
+            .map_err(|e| name_conflict(e, &new.name))?;
+            let id = conn.last_insert_rowid();
+            log::info!("store: registered cluster {id} `{}`", new.name);
+            read_cluster(&conn, id, self.key())?.ok_or_else(|| not_found(id))
+        })())
     }
 
     /// Register or refresh a cluster declared in the configuration file, by name.
@@ -280,75 +340,87 @@ impl Store {
     /// its `enabled` flag (which the API may have changed) is kept. `updated_at` only moves when
     /// something changed.
     pub fn upsert_config_cluster(&self, new: &NewCluster) -> Result<Cluster> {
-        let mut conn = self.conn()?;
-        let _turn = self.write_turn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now = to_ms(OffsetDateTime::now_utc());
-        let hosts = hosts_json(&new.fe_hosts)?;
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM clusters WHERE name = ?1",
-                [&new.name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let id = match existing {
-            Some(id) => {
-                let changed = tx.execute(
-                    "UPDATE clusters SET fe_hosts = ?2, username = ?3, password = ?4,
-                         connect_timeout_secs = ?5, request_timeout_secs = ?6,
-                         source = 'config', updated_at = ?7
-                     WHERE id = ?1 AND (fe_hosts IS NOT ?2 OR username IS NOT ?3
-                         OR password IS NOT ?4 OR connect_timeout_secs IS NOT ?5
-                         OR request_timeout_secs IS NOT ?6 OR source IS NOT 'config')",
-                    params![
-                        id,
-                        hosts,
-                        new.username,
-                        new.password.expose(),
-                        new.connect_timeout_secs,
-                        new.request_timeout_secs,
-                        now
-                    ],
-                )?;
-                if changed > 0 {
-                    log::info!(
-                        "store: updated cluster {id} `{}` from the configuration",
-                        new.name
-                    );
+        self.tracked((|| {
+            let mut conn = self.conn()?;
+            let _turn = self.write_turn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now = to_ms(OffsetDateTime::now_utc());
+            let hosts = hosts_json(&new.fe_hosts)?;
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM clusters WHERE name = ?1",
+                    [&new.name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = match existing {
+                Some(id) => {
+                    // Compared in clear: the stored password's nonce differs at every sealing.
+                    let stored = read_cluster(&tx, id, self.key())?.ok_or_else(|| not_found(id))?;
+                    let same = stored.fe_hosts == new.fe_hosts
+                        && stored.username == new.username
+                        && stored.password == new.password
+                        && stored.connect_timeout_secs == new.connect_timeout_secs
+                        && stored.request_timeout_secs == new.request_timeout_secs
+                        && stored.source == ClusterSource::Config;
+                    let changed = if same {
+                        0
+                    } else {
+                        tx.execute(
+                            "UPDATE clusters SET fe_hosts = ?2, username = ?3, password = ?4,
+                             connect_timeout_secs = ?5, request_timeout_secs = ?6,
+                             source = 'config', updated_at = ?7
+                         WHERE id = ?1",
+                            params![
+                                id,
+                                hosts,
+                                new.username,
+                                self.key().seal(new.password.expose()),
+                                new.connect_timeout_secs,
+                                new.request_timeout_secs,
+                                now
+                            ],
+                        )?
+                    };
+                    if changed > 0 {
+                        log::info!(
+                            "store: updated cluster {id} `{}` from the configuration",
+                            new.name
+                        );
+                    }
+                    id
                 }
-                id
-            }
-            None => {
-                tx.execute(
-                    "INSERT INTO clusters (name, fe_hosts, username, password,
+                None => {
+                    tx.execute(
+                        "INSERT INTO clusters (name, fe_hosts, username, password,
                          connect_timeout_secs, request_timeout_secs, enabled, source,
                          created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'config', ?8, ?8)",
-                    params![
-                        new.name,
-                        hosts,
-                        new.username,
-                        new.password.expose(),
-                        new.connect_timeout_secs,
-                        new.request_timeout_secs,
-                        new.enabled,
-                        now
-                    ],
-                )
-                .map_err(|e| name_conflict(e, &new.name))?;
-                let id = tx.last_insert_rowid();
-                log::info!(
-                    "store: registered cluster {id} `{}` from the configuration",
-                    new.name
-                );
-                id
-            }
-        };
-        let cluster = read_cluster(&tx, id)?.ok_or_else(|| not_found(id))?;
-        tx.commit()?;
-        self.bump_generation(id);
-        Ok(cluster)
+                        params![
+                            new.name,
+                            hosts,
+                            new.username,
+                            self.key().seal(new.password.expose()),
+                            new.connect_timeout_secs,
+                            new.request_timeout_secs,
+                            new.enabled,
+                            now
+                        ],
+                    )
+                    .map_err(|e| name_conflict(e, &new.name))?;
+                    let id = tx.last_insert_rowid();
+                    log::info!(
+                        "store: registered cluster {id} `{}` from the configuration",
+                        new.name
+                    );
+                    id
+                }
+            };
+            let cluster = read_cluster(&tx, id, self.key())?.ok_or_else(|| not_found(id))?;
+            tx.commit()?;
+            self.bump_generation(id);
+            Ok(cluster)
+        })())
     }
 
     /// Change some fields of cluster `id` (see [`ClusterUpdate`]) and return it as stored.
@@ -356,64 +428,66 @@ impl Store {
     ///
     /// [`Error::NotFound`] for an unknown id, [`Error::Conflict`] when the new name is taken.
     pub fn update_cluster(&self, id: i64, update: &ClusterUpdate) -> Result<Cluster> {
-        let mut conn = self.conn()?;
-        let _turn = self.write_turn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Column names below are literals; only values are bound.
-        let mut sets: Vec<&'static str> = Vec::new();
-        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        if let Some(name) = &update.name {
-            sets.push("name");
-            values.push(Box::new(name.clone()));
-        }
-        if let Some(hosts) = &update.fe_hosts {
-            sets.push("fe_hosts");
-            values.push(Box::new(hosts_json(hosts)?));
-        }
-        if let Some(username) = &update.username {
-            sets.push("username");
-            values.push(Box::new(username.clone()));
-        }
-        if let Some(password) = &update.password {
-            sets.push("password");
-            values.push(Box::new(password.expose().to_owned()));
-        }
-        if let Some(t) = update.connect_timeout_secs {
-            sets.push("connect_timeout_secs");
-            values.push(Box::new(t));
-        }
-        if let Some(t) = update.request_timeout_secs {
-            sets.push("request_timeout_secs");
-            values.push(Box::new(t));
-        }
-        if let Some(enabled) = update.enabled {
-            sets.push("enabled");
-            values.push(Box::new(enabled));
-        }
-        sets.push("updated_at");
-        values.push(Box::new(to_ms(OffsetDateTime::now_utc())));
-        let assignments: Vec<String> = sets
-            .iter()
-            .enumerate()
-            .map(|(i, col)| format!("{col} = ?{}", i + 2))
-            .collect();
-        let sql = format!(
-            "UPDATE clusters SET {} WHERE id = ?1",
-            assignments.join(", ")
-        );
-        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&id];
-        bound.extend(values.iter().map(|v| v.as_ref()));
-        let changed = tx
-            .execute(&sql, bound.as_slice())
-            .map_err(|e| name_conflict(e, update.name.as_deref().unwrap_or("")))?;
-        if changed == 0 {
-            return Err(not_found(id));
-        }
-        let cluster = read_cluster(&tx, id)?.ok_or_else(|| not_found(id))?;
-        tx.commit()?;
-        self.bump_generation(id);
-        log::info!("store: updated cluster {id} `{}`", cluster.name);
-        Ok(cluster)
+        self.tracked((|| {
+            let mut conn = self.conn()?;
+            let _turn = self.write_turn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Column names below are literals; only values are bound.
+            let mut sets: Vec<&'static str> = Vec::new();
+            let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+            if let Some(name) = &update.name {
+                sets.push("name");
+                values.push(Box::new(name.clone()));
+            }
+            if let Some(hosts) = &update.fe_hosts {
+                sets.push("fe_hosts");
+                values.push(Box::new(hosts_json(hosts)?));
+            }
+            if let Some(username) = &update.username {
+                sets.push("username");
+                values.push(Box::new(username.clone()));
+            }
+            if let Some(password) = &update.password {
+                sets.push("password");
+                values.push(Box::new(self.key().seal(password.expose())));
+            }
+            if let Some(t) = update.connect_timeout_secs {
+                sets.push("connect_timeout_secs");
+                values.push(Box::new(t));
+            }
+            if let Some(t) = update.request_timeout_secs {
+                sets.push("request_timeout_secs");
+                values.push(Box::new(t));
+            }
+            if let Some(enabled) = update.enabled {
+                sets.push("enabled");
+                values.push(Box::new(enabled));
+            }
+            sets.push("updated_at");
+            values.push(Box::new(to_ms(OffsetDateTime::now_utc())));
+            let assignments: Vec<String> = sets
+                .iter()
+                .enumerate()
+                .map(|(i, col)| format!("{col} = ?{}", i + 2))
+                .collect();
+            let sql = format!(
+                "UPDATE clusters SET {} WHERE id = ?1",
+                assignments.join(", ")
+            );
+            let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&id];
+            bound.extend(values.iter().map(|v| v.as_ref()));
+            let changed = tx
+                .execute(&sql, bound.as_slice())
+                .map_err(|e| name_conflict(e, update.name.as_deref().unwrap_or("")))?;
+            if changed == 0 {
+                return Err(not_found(id));
+            }
+            let cluster = read_cluster(&tx, id, self.key())?.ok_or_else(|| not_found(id))?;
+            tx.commit()?;
+            self.bump_generation(id);
+            log::info!("store: updated cluster {id} `{}`", cluster.name);
+            Ok(cluster)
+        })())
     }
 
     /// Delete cluster `id` and all its data (snapshots, node snapshots, cycle outcomes, daily
@@ -423,36 +497,38 @@ impl Store {
     /// writers are not held up; then the cluster row is deleted and the foreign keys cascade over
     /// what is left. [`Error::NotFound`] for an unknown id.
     pub fn delete_cluster(&self, id: i64) -> Result<()> {
-        if self
-            .conn()?
-            .query_row("SELECT 1 FROM clusters WHERE id = ?1", [id], |_| Ok(()))
-            .optional()?
-            .is_none()
-        {
-            return Err(not_found(id));
-        }
-        let mut pace = retention::Pace::new(retention::DEFAULT_BATCH);
-        for table in ["node_snapshots", "metrics_snapshots"] {
-            delete_cluster_rows_batched(self, table, "collected_at", id, i64::MAX, &mut pace)?;
-        }
-        delete_cluster_rows_batched(self, "cycle_outcomes", "at", id, i64::MAX, &mut pace)?;
-        let changed = {
-            let conn = self.conn()?;
-            let _turn = self.write_turn();
-            conn.execute("DELETE FROM clusters WHERE id = ?1", [id])
-        };
-        self.bump_generation(id);
-        if changed? == 0 {
-            return Err(not_found(id));
-        }
-        log::info!("store: deleted cluster {id} and its data");
-        Ok(())
+        self.tracked((|| {
+            if self
+                .conn()?
+                .query_row("SELECT 1 FROM clusters WHERE id = ?1", [id], |_| Ok(()))
+                .optional()?
+                .is_none()
+            {
+                return Err(not_found(id));
+            }
+            let mut pace = retention::Pace::new(retention::DEFAULT_BATCH);
+            for table in ["node_snapshots", "metrics_snapshots"] {
+                delete_cluster_rows_batched(self, table, "collected_at", id, i64::MAX, &mut pace)?;
+            }
+            delete_cluster_rows_batched(self, "cycle_outcomes", "at", id, i64::MAX, &mut pace)?;
+            let changed = {
+                let conn = self.conn()?;
+                let _turn = self.write_turn();
+                conn.execute("DELETE FROM clusters WHERE id = ?1", [id])
+            };
+            self.bump_generation(id);
+            if changed? == 0 {
+                return Err(not_found(id));
+            }
+            log::info!("store: deleted cluster {id} and its data");
+            Ok(())
+        })())
     }
 
     /// Cluster `id`, or [`Error::NotFound`].
     pub fn get_cluster(&self, id: i64) -> Result<Cluster> {
         let conn = self.conn()?;
-        read_cluster(&conn, id)?.ok_or_else(|| not_found(id))
+        read_cluster(&conn, id, self.key())?.ok_or_else(|| not_found(id))
     }
 
     /// Every registered cluster, by id.
@@ -463,7 +539,7 @@ impl Store {
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            out.push(cluster_from_row(row, 0)?);
+            out.push(cluster_from_row(row, 0, self.key())?);
         }
         Ok(out)
     }

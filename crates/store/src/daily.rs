@@ -72,7 +72,7 @@ fn daily_from_row(row: &Row<'_>) -> Result<DailySnapshot> {
 }
 
 /// The UTC midnight after `date`, in Unix ms (`i64::MAX` after the last representable day).
-fn next_day_start_ms(date: Date) -> i64 {
+pub(crate) fn next_day_start_ms(date: Date) -> i64 {
     date.next_day().map(day_start_ms).unwrap_or(i64::MAX)
 }
 
@@ -80,21 +80,23 @@ impl Store {
     /// Insert the daily row of `(cluster_id, date)`, or replace every figure of the existing one
     /// (idempotent). [`Error::NotFound`] when the cluster does not exist.
     pub fn upsert_daily(&self, row: &DailySnapshot) -> Result<()> {
-        let conn = self.conn()?;
-        let _turn = self.write_turn();
-        let date = date_text(row.date);
-        let (first, last) = (to_ms(row.first_at), to_ms(row.last_at));
-        let mut bound: Vec<&dyn ToSql> = vec![&row.cluster_id, &date, &first, &last];
-        bound.extend(daily::params(row));
-        let mut stmt = conn.prepare_cached(&UPSERT_DAILY)?;
-        stmt.execute(bound.as_slice())
-            .map_err(|e| match constraint_of(&e) {
-                Some(Constraint::ForeignKey) => {
-                    Error::NotFound(format!("cluster {}", row.cluster_id))
-                }
-                _ => Error::Sqlite(e),
-            })?;
-        Ok(())
+        self.tracked((|| {
+            let conn = self.conn()?;
+            let _turn = self.write_turn();
+            let date = date_text(row.date);
+            let (first, last) = (to_ms(row.first_at), to_ms(row.last_at));
+            let mut bound: Vec<&dyn ToSql> = vec![&row.cluster_id, &date, &first, &last];
+            bound.extend(daily::params(row));
+            let mut stmt = conn.prepare_cached(&UPSERT_DAILY)?;
+            stmt.execute(bound.as_slice())
+                .map_err(|e| match constraint_of(&e) {
+                    Some(Constraint::ForeignKey) => {
+                        Error::NotFound(format!("cluster {}", row.cluster_id))
+                    }
+                    _ => Error::Sqlite(e),
+                })?;
+            Ok(())
+        })())
     }
 
     /// The daily rows of cluster `cluster_id` from `from_date` to `to_date` (both included),

@@ -47,6 +47,64 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The database file could not be created, or its identity read.
+    #[error("cannot create or inspect the database file {path}: {source}")]
+    DatabaseFile {
+        /// The database path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The secret key file could not be read or created.
+    #[error("cannot read or create the secret key file {path}: {source}")]
+    KeyFile {
+        /// The key file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A secret key (from the key file or `ROCKSCOPE_SECRET_KEY`) is malformed.
+    #[error("the secret key from {origin} is malformed: {source}")]
+    KeyFormat {
+        /// Where the key came from.
+        origin: String,
+        /// What is wrong with it.
+        source: crate::secret::KeyFormatError,
+    },
+    /// Stored passwords do not open with the secret key in use: the key is not the one they
+    /// were encrypted with (lost, replaced, or `ROCKSCOPE_SECRET_KEY` differs from the key file).
+    #[error(
+        "the stored passwords of cluster(s) {} cannot be decrypted with this secret key \
+         (ROCKSCOPE_SECRET_KEY or the key file beside the database): restore the key they were \
+         encrypted with, or set each password again",
+        .clusters.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    )]
+    UnreadablePasswords {
+        /// The names of the clusters whose password is unreadable.
+        clusters: Vec<String>,
+    },
+    /// The database file was deleted or replaced while rockscope had it open: writes would go
+    /// into the unlinked file and be lost. Restart rockscope (after restoring the file).
+    #[error(
+        "the database file {path} was deleted or replaced while rockscope runs; writes are lost \
+         until rockscope is restarted"
+    )]
+    DatabaseMoved {
+        /// The database path.
+        path: String,
+    },
+    /// The file is another program's SQLite database (it has tables, but not rockscope's
+    /// `PRAGMA application_id`). Nothing was changed in it.
+    #[error(
+        "{path} is not a rockscope database ({why}); refusing to use it: point storage.path at \
+         a rockscope database or at a new file"
+    )]
+    ForeignDatabase {
+        /// The database path.
+        path: String,
+        /// What gave it away.
+        why: String,
+    },
 }
 
 /// The store's result type.

@@ -6,8 +6,9 @@
 //! # Overview
 //!
 //! [`Store`] is the handle: a pool of SQLite connections (r2d2), cheap to clone, `Send + Sync`.
-//! [`Store::open`] creates the file (and its parent directories) if needed, switches it to WAL,
-//! and applies the schema migrations; [`Store::open_temporary`] gives a throw-away database for
+//! [`Store::open`] creates the file (and its parent directories) if needed, owner-only, refuses
+//! another program's database ([`APPLICATION_ID`]), switches it to WAL, applies the schema
+//! migrations and encrypts any plaintext password ([`secret`]); [`Store::open_temporary`] gives a throw-away database for
 //! tests. Its methods are small repositories:
 //!
 //! * clusters ([`clusters`]): [`Store::create_cluster`], [`Store::update_cluster`],
@@ -24,15 +25,21 @@
 //!   through this handle moves forward, for caches of answers computed from the store;
 //! * daily roll-ups ([`daily`]): [`Store::upsert_daily`], [`Store::daily_range`],
 //!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::daily_inputs`] (the columns
-//!   of the snapshots that the roll-up reads), [`Store::days_with_snapshots`];
+//!   of a day's snapshots that the roll-up reads), [`Store::days_with_snapshots`];
 //! * cycle outcomes ([`outcomes`], whether each cycle reached its cluster, for the daily
 //!   availability): [`Store::record_outcome`] (unreachable cycles; [`Store::insert_cycle`]
 //!   records the reachable ones), [`Store::cycle_outcomes`], [`Store::days_with_outcomes`];
-//! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`],
-//!   [`Store::recent_runs`], [`Store::recent_errors`];
-//! * retention ([`retention`]): [`Store::delete_snapshots_before`],
-//!   [`Store::delete_outcomes_before`], [`Store::delete_daily_before`],
-//!   [`Store::delete_runs_before`], each in bounded batches of
+//! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`] (a repeating
+//!   error is one row with a count; the table is bounded), [`Store::recent_runs`],
+//!   [`Store::recent_errors`], [`Store::count_errors`];
+//! * secrets ([`secret`]): [`Store::check_passwords`], [`Store::reencrypt_passwords`],
+//!   [`Store::rotate_key_file`];
+//! * the storage's health: [`Store::storage_state`] (see `health.rs`: writes report their
+//!   outcome, the file is checked for deletion, and connections a storage fault left useless
+//!   are dropped);
+//! * retention ([`retention`]): [`Store::delete_expired_snapshots`] (sparing days not rolled
+//!   up), [`Store::delete_snapshots_before`], [`Store::delete_outcomes_before`],
+//!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
 //!   one short transaction, with any waiting writer let in between two batches and the
 //!   write-ahead log checkpointed between them, so that a large clean-up never holds up a
 //!   writer for long; [`Store::checkpoint`] for the owner's housekeeping.
@@ -41,13 +48,13 @@
 //!
 //! | table | rows | key / indexes |
 //! |---|---|---|
-//! | `clusters` | registered clusters: `name`, `fe_hosts` (JSON array), `username`, `password`, timeouts, `enabled`, `source` (`api`/`config`), `created_at`, `updated_at` | `id` (never reused), `name` unique |
+//! | `clusters` | registered clusters: `name`, `fe_hosts` (JSON array), `username`, `password` (encrypted, [`secret`]), timeouts, `enabled`, `source` (`api`/`config`), `created_at`, `updated_at` | `id` (never reused), `name` unique |
 //! | `metrics_snapshots` | one per cluster and cycle: `cluster_id`, `collected_at`, `source_errors` (JSON), one typed column per snapshot field, named like it | unique `(cluster_id, collected_at)`; covering `metrics_snapshots_overview` `(cluster_id, collected_at,` [`OVERVIEW_FIELDS`]`)` |
 //! | `node_snapshots` | one per node and cycle: `cluster_id`, `collected_at`, `node_type`, one column per field | `(cluster_id, collected_at)` |
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
 //! | `cycle_outcomes` | one per cluster and cycle rockscope completed: `cluster_id`, `at`, `reachable` (0/1) | unique `(cluster_id, at)` |
 //! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |
-//! | `collection_errors` | per-cluster errors: `cluster_id`, `at`, `stage`, `code`, `message` | `(cluster_id, at)`, `(at)` |
+//! | `collection_errors` | per-cluster errors: `cluster_id`, `at` (last time), `stage`, `code`, `message`, `count`, `first_at` | `(cluster_id, at)`, `(at)` |
 //!
 //! Every table is `STRICT`; every per-cluster table references `clusters(id) ON DELETE CASCADE`.
 //! Times are `INTEGER` Unix milliseconds (UTC), so range conditions use the indexes; they are
@@ -89,12 +96,15 @@ pub mod clusters;
 pub mod columns;
 pub mod daily;
 mod error;
+mod files;
 mod gate;
 mod generation;
+mod health;
 pub mod outcomes;
 pub mod retention;
 pub mod runs;
 mod schema;
+pub mod secret;
 pub mod series;
 pub mod snapshots;
 
@@ -105,13 +115,18 @@ use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
+
+use health::{Health, Manager};
 use rusqlite::OpenFlags;
 
 pub use clusters::{Cluster, ClusterSource, ClusterUpdate, NewCluster, Password};
 pub use columns::{Column, ColumnKind};
 pub use error::{Error, Result};
+pub use health::StorageState;
 pub use runs::{CollectionError, CollectionRun, NewCollectionError, NewRun};
+pub use schema::APPLICATION_ID;
 pub use schema::SCHEMA_VERSION;
+pub use secret::{KeyFormatError, SecretKey, key_file_path};
 pub use series::{BucketValue, FieldStats, OVERVIEW_FIELDS, SeriesPoint, SeriesWithStats};
 pub use snapshots::ClusterSummary;
 
@@ -130,6 +145,10 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// How long taking a connection from the pool may wait when all are in use. Default 30 s.
     pub pool_timeout: Duration,
+    /// The key that encrypts the cluster passwords (see [`secret`]); `None`: the key file beside
+    /// the database ([`key_file_path`]), created on first start. The binary passes
+    /// `ROCKSCOPE_SECRET_KEY` here when it is set.
+    pub secret_key: Option<SecretKey>,
 }
 
 impl Default for StoreOptions {
@@ -138,6 +157,7 @@ impl Default for StoreOptions {
             pool_size: 8,
             busy_timeout: Duration::from_secs(5),
             pool_timeout: Duration::from_secs(30),
+            secret_key: None,
         }
     }
 }
@@ -154,8 +174,12 @@ pub struct Store {
 struct Inner {
     // Field order matters: the pool (and its connections) is dropped before the temporary file
     // is removed.
-    pool: Pool<SqliteConnectionManager>,
+    pool: Pool<Manager>,
     path: PathBuf,
+    /// The key of the cluster passwords.
+    key: SecretKey,
+    /// Whether writes work ([`health`]).
+    health: Arc<Health>,
     /// Per-cluster write generations ([`Store::write_generation`]).
     generations: generation::Generations,
     /// The turns of write transactions (see [`gate`]).
@@ -185,7 +209,11 @@ impl std::fmt::Debug for Store {
     }
 }
 
-type Conn = PooledConnection<SqliteConnectionManager>;
+type Conn = PooledConnection<Manager>;
+
+/// How long taking a connection may wait while the storage fails (opening a connection then
+/// usually fails at once, and r2d2 would retry for the whole pool timeout).
+const FAILING_POOL_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Store {
     /// Open (creating it and its parent directories if needed) the database at `path` with the
@@ -217,16 +245,24 @@ impl Store {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let guard = TempFile(path.clone());
-        Store::open_inner(path, &StoreOptions::default(), Some(guard))
+        let options = StoreOptions {
+            secret_key: Some(SecretKey::generate()),
+            ..StoreOptions::default()
+        };
+        Store::open_inner(path, &options, Some(guard))
     }
 
     fn open_inner(path: PathBuf, options: &StoreOptions, temp: Option<TempFile>) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            files::create_private_dirs(dir).map_err(|source| Error::CreateDir {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
+        files::create_private_database(&path).map_err(|source| Error::DatabaseFile {
+            path: path.display().to_string(),
+            source,
+        })?;
         let busy = options.busy_timeout;
         let init = move |c: &mut rusqlite::Connection| -> rusqlite::Result<()> {
             c.busy_timeout(busy)?;
@@ -236,11 +272,17 @@ impl Store {
             ))
         };
         // Create the file, switch it to WAL and migrate on a first, direct connection.
-        {
+        let key = {
             let mut conn = rusqlite::Connection::open(&path)?;
             init(&mut conn)?;
-            // Refuse a newer schema before touching anything (even the journal mode).
+            // Refuse a newer schema, or another program's database, before touching anything
+            // (even the journal mode).
             schema::refuse_newer(&conn)?;
+            schema::refuse_foreign(&conn, &path)?;
+            let key = match &options.secret_key {
+                Some(key) => key.clone(),
+                None => SecretKey::load_or_create(&key_file_path(&path))?,
+            };
             let mode: String =
                 conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -249,18 +291,39 @@ impl Store {
                     path.display()
                 );
             }
-            schema::migrate(&mut conn)?;
-        }
+            schema::migrate(&mut conn, &key)?;
+            // A lost key loses the passwords, not the service: the clusters concerned fail
+            // their collections with this error until their passwords are set again. (Checked
+            // here, not on a pooled connection, so the pool starts empty.)
+            let unreadable = secret::unreadable_clusters(&conn, &key)?;
+            if !unreadable.is_empty() {
+                log::error!(
+                    "store: {}",
+                    Error::UnreadablePasswords {
+                        clusters: unreadable
+                    }
+                );
+            }
+            key
+        };
+        let opened = files::file_id(&path).map_err(|source| Error::DatabaseFile {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let health = Arc::new(Health::new(path.clone(), opened));
         // The pool's connections never create the file: a database removed while rockscope runs
         // (or a temporary one removed at drop while the pool still replenishes) is an error, not
         // a new empty file.
-        let manager = SqliteConnectionManager::file(&path)
-            .with_flags(
-                OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_URI
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .with_init(init);
+        let manager = Manager {
+            inner: SqliteConnectionManager::file(&path)
+                .with_flags(
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_URI
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .with_init(init),
+            health: Arc::clone(&health),
+        };
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             // No idle connection is kept ready in advance: r2d2 replenishes a `min_idle` pool on a
@@ -280,11 +343,73 @@ impl Store {
             inner: Arc::new(Inner {
                 pool,
                 path,
+                key,
+                health,
                 generations: generation::Generations::default(),
                 gate: gate::WriteGate::default(),
                 _temp: temp,
             }),
         })
+    }
+
+    /// [`Error::UnreadablePasswords`] naming every cluster whose stored password does not open
+    /// with this store's secret key.
+    pub fn check_passwords(&self) -> Result<()> {
+        let unreadable = secret::unreadable_clusters(&*self.conn()?, &self.inner.key)?;
+        if unreadable.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::UnreadablePasswords {
+                clusters: unreadable,
+            })
+        }
+    }
+
+    /// Re-encrypts every stored password with `new_key`, in one transaction, and returns how
+    /// many. The store goes on using its current key: reopen the database with `new_key` (and
+    /// store that key where rockscope reads it) afterwards; see [`Store::rotate_key_file`].
+    /// [`Error::UnreadablePasswords`] (nothing changed) when some password does not open with
+    /// the current key.
+    pub fn reencrypt_passwords(&self, new_key: &SecretKey) -> Result<usize> {
+        let mut conn = self.conn()?;
+        let _turn = self.write_turn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = secret::reencrypt(&tx, &self.inner.key, new_key)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// `rockscope rotate-key`: re-encrypts the passwords with a new random key and replaces the
+    /// key file beside the database with it (the old file is kept as `<db>.key.old` until the
+    /// next rotation). Run it with rockscope stopped: a running service keeps the old key.
+    /// Returns the new key and how many passwords it re-encrypted.
+    pub fn rotate_key_file(&self) -> Result<(SecretKey, usize)> {
+        let new_key = SecretKey::generate();
+        let key_path = key_file_path(&self.inner.path);
+        let key_error = |source| Error::KeyFile {
+            path: key_path.display().to_string(),
+            source,
+        };
+        if key_path.exists() {
+            let mut old = key_path.clone().into_os_string();
+            old.push(".old");
+            let _ = std::fs::remove_file(&old);
+            std::fs::copy(&key_path, &old).map_err(key_error)?;
+            files::restrict(std::path::Path::new(&old), files::FILE_MODE).map_err(key_error)?;
+        }
+        // The new key is on disk before any password depends on it.
+        let mut staged = key_path.clone().into_os_string();
+        staged.push(".next");
+        let staged = PathBuf::from(staged);
+        let _ = std::fs::remove_file(&staged);
+        secret::write_key_file(&staged, &new_key).map_err(key_error)?;
+        let n = self.reencrypt_passwords(&new_key)?;
+        std::fs::rename(&staged, &key_path).map_err(key_error)?;
+        log::info!(
+            "store: re-encrypted {n} password(s) with a new key in {}",
+            key_path.display()
+        );
+        Ok((new_key, n))
     }
 
     /// The database file's path.
@@ -391,9 +516,19 @@ impl Store {
         columns::daily::COLUMNS
     }
 
+    /// The key of the cluster passwords.
+    pub(crate) fn key(&self) -> &SecretKey {
+        &self.inner.key
+    }
+
     /// A pooled connection.
     pub(crate) fn conn(&self) -> Result<Conn> {
-        Ok(self.inner.pool.get()?)
+        let conn = if self.inner.health.is_failing() {
+            self.inner.pool.get_timeout(FAILING_POOL_TIMEOUT)
+        } else {
+            self.inner.pool.get()
+        };
+        self.inner.health.note_pool(conn.map_err(Error::from))
     }
 
     /// Waits for this store's turn to write (see [`gate`]) and holds it until the guard is

@@ -53,21 +53,23 @@ impl Store {
     /// [`Store::insert_cycle`] records the reachable ones). Idempotent per cluster and
     /// millisecond. [`Error::NotFound`] when the cluster does not exist.
     pub fn record_outcome(&self, outcome: &CycleOutcome) -> Result<()> {
-        let conn = self.conn()?;
-        let _turn = self.write_turn();
-        conn.prepare_cached(UPSERT_OUTCOME)?
-            .execute(params![
-                outcome.cluster_id,
-                to_ms(outcome.at),
-                reachable_flag(outcome.reachability)
-            ])
-            .map_err(|e| match constraint_of(&e) {
-                Some(Constraint::ForeignKey) => {
-                    Error::NotFound(format!("cluster {}", outcome.cluster_id))
-                }
-                _ => Error::Sqlite(e),
-            })?;
-        Ok(())
+        self.tracked((|| {
+            let conn = self.conn()?;
+            let _turn = self.write_turn();
+            conn.prepare_cached(UPSERT_OUTCOME)?
+                .execute(params![
+                    outcome.cluster_id,
+                    to_ms(outcome.at),
+                    reachable_flag(outcome.reachability)
+                ])
+                .map_err(|e| match constraint_of(&e) {
+                    Some(Constraint::ForeignKey) => {
+                        Error::NotFound(format!("cluster {}", outcome.cluster_id))
+                    }
+                    _ => Error::Sqlite(e),
+                })?;
+            Ok(())
+        })())
     }
 
     /// The cycle outcomes of cluster `cluster_id` in `[from, to)`, oldest first.

@@ -25,11 +25,13 @@
 
 use std::time::{Duration, Instant};
 
+use rusqlite::params;
 use rusqlite::types::Value;
 use time::{Date, OffsetDateTime};
 
 use crate::Store;
-use crate::columns::{date_text, to_ms};
+use crate::columns::{date_text, day_of_ms, day_start_ms, to_ms};
+use crate::daily::next_day_start_ms;
 use crate::error::Result;
 use crate::sql_limit;
 
@@ -184,16 +186,55 @@ impl Store {
         Ok(ids)
     }
 
+    /// `cutoff` (Unix ms), moved back to the start of cluster `cluster_id`'s oldest day before it
+    /// that has snapshots but no daily row: retention never deletes the snapshots of a day that
+    /// has not been rolled up (after a forward jump of the clock longer than the retention, the
+    /// roll-up must still find them). One index seek and one daily lookup per expired day.
+    fn rolled_up_cutoff(&self, cluster_id: i64, cutoff: i64) -> Result<i64> {
+        let conn = self.conn()?;
+        let mut first_of_day = conn.prepare_cached(
+            "SELECT MIN(collected_at) FROM metrics_snapshots \
+             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at < ?3",
+        )?;
+        let mut rolled_up = conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM daily_snapshots WHERE cluster_id = ?1 AND date = ?2)",
+        )?;
+        let mut from = i64::MIN;
+        loop {
+            let first: Option<i64> =
+                first_of_day.query_row(params![cluster_id, from, cutoff], |r| r.get(0))?;
+            let Some(ms) = first else {
+                return Ok(cutoff);
+            };
+            let day = day_of_ms(ms, "metrics_snapshots.collected_at")?;
+            let done: bool =
+                rolled_up.query_row(params![cluster_id, date_text(day)], |r| r.get(0))?;
+            if !done {
+                return Ok(cutoff.min(day_start_ms(day)));
+            }
+            from = next_day_start_ms(day);
+            if from == i64::MAX {
+                return Ok(cutoff);
+            }
+        }
+    }
+
     pub(crate) fn delete_snapshots_before_batched(
         &self,
         cutoff: OffsetDateTime,
         batch_size: usize,
+        keep_unrolled_days: bool,
     ) -> Result<(Batched, Batched)> {
         let cutoff = to_ms(cutoff);
         let mut snapshots = Batched::default();
         let mut nodes = Batched::default();
         let mut pace = Pace::new(batch_size);
         for id in self.cluster_ids()? {
+            let cutoff = if keep_unrolled_days {
+                self.rolled_up_cutoff(id, cutoff)?
+            } else {
+                cutoff
+            };
             nodes += delete_cluster_rows_batched(
                 self,
                 "node_snapshots",
@@ -217,13 +258,39 @@ impl Store {
     /// Delete every metrics snapshot and node snapshot collected strictly before `cutoff`, in
     /// batches of at most `batch_size` rows, fewer when batches of that size would hold the write
     /// turn longer than [`BATCH_TARGET`] (see the module documentation). Returns how many metrics
-    /// snapshots were deleted (their node snapshots go with them).
+    /// snapshots were deleted (their node snapshots go with them). Retention uses
+    /// [`Store::delete_expired_snapshots`], which spares the days not rolled up.
     pub fn delete_snapshots_before(
         &self,
         cutoff: OffsetDateTime,
         batch_size: usize,
     ) -> Result<usize> {
-        let (snapshots, nodes) = self.delete_snapshots_before_batched(cutoff, batch_size)?;
+        self.delete_snapshots(cutoff, batch_size, false)
+    }
+
+    /// [`Store::delete_snapshots_before`], except that a cluster's snapshots are kept from its
+    /// oldest day that has no daily row on: retention never deletes the snapshots of a day that
+    /// has not been rolled up (after a forward jump of the clock longer than the retention, the
+    /// roll-up must still find them).
+    pub fn delete_expired_snapshots(
+        &self,
+        cutoff: OffsetDateTime,
+        batch_size: usize,
+    ) -> Result<usize> {
+        self.delete_snapshots(cutoff, batch_size, true)
+    }
+
+    fn delete_snapshots(
+        &self,
+        cutoff: OffsetDateTime,
+        batch_size: usize,
+        keep_unrolled_days: bool,
+    ) -> Result<usize> {
+        let (snapshots, nodes) = self.tracked(self.delete_snapshots_before_batched(
+            cutoff,
+            batch_size,
+            keep_unrolled_days,
+        ))?;
         if snapshots.rows > 0 || nodes.rows > 0 {
             log::info!(
                 "store: retention deleted {} snapshots and {} node snapshots before {cutoff} \
@@ -378,7 +445,7 @@ mod tests {
         let cleaner = {
             let store = store.clone();
             std::thread::spawn(move || {
-                store.delete_snapshots_before_batched(start + time::Duration::minutes(3), 1)
+                store.delete_snapshots_before_batched(start + time::Duration::minutes(3), 1, false)
             })
         };
         while store.inner.gate.waiting() != (0, 1) {

@@ -37,6 +37,27 @@ const MIGRATIONS: &[Migration] = &[
         name: "cycle outcomes for the daily availability",
         apply: v3_cycle_outcomes,
     },
+    Migration {
+        name: "collection errors: one row per repeating error, with a count and first time",
+        apply: v4_error_repeats,
+    },
+];
+
+/// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
+/// creates or adopts, so that `storage.path` pointing at another program's database is refused
+/// ([`Error::ForeignDatabase`]) instead of gaining rockscope's tables.
+pub const APPLICATION_ID: i32 = 0x5253_4350;
+
+/// Tables every rockscope database has had since version 1: a database with these tables, a
+/// `user_version` of 1 or more and no application id was written by an older rockscope, and is
+/// adopted (marked with [`APPLICATION_ID`]).
+const V1_TABLES: &[&str] = &[
+    "clusters",
+    "metrics_snapshots",
+    "node_snapshots",
+    "daily_snapshots",
+    "collection_runs",
+    "collection_errors",
 ];
 
 /// The schema version this build writes (the number of migrations).
@@ -61,8 +82,52 @@ pub(crate) fn refuse_newer(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Bring the database to [`SCHEMA_VERSION`]; see the module documentation.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+/// [`Error::ForeignDatabase`] unless the file is empty, marked as rockscope's, or an unmarked
+/// database of an older rockscope (read-only check).
+pub(crate) fn refuse_foreign(conn: &Connection, path: &std::path::Path) -> Result<()> {
+    let foreign = |why: String| Error::ForeignDatabase {
+        path: path.display().to_string(),
+        why,
+    };
+    let id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if id == i64::from(APPLICATION_ID) {
+        return Ok(());
+    }
+    if id != 0 {
+        return Err(foreign(format!(
+            "its application_id is {id:#x}, rockscope's is {APPLICATION_ID:#x}"
+        )));
+    }
+    let tables: Vec<String> = {
+        let mut stmt = conn.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             ORDER BY name",
+        )?;
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let ours = V1_TABLES.iter().all(|t| tables.iter().any(|n| n == t));
+    if tables.is_empty() || (version >= 1 && ours) {
+        return Ok(());
+    }
+    let mut listed = tables
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if tables.len() > 5 {
+        listed.push_str(", ...");
+    }
+    Err(foreign(format!(
+        "it has tables ({listed}) but not rockscope's application_id {APPLICATION_ID:#x}"
+    )))
+}
+
+/// Bring the database to [`SCHEMA_VERSION`], mark it with [`APPLICATION_ID`] and encrypt any
+/// plaintext password with `key` (see [`crate::secret`]); see the module documentation.
+pub(crate) fn migrate(conn: &mut Connection, key: &crate::SecretKey) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
@@ -80,6 +145,15 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     reconcile_columns(&tx)?;
     if found != SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    let marked: i64 = tx.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if marked != i64::from(APPLICATION_ID) {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
+    // Done here rather than as a migration: SQL migrations do not have the key.
+    let encrypted = crate::secret::encrypt_plaintext_rows(&tx, key)?;
+    if encrypted > 0 {
+        log::info!("store: encrypted {encrypted} plaintext cluster password(s) at rest");
     }
     tx.commit()?;
     Ok(())
@@ -226,6 +300,17 @@ CREATE UNIQUE INDEX cycle_outcomes_cluster_at ON cycle_outcomes (cluster_id, at)
     Ok(())
 }
 
+/// Version 4: `collection_errors` stores a repeating error once: `count` (how many times) and
+/// `first_at` (the first time; `at` is the last), see [`crate::runs`].
+fn v4_error_repeats(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE collection_errors ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+         ALTER TABLE collection_errors ADD COLUMN first_at INTEGER NOT NULL DEFAULT 0;
+         UPDATE collection_errors SET first_at = at;",
+    )?;
+    Ok(())
+}
+
 /// The name of the covering index of the overview's query.
 #[cfg(test)]
 pub(crate) const OVERVIEW_INDEX: &str = "metrics_snapshots_overview";
@@ -338,7 +423,40 @@ mod tests {
                 .unwrap();
             assert_eq!((s.points.len(), s.stats[0].avg), (1, Some(5.0)));
         }
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", ".key"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    #[test]
+    fn a_version_2_database_keeps_its_errors_as_single_occurrences() {
+        let path = std::env::temp_dir().join(format!(
+            "rockscope-schema-v2-{}-{}.db",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO clusters (name, fe_hosts, username, password, source, created_at,
+                     updated_at) VALUES ('a', '[]', 'u', 'p', 'api', 0, 0);
+                 INSERT INTO collection_errors (cluster_id, at, stage, code, message)
+                     VALUES (1, 1735689600000, 'scrape', 'timeout', 'no answer');",
+            )
+            .unwrap();
+        }
+        {
+            let store = Store::open(&path).unwrap();
+            let errors = store.recent_errors(Some(1), 10).unwrap();
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].count, 1);
+            assert_eq!(errors[0].first_at, datetime!(2025-01-01 0:00 UTC));
+            assert_eq!(errors[0].at, errors[0].first_at);
+        }
+        for suffix in ["", "-wal", "-shm", ".key"] {
             let mut p = path.clone().into_os_string();
             p.push(suffix);
             let _ = std::fs::remove_file(p);

@@ -119,52 +119,54 @@ impl Store {
     /// does not exist (e.g. it was deleted during the cycle), [`Error::Conflict`] when the
     /// cluster already has a snapshot at that millisecond.
     pub fn insert_cycle(&self, snapshot: &MetricsSnapshot, nodes: &[NodeSnapshot]) -> Result<i64> {
-        let errors_json = serde_json::to_string(&snapshot.source_errors).map_err(|e| {
-            Error::corrupt(
-                "metrics_snapshots.source_errors",
-                format_args!("cannot encode: {e}"),
-            )
-        })?;
-        let at = to_ms(snapshot.collected_at);
-        let cluster_id = snapshot.cluster_id;
-        let map_err = |e: rusqlite::Error| match constraint_of(&e) {
-            Some(Constraint::ForeignKey) => Error::NotFound(format!("cluster {cluster_id}")),
-            Some(Constraint::Unique) => Error::Conflict(format!(
-                "cluster {cluster_id} already has a snapshot at {}",
-                snapshot.collected_at
-            )),
-            _ => Error::Sqlite(e),
-        };
+        self.tracked((|| {
+            let errors_json = serde_json::to_string(&snapshot.source_errors).map_err(|e| {
+                Error::corrupt(
+                    "metrics_snapshots.source_errors",
+                    format_args!("cannot encode: {e}"),
+                )
+            })?;
+            let at = to_ms(snapshot.collected_at);
+            let cluster_id = snapshot.cluster_id;
+            let map_err = |e: rusqlite::Error| match constraint_of(&e) {
+                Some(Constraint::ForeignKey) => Error::NotFound(format!("cluster {cluster_id}")),
+                Some(Constraint::Unique) => Error::Conflict(format!(
+                    "cluster {cluster_id} already has a snapshot at {}",
+                    snapshot.collected_at
+                )),
+                _ => Error::Sqlite(e),
+            };
 
-        let mut conn = self.conn()?;
-        let _turn = self.write_turn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id = {
-            let mut stmt = tx.prepare_cached(&INSERT_METRIC)?;
-            let mut bound: Vec<&dyn ToSql> = vec![&cluster_id, &at, &errors_json];
-            bound.extend(metric::params(snapshot));
-            stmt.execute(bound.as_slice()).map_err(map_err)?;
-            tx.last_insert_rowid()
-        };
-        {
-            let mut stmt = tx.prepare_cached(&INSERT_NODE)?;
-            for n in nodes {
-                let kind = n.node_type.as_str();
-                let mut bound: Vec<&dyn ToSql> = vec![&cluster_id, &at, &kind];
-                bound.extend(node::params(n));
+            let mut conn = self.conn()?;
+            let _turn = self.write_turn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let id = {
+                let mut stmt = tx.prepare_cached(&INSERT_METRIC)?;
+                let mut bound: Vec<&dyn ToSql> = vec![&cluster_id, &at, &errors_json];
+                bound.extend(metric::params(snapshot));
                 stmt.execute(bound.as_slice()).map_err(map_err)?;
+                tx.last_insert_rowid()
+            };
+            {
+                let mut stmt = tx.prepare_cached(&INSERT_NODE)?;
+                for n in nodes {
+                    let kind = n.node_type.as_str();
+                    let mut bound: Vec<&dyn ToSql> = vec![&cluster_id, &at, &kind];
+                    bound.extend(node::params(n));
+                    stmt.execute(bound.as_slice()).map_err(map_err)?;
+                }
             }
-        }
-        tx.prepare_cached(UPSERT_OUTCOME)?
-            .execute(params![
-                cluster_id,
-                at,
-                reachable_flag(Reachability::Reachable)
-            ])
-            .map_err(map_err)?;
-        tx.commit()?;
-        self.bump_generation(cluster_id);
-        Ok(id)
+            tx.prepare_cached(UPSERT_OUTCOME)?
+                .execute(params![
+                    cluster_id,
+                    at,
+                    reachable_flag(Reachability::Reachable)
+                ])
+                .map_err(map_err)?;
+            tx.commit()?;
+            self.bump_generation(cluster_id);
+            Ok(id)
+        })())
     }
 
     /// The newest snapshot of cluster `cluster_id`, `None` before the first one (or for an
@@ -253,7 +255,7 @@ impl Store {
         });
         let conn = self.conn()?;
         query_all(&conn, &SQL, &[], |row| {
-            let cluster = cluster_from_row(row, 0)?;
+            let cluster = cluster_from_row(row, 0, self.key())?;
             let has_snapshot: Option<i64> = get(
                 row,
                 CLUSTER_COLUMN_COUNT + 1,

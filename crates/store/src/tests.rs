@@ -358,7 +358,7 @@ fn field_names_are_validated_before_any_sql() {
 fn retention_runs_in_several_batches() {
     let (store, id, start) = store_with_snapshots_a_minute_apart(25);
     let (snapshots, _) = store
-        .delete_snapshots_before_batched(start + time::Duration::minutes(20), 6)
+        .delete_snapshots_before_batched(start + time::Duration::minutes(20), 6, false)
         .unwrap();
     assert_eq!(snapshots.rows, 20);
     assert_eq!(snapshots.batches, 4, "6 + 6 + 6 + 2");

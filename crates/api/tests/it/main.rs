@@ -8,3 +8,4 @@ mod clusters;
 mod history;
 mod overview;
 mod secrets;
+mod storage;

@@ -144,3 +144,11 @@ pub fn block_on<F: std::future::Future>(work: F) -> F::Output {
         .expect("tokio runtime")
         .block_on(work)
 }
+
+/// Tests that check the collector's cadence against the wall clock take turns: on a 2-core
+/// machine another simulator-backed test running beside them would skew their timing. Hold the
+/// guard for the whole test.
+pub fn real_time_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -94,7 +94,8 @@ fn daily_rows_and_runs_are_deleted_before_their_cutoffs() {
                 cluster_id: c.id,
                 at: t0() + secs(30 * i),
                 stage: "scrape".into(),
-                code: "timeout".into(),
+                // Distinct codes: distinct errors, not one repeating.
+                code: format!("timeout_{i}"),
                 message: "x".into(),
             })
             .unwrap();
@@ -102,4 +103,30 @@ fn daily_rows_and_runs_are_deleted_before_their_cutoffs() {
     assert_eq!(store.delete_runs_before(t0() + secs(90)).unwrap(), 6);
     assert_eq!(store.recent_runs(100).unwrap().len(), 7);
     assert_eq!(store.recent_errors(Some(c.id), 100).unwrap().len(), 7);
+}
+
+#[test]
+fn expired_snapshots_of_a_day_not_rolled_up_are_kept() {
+    let db = TempDb::new("retention-unrolled");
+    let store = db.open();
+    let c = store.create_cluster(&new_cluster("a")).unwrap();
+    let day = |d: i64| t0() + time::Duration::days(d) + time::Duration::hours(12);
+    for d in 0..4 {
+        store
+            .insert_cycle(&sparse_snapshot(c.id, day(d)), &[])
+            .unwrap();
+    }
+    // Days 0 and 1 are rolled up, day 2 is not: day 2 and everything after it stay.
+    for d in 0..2 {
+        store.upsert_daily(&daily(c.id, day(d).date(), d)).unwrap();
+    }
+    let far_future = t0() + time::Duration::days(1000);
+    assert_eq!(store.delete_expired_snapshots(far_future, 7).unwrap(), 2);
+    let left = store
+        .snapshots_range(c.id, t0(), far_future, usize::MAX)
+        .unwrap();
+    assert_eq!(
+        left.iter().map(|s| s.collected_at).collect::<Vec<_>>(),
+        [day(2), day(3)]
+    );
 }

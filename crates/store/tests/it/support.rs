@@ -49,7 +49,7 @@ impl Drop for TempDb {
 }
 
 pub fn remove_db(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
+    for suffix in ["", "-wal", "-shm", "-journal", ".key", ".key.old"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(p);
