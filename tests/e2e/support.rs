@@ -335,6 +335,11 @@ impl TestApp {
         read_logs(self.dir.path())
     }
 
+    /// The app's database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.dir.path().join("rockscope.db")
+    }
+
     /// Every response body received so far.
     pub fn bodies(&self) -> Vec<String> {
         self.bodies.lock().unwrap().clone()

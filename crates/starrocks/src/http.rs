@@ -9,7 +9,8 @@ use ureq::config::RedirectAuthHeaders;
 
 use crate::addr::NodeAddr;
 use crate::config::{ClientConfig, Secret};
-use crate::error::{ClientError, Endpoint, TimeoutPhase, excerpt};
+use crate::error::{ClientError, Endpoint, TimeoutPhase};
+use crate::scrub::Scrubber;
 
 /// Bytes of an error response's body kept for the message.
 const ERROR_BODY_BYTES: u64 = 4096;
@@ -46,6 +47,8 @@ pub(crate) struct Transport {
     agent: ureq::Agent,
     /// `Basic base64(user:password)`.
     authorization: Secret,
+    /// Removes the credentials from what nodes send back before it enters an error.
+    scrubber: Scrubber,
     connect_timeout: Duration,
     request_timeout: Duration,
     max_body_bytes: u64,
@@ -79,6 +82,7 @@ impl Transport {
         Self {
             agent: agent_config.into(),
             authorization: Secret::new(format!("Basic {}", base64_encode(credentials.as_bytes()))),
+            scrubber: Scrubber::new(config),
             connect_timeout: config.connect_timeout,
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
@@ -95,7 +99,7 @@ impl Transport {
             .get(&url)
             .header("Authorization", self.authorization.expose())
             .call()
-            .map_err(|e| self.map_error(e, node, endpoint))?;
+            .map_err(|e| self.map_error(e, node, endpoint).scrubbed(&self.scrubber))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             // Best effort: the start of the body says why (StarRocks' JSON error, a proxy page).
@@ -105,7 +109,7 @@ impl Transport {
                 .as_reader()
                 .take(ERROR_BODY_BYTES)
                 .read_to_end(&mut head);
-            let excerpt = excerpt(&head);
+            let excerpt = self.scrubber.excerpt(&head);
             log::debug!("GET {url} -> HTTP {status}");
             return Err(if status == 401 || status == 403 {
                 ClientError::unauthorized(node, endpoint, status, excerpt)
@@ -135,7 +139,10 @@ impl Transport {
             .as_reader()
             .take(self.max_body_bytes.saturating_add(1))
             .read_to_end(&mut body)
-            .map_err(|e| self.map_error(ureq::Error::from(e), node, endpoint))?;
+            .map_err(|e| {
+                self.map_error(ureq::Error::from(e), node, endpoint)
+                    .scrubbed(&self.scrubber)
+            })?;
         if body.len() as u64 > self.max_body_bytes {
             return Err(too_large());
         }
@@ -151,6 +158,11 @@ impl Transport {
             fetched_at,
             duration,
         })
+    }
+
+    /// The credentials' scrubber, for errors built from bodies outside the transport.
+    pub(crate) fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
     }
 
     fn map_error(&self, error: ureq::Error, node: &NodeAddr, endpoint: Endpoint) -> ClientError {
