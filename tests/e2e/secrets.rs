@@ -310,7 +310,7 @@ fn credentials_echoed_by_a_node_are_scrubbed_everywhere() {
         assert_clean("a response body", &body);
     }
     assert_clean("the log", &app.logs());
-    let store = rockscope_store::Store::open(&app.database_path()).expect("open the database");
+    let store = rockscope_store::Store::open(app.database_path()).expect("open the database");
     let stored = store
         .recent_errors(Some(id), 1000)
         .expect("collection_errors");

@@ -93,6 +93,8 @@ pub struct AppConfig {
     pub clusters: Vec<ConfigCluster>,
     /// `RUST_LOG` of the process.
     pub rust_log: String,
+    /// Extra lines of the `[server]` section (`key = value`).
+    pub server_lines: Vec<String>,
 }
 
 impl Default for AppConfig {
@@ -102,6 +104,7 @@ impl Default for AppConfig {
             api_token: None,
             clusters: Vec::new(),
             rust_log: "debug".to_owned(),
+            server_lines: Vec::new(),
         }
     }
 }
@@ -123,6 +126,12 @@ impl AppConfig {
         self.host = host.to_owned();
         self
     }
+    /// Adds `key = <value as a TOML string>` to `[server]`.
+    pub fn server(mut self, key: &str, value: &str) -> AppConfig {
+        let value = Value::String(value.to_owned()).to_string();
+        self.server_lines.push(format!("{key} = {value}"));
+        self
+    }
 
     /// The TOML configuration file's text.
     fn toml(&self, db: &Path) -> String {
@@ -133,6 +142,9 @@ impl AppConfig {
         let _ = writeln!(out, "[server]\nhost = {}\nport = 0", s(&self.host));
         if let Some(token) = &self.api_token {
             let _ = writeln!(out, "api_token = {}", s(token));
+        }
+        for line in &self.server_lines {
+            let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(
             out,
@@ -395,6 +407,14 @@ impl TestApp {
         value: &str,
     ) -> Response {
         self.send(method, path, None, Some((name, value)))
+    }
+
+    /// A request without body and token whose `Host` header is `host`.
+    pub fn request_with_host(&self, method: &str, path: &str, host: &str) -> Response {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
+        self.exchange(method, path, head.as_bytes())
     }
 
     /// A `POST` of `body` as `content_type` (with the app's token).

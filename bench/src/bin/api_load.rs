@@ -215,6 +215,7 @@ fn run(args: Args) -> Result<(), String> {
         store: store.clone(),
         status: status.clone(),
         api_token: None,
+        api_read_token: None,
         tester: Arc::new(NoopTester),
         overview_cache: cache.clone(),
     };

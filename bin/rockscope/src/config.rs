@@ -79,8 +79,14 @@ pub struct ServerSettings {
     pub host: String,
     /// Port to bind (0 picks a free one).
     pub port: u16,
-    /// Bearer token for `/api`; none means no auth, allowed on loopback only.
+    /// Bearer token for `/api` (every request); none means no auth, allowed on loopback only.
     pub api_token: Option<Secret>,
+    /// A file holding the admin token (trimmed), instead of `api_token`.
+    pub api_token_file: Option<PathBuf>,
+    /// Bearer token for reads only (`GET`, `HEAD`); needs an admin token.
+    pub api_read_token: Option<Secret>,
+    /// A file holding the read-only token (trimmed), instead of `api_read_token`.
+    pub api_read_token_file: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -89,8 +95,95 @@ impl Default for ServerSettings {
             host: "127.0.0.1".to_owned(),
             port: 8080,
             api_token: None,
+            api_token_file: None,
+            api_read_token: None,
+            api_read_token_file: None,
         }
     }
+}
+
+/// The API's tokens, resolved from the settings and token files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiTokens {
+    /// Allows every request.
+    pub admin: Option<Secret>,
+    /// Allows reads only.
+    pub read: Option<Secret>,
+}
+
+/// The shortest token accepted: 16 characters (about 95 bits as random base64).
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+impl ServerSettings {
+    /// The admin and read-only tokens, read from their files where given, each checked: not
+    /// empty, at least [`MIN_TOKEN_CHARS`] long, not given twice, and a read token only beside
+    /// an admin token that differs from it.
+    pub fn tokens(&self) -> Result<ApiTokens, ConfigError> {
+        let admin = token(
+            "server.api_token",
+            self.api_token.as_ref(),
+            self.api_token_file.as_deref(),
+        )?;
+        let read = token(
+            "server.api_read_token",
+            self.api_read_token.as_ref(),
+            self.api_read_token_file.as_deref(),
+        )?;
+        match (&admin, &read) {
+            (None, Some(_)) => Err(ConfigError(
+                "server.api_read_token is set without server.api_token; a read-only token needs \
+                 an admin token beside it"
+                    .to_owned(),
+            )),
+            (Some(a), Some(r)) if a == r => Err(ConfigError(
+                "server.api_read_token equals server.api_token; give the read-only token its \
+                 own value"
+                    .to_owned(),
+            )),
+            _ => Ok(ApiTokens { admin, read }),
+        }
+    }
+}
+
+/// One token from its value or its file, checked.
+fn token(
+    key: &str,
+    value: Option<&Secret>,
+    file: Option<&Path>,
+) -> Result<Option<Secret>, ConfigError> {
+    let text = match (value, file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError(format!(
+                "{key} and {key}_file are both set; give one of them"
+            )));
+        }
+        (Some(value), None) => value.expose().to_owned(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                ConfigError(format!(
+                    "{key}_file {}: cannot read it: {e}",
+                    path.display()
+                ))
+            })?
+            .trim()
+            .to_owned(),
+        (None, None) => return Ok(None),
+    };
+    let chars = text.chars().count();
+    if text.trim().is_empty() {
+        return Err(ConfigError(format!(
+            "{key} is empty; an empty token would let anyone in. Remove the key to serve \
+             without auth (loopback only), or give a random token of at least {MIN_TOKEN_CHARS} \
+             characters (e.g. `openssl rand -base64 24`)"
+        )));
+    }
+    if chars < MIN_TOKEN_CHARS {
+        return Err(ConfigError(format!(
+            "{key} has {chars} characters; a token must have at least {MIN_TOKEN_CHARS} so that \
+             it cannot be guessed (e.g. `openssl rand -base64 24`)"
+        )));
+    }
+    Ok(Some(Secret(text)))
 }
 
 /// `[storage]`.
@@ -216,6 +309,7 @@ impl Settings {
         if let Some(deadline) = c.cluster_deadline_secs {
             at_least("collector.cluster_deadline_secs", deadline, 1)?;
         }
+        self.server.tokens()?;
         if self.server.host.trim().is_empty() {
             return Err(ConfigError(
                 "server.host is empty; give an address such as 127.0.0.1".to_owned(),

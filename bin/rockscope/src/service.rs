@@ -83,14 +83,12 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let listen = listen_address(&settings)?;
     let status = StatusBoard::default();
     let collector = Collector::new(collector_config(&settings), store.clone(), status.clone());
+    let tokens = settings.server.tokens().map_err(|e| e.to_string())?;
     let state = ApiState {
         store,
         status,
-        api_token: settings
-            .server
-            .api_token
-            .as_ref()
-            .map(|t| t.expose().to_owned()),
+        api_token: tokens.admin.as_ref().map(|t| t.expose().to_owned()),
+        api_read_token: tokens.read.as_ref().map(|t| t.expose().to_owned()),
         tester: Arc::new(ClientTester::new(collector_config(&settings))),
         overview_cache: OverviewCache::new(OverviewCacheConfig::for_interval(
             std::time::Duration::from_secs(settings.collector.interval_secs),
@@ -152,7 +150,8 @@ fn listen_address(settings: &Settings) -> Result<SocketAddr, String> {
             server.host
         ));
     };
-    if settings.server.api_token.is_none() && !addrs.iter().all(|a| a.ip().is_loopback()) {
+    let tokens = settings.server.tokens().map_err(|e| e.to_string())?;
+    if tokens.admin.is_none() && !addrs.iter().all(|a| a.ip().is_loopback()) {
         return Err(format!(
             "server.host {:?} is not a loopback address and no server.api_token is set; set a token \
              (ROCKSCOPE_SERVER__API_TOKEN) or bind to 127.0.0.1",

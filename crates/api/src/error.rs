@@ -25,6 +25,9 @@ pub enum ApiError {
     InvalidParameter(String),
     /// 401 `unauthorized`: the bearer token is missing or wrong.
     Unauthorized,
+    /// 403 `forbidden`: the request is understood and authenticated, but not allowed (a write
+    /// with the read-only token, a non-loopback `Host` without a token).
+    Forbidden(String),
     /// 404 `not_found`: an unknown cluster or route.
     NotFound(String),
     /// 405 `method_not_allowed`: a known route with another method.
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
@@ -67,6 +71,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(m)
             | ApiError::InvalidParameter(m)
+            | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Conflict(m) => m.clone(),
             ApiError::Unauthorized => {
@@ -100,7 +105,8 @@ pub struct ErrorBody {
 /// The `error` object of an [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    /// Machine-readable: `bad_request`, `invalid_parameter`, `unauthorized`, `not_found`,
+    /// Machine-readable: `bad_request`, `invalid_parameter`, `unauthorized`, `forbidden`,
+    /// `not_found`,
     /// `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
     /// `internal`.
     pub code: String,
@@ -113,6 +119,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) | ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

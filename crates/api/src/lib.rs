@@ -13,7 +13,8 @@
 //! * [`dto`]: the JSON shapes (requests and responses), mapped from the store's and the
 //!   collector's types so that the contract does not follow storage changes.
 //! * [`ApiError`]: every failure as `{"error": {"code": "...", "message": "..."}}` with its
-//!   status (400 `bad_request`/`invalid_parameter`, 401 `unauthorized`, 404 `not_found`,
+//!   status (400 `bad_request`/`invalid_parameter`, 401 `unauthorized`, 403 `forbidden`,
+//!   404 `not_found`,
 //!   405 `method_not_allowed`, 409 `conflict`, 413 `payload_too_large`,
 //!   415 `unsupported_media_type`, 500 `internal`).
 //!
@@ -84,8 +85,11 @@ pub struct ApiState {
     pub store: Store,
     /// The collector's status board.
     pub status: StatusBoard,
-    /// The bearer token `/api` requests must carry; `None` means no auth.
+    /// The bearer token `/api` requests must carry; `None` means no auth, and then only
+    /// loopback `Host` values are accepted.
     pub api_token: Option<String>,
+    /// A second token that allows reads only (`GET`, `HEAD`); used only with `api_token`.
+    pub api_read_token: Option<String>,
     /// Probes clusters for the test endpoint.
     pub tester: Arc<dyn ClusterTester>,
     /// The per-cluster overview's response cache (shared by clones, so by every worker).
@@ -97,6 +101,10 @@ impl std::fmt::Debug for ApiState {
         f.debug_struct("ApiState")
             .field("store", &self.store)
             .field("api_token", &self.api_token.as_ref().map(|_| "***"))
+            .field(
+                "api_read_token",
+                &self.api_read_token.as_ref().map(|_| "***"),
+            )
             .field("overview_cache", &self.overview_cache)
             .finish_non_exhaustive()
     }
@@ -110,8 +118,16 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(error::json_config())
             .app_data(error::query_config())
             .app_data(error::path_config())
-            .service(resource("/health").route(web::get().to(health::health)))
-            .service(resource("/ready").route(web::get().to(health::ready)))
+            .service(
+                resource("/health")
+                    .wrap(from_fn(auth::require_loopback_host))
+                    .route(web::get().to(health::health)),
+            )
+            .service(
+                resource("/ready")
+                    .wrap(from_fn(auth::require_loopback_host))
+                    .route(web::get().to(health::ready)),
+            )
             .service(
                 web::scope("/api")
                     .wrap(from_fn(auth::require_token))
