@@ -409,6 +409,22 @@ impl TestApp {
         self.send(method, path, None, Some((name, value)))
     }
 
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Sends `bytes` as they are on a fresh connection; everything the server sent back until
+    /// it closed (or the I/O timeout).
+    pub fn raw_exchange(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut stream = TcpStream::connect_timeout(&self.addr, IO_TIMEOUT).expect("connect");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let _ = stream.write_all(bytes);
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        raw
+    }
+
     /// A request without body and token whose `Host` header is `host`.
     pub fn request_with_host(&self, method: &str, path: &str, host: &str) -> Response {
         let head = format!(

@@ -6,6 +6,7 @@
 mod cli;
 mod config;
 mod demo;
+mod logging;
 mod parse_metrics;
 mod service;
 mod tester;
@@ -55,7 +56,7 @@ fn main() -> ExitCode {
                 Ok(settings) => settings,
                 Err(code) => return code,
             };
-            init_logging();
+            logging::init();
             let command = invocation.command;
             let result = service::block_on(async move {
                 match command {
@@ -79,20 +80,4 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// `RUST_LOG` decides; `info` by default. ureq's `trace` level writes raw request bytes, the
-/// `Authorization` header included, so ureq is capped at `debug` (which it redacts) whatever
-/// `RUST_LOG` says: no level may print a password.
-fn init_logging() {
-    let spec = std::env::var("RUST_LOG")
-        .unwrap_or_else(|_| "info,ureq=warn,ureq_proto=warn,actix_server=warn".to_owned());
-    let mut builder = env_logger::Builder::new();
-    builder.parse_filters(&spec).format_timestamp_millis();
-    if spec.contains("trace") {
-        builder
-            .filter_module("ureq", log::LevelFilter::Debug)
-            .filter_module("ureq_proto", log::LevelFilter::Debug);
-    }
-    builder.init();
 }

@@ -177,9 +177,14 @@ pub(crate) async fn no_route(req: HttpRequest) -> HttpResponse {
     ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())).error_response()
 }
 
-/// `405 method_not_allowed` for a known route with another method.
-pub(crate) async fn wrong_method() -> HttpResponse {
-    ApiError::MethodNotAllowed.error_response()
+/// `405 method_not_allowed` for a known route with another method, with the route's methods
+/// in `Allow` (RFC 9110 requires it).
+pub(crate) async fn wrong_method(allow: &'static str) -> HttpResponse {
+    let mut response = ApiError::MethodNotAllowed.error_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
 }
 
 /// The JSON body extractor's configuration: [`BODY_LIMIT`] and errors as [`ApiError`]s.
@@ -214,8 +219,25 @@ pub(crate) fn query_config() -> web::QueryConfig {
         let QueryPayloadError::Deserialize(e) = err else {
             return ApiError::InvalidParameter("invalid query string".to_owned()).into();
         };
-        ApiError::InvalidParameter(format!("invalid query string: {e}")).into()
+        ApiError::InvalidParameter(query_message(&e.to_string())).into()
     })
+}
+
+/// serde's words for a query parameter that is not one of the route's: "unknown field `x`,
+/// expected one of `a`, `b`" (or "there are no fields") become "unknown query parameter `x`;
+/// allowed: `a`, `b`" (or "this route takes no query parameters").
+fn query_message(serde: &str) -> String {
+    let Some(rest) = serde.strip_prefix("unknown field ") else {
+        return format!("invalid query string: {serde}");
+    };
+    let (name, allowed) = rest.split_once(", ").unwrap_or((rest, ""));
+    let allowed = allowed
+        .strip_prefix("expected one of ")
+        .or_else(|| allowed.strip_prefix("expected "));
+    match allowed {
+        Some(allowed) => format!("unknown query parameter {name}; allowed: {allowed}"),
+        None => format!("unknown query parameter {name}; this route takes no query parameters"),
+    }
 }
 
 /// The path extractor's configuration: errors as `400 invalid_parameter` (cluster ids are

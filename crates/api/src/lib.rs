@@ -60,7 +60,7 @@ mod status;
 use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
-use actix_web::web;
+use actix_web::{guard, web};
 use rockscope_collector::StatusBoard;
 use rockscope_store::Store;
 
@@ -111,7 +111,8 @@ impl std::fmt::Debug for ApiState {
 }
 
 /// Registers the API's routes, shared state, extractor configurations (64 KiB JSON bodies,
-/// errors as JSON) and a JSON `404` default service.
+/// errors as JSON) and a JSON `404` default service. Every `GET` route answers `HEAD` too; a
+/// known route with another method is a `405` with an `Allow` header.
 pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(state))
@@ -119,46 +120,57 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(error::query_config())
             .app_data(error::path_config())
             .service(
-                resource("/health")
+                resource("/health", "GET, HEAD")
                     .wrap(from_fn(auth::require_loopback_host))
-                    .route(web::get().to(health::health)),
+                    .route(read().to(health::health)),
             )
             .service(
-                resource("/ready")
+                resource("/ready", "GET, HEAD")
                     .wrap(from_fn(auth::require_loopback_host))
-                    .route(web::get().to(health::ready)),
+                    .route(read().to(health::ready)),
             )
             .service(
                 web::scope("/api")
                     .wrap(from_fn(auth::require_token))
                     // Before `/clusters/{id}`, which would take `overview` for an id.
                     .service(
-                        resource("/clusters/overview").route(web::get().to(overview::by_query)),
+                        resource("/clusters/overview", "GET, HEAD")
+                            .route(read().to(overview::by_query)),
                     )
                     .service(
-                        resource("/clusters")
-                            .route(web::get().to(clusters::list))
+                        resource("/clusters", "GET, HEAD, POST")
+                            .route(read().to(clusters::list))
                             .route(web::post().to(clusters::create)),
                     )
                     .service(
-                        resource("/clusters/{id}")
-                            .route(web::get().to(clusters::get))
+                        resource("/clusters/{id}", "GET, HEAD, PUT, DELETE")
+                            .route(read().to(clusters::get))
                             .route(web::put().to(clusters::update))
                             .route(web::delete().to(clusters::delete)),
                     )
                     .service(
-                        resource("/clusters/{id}/overview").route(web::get().to(overview::by_path)),
+                        resource("/clusters/{id}/overview", "GET, HEAD")
+                            .route(read().to(overview::by_path)),
                     )
                     .service(
-                        resource("/clusters/{id}/snapshots")
-                            .route(web::get().to(history::snapshots)),
+                        resource("/clusters/{id}/snapshots", "GET, HEAD")
+                            .route(read().to(history::snapshots)),
                     )
-                    .service(resource("/clusters/{id}/nodes").route(web::get().to(history::nodes)))
-                    .service(resource("/clusters/{id}/daily").route(web::get().to(history::daily)))
-                    .service(resource("/clusters/{id}/test").route(web::post().to(clusters::test)))
                     .service(
-                        resource("/collector/status")
-                            .route(web::get().to(status::collector_status)),
+                        resource("/clusters/{id}/nodes", "GET, HEAD")
+                            .route(read().to(history::nodes)),
+                    )
+                    .service(
+                        resource("/clusters/{id}/daily", "GET, HEAD")
+                            .route(read().to(history::daily)),
+                    )
+                    .service(
+                        resource("/clusters/{id}/test", "POST")
+                            .route(web::post().to(clusters::test)),
+                    )
+                    .service(
+                        resource("/collector/status", "GET, HEAD")
+                            .route(read().to(status::collector_status)),
                     )
                     .default_service(web::to(error::no_route)),
             )
@@ -166,7 +178,12 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// A resource answering other methods with a JSON `405`.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(error::wrong_method))
+/// A route for `GET` and `HEAD` (actix sends no body for `HEAD`, with the `GET` headers).
+fn read() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// A resource answering other methods than `allow` with a JSON `405` naming them in `Allow`.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || error::wrong_method(allow)))
 }

@@ -8,7 +8,10 @@ use crate::dto::{CollectorClusterDto, CollectorStatusDto, CycleDto};
 use crate::error::{ApiError, blocking};
 
 /// `GET /api/collector/status`.
-pub(crate) async fn collector_status(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn collector_status(
+    state: web::Data<ApiState>,
+    _query: web::Query<crate::params::NoQuery>,
+) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let clusters = blocking(move || Ok(store.list_clusters()?)).await?;
     let board = state.status.clusters();
