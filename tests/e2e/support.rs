@@ -95,6 +95,8 @@ pub struct AppConfig {
     pub rust_log: String,
     /// Extra lines of the `[server]` section (`key = value`).
     pub server_lines: Vec<String>,
+    /// The open-files soft limit the process starts with (`ulimit -Sn`), if not inherited.
+    pub open_files: Option<u64>,
 }
 
 impl Default for AppConfig {
@@ -105,6 +107,7 @@ impl Default for AppConfig {
             clusters: Vec::new(),
             rust_log: "debug".to_owned(),
             server_lines: Vec::new(),
+            open_files: None,
         }
     }
 }
@@ -545,7 +548,22 @@ fn spawn(config: &AppConfig, dir: &TempDir) -> Child {
     fs::write(&config_path, config.toml(&dir.path().join("rockscope.db"))).expect("write config");
     let stdout = fs::File::create(dir.path().join("stdout.log")).expect("stdout file");
     let stderr = fs::File::create(dir.path().join("stderr.log")).expect("stderr file");
-    rockscope_command()
+    let mut command = rockscope_command();
+    if let Some(limit) = config.open_files {
+        // The same program through `sh`, which lowers the soft limit first.
+        let program = command.get_program().to_owned();
+        command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -Sn {limit} && exec \"$0\" \"$@\""))
+            .arg(program);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("ROCKSCOPE_") {
+                command.env_remove(&key);
+            }
+        }
+    }
+    command
         .arg("--config")
         .arg(&config_path)
         .arg("serve")

@@ -18,6 +18,33 @@ use crate::tester::ClientTester;
 /// Extra time, beyond one cluster deadline, that shutdown gives the cycle in flight.
 const SHUTDOWN_SLACK: Duration = Duration::from_secs(5);
 
+/// The API's worker threads.
+const API_WORKERS: usize = 2;
+/// How long a client may take to send a request head (actix's default, made explicit).
+const HEAD_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The share of the open-files limit the API's connections may hold; the rest is for the
+/// collector's connections to nodes, the database and logs.
+const API_FD_SHARE: u64 = 2;
+
+/// Raises the open-files soft limit to the hard one and returns the API's connection limit per
+/// worker: half the descriptors in all, so that clients holding connections open can never
+/// take the ones the collector, the database and new `/health` requests need.
+fn api_connection_limit() -> usize {
+    let nofile = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            let soft = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+            log::warn!("cannot raise the open-files limit, keeping it. limit={soft} error={e}");
+            soft
+        }
+    };
+    let per_worker = (nofile / API_FD_SHARE / API_WORKERS as u64).clamp(16, 25_000);
+    log::info!(
+        "API connections limited. open_files_limit={nofile} max_connections_per_worker={per_worker}"
+    );
+    usize::try_from(per_worker).unwrap_or(25_000)
+}
+
 /// Runs `work` on an actix system backed by a multi-threaded tokio runtime, so the collector's
 /// tasks and the API share one runtime with several workers.
 pub fn block_on<F: Future<Output = Result<(), String>>>(work: F) -> Result<(), String> {
@@ -96,7 +123,9 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     };
     let server =
         HttpServer::new(move || App::new().configure(rockscope_api::configure(state.clone())))
-            .workers(2)
+            .workers(API_WORKERS)
+            .max_connections(api_connection_limit())
+            .client_request_timeout(HEAD_READ_TIMEOUT)
             .disable_signals()
             .shutdown_timeout(5)
             .bind(listen)

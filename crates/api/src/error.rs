@@ -32,6 +32,8 @@ pub enum ApiError {
     NotFound(String),
     /// 405 `method_not_allowed`: a known route with another method.
     MethodNotAllowed,
+    /// 408 `request_timeout`: the request body did not arrive in time.
+    RequestTimeout,
     /// 409 `conflict`: e.g. a duplicate cluster name.
     Conflict(String),
     /// 413 `payload_too_large`: the body exceeds [`BODY_LIMIT`].
@@ -59,6 +61,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -78,6 +81,10 @@ impl ApiError {
                 "missing or invalid API token: send `Authorization: Bearer <token>`".to_owned()
             }
             ApiError::MethodNotAllowed => "method not allowed on this route".to_owned(),
+            ApiError::RequestTimeout => format!(
+                "the request body did not arrive within {} s",
+                crate::body::BODY_READ_TIMEOUT.as_secs()
+            ),
             ApiError::PayloadTooLarge => {
                 format!("request body is larger than the limit of {BODY_LIMIT} bytes")
             }
@@ -107,7 +114,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `bad_request`, `invalid_parameter`, `unauthorized`, `forbidden`,
     /// `not_found`,
-    /// `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `method_not_allowed`, `request_timeout`, `conflict`, `payload_too_large`, `unsupported_media_type`,
     /// `internal`.
     pub code: String,
     /// Human-readable, naming the parameter and what is allowed where that applies.
@@ -122,6 +129,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -205,6 +213,11 @@ fn json_error(err: JsonPayloadError) -> ApiError {
         JsonPayloadError::Deserialize(e) => ApiError::BadRequest(format!("invalid JSON body: {e}")),
         JsonPayloadError::Payload(e) if e.status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge
+        }
+        JsonPayloadError::Payload(actix_web::error::PayloadError::Io(e))
+            if e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            ApiError::RequestTimeout
         }
         JsonPayloadError::Payload(e) => {
             ApiError::BadRequest(format!("cannot read the request body: {e}"))

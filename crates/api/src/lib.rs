@@ -15,7 +15,7 @@
 //! * [`ApiError`]: every failure as `{"error": {"code": "...", "message": "..."}}` with its
 //!   status (400 `bad_request`/`invalid_parameter`, 401 `unauthorized`, 403 `forbidden`,
 //!   404 `not_found`,
-//!   405 `method_not_allowed`, 409 `conflict`, 413 `payload_too_large`,
+//!   405 `method_not_allowed`, 408 `request_timeout`, 409 `conflict`, 413 `payload_too_large`,
 //!   415 `unsupported_media_type`, 500 `internal`).
 //!
 //! Modules: `auth` (bearer token, constant-time), `params` (query parsing), `overview`,
@@ -47,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod body;
 pub mod cache;
 mod clusters;
 pub mod dto;
@@ -64,6 +65,7 @@ use actix_web::{guard, web};
 use rockscope_collector::StatusBoard;
 use rockscope_store::Store;
 
+pub use body::BODY_READ_TIMEOUT;
 pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
 pub use clusters::TIMEOUT_RANGE;
 pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail};
@@ -131,6 +133,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .service(
                 web::scope("/api")
+                    .wrap(from_fn(body::read_deadline))
                     .wrap(from_fn(auth::require_token))
                     // Before `/clusters/{id}`, which would take `overview` for an id.
                     .service(
