@@ -229,13 +229,13 @@ fn check_config_masks_secrets() {
             command.env(k, v);
         }
         let output = command.output().expect("run check-config");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
         );
-        assert!(output.status.success(), "{text}");
-        text
+        assert!(output.status.success(), "{stdout}{stderr}");
+        assert_no_secret("check-config's stderr", &stderr);
+        stdout
     };
     let text = run(None);
     assert_no_secret("check-config output", &text);

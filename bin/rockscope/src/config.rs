@@ -265,22 +265,51 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The configuration file that [`Settings::load`] reads for `path` (the `--config` value): that
+/// file, or the default one when it exists; `None` when only defaults and the environment apply.
+pub fn config_file(path: Option<&Path>) -> Option<PathBuf> {
+    let file = path.unwrap_or(Path::new(DEFAULT_CONFIG_PATH));
+    (path.is_some() || file.exists()).then(|| file.to_path_buf())
+}
+
+/// Where the settings come from, in a sentence: the file read (or that none was found and the
+/// defaults are in force) and the names (never the values) of the `ROCKSCOPE_*` variables set.
+pub fn describe_sources(path: Option<&Path>) -> String {
+    let mut text = match config_file(path) {
+        Some(file) => format!("configuration read from {}", file.display()),
+        None => format!(
+            "no configuration file found at {DEFAULT_CONFIG_PATH}; the defaults are in force"
+        ),
+    };
+    let mut overrides: Vec<String> = std::env::vars_os()
+        .map(|(key, _)| key.to_string_lossy().into_owned())
+        .filter(|key| key.starts_with("ROCKSCOPE_"))
+        .collect();
+    overrides.sort();
+    if !overrides.is_empty() {
+        text.push_str(&format!(
+            ", overridden by the environment: {}",
+            overrides.join(", ")
+        ));
+    }
+    text
+}
+
 impl Settings {
     /// Loads defaults, then the file at `path` (which must exist unless it is the default
     /// path), then the environment.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
-        let file = path.unwrap_or(Path::new(DEFAULT_CONFIG_PATH));
-        if path.is_some() && !file.exists() {
-            return Err(ConfigError(format!(
-                "config file {} does not exist",
-                file.display()
-            )));
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = config_file(path) {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
         }
-        Self::from_figment(
-            Figment::from(Serialized::defaults(Settings::default()))
-                .merge(Toml::file(file))
-                .merge(Env::prefixed("ROCKSCOPE_").split("__")),
-        )
+        Self::from_figment(figment.merge(Env::prefixed("ROCKSCOPE_").split("__")))
     }
 
     /// Extracts and validates settings from any figment (tests build their own).

@@ -16,39 +16,20 @@ use std::process::ExitCode;
 use config::Settings;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let invocation = match cli::parse(&args) {
-        Ok(invocation) => invocation,
-        Err(message) => {
-            eprintln!("rockscope: {message}\n\n{}", cli::USAGE);
-            return ExitCode::from(2);
-        }
-    };
+    // clap prints usage errors (exit 2), `--help` and `--version` (exit 0) itself.
+    let invocation = <cli::Invocation as clap::Parser>::parse();
     let settings = || {
         Settings::load(invocation.config.as_deref()).map_err(|e| {
             eprintln!("rockscope: {e}");
             ExitCode::from(2)
         })
     };
-    match invocation.command {
-        cli::Command::Help => {
-            println!("{}", cli::USAGE);
-            ExitCode::SUCCESS
-        }
-        cli::Command::ParseMetrics { path, lenient } => {
-            parse_metrics::run(path.as_deref(), lenient)
+    match invocation.command.clone() {
+        cli::Command::ParseMetrics { file, lenient, .. } => {
+            parse_metrics::run(cli::Command::metrics_file(file).as_deref(), lenient)
         }
         cli::Command::CheckConfig => match settings() {
-            Ok(settings) => match serde_json::to_string_pretty(&settings) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("rockscope: cannot print the configuration: {e}");
-                    ExitCode::FAILURE
-                }
-            },
+            Ok(settings) => check_config(invocation.config.as_deref(), &settings),
             Err(code) => code,
         },
         cli::Command::Serve | cli::Command::CollectOnce | cli::Command::Demo => {
@@ -57,7 +38,7 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             logging::init();
-            let command = invocation.command;
+            let command = invocation.command.clone();
             let result = service::block_on(async move {
                 match command {
                     cli::Command::Demo => demo::run(settings).await,
@@ -78,6 +59,22 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `check-config`: where the settings came from (on stderr), then the settings as JSON with
+/// secrets masked (on stdout).
+fn check_config(path: Option<&std::path::Path>, settings: &Settings) -> ExitCode {
+    eprintln!("rockscope: {}", config::describe_sources(path));
+    match serde_json::to_string_pretty(settings) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rockscope: cannot print the configuration: {e}");
+            ExitCode::FAILURE
         }
     }
 }

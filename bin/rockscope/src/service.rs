@@ -166,6 +166,18 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     Ok(())
 }
 
+/// Fails with a clear message when the API's address can't be bound (another process holds the
+/// port). The probe's socket is closed again at once; `serve` binds for real.
+pub fn check_port_free(settings: &Settings) -> Result<(), String> {
+    let listen = listen_address(settings)?;
+    std::net::TcpListener::bind(listen).map(drop).map_err(|e| {
+        format!(
+            "cannot bind the API to {listen}: {e}; another program (another rockscope?) may hold \
+             the port: stop it or pick another port (ROCKSCOPE_SERVER__PORT=8081)"
+        )
+    })
+}
+
 /// Where the API binds. Without an API token only a loopback address is allowed.
 fn listen_address(settings: &Settings) -> Result<SocketAddr, String> {
     let server = &settings.server;

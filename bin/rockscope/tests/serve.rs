@@ -359,3 +359,107 @@ fn an_invalid_environment_value_exits_2_naming_the_key() {
         "an invalid configuration does not create the database"
     );
 }
+
+#[test]
+fn version_and_help_for_every_command() {
+    let run = |args: &[&str]| {
+        let output = rockscope().args(args).output().expect("run rockscope");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.code(), text)
+    };
+    let (code, text) = run(&["--version"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        text.trim(),
+        format!("rockscope {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [
+        &["serve", "--help"][..],
+        &["help", "serve"],
+        &["check-config", "--help"],
+        &["parse-metrics", "--help"],
+        &["--help"],
+    ] {
+        let (code, text) = run(args);
+        assert_eq!(code, Some(0), "{args:?}: {text}");
+        assert!(text.contains("--config"), "{args:?}: {text}");
+    }
+    let (code, _) = run(&["serve", "--bogus"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn check_config_says_which_file_it_read() {
+    let dir = TempDir::new("sources");
+    let db = dir.0.join("rockscope.db");
+    let config = write_config(&dir.0, &db, "");
+    let output = rockscope()
+        .arg("check-config")
+        .arg("--config")
+        .arg(&config)
+        .env("ROCKSCOPE_SERVER__PORT", "9001")
+        .output()
+        .expect("run check-config");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("configuration read from {}", config.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ROCKSCOPE_SERVER__PORT") && !stderr.contains("9001"),
+        "{stderr}"
+    );
+
+    // No file in the working directory and no --config: the defaults, said so.
+    let output = rockscope()
+        .arg("check-config")
+        .current_dir(&dir.0)
+        .output()
+        .expect("run check-config");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("no configuration file found") && stderr.contains("defaults are in force"),
+        "{stderr}"
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(shown["server"]["port"], 8080);
+}
+
+#[test]
+fn demo_refuses_a_taken_port_before_printing_its_hint() {
+    let dir = TempDir::new("demo-port");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().unwrap().port();
+    let mut child = rockscope()
+        .arg("demo")
+        .env("ROCKSCOPE_SERVER__PORT", port.to_string())
+        .current_dir(&dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rockscope demo");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("demo kept running on a taken port");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!status.success(), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("curl"),
+        "a hint for a port it can't use: {stdout}"
+    );
+    assert!(stderr.contains(&port.to_string()), "{stderr}");
+    drop(taken);
+}
