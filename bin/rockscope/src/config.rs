@@ -4,6 +4,7 @@
 //! Library crates never see this: each section converts itself into its crate's own settings.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -325,18 +326,30 @@ impl Settings {
     /// Checks every value against what is allowed.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let c = &self.collector;
-        at_least("collector.interval_secs", c.interval_secs, 1)?;
-        at_least("collector.retention_days", u64::from(c.retention_days), 1)?;
-        at_least(
+        in_range("collector.interval_secs", c.interval_secs, &INTERVAL_SECS)?;
+        in_range(
+            "collector.retention_days",
+            u64::from(c.retention_days),
+            &RETENTION_DAYS,
+        )?;
+        in_range(
             "collector.daily_retention_days",
             u64::from(c.daily_retention_days),
-            1,
+            &DAILY_RETENTION_DAYS,
         )?;
-        at_least("collector.concurrency", c.concurrency as u64, 1)?;
-        at_least("collector.connect_timeout_secs", c.connect_timeout_secs, 1)?;
-        at_least("collector.request_timeout_secs", c.request_timeout_secs, 1)?;
+        in_range("collector.concurrency", c.concurrency as u64, &CONCURRENCY)?;
+        in_range(
+            "collector.connect_timeout_secs",
+            c.connect_timeout_secs,
+            &TIMEOUT_SECS,
+        )?;
+        in_range(
+            "collector.request_timeout_secs",
+            c.request_timeout_secs,
+            &TIMEOUT_SECS,
+        )?;
         if let Some(deadline) = c.cluster_deadline_secs {
-            at_least("collector.cluster_deadline_secs", deadline, 1)?;
+            in_range("collector.cluster_deadline_secs", deadline, &INTERVAL_SECS)?;
         }
         self.server.tokens()?;
         if self.server.host.trim().is_empty() {
@@ -377,10 +390,26 @@ impl Settings {
     }
 }
 
-fn at_least(key: &str, value: u64, min: u64) -> Result<(), ConfigError> {
-    if value < min {
+/// `collector.interval_secs` and `collector.cluster_deadline_secs`: a second to a day.
+pub const INTERVAL_SECS: RangeInclusive<u64> = 1..=86_400;
+/// `collector.retention_days`: a day to ten years of snapshots.
+pub const RETENTION_DAYS: RangeInclusive<u64> = 1..=3_650;
+/// `collector.daily_retention_days`: a day to a hundred years of daily rows.
+pub const DAILY_RETENTION_DAYS: RangeInclusive<u64> = 1..=36_500;
+/// `collector.concurrency`: clusters collected at once.
+pub const CONCURRENCY: RangeInclusive<u64> = 1..=1_024;
+/// `collector.connect_timeout_secs`, `collector.request_timeout_secs`: the range the API allows
+/// for a cluster's own timeouts.
+pub const TIMEOUT_SECS: RangeInclusive<u64> =
+    *rockscope_api::TIMEOUT_RANGE.start() as u64..=*rockscope_api::TIMEOUT_RANGE.end() as u64;
+
+/// `value` within `range`, or an error naming the key, the value and the range.
+fn in_range(key: &str, value: u64, range: &RangeInclusive<u64>) -> Result<(), ConfigError> {
+    if !range.contains(&value) {
         return Err(ConfigError(format!(
-            "{key} = {value} is not allowed; it must be at least {min}"
+            "{key} = {value} is not allowed; it must be from {} to {}",
+            range.start(),
+            range.end()
         )));
     }
     Ok(())
@@ -436,7 +465,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("collector.interval_secs") && e.contains("0") && e.contains("at least 1"),
+            e.contains("collector.interval_secs")
+                && e.contains("0")
+                && e.contains("from 1 to 86400"),
             "{e}"
         );
         let e = from_toml("[collector]\ninterval = 5\n")
@@ -457,6 +488,63 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn every_numeric_key_has_a_range() {
+        for (text, key, range) in [
+            (
+                "[collector]\nretention_days = 100000000\n",
+                "collector.retention_days",
+                "from 1 to 3650",
+            ),
+            (
+                "[collector]\nretention_days = 0\n",
+                "collector.retention_days",
+                "from 1 to 3650",
+            ),
+            (
+                "[collector]\ndaily_retention_days = 36501\n",
+                "collector.daily_retention_days",
+                "from 1 to 36500",
+            ),
+            (
+                "[collector]\ninterval_secs = 86401\n",
+                "collector.interval_secs",
+                "from 1 to 86400",
+            ),
+            (
+                "[collector]\nconcurrency = 1025\n",
+                "collector.concurrency",
+                "from 1 to 1024",
+            ),
+            (
+                "[collector]\nconnect_timeout_secs = 301\n",
+                "collector.connect_timeout_secs",
+                "from 1 to 300",
+            ),
+            (
+                "[collector]\nrequest_timeout_secs = 0\n",
+                "collector.request_timeout_secs",
+                "from 1 to 300",
+            ),
+            (
+                "[collector]\ncluster_deadline_secs = 0\n",
+                "collector.cluster_deadline_secs",
+                "from 1 to 86400",
+            ),
+            ("[server]\nport = 70000\n", "port", ""),
+        ] {
+            let e = from_toml(text).unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains(range), "{text}: {e}");
+        }
+        for text in [
+            "[collector]\nretention_days = 3650\ndaily_retention_days = 36500\n",
+            "[collector]\ninterval_secs = 86400\nconcurrency = 1024\nrequest_timeout_secs = 300\n",
+            "[server]\nport = 0\n",
+        ] {
+            from_toml(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
     }
 
     #[test]

@@ -334,9 +334,26 @@ fn an_invalid_environment_value_exits_2_naming_the_key() {
     let dir = TempDir::new("invalid");
     let db = dir.0.join("rockscope.db");
     let config = write_config(&dir.0, &db, "");
-    for command in ["check-config", "serve"] {
+    let cases = [
+        ("ROCKSCOPE_COLLECTOR__INTERVAL_SECS", "0", "interval_secs"),
+        // Passed check-config once, then panicked in the daily roll-up's date arithmetic.
+        (
+            "ROCKSCOPE_COLLECTOR__RETENTION_DAYS",
+            "100000000",
+            "retention_days = 100000000 is not allowed; it must be from 1 to 3650",
+        ),
+        (
+            "ROCKSCOPE_COLLECTOR__REQUEST_TIMEOUT_SECS",
+            "100000",
+            "must be from 1 to 300",
+        ),
+    ];
+    for (command, (key, value, message)) in ["check-config", "serve"]
+        .into_iter()
+        .flat_map(|c| cases.iter().map(move |case| (c, case)))
+    {
         let output = rockscope()
-            .env("ROCKSCOPE_COLLECTOR__INTERVAL_SECS", "0")
+            .env(key, value)
             .arg(command)
             .arg("--config")
             .arg(&config)
@@ -346,7 +363,7 @@ fn an_invalid_environment_value_exits_2_naming_the_key() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
         assert!(
-            stderr.contains("interval_secs") && stderr.contains('0'),
+            stderr.contains(message) && stderr.contains(value),
             "{command}: the message names the key and the value: {stderr}"
         );
         assert!(
