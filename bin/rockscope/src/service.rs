@@ -15,8 +15,13 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::tester::ClientTester;
 
-/// Extra time, beyond one cluster deadline, that shutdown gives the cycle in flight.
-const SHUTDOWN_SLACK: Duration = Duration::from_secs(5);
+/// How long shutdown waits for the collection cycle in flight and the API's open requests
+/// before it lets them go: a request to a hung node would otherwise hold the exit for its whole
+/// timeout. Their results are lost; the database stays consistent (transactions).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// How long the runtime then waits for its blocking threads (a ureq call to a hung node runs on
+/// one until its own timeout) before the process exits without them.
+const BLOCKING_THREADS_GRACE: Duration = Duration::from_millis(250);
 
 /// The API's worker threads.
 const API_WORKERS: usize = 2;
@@ -45,21 +50,18 @@ fn api_connection_limit() -> usize {
     usize::try_from(per_worker).unwrap_or(25_000)
 }
 
-/// Runs `work` on an actix system backed by a multi-threaded tokio runtime, so the collector's
-/// tasks and the API share one runtime with several workers.
+/// Runs `work` on a multi-threaded tokio runtime shared by the collector's tasks and the API
+/// (actix-server runs in an existing tokio runtime). On return, blocking threads still busy
+/// (calls to hung nodes) are given [`BLOCKING_THREADS_GRACE`], not their whole timeout.
 pub fn block_on<F: Future<Output = Result<(), String>>>(work: F) -> Result<(), String> {
-    actix_web::rt::System::with_tokio_rt(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_keep_alive(rockscope_collector::BLOCKING_THREAD_KEEP_ALIVE)
-            .build()
-            .unwrap_or_else(|e| {
-                // Without a runtime nothing can run; this is a start-up failure, not data.
-                eprintln!("rockscope: cannot start the async runtime: {e}");
-                std::process::exit(1)
-            })
-    })
-    .block_on(work)
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_keep_alive(rockscope_collector::BLOCKING_THREAD_KEEP_ALIVE)
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let result = runtime.block_on(work);
+    runtime.shutdown_timeout(BLOCKING_THREADS_GRACE);
+    result
 }
 
 /// The collector's settings from `[collector]`.
@@ -127,7 +129,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
             .max_connections(api_connection_limit())
             .client_request_timeout(HEAD_READ_TIMEOUT)
             .disable_signals()
-            .shutdown_timeout(5)
+            .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
             .bind(listen)
             .map_err(|e| format!("cannot bind the API to {listen}: {e}"))?;
     let bound = server.addrs().first().copied().unwrap_or(listen);
@@ -141,7 +143,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let server_task = tokio::spawn(server);
 
     let (stop, stopped) = watch::channel(false);
-    let grace = collector_config(&settings).cluster_deadline + SHUTDOWN_SLACK;
+    let grace = SHUTDOWN_GRACE;
     let collector_task = settings.collector.enabled.then(|| {
         log::info!(
             "Collector started. interval_secs={} clusters_in_config={}",
@@ -157,11 +159,28 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     wait_for_signal().await;
     log::info!("Shutting down.");
     let _ = stop.send(true);
-    if let Some(task) = collector_task {
-        let _ = task.await;
+    // The collector and the server stop side by side, both within the grace (plus a margin for
+    // the collector's own bookkeeping); whatever still runs then is left behind.
+    let collector_stopped = async {
+        if let Some(task) = collector_task {
+            let _ = task.await;
+        }
+    };
+    let server_stopped = async {
+        server_handle.stop(true).await;
+        let _ = server_task.await;
+    };
+    let stopped = async { tokio::join!(collector_stopped, server_stopped) };
+    if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_millis(250), stopped)
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "Stopping without waiting for work still in flight (a node or client that does not \
+             answer). grace_ms={}",
+            SHUTDOWN_GRACE.as_millis()
+        );
     }
-    server_handle.stop(true).await;
-    let _ = server_task.await;
     log::info!("Stopped.");
     Ok(())
 }

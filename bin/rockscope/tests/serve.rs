@@ -480,3 +480,53 @@ fn demo_refuses_a_taken_port_before_printing_its_hint() {
     assert!(stderr.contains(&port.to_string()), "{stderr}");
     drop(taken);
 }
+
+/// SIGTERM while the collector waits on a hung FE (30 s request timeout) exits within 2 s,
+/// with status 0; it took the whole timeout plus slack before.
+#[test]
+fn sigterm_exits_within_2_s_while_a_node_hangs() {
+    let sim = Simulator::start(SimConfig::uniform(1, 1, 1, Version::V3_3, 23)).expect("sim");
+    let info = sim.clusters().remove(0);
+    sim.set_fault(
+        &info.name,
+        rockscope_sim::NodeId::fe(0),
+        rockscope_sim::Fault::Hang,
+    )
+    .unwrap();
+    let dir = TempDir::new("hang");
+    let db = dir.0.join("rockscope.db");
+    let path = dir.0.join("rockscope.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[collector]\ninterval_secs = 60\nconnect_timeout_secs = 30\nrequest_timeout_secs = 30\n\
+             \n[server]\nhost = \"127.0.0.1\"\nport = 0\n\n[storage]\npath = {:?}\n\n{}",
+            db.display().to_string(),
+            info.to_toml()
+        ),
+    )
+    .expect("write config");
+    let log = dir.0.join("hang.log");
+    let mut server = Server::start(&path, log.clone());
+    // The first cycle starts at once; give it time to reach the hung FE.
+    poll(
+        Duration::from_secs(10),
+        "a collection attempt in flight",
+        || read(&log).contains("Collector started").then_some(()),
+    );
+    thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    server.signal("TERM");
+    let status = server.wait_exit(Duration::from_secs(10));
+    let took = signalled.elapsed();
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        read(&log)
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "exit took {took:?} after SIGTERM; log:\n{}",
+        read(&log)
+    );
+}
