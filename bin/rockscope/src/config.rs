@@ -364,26 +364,19 @@ impl Settings {
         }
         let mut names = std::collections::HashSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
-            if cluster.name.trim().is_empty() {
-                return Err(ConfigError(format!("clusters[{i}].name is empty")));
-            }
-            if !names.insert(cluster.name.as_str()) {
+            rockscope_api::check_cluster_fields(
+                &cluster.name,
+                &cluster.fe_hosts,
+                &cluster.username,
+            )
+            .map_err(|why| {
+                ConfigError(format!("clusters[{i}] (name {:?}): {why}", cluster.name))
+            })?;
+            if !names.insert(cluster.name.trim()) {
                 return Err(ConfigError(format!(
                     "clusters[{i}].name = {:?} is declared twice; names must be unique",
                     cluster.name
                 )));
-            }
-            if cluster.fe_hosts.is_empty() {
-                return Err(ConfigError(format!(
-                    "clusters[{i}].fe_hosts is empty; list at least one \"host:http_port\""
-                )));
-            }
-            for host in &cluster.fe_hosts {
-                if !is_host_port(host) {
-                    return Err(ConfigError(format!(
-                        "clusters[{i}].fe_hosts entry {host:?} is not \"host:port\" (e.g. \"10.0.0.1:8030\")"
-                    )));
-                }
             }
         }
         Ok(())
@@ -413,15 +406,6 @@ fn in_range(key: &str, value: u64, range: &RangeInclusive<u64>) -> Result<(), Co
         )));
     }
     Ok(())
-}
-
-/// `host:port` with a non-empty host and a port in 1..=65535 (`[v6]:port` too).
-fn is_host_port(text: &str) -> bool {
-    let Some((host, port)) = text.rsplit_once(':') else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 #[cfg(test)]
@@ -481,7 +465,19 @@ mod tests {
         let e = from_toml("[[clusters]]\nname = \"a\"\nfe_hosts = [\"nohost\"]\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("nohost"), "{e}");
+        assert!(
+            e.contains("clusters[0]") && e.contains("fe_hosts[0]"),
+            "{e}"
+        );
+        // The API's rules: no repeated FE, no invisible characters in a name.
+        let e = from_toml("[[clusters]]\nname = \"a\"\nfe_hosts = [\"h:1\", \"h:1\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("repeats fe_hosts[0]"), "{e}");
+        let e = from_toml("[[clusters]]\nname = \"a\\u202Eb\"\nfe_hosts = [\"h:1\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bidi-override"), "{e}");
         let e = from_toml(
             "[[clusters]]\nname = \"a\"\nfe_hosts = [\"h:1\"]\n[[clusters]]\nname = \"a\"\nfe_hosts = [\"h:2\"]\n",
         )

@@ -168,6 +168,16 @@ pub(crate) fn mask_secret(value: &mut Value, secret: &str) {
     }
 }
 
+/// The API's rules for a cluster's name, FE entry points and user, for clusters declared
+/// elsewhere (the configuration file), so that both ways to register one accept the same: what
+/// is wrong, as the API would say it.
+pub fn check_cluster_fields(name: &str, fe_hosts: &[String], username: &str) -> Result<(), String> {
+    validate_name(name)
+        .and_then(|_| validate_hosts(fe_hosts))
+        .and_then(|()| validate_username(username))
+        .map_err(|e| e.message())
+}
+
 fn trimmed(hosts: &[String]) -> Vec<String> {
     hosts.iter().map(|h| h.trim().to_owned()).collect()
 }

@@ -67,7 +67,7 @@ use rockscope_store::Store;
 
 pub use body::BODY_READ_TIMEOUT;
 pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
-pub use clusters::TIMEOUT_RANGE;
+pub use clusters::{TIMEOUT_RANGE, check_cluster_fields};
 pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail};
 pub use history::RAW_SNAPSHOT_CAP;
 pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
