@@ -166,7 +166,10 @@ impl Transport {
     }
 
     fn map_error(&self, error: ureq::Error, node: &NodeAddr, endpoint: Endpoint) -> ClientError {
-        log::debug!("GET {node}{endpoint} failed: {error}");
+        log::debug!(
+            "GET {node}{endpoint} failed: {}",
+            self.scrubber.scrub(&error.to_string())
+        );
         let node = node.clone();
         let timeout = |phase| ClientError::Timeout {
             node: node.clone(),
