@@ -81,3 +81,122 @@ fn non_loopback_host_without_token_is_refused() {
     assert!(output.contains("0.0.0.0"), "{output}");
     assert!(!output.contains("listening on"), "{output}");
 }
+
+const READ_TOKEN: &str = "e2e-read-only-7c3e-a90f";
+
+/// The read-only token reads (`GET`, `HEAD`) but changes nothing (403); the admin token, read
+/// from `api_token_file` (trimmed), changes clusters.
+#[test]
+fn read_token_reads_and_admin_token_file_writes() {
+    let dir = crate::support::TempDir::new("token-file");
+    let file = dir.path().join("admin.token");
+    std::fs::write(&file, format!("  {TOKEN}\n")).unwrap();
+    let app = TestApp::start(
+        AppConfig::default()
+            .server("api_token_file", file.to_str().unwrap())
+            .server("api_read_token", READ_TOKEN),
+    );
+    let body = json!({"name": "rw", "fe_hosts": ["127.0.0.1:1"], "username": "u"});
+    let as_reader = Auth::Bearer(READ_TOKEN);
+    app.get_with("/api/clusters", as_reader).expect(200);
+    app.request(
+        "POST",
+        "/api/clusters",
+        Some(body.to_string().as_bytes()),
+        as_reader,
+    )
+    .expect_error(403, "forbidden");
+    let id = app
+        .request(
+            "POST",
+            "/api/clusters",
+            Some(body.to_string().as_bytes()),
+            Auth::Bearer(TOKEN),
+        )
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/clusters/{id}");
+    app.request("DELETE", &path, None, as_reader)
+        .expect_error(403, "forbidden");
+    app.request("PUT", &path, Some(br#"{"enabled": false}"#), as_reader)
+        .expect_error(403, "forbidden");
+    app.request("POST", &format!("{path}/test"), None, as_reader)
+        .expect_error(403, "forbidden");
+    app.get_with(&path, as_reader).expect(200);
+    assert_eq!(
+        app.request("DELETE", &path, None, Auth::Bearer(TOKEN))
+            .status,
+        204
+    );
+}
+
+/// Empty and short tokens are refused at start, with a message that says why.
+#[test]
+fn empty_and_short_tokens_are_refused() {
+    for (key, value, why) in [
+        ("api_token", "", "empty"),
+        ("api_token", "   ", "empty"),
+        ("api_token", "short-token", "at least 16"),
+        ("api_read_token", "e2e-read-short", "at least 16"),
+    ] {
+        let mut config = AppConfig::default();
+        if key == "api_read_token" {
+            config = config.token(TOKEN);
+        }
+        let (status, output) = TestApp::start_expecting_exit(config.server(key, value));
+        assert!(!status.success(), "{key} = {value:?} accepted\n{output}");
+        assert!(
+            output.contains(key) && output.contains(why),
+            "{key} = {value:?}:\n{output}"
+        );
+        assert!(!output.contains("listening on"), "{output}");
+    }
+}
+
+/// Without a token, a request whose `Host` is not a loopback name is refused (DNS rebinding):
+/// a rebound `DELETE` deletes nothing.
+#[test]
+fn loopback_mode_accepts_only_loopback_host_names() {
+    let app = TestApp::start(AppConfig::default());
+    let id = app
+        .post_json(
+            "/api/clusters",
+            &json!({"name": "kept", "fe_hosts": ["127.0.0.1:1"], "username": "u"}),
+        )
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/clusters/{id}");
+    for host in [
+        "evil.example",
+        "evil.example:8080",
+        "127.0.0.1.nip.io:80",
+        "0.0.0.0",
+    ] {
+        app.request_with_host("DELETE", &path, host)
+            .expect_error(403, "forbidden");
+        app.request_with_host("GET", "/api/clusters", host)
+            .expect_error(403, "forbidden");
+        app.request_with_host("GET", "/health", host)
+            .expect_error(403, "forbidden");
+    }
+    app.get(&path).expect(200);
+    // The test's own requests carry `Host: 127.0.0.1:<port>`.
+    app.get("/health").expect(200);
+    for host in [
+        "localhost",
+        "LOCALHOST:1234",
+        "127.0.0.1:9",
+        "[::1]",
+        "[::1]:8080",
+    ] {
+        app.request_with_host("GET", "/api/clusters", host)
+            .expect(200);
+    }
+    assert_eq!(
+        app.request_with_host("DELETE", &path, "localhost:80")
+            .status,
+        204
+    );
+}

@@ -227,8 +227,8 @@ fn every_endpoint_answers_with_its_documented_shape() {
     let checks = probe["result"]["checks"].as_array().unwrap();
     assert_eq!(
         checks.len(),
-        1 + info.nodes.len(),
-        "show_proc + one per node: {probe}"
+        info.fe_hosts.len() + info.nodes.len(),
+        "show_proc per FE entry point + one per node: {probe}"
     );
     assert!(checks.iter().all(|c| c["ok"] == true));
     assert_eq!(
@@ -296,5 +296,47 @@ fn every_endpoint_answers_with_its_documented_shape() {
             Err(_) => continue,
         };
         assert!(!has_key_anywhere(&value, "password"), "{body}");
+    }
+}
+
+/// `/test` tries the FE entry points at once under one deadline: four hung FEs with a 5 s
+/// request timeout answer in about one timeout (one after another they took four), each with
+/// its status and code.
+#[test]
+fn test_probes_hung_fes_at_once() {
+    let sim = Simulator::start(SimConfig::uniform(1, 4, 1, Version::V3_3, 8)).expect("simulator");
+    let info = sim.clusters().remove(0);
+    for i in 0..4 {
+        sim.set_fault(
+            &info.name,
+            rockscope_sim::NodeId::fe(i),
+            rockscope_sim::Fault::Hang,
+        )
+        .unwrap();
+    }
+    let app = TestApp::start(AppConfig::default());
+    let id = app
+        .post_json(
+            "/api/clusters",
+            &json!({"name": "hung", "fe_hosts": info.fe_hosts, "username": "root",
+                    "connect_timeout_secs": 5, "request_timeout_secs": 5}),
+        )
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let probe = app
+        .post_json(&format!("/api/clusters/{id}/test"), &json!({}))
+        .expect(200);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(12),
+        "took {elapsed:?}: {probe}"
+    );
+    let checks = probe["result"]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 4, "{probe}");
+    for check in checks {
+        assert_eq!(check["status"], "failed", "{check}");
+        assert_eq!(check["code"], "timeout", "{check}");
     }
 }

@@ -232,3 +232,178 @@ fn bad_requests_get_the_documented_errors() {
         .collect();
     assert_eq!(names, ["prod", "other"]);
 }
+
+/// Request bodies mean one thing: no positional arrays, no `null` for a field that can't be
+/// cleared, no repeated FE, no over-long or invisible-character names; unknown query
+/// parameters are refused naming the allowed ones; an over-long `max_points` is capped.
+#[test]
+fn ambiguous_requests_are_refused() {
+    let app = TestApp::start(AppConfig::default());
+    let new = json!({"name": "prod", "fe_hosts": ["127.0.0.1:1"], "username": "root"});
+    let id = app.post_json("/api/clusters", &new).expect(201)["id"]
+        .as_i64()
+        .unwrap();
+
+    let message = app
+        .post_json("/api/clusters", &json!(["n", ["127.0.0.1:2"], "u"]))
+        .expect_error(400, "bad_request");
+    assert!(message.contains("JSON object"), "{message}");
+    for field in ["name", "fe_hosts", "username", "enabled"] {
+        let message = app
+            .put_json(&format!("/api/clusters/{id}"), &json!({field: null}))
+            .expect_error(400, "bad_request");
+        assert!(message.contains("null"), "{field}: {message}");
+    }
+    let message = app
+        .post_json(
+            "/api/clusters",
+            &json!({"name": "dup", "fe_hosts": ["127.0.0.1:1", " 127.0.0.1:1"], "username": "u"}),
+        )
+        .expect_error(400, "invalid_parameter");
+    assert!(message.contains("repeats fe_hosts[0]"), "{message}");
+    let long_user = "u".repeat(60_000);
+    let message = app
+        .post_json(
+            "/api/clusters",
+            &json!({"name": "long", "fe_hosts": ["127.0.0.1:3"], "username": long_user}),
+        )
+        .expect_error(400, "invalid_parameter");
+    assert!(message.contains("at most 128 characters"), "{message}");
+    for name in [
+        "a\u{202E}b",
+        "a\u{200B}b",
+        "a\u{0007}b",
+        "a\u{2066}b",
+        "\u{FEFF}a",
+    ] {
+        app.post_json(
+            "/api/clusters",
+            &json!({"name": name, "fe_hosts": ["127.0.0.1:4"], "username": "u"}),
+        )
+        .expect_error(400, "invalid_parameter");
+        app.put_json(&format!("/api/clusters/{id}"), &json!({"name": name}))
+            .expect_error(400, "invalid_parameter");
+    }
+    let list = app.get("/api/clusters").expect(200);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["name"], "prod");
+
+    // Unknown query parameters: 400 naming the allowed ones.
+    let message = app
+        .get(&format!("/api/clusters/{id}/overview?timerange=7d"))
+        .expect_error(400, "invalid_parameter");
+    assert!(
+        message.contains("`timerange`") && message.contains("`time_range`"),
+        "{message}"
+    );
+    let message = app
+        .get(&format!("/api/clusters/{id}/daily?form=2025-01-01"))
+        .expect_error(400, "invalid_parameter");
+    assert!(
+        message.contains("`from`") && message.contains("`to`"),
+        "{message}"
+    );
+    let message = app
+        .get("/api/clusters?limit=5")
+        .expect_error(400, "invalid_parameter");
+    assert!(message.contains("takes no query parameters"), "{message}");
+
+    // A max_points beyond any integer is capped, as its own message says.
+    app.get(&format!(
+        "/api/clusters/{id}/overview?max_points=1234567890123456789012345"
+    ))
+    .expect(200);
+    app.get(&format!(
+        "/api/clusters/{id}/snapshots?max_points=1234567890123456789012345"
+    ))
+    .expect(200);
+
+    // A client's mistakes are no server error in the log, not even a malformed request line
+    // (which actix-http answers 400 by itself).
+    let raw = app.raw_exchange(b"GARBAGE\r\n\r\n");
+    assert!(
+        raw.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    let logs = app.logs();
+    assert!(!logs.contains("ERROR"), "{logs}");
+}
+
+/// `HEAD` on every `GET` route (headers, no body), `Allow` on `405`, and times with at most
+/// millisecond precision.
+#[test]
+fn head_allow_and_millisecond_times() {
+    let sim = Simulator::start(SimConfig::uniform(1, 1, 1, Version::V3_3, 4)).expect("simulator");
+    let info = sim.clusters().remove(0);
+    let app = TestApp::start(AppConfig::default());
+    let id = app
+        .post_json(
+            "/api/clusters",
+            &json!({"name": "prod", "fe_hosts": info.fe_hosts, "username": "root"}),
+        )
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    for path in [
+        "/health".to_owned(),
+        "/api/clusters".to_owned(),
+        "/api/clusters/overview".to_owned(),
+        format!("/api/clusters/{id}"),
+        format!("/api/clusters/{id}/overview"),
+        format!("/api/clusters/{id}/snapshots"),
+        format!("/api/clusters/{id}/nodes"),
+        format!("/api/clusters/{id}/daily"),
+        "/api/collector/status".to_owned(),
+    ] {
+        let raw = app.raw_exchange(
+            format!(
+                "HEAD {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                app.addr()
+            )
+            .as_bytes(),
+        );
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 200"), "HEAD {path}: {text}");
+        assert!(
+            text.ends_with("\r\n\r\n"),
+            "HEAD {path} sent a body: {text}"
+        );
+    }
+    for (method, path, allow) in [
+        ("PATCH", "/api/clusters".to_owned(), "GET, HEAD, POST"),
+        (
+            "POST",
+            format!("/api/clusters/{id}"),
+            "GET, HEAD, PUT, DELETE",
+        ),
+        ("GET", format!("/api/clusters/{id}/test"), "POST"),
+        ("DELETE", "/health".to_owned(), "GET, HEAD"),
+    ] {
+        let response = app.request(method, &path, None, Auth::App);
+        response.expect_error(405, "method_not_allowed");
+        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
+    }
+
+    app.wait_for_snapshots(id, 1, std::time::Duration::from_secs(20));
+    let status = app.get("/api/collector/status").expect(200);
+    let mut times = Vec::new();
+    let entry = &status["clusters"][0];
+    times.push(entry["last_attempt_at"].as_str().unwrap().to_owned());
+    times.push(entry["last_success_at"].as_str().unwrap().to_owned());
+    times.push(
+        status["cycles"][0]["started_at"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let cluster = app.get(&format!("/api/clusters/{id}")).expect(200);
+    times.push(cluster["created_at"].as_str().unwrap().to_owned());
+    for time in times {
+        let fraction = time
+            .trim_end_matches('Z')
+            .rsplit_once('.')
+            .map_or(0, |(_, f)| f.len());
+        assert!(time.ends_with('Z') && fraction <= 3, "{time}: {status}");
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rockscope_sim::{ClusterSpec, SimConfig, Simulator, Version, base64_encode};
+use rockscope_sim::{ClusterSpec, Fault, NodeId, SimConfig, Simulator, Version, base64_encode};
 use serde_json::{Value, json};
 
 use crate::support::{AppConfig, Auth, ConfigCluster, TestApp, rockscope_command, wait_for};
@@ -229,13 +229,13 @@ fn check_config_masks_secrets() {
             command.env(k, v);
         }
         let output = command.output().expect("run check-config");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
         );
-        assert!(output.status.success(), "{text}");
-        text
+        assert!(output.status.success(), "{stdout}{stderr}");
+        assert_no_secret("check-config's stderr", &stderr);
+        stdout
     };
     let text = run(None);
     assert_no_secret("check-config output", &text);
@@ -248,4 +248,74 @@ fn check_config_masks_secrets() {
     assert_no_secret("check-config output (env token)", &text);
     let shown: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(shown["server"]["api_token"], "***");
+}
+
+/// An FE that quotes the credentials back (`403 Access denied for credentials user:password`,
+/// the Basic header) or echoes the request head: the password reaches neither the collector
+/// status, nor `/test`, nor a log line, nor the database.
+#[test]
+fn credentials_echoed_by_a_node_are_scrubbed_everywhere() {
+    const ECHO_PW: &str = "e2e-EchoPw-6d2a-f018";
+    let sim = Simulator::start(SimConfig::with_clusters(vec![
+        ClusterSpec::new("sec-echo", 1, 1, Version::V4_0).with_credentials("echomon", ECHO_PW),
+    ]))
+    .expect("simulator");
+    let info = sim.cluster("sec-echo").unwrap();
+    let app = TestApp::start(AppConfig::default().cluster(ConfigCluster::from_sim(&info)));
+    let id = app.cluster_id("sec-echo");
+    let forms = [
+        ECHO_PW.to_owned(),
+        base64_encode(format!("echomon:{ECHO_PW}").as_bytes()),
+    ];
+    let assert_clean = |what: &str, text: &str| {
+        for form in &forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "{what} holds {form:?}:\n{text}"
+            );
+        }
+    };
+    for fault in [Fault::EchoCredentials, Fault::EchoHeaders] {
+        sim.set_fault("sec-echo", NodeId::fe(0), fault).unwrap();
+        let status = wait_for(
+            "the collection to fail on the echoing FE",
+            Duration::from_secs(15),
+            || {
+                let status = app.get("/api/collector/status").expect(200);
+                let error = status["clusters"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["cluster_id"] == id)?["last_error"]
+                    .as_str()?
+                    .to_owned();
+                let wanted = match fault {
+                    Fault::EchoCredentials => "Access denied for credentials",
+                    _ => "malformed body",
+                };
+                error.contains(wanted).then_some(status)
+            },
+        );
+        assert_clean("/api/collector/status", &status.to_string());
+        let probe = app
+            .post_json(&format!("/api/clusters/{id}/test"), &json!({}))
+            .expect(200);
+        assert_eq!(probe["result"]["ok"], false, "{probe}");
+        assert_clean("POST /test", &probe.to_string());
+        assert_clean(
+            "the overview",
+            &app.get("/api/clusters/overview").expect(200).to_string(),
+        );
+    }
+    for body in app.bodies() {
+        assert_clean("a response body", &body);
+    }
+    assert_clean("the log", &app.logs());
+    let store = rockscope_store::Store::open(app.database_path()).expect("open the database");
+    let stored = store
+        .recent_errors(Some(id), 1000)
+        .expect("collection_errors");
+    assert!(!stored.is_empty(), "no collection error stored");
+    for error in stored {
+        assert_clean("a collection_errors row", &error.message);
+    }
 }

@@ -93,6 +93,10 @@ pub struct AppConfig {
     pub clusters: Vec<ConfigCluster>,
     /// `RUST_LOG` of the process.
     pub rust_log: String,
+    /// Extra lines of the `[server]` section (`key = value`).
+    pub server_lines: Vec<String>,
+    /// The open-files soft limit the process starts with (`ulimit -Sn`), if not inherited.
+    pub open_files: Option<u64>,
 }
 
 impl Default for AppConfig {
@@ -102,6 +106,8 @@ impl Default for AppConfig {
             api_token: None,
             clusters: Vec::new(),
             rust_log: "debug".to_owned(),
+            server_lines: Vec::new(),
+            open_files: None,
         }
     }
 }
@@ -123,6 +129,12 @@ impl AppConfig {
         self.host = host.to_owned();
         self
     }
+    /// Adds `key = <value as a TOML string>` to `[server]`.
+    pub fn server(mut self, key: &str, value: &str) -> AppConfig {
+        let value = Value::String(value.to_owned()).to_string();
+        self.server_lines.push(format!("{key} = {value}"));
+        self
+    }
 
     /// The TOML configuration file's text.
     fn toml(&self, db: &Path) -> String {
@@ -133,6 +145,9 @@ impl AppConfig {
         let _ = writeln!(out, "[server]\nhost = {}\nport = 0", s(&self.host));
         if let Some(token) = &self.api_token {
             let _ = writeln!(out, "api_token = {}", s(token));
+        }
+        for line in &self.server_lines {
+            let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(
             out,
@@ -335,6 +350,11 @@ impl TestApp {
         read_logs(self.dir.path())
     }
 
+    /// The app's database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.dir.path().join("rockscope.db")
+    }
+
     /// Every response body received so far.
     pub fn bodies(&self) -> Vec<String> {
         self.bodies.lock().unwrap().clone()
@@ -390,6 +410,30 @@ impl TestApp {
         value: &str,
     ) -> Response {
         self.send(method, path, None, Some((name, value)))
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Sends `bytes` as they are on a fresh connection; everything the server sent back until
+    /// it closed (or the I/O timeout).
+    pub fn raw_exchange(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut stream = TcpStream::connect_timeout(&self.addr, IO_TIMEOUT).expect("connect");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        let _ = stream.write_all(bytes);
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        raw
+    }
+
+    /// A request without body and token whose `Host` header is `host`.
+    pub fn request_with_host(&self, method: &str, path: &str, host: &str) -> Response {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        );
+        self.exchange(method, path, head.as_bytes())
     }
 
     /// A `POST` of `body` as `content_type` (with the app's token).
@@ -504,7 +548,22 @@ fn spawn(config: &AppConfig, dir: &TempDir) -> Child {
     fs::write(&config_path, config.toml(&dir.path().join("rockscope.db"))).expect("write config");
     let stdout = fs::File::create(dir.path().join("stdout.log")).expect("stdout file");
     let stderr = fs::File::create(dir.path().join("stderr.log")).expect("stderr file");
-    rockscope_command()
+    let mut command = rockscope_command();
+    if let Some(limit) = config.open_files {
+        // The same program through `sh`, which lowers the soft limit first.
+        let program = command.get_program().to_owned();
+        command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -Sn {limit} && exec \"$0\" \"$@\""))
+            .arg(program);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("ROCKSCOPE_") {
+                command.env_remove(&key);
+            }
+        }
+    }
+    command
         .arg("--config")
         .arg(&config_path)
         .arg("serve")

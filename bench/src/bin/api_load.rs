@@ -61,43 +61,44 @@ struct Args {
     cycles_per_sec: f64,
 }
 
-const USAGE: &str = "usage: api_load [PATH] [--connections N] [--duration-secs S] \
-                     [--warmup-secs W] [--workers N] [--cycles-per-sec R] \
-                     [--only 1h|7d|all|cached|uncached|cycles]";
+/// Load test of the HTTP API on a benchmark database (see docs/BENCHMARKS.md).
+#[derive(Debug, clap::Parser)]
+#[command(name = "api_load")]
+struct Cli {
+    /// The database made by bench_data.
+    #[arg(default_value = "target/bench-data.db")]
+    path: PathBuf,
+    /// Concurrent client connections, 1 to 1000.
+    #[arg(long, default_value_t = 50)]
+    connections: usize,
+    /// Seconds of measurement, 1 to 600.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// Seconds of warm-up before measuring.
+    #[arg(long, default_value_t = 2)]
+    warmup_secs: u64,
+    /// Server worker threads (positive).
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Run one part only: 1h, 7d, all, cached, uncached or cycles.
+    #[arg(long)]
+    only: Option<String>,
+    /// Simulated collection cycles per second during the load, in (0, 1000].
+    #[arg(long, default_value_t = 100.0 / 30.0)]
+    cycles_per_sec: f64,
+}
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        path: PathBuf::from("target/bench-data.db"),
-        connections: 50,
-        duration: Duration::from_secs(10),
-        warmup: Duration::from_secs(2),
-        workers: 2,
-        only: None,
-        cycles_per_sec: 100.0 / 30.0,
+    let cli = <Cli as clap::Parser>::parse();
+    let a = Args {
+        path: cli.path,
+        connections: cli.connections,
+        duration: Duration::from_secs(cli.duration_secs),
+        warmup: Duration::from_secs(cli.warmup_secs),
+        workers: cli.workers,
+        only: cli.only,
+        cycles_per_sec: cli.cycles_per_sec,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut num = |name: &str| -> Result<u64, String> {
-            let v = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse().map_err(|_| format!("{name}: not a number: {v}"))
-        };
-        match arg.as_str() {
-            "--connections" => a.connections = num("--connections")? as usize,
-            "--duration-secs" => a.duration = Duration::from_secs(num("--duration-secs")?),
-            "--warmup-secs" => a.warmup = Duration::from_secs(num("--warmup-secs")?),
-            "--workers" => a.workers = num("--workers")? as usize,
-            "--only" => a.only = Some(it.next().ok_or("--only needs a value")?),
-            "--cycles-per-sec" => {
-                let v = it.next().ok_or("--cycles-per-sec needs a value")?;
-                a.cycles_per_sec = v
-                    .parse()
-                    .map_err(|_| format!("--cycles-per-sec: not a number: {v}"))?;
-            }
-            "-h" | "--help" => return Err(USAGE.into()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
-            s => a.path = PathBuf::from(s),
-        }
-    }
     if a.connections == 0 || a.connections > 1000 || a.workers == 0 {
         return Err("--connections must be in 1..=1000 and --workers positive".into());
     }
@@ -215,6 +216,7 @@ fn run(args: Args) -> Result<(), String> {
         store: store.clone(),
         status: status.clone(),
         api_token: None,
+        api_read_token: None,
         tester: Arc::new(NoopTester),
         overview_cache: cache.clone(),
     };

@@ -32,43 +32,48 @@ struct Args {
     replace: bool,
 }
 
-const USAGE: &str = "usage: bench_data [PATH] [--clusters N] [--days D] [--interval-secs S] \
-                     [--nodes N] [--long-clusters L] [--long-days LD] [--replace]";
+/// Writes a benchmark database of simulated snapshots (see docs/BENCHMARKS.md).
+#[derive(Debug, clap::Parser)]
+#[command(name = "bench_data")]
+struct Cli {
+    /// The database to write.
+    #[arg(default_value = "target/bench-data.db")]
+    path: PathBuf,
+    /// Clusters (positive).
+    #[arg(long, default_value_t = 100)]
+    clusters: usize,
+    /// Days of history, up to 400.
+    #[arg(long, default_value_t = 7.0)]
+    days: f64,
+    /// Seconds between snapshots (positive).
+    #[arg(long, default_value_t = 30)]
+    interval_secs: u64,
+    /// Nodes per cluster (positive).
+    #[arg(long, default_value_t = 13)]
+    nodes: usize,
+    /// Clusters with the longer history.
+    #[arg(long, default_value_t = 0)]
+    long_clusters: usize,
+    /// Days of the longer history, up to 400.
+    #[arg(long, default_value_t = 7.0)]
+    long_days: f64,
+    /// Replace an existing database.
+    #[arg(long)]
+    replace: bool,
+}
 
 fn parse_args() -> Result<Args, String> {
+    let cli = <Cli as clap::Parser>::parse();
     let mut a = Args {
-        path: PathBuf::from("target/bench-data.db"),
-        clusters: 100,
-        days: 7.0,
-        interval_secs: 30,
-        nodes: 13,
-        long_clusters: 0,
-        long_days: 7.0,
-        replace: false,
+        path: cli.path,
+        clusters: cli.clusters,
+        days: cli.days,
+        interval_secs: cli.interval_secs,
+        nodes: cli.nodes,
+        long_clusters: cli.long_clusters,
+        long_days: cli.long_days,
+        replace: cli.replace,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
-        fn num<T: std::str::FromStr>(name: &str, v: String) -> Result<T, String> {
-            v.parse().map_err(|_| format!("{name}: not a number: {v}"))
-        }
-        match arg.as_str() {
-            "--clusters" => a.clusters = num("--clusters", value("--clusters")?)?,
-            "--days" => a.days = num("--days", value("--days")?)?,
-            "--interval-secs" => {
-                a.interval_secs = num("--interval-secs", value("--interval-secs")?)?
-            }
-            "--nodes" => a.nodes = num("--nodes", value("--nodes")?)?,
-            "--long-clusters" => {
-                a.long_clusters = num("--long-clusters", value("--long-clusters")?)?
-            }
-            "--long-days" => a.long_days = num("--long-days", value("--long-days")?)?,
-            "--replace" => a.replace = true,
-            "-h" | "--help" => return Err(USAGE.into()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
-            s => a.path = PathBuf::from(s),
-        }
-    }
     if a.clusters == 0 || a.nodes == 0 || a.interval_secs == 0 {
         return Err("--clusters, --nodes and --interval-secs must be positive".into());
     }

@@ -53,33 +53,30 @@ struct Args {
     reps: usize,
 }
 
+/// Collection cycle time over simulated fleets (see docs/BENCHMARKS.md).
+#[derive(Debug, clap::Parser)]
+#[command(name = "cycle_time")]
+struct Cli {
+    /// Add the larger points of the grid.
+    #[arg(long)]
+    full: bool,
+    /// Repetitions per point (positive).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    reps: u64,
+    /// A point to measure instead of the grid, as CLUSTERSx3+BES (repeatable).
+    #[arg(long = "point", value_name = "CLUSTERSx3+BES")]
+    points: Vec<String>,
+}
+
 fn parse_args() -> Result<Args, String> {
-    let mut full = false;
-    let mut points = Vec::new();
-    let mut reps = 3;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--full" => full = true,
-            "--reps" => {
-                reps = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0)
-                    .ok_or("--reps needs a positive number")?;
-            }
-            "--point" => {
-                let v = args.next().ok_or("--point needs CLUSTERSx3+BES")?;
-                points.push(parse_point(&v)?);
-            }
-            "-h" | "--help" => {
-                return Err(
-                    "usage: cycle_time [--full] [--reps N] [--point CLUSTERSx3+BES]...".to_owned(),
-                );
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
-    }
+    let cli = <Cli as clap::Parser>::parse();
+    let full = cli.full;
+    let reps = usize::try_from(cli.reps).map_err(|e| e.to_string())?;
+    let mut points = cli
+        .points
+        .iter()
+        .map(|p| parse_point(p))
+        .collect::<Result<Vec<_>, _>>()?;
     if points.is_empty() {
         // Default grid: at most 1,300 nodes (the reference fleet), under 3 minutes.
         points = vec![

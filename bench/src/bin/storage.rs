@@ -55,40 +55,45 @@ struct Args {
     retention_batch: usize,
 }
 
+/// Storage benchmarks: size, roll-up and retention (see docs/BENCHMARKS.md).
+#[derive(Debug, clap::Parser)]
+#[command(name = "storage")]
+struct Cli {
+    /// Clusters of the size database.
+    #[arg(long, default_value_t = 10, value_parser = positive)]
+    size_clusters: usize,
+    /// Clusters of the roll-up run.
+    #[arg(long, default_value_t = 100, value_parser = positive)]
+    rollup_clusters: usize,
+    /// Clusters of the retention run (at least --size-clusters).
+    #[arg(long, default_value_t = 10, value_parser = positive)]
+    retention_clusters: usize,
+    /// Days kept by the retention run.
+    #[arg(long, default_value_t = 7, value_parser = positive)]
+    retention_days: usize,
+    /// Rows per retention batch.
+    #[arg(long, default_value_t = RETENTION_BATCH, value_parser = positive)]
+    retention_batch: usize,
+}
+
+/// A positive number.
+fn positive(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{text:?} is not a positive number"))
+}
+
 fn parse_args() -> Fallible<Args> {
-    let mut a = Args {
-        size_clusters: 10,
-        rollup_clusters: 100,
-        retention_clusters: 10,
-        retention_days: 7,
-        retention_batch: RETENTION_BATCH,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut num = || -> Fallible<usize> {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .filter(|&n: &usize| n > 0)
-                .ok_or_else(|| format!("{flag} needs a positive number"))
-        };
-        match flag.as_str() {
-            "--size-clusters" => a.size_clusters = num()?,
-            "--rollup-clusters" => a.rollup_clusters = num()?,
-            "--retention-clusters" => a.retention_clusters = num()?,
-            "--retention-days" => a.retention_days = num()? as i64,
-            "--retention-batch" => a.retention_batch = num()?,
-            _ => {
-                return Err(format!(
-                    "unknown argument {flag:?}; usage: storage [--size-clusters N] \
-                     [--rollup-clusters N] [--retention-clusters N] [--retention-days D] \
-                     [--retention-batch ROWS]"
-                ));
-            }
-        }
-    }
-    // Retention grows the size database: it needs at least its clusters.
-    a.retention_clusters = a.retention_clusters.max(a.size_clusters);
-    Ok(a)
+    let cli = <Cli as clap::Parser>::parse();
+    Ok(Args {
+        size_clusters: cli.size_clusters,
+        rollup_clusters: cli.rollup_clusters,
+        // Retention grows the size database: it needs at least its clusters.
+        retention_clusters: cli.retention_clusters.max(cli.size_clusters),
+        retention_days: i64::try_from(cli.retention_days).map_err(|e| e.to_string())?,
+        retention_batch: cli.retention_batch,
+    })
 }
 
 /// A database file in a private directory, removed (directory and all) on drop.

@@ -51,54 +51,53 @@ struct Args {
     rockscope: Option<PathBuf>,
 }
 
+/// rockscope against Prometheus on the same simulated fleet (see docs/BENCHMARKS.md).
+#[derive(Debug, clap::Parser)]
+#[command(name = "vs_prometheus")]
+struct Cli {
+    /// Simulated clusters.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    clusters: u64,
+    /// FEs per cluster.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    fes: u64,
+    /// BEs per cluster.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    bes: u64,
+    /// Scrape interval of both tools, s.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    interval_secs: u64,
+    /// Seconds before measuring.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    warmup_secs: u64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 240, value_parser = clap::value_parser!(u64).range(1..))]
+    duration_secs: u64,
+    /// Run one tool only.
+    #[arg(long, value_parser = ["rockscope", "prometheus"])]
+    only: Option<String>,
+    /// Keep the working directory.
+    #[arg(long)]
+    keep: bool,
+    /// The rockscope binary to run (default: built from this workspace).
+    #[arg(long, value_name = "PATH")]
+    rockscope: Option<PathBuf>,
+}
+
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        clusters: 100,
-        fes: 3,
-        bes: 10,
-        interval: Duration::from_secs(10),
-        warmup: Duration::from_secs(60),
-        duration: Duration::from_secs(240),
-        only: None,
-        keep: false,
-        rockscope: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = |name: &str| -> Result<u64, String> {
-            args.next()
-                .and_then(|v| v.parse().ok())
-                .filter(|&n| n > 0)
-                .ok_or(format!("{name} needs a positive number"))
-        };
-        match flag.as_str() {
-            "--clusters" => a.clusters = value("--clusters")? as usize,
-            "--fes" => a.fes = value("--fes")? as usize,
-            "--bes" => a.bes = value("--bes")? as usize,
-            "--interval-secs" => a.interval = Duration::from_secs(value("--interval-secs")?),
-            "--warmup-secs" => a.warmup = Duration::from_secs(value("--warmup-secs")?),
-            "--duration-secs" => a.duration = Duration::from_secs(value("--duration-secs")?),
-            "--only" => {
-                let tool = args.next().unwrap_or_default();
-                if tool != "rockscope" && tool != "prometheus" {
-                    return Err("--only takes rockscope or prometheus".to_owned());
-                }
-                a.only = Some(tool);
-            }
-            "--keep" => a.keep = true,
-            "--rockscope" => {
-                a.rockscope = Some(args.next().ok_or("--rockscope needs a path")?.into());
-            }
-            "-h" | "--help" => {
-                return Err("usage: vs_prometheus [--clusters N] [--fes F] [--bes B] \
-                     [--interval-secs S] [--warmup-secs W] [--duration-secs D] \
-                     [--only rockscope|prometheus] [--keep] [--rockscope PATH]"
-                    .to_owned());
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
-    }
-    Ok(a)
+    let cli = <Cli as clap::Parser>::parse();
+    let count = |n: u64| usize::try_from(n).map_err(|e| e.to_string());
+    Ok(Args {
+        clusters: count(cli.clusters)?,
+        fes: count(cli.fes)?,
+        bes: count(cli.bes)?,
+        interval: Duration::from_secs(cli.interval_secs),
+        warmup: Duration::from_secs(cli.warmup_secs),
+        duration: Duration::from_secs(cli.duration_secs),
+        only: cli.only,
+        keep: cli.keep,
+        rockscope: cli.rockscope,
+    })
 }
 
 fn main() -> ExitCode {

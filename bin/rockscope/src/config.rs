@@ -4,6 +4,7 @@
 //! Library crates never see this: each section converts itself into its crate's own settings.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -79,8 +80,14 @@ pub struct ServerSettings {
     pub host: String,
     /// Port to bind (0 picks a free one).
     pub port: u16,
-    /// Bearer token for `/api`; none means no auth, allowed on loopback only.
+    /// Bearer token for `/api` (every request); none means no auth, allowed on loopback only.
     pub api_token: Option<Secret>,
+    /// A file holding the admin token (trimmed), instead of `api_token`.
+    pub api_token_file: Option<PathBuf>,
+    /// Bearer token for reads only (`GET`, `HEAD`); needs an admin token.
+    pub api_read_token: Option<Secret>,
+    /// A file holding the read-only token (trimmed), instead of `api_read_token`.
+    pub api_read_token_file: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -89,8 +96,95 @@ impl Default for ServerSettings {
             host: "127.0.0.1".to_owned(),
             port: 8080,
             api_token: None,
+            api_token_file: None,
+            api_read_token: None,
+            api_read_token_file: None,
         }
     }
+}
+
+/// The API's tokens, resolved from the settings and token files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiTokens {
+    /// Allows every request.
+    pub admin: Option<Secret>,
+    /// Allows reads only.
+    pub read: Option<Secret>,
+}
+
+/// The shortest token accepted: 16 characters (about 95 bits as random base64).
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+impl ServerSettings {
+    /// The admin and read-only tokens, read from their files where given, each checked: not
+    /// empty, at least [`MIN_TOKEN_CHARS`] long, not given twice, and a read token only beside
+    /// an admin token that differs from it.
+    pub fn tokens(&self) -> Result<ApiTokens, ConfigError> {
+        let admin = token(
+            "server.api_token",
+            self.api_token.as_ref(),
+            self.api_token_file.as_deref(),
+        )?;
+        let read = token(
+            "server.api_read_token",
+            self.api_read_token.as_ref(),
+            self.api_read_token_file.as_deref(),
+        )?;
+        match (&admin, &read) {
+            (None, Some(_)) => Err(ConfigError(
+                "server.api_read_token is set without server.api_token; a read-only token needs \
+                 an admin token beside it"
+                    .to_owned(),
+            )),
+            (Some(a), Some(r)) if a == r => Err(ConfigError(
+                "server.api_read_token equals server.api_token; give the read-only token its \
+                 own value"
+                    .to_owned(),
+            )),
+            _ => Ok(ApiTokens { admin, read }),
+        }
+    }
+}
+
+/// One token from its value or its file, checked.
+fn token(
+    key: &str,
+    value: Option<&Secret>,
+    file: Option<&Path>,
+) -> Result<Option<Secret>, ConfigError> {
+    let text = match (value, file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError(format!(
+                "{key} and {key}_file are both set; give one of them"
+            )));
+        }
+        (Some(value), None) => value.expose().to_owned(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                ConfigError(format!(
+                    "{key}_file {}: cannot read it: {e}",
+                    path.display()
+                ))
+            })?
+            .trim()
+            .to_owned(),
+        (None, None) => return Ok(None),
+    };
+    let chars = text.chars().count();
+    if text.trim().is_empty() {
+        return Err(ConfigError(format!(
+            "{key} is empty; an empty token would let anyone in. Remove the key to serve \
+             without auth (loopback only), or give a random token of at least {MIN_TOKEN_CHARS} \
+             characters (e.g. `openssl rand -base64 24`)"
+        )));
+    }
+    if chars < MIN_TOKEN_CHARS {
+        return Err(ConfigError(format!(
+            "{key} has {chars} characters; a token must have at least {MIN_TOKEN_CHARS} so that \
+             it cannot be guessed (e.g. `openssl rand -base64 24`)"
+        )));
+    }
+    Ok(Some(Secret(text)))
 }
 
 /// `[storage]`.
@@ -180,27 +274,58 @@ pub const SECRET_KEY_ENV: &str = "ROCKSCOPE_SECRET_KEY";
 /// [`SECRET_KEY_ENV`] as figment's environment provider sees it (prefix stripped, lower case).
 const SECRET_KEY_ENV_KEY: &str = "secret_key";
 
+/// The configuration file that [`Settings::load`] reads for `path` (the `--config` value): that
+/// file, or the default one when it exists; `None` when only defaults and the environment apply.
+pub fn config_file(path: Option<&Path>) -> Option<PathBuf> {
+    let file = path.unwrap_or(Path::new(DEFAULT_CONFIG_PATH));
+    (path.is_some() || file.exists()).then(|| file.to_path_buf())
+}
+
+/// Where the settings come from, in a sentence: the file read (or that none was found and the
+/// defaults are in force) and the names (never the values) of the `ROCKSCOPE_*` variables set.
+pub fn describe_sources(path: Option<&Path>) -> String {
+    let mut text = match config_file(path) {
+        Some(file) => format!("configuration read from {}", file.display()),
+        None => format!(
+            "no configuration file found at {DEFAULT_CONFIG_PATH}; the defaults are in force"
+        ),
+    };
+    let mut overrides: Vec<String> = std::env::vars_os()
+        .map(|(key, _)| key.to_string_lossy().into_owned())
+        .filter(|key| key.starts_with("ROCKSCOPE_"))
+        .collect();
+    overrides.sort();
+    if !overrides.is_empty() {
+        text.push_str(&format!(
+            ", overridden by the environment: {}",
+            overrides.join(", ")
+        ));
+    }
+    text
+}
+
 impl Settings {
     /// Loads defaults, then the file at `path` (which must exist unless it is the default
     /// path), then the environment.
     pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
-        let file = path.unwrap_or(Path::new(DEFAULT_CONFIG_PATH));
-        if path.is_some() && !file.exists() {
-            return Err(ConfigError(format!(
-                "config file {} does not exist",
-                file.display()
-            )));
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = config_file(path) {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
         }
+        // ROCKSCOPE_SECRET_KEY is the store's key (`service::store_options`), not a setting: kept
+        // out of the configuration (and out of `check-config`'s output).
         Self::from_figment(
-            Figment::from(Serialized::defaults(Settings::default()))
-                .merge(Toml::file(file))
-                // ROCKSCOPE_SECRET_KEY is the store's key (`service::store_options`), not a
-                // setting: kept out of the configuration (and out of `check-config`'s output).
-                .merge(
-                    Env::prefixed("ROCKSCOPE_")
-                        .ignore(&[SECRET_KEY_ENV_KEY])
-                        .split("__"),
-                ),
+            figment.merge(
+                Env::prefixed("ROCKSCOPE_")
+                    .ignore(&[SECRET_KEY_ENV_KEY])
+                    .split("__"),
+            ),
         )
     }
 
@@ -217,19 +342,32 @@ impl Settings {
     /// Checks every value against what is allowed.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let c = &self.collector;
-        at_least("collector.interval_secs", c.interval_secs, 1)?;
-        at_least("collector.retention_days", u64::from(c.retention_days), 1)?;
-        at_least(
+        in_range("collector.interval_secs", c.interval_secs, &INTERVAL_SECS)?;
+        in_range(
+            "collector.retention_days",
+            u64::from(c.retention_days),
+            &RETENTION_DAYS,
+        )?;
+        in_range(
             "collector.daily_retention_days",
             u64::from(c.daily_retention_days),
-            1,
+            &DAILY_RETENTION_DAYS,
         )?;
-        at_least("collector.concurrency", c.concurrency as u64, 1)?;
-        at_least("collector.connect_timeout_secs", c.connect_timeout_secs, 1)?;
-        at_least("collector.request_timeout_secs", c.request_timeout_secs, 1)?;
+        in_range("collector.concurrency", c.concurrency as u64, &CONCURRENCY)?;
+        in_range(
+            "collector.connect_timeout_secs",
+            c.connect_timeout_secs,
+            &TIMEOUT_SECS,
+        )?;
+        in_range(
+            "collector.request_timeout_secs",
+            c.request_timeout_secs,
+            &TIMEOUT_SECS,
+        )?;
         if let Some(deadline) = c.cluster_deadline_secs {
-            at_least("collector.cluster_deadline_secs", deadline, 1)?;
+            in_range("collector.cluster_deadline_secs", deadline, &INTERVAL_SECS)?;
         }
+        self.server.tokens()?;
         if self.server.host.trim().is_empty() {
             return Err(ConfigError(
                 "server.host is empty; give an address such as 127.0.0.1".to_owned(),
@@ -242,48 +380,48 @@ impl Settings {
         }
         let mut names = std::collections::HashSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
-            if cluster.name.trim().is_empty() {
-                return Err(ConfigError(format!("clusters[{i}].name is empty")));
-            }
-            if !names.insert(cluster.name.as_str()) {
+            rockscope_api::check_cluster_fields(
+                &cluster.name,
+                &cluster.fe_hosts,
+                &cluster.username,
+            )
+            .map_err(|why| {
+                ConfigError(format!("clusters[{i}] (name {:?}): {why}", cluster.name))
+            })?;
+            if !names.insert(cluster.name.trim()) {
                 return Err(ConfigError(format!(
                     "clusters[{i}].name = {:?} is declared twice; names must be unique",
                     cluster.name
                 )));
-            }
-            if cluster.fe_hosts.is_empty() {
-                return Err(ConfigError(format!(
-                    "clusters[{i}].fe_hosts is empty; list at least one \"host:http_port\""
-                )));
-            }
-            for host in &cluster.fe_hosts {
-                if !is_host_port(host) {
-                    return Err(ConfigError(format!(
-                        "clusters[{i}].fe_hosts entry {host:?} is not \"host:port\" (e.g. \"10.0.0.1:8030\")"
-                    )));
-                }
             }
         }
         Ok(())
     }
 }
 
-fn at_least(key: &str, value: u64, min: u64) -> Result<(), ConfigError> {
-    if value < min {
+/// `collector.interval_secs` and `collector.cluster_deadline_secs`: a second to a day.
+pub const INTERVAL_SECS: RangeInclusive<u64> = 1..=86_400;
+/// `collector.retention_days`: a day to ten years of snapshots.
+pub const RETENTION_DAYS: RangeInclusive<u64> = 1..=3_650;
+/// `collector.daily_retention_days`: a day to a hundred years of daily rows.
+pub const DAILY_RETENTION_DAYS: RangeInclusive<u64> = 1..=36_500;
+/// `collector.concurrency`: clusters collected at once.
+pub const CONCURRENCY: RangeInclusive<u64> = 1..=1_024;
+/// `collector.connect_timeout_secs`, `collector.request_timeout_secs`: the range the API allows
+/// for a cluster's own timeouts.
+pub const TIMEOUT_SECS: RangeInclusive<u64> =
+    *rockscope_api::TIMEOUT_RANGE.start() as u64..=*rockscope_api::TIMEOUT_RANGE.end() as u64;
+
+/// `value` within `range`, or an error naming the key, the value and the range.
+fn in_range(key: &str, value: u64, range: &RangeInclusive<u64>) -> Result<(), ConfigError> {
+    if !range.contains(&value) {
         return Err(ConfigError(format!(
-            "{key} = {value} is not allowed; it must be at least {min}"
+            "{key} = {value} is not allowed; it must be from {} to {}",
+            range.start(),
+            range.end()
         )));
     }
     Ok(())
-}
-
-/// `host:port` with a non-empty host and a port in 1..=65535 (`[v6]:port` too).
-fn is_host_port(text: &str) -> bool {
-    let Some((host, port)) = text.rsplit_once(':') else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 #[cfg(test)]
@@ -327,7 +465,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("collector.interval_secs") && e.contains("0") && e.contains("at least 1"),
+            e.contains("collector.interval_secs")
+                && e.contains("0")
+                && e.contains("from 1 to 86400"),
             "{e}"
         );
         let e = from_toml("[collector]\ninterval = 5\n")
@@ -341,13 +481,82 @@ mod tests {
         let e = from_toml("[[clusters]]\nname = \"a\"\nfe_hosts = [\"nohost\"]\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("nohost"), "{e}");
+        assert!(
+            e.contains("clusters[0]") && e.contains("fe_hosts[0]"),
+            "{e}"
+        );
+        // The API's rules: no repeated FE, no invisible characters in a name.
+        let e = from_toml("[[clusters]]\nname = \"a\"\nfe_hosts = [\"h:1\", \"h:1\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("repeats fe_hosts[0]"), "{e}");
+        let e = from_toml("[[clusters]]\nname = \"a\\u202Eb\"\nfe_hosts = [\"h:1\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bidi-override"), "{e}");
         let e = from_toml(
             "[[clusters]]\nname = \"a\"\nfe_hosts = [\"h:1\"]\n[[clusters]]\nname = \"a\"\nfe_hosts = [\"h:2\"]\n",
         )
         .unwrap_err()
         .to_string();
         assert!(e.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn every_numeric_key_has_a_range() {
+        for (text, key, range) in [
+            (
+                "[collector]\nretention_days = 100000000\n",
+                "collector.retention_days",
+                "from 1 to 3650",
+            ),
+            (
+                "[collector]\nretention_days = 0\n",
+                "collector.retention_days",
+                "from 1 to 3650",
+            ),
+            (
+                "[collector]\ndaily_retention_days = 36501\n",
+                "collector.daily_retention_days",
+                "from 1 to 36500",
+            ),
+            (
+                "[collector]\ninterval_secs = 86401\n",
+                "collector.interval_secs",
+                "from 1 to 86400",
+            ),
+            (
+                "[collector]\nconcurrency = 1025\n",
+                "collector.concurrency",
+                "from 1 to 1024",
+            ),
+            (
+                "[collector]\nconnect_timeout_secs = 301\n",
+                "collector.connect_timeout_secs",
+                "from 1 to 300",
+            ),
+            (
+                "[collector]\nrequest_timeout_secs = 0\n",
+                "collector.request_timeout_secs",
+                "from 1 to 300",
+            ),
+            (
+                "[collector]\ncluster_deadline_secs = 0\n",
+                "collector.cluster_deadline_secs",
+                "from 1 to 86400",
+            ),
+            ("[server]\nport = 70000\n", "port", ""),
+        ] {
+            let e = from_toml(text).unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains(range), "{text}: {e}");
+        }
+        for text in [
+            "[collector]\nretention_days = 3650\ndaily_retention_days = 36500\n",
+            "[collector]\ninterval_secs = 86400\nconcurrency = 1024\nrequest_timeout_secs = 300\n",
+            "[server]\nport = 0\n",
+        ] {
+            from_toml(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
     }
 
     #[test]

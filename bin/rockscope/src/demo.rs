@@ -12,6 +12,9 @@ use crate::service;
 
 /// Runs the demo until SIGINT/SIGTERM.
 pub async fn run(mut settings: Settings) -> Result<(), String> {
+    // Before anything is started or printed: a taken port would otherwise leave a curl hint
+    // that points at whatever holds the port.
+    service::check_port_free(&settings)?;
     let sim_config = SimConfig::with_clusters(vec![
         ClusterSpec::new("demo-3.3".to_owned(), 3, 4, Version::V3_3),
         ClusterSpec::new("demo-3.0".to_owned(), 1, 3, Version::V3_0),

@@ -6,6 +6,7 @@
 mod cli;
 mod config;
 mod demo;
+mod logging;
 mod parse_metrics;
 mod service;
 mod tester;
@@ -15,39 +16,20 @@ use std::process::ExitCode;
 use config::Settings;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let invocation = match cli::parse(&args) {
-        Ok(invocation) => invocation,
-        Err(message) => {
-            eprintln!("rockscope: {message}\n\n{}", cli::USAGE);
-            return ExitCode::from(2);
-        }
-    };
+    // clap prints usage errors (exit 2), `--help` and `--version` (exit 0) itself.
+    let invocation = <cli::Invocation as clap::Parser>::parse();
     let settings = || {
         Settings::load(invocation.config.as_deref()).map_err(|e| {
             eprintln!("rockscope: {e}");
             ExitCode::from(2)
         })
     };
-    match invocation.command {
-        cli::Command::Help => {
-            println!("{}", cli::USAGE);
-            ExitCode::SUCCESS
-        }
-        cli::Command::ParseMetrics { path, lenient } => {
-            parse_metrics::run(path.as_deref(), lenient)
+    match invocation.command.clone() {
+        cli::Command::ParseMetrics { file, lenient, .. } => {
+            parse_metrics::run(cli::Command::metrics_file(file).as_deref(), lenient)
         }
         cli::Command::CheckConfig => match settings() {
-            Ok(settings) => match serde_json::to_string_pretty(&settings) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("rockscope: cannot print the configuration: {e}");
-                    ExitCode::FAILURE
-                }
-            },
+            Ok(settings) => check_config(invocation.config.as_deref(), &settings),
             Err(code) => code,
         },
         cli::Command::RotateKey => match settings() {
@@ -59,8 +41,8 @@ fn main() -> ExitCode {
                 Ok(settings) => settings,
                 Err(code) => return code,
             };
-            init_logging();
-            let command = invocation.command;
+            logging::init();
+            let command = invocation.command.clone();
             let result = service::block_on(async move {
                 match command {
                     cli::Command::Demo => demo::run(settings).await,
@@ -85,18 +67,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// `RUST_LOG` decides; `info` by default. ureq's `trace` level writes raw request bytes, the
-/// `Authorization` header included, so ureq is capped at `debug` (which it redacts) whatever
-/// `RUST_LOG` says: no level may print a password.
-fn init_logging() {
-    let spec = std::env::var("RUST_LOG")
-        .unwrap_or_else(|_| "info,ureq=warn,ureq_proto=warn,actix_server=warn".to_owned());
-    let mut builder = env_logger::Builder::new();
-    builder.parse_filters(&spec).format_timestamp_millis();
-    if spec.contains("trace") {
-        builder
-            .filter_module("ureq", log::LevelFilter::Debug)
-            .filter_module("ureq_proto", log::LevelFilter::Debug);
+/// `check-config`: where the settings came from (on stderr), then the settings as JSON with
+/// secrets masked (on stdout).
+fn check_config(path: Option<&std::path::Path>, settings: &Settings) -> ExitCode {
+    eprintln!("rockscope: {}", config::describe_sources(path));
+    match serde_json::to_string_pretty(settings) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rockscope: cannot print the configuration: {e}");
+            ExitCode::FAILURE
+        }
     }
-    builder.init();
 }

@@ -15,24 +15,53 @@ use tokio::sync::watch;
 use crate::config::{SECRET_KEY_ENV, Settings};
 use crate::tester::ClientTester;
 
-/// Extra time, beyond one cluster deadline, that shutdown gives the cycle in flight.
-const SHUTDOWN_SLACK: Duration = Duration::from_secs(5);
+/// How long shutdown waits for the collection cycle in flight and the API's open requests
+/// before it lets them go: a request to a hung node would otherwise hold the exit for its whole
+/// timeout. Their results are lost; the database stays consistent (transactions).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// How long the runtime then waits for its blocking threads (a ureq call to a hung node runs on
+/// one until its own timeout) before the process exits without them.
+const BLOCKING_THREADS_GRACE: Duration = Duration::from_millis(250);
 
-/// Runs `work` on an actix system backed by a multi-threaded tokio runtime, so the collector's
-/// tasks and the API share one runtime with several workers.
+/// The API's worker threads.
+const API_WORKERS: usize = 2;
+/// How long a client may take to send a request head (actix's default, made explicit).
+const HEAD_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The share of the open-files limit the API's connections may hold; the rest is for the
+/// collector's connections to nodes, the database and logs.
+const API_FD_SHARE: u64 = 2;
+
+/// Raises the open-files soft limit to the hard one and returns the API's connection limit per
+/// worker: half the descriptors in all, so that clients holding connections open can never
+/// take the ones the collector, the database and new `/health` requests need.
+fn api_connection_limit() -> usize {
+    let nofile = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            let soft = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+            log::warn!("cannot raise the open-files limit, keeping it. limit={soft} error={e}");
+            soft
+        }
+    };
+    let per_worker = (nofile / API_FD_SHARE / API_WORKERS as u64).clamp(16, 25_000);
+    log::info!(
+        "API connections limited. open_files_limit={nofile} max_connections_per_worker={per_worker}"
+    );
+    usize::try_from(per_worker).unwrap_or(25_000)
+}
+
+/// Runs `work` on a multi-threaded tokio runtime shared by the collector's tasks and the API
+/// (actix-server runs in an existing tokio runtime). On return, blocking threads still busy
+/// (calls to hung nodes) are given [`BLOCKING_THREADS_GRACE`], not their whole timeout.
 pub fn block_on<F: Future<Output = Result<(), String>>>(work: F) -> Result<(), String> {
-    actix_web::rt::System::with_tokio_rt(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_keep_alive(rockscope_collector::BLOCKING_THREAD_KEEP_ALIVE)
-            .build()
-            .unwrap_or_else(|e| {
-                // Without a runtime nothing can run; this is a start-up failure, not data.
-                eprintln!("rockscope: cannot start the async runtime: {e}");
-                std::process::exit(1)
-            })
-    })
-    .block_on(work)
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_keep_alive(rockscope_collector::BLOCKING_THREAD_KEEP_ALIVE)
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let result = runtime.block_on(work);
+    runtime.shutdown_timeout(BLOCKING_THREADS_GRACE);
+    result
 }
 
 /// The collector's settings from `[collector]`.
@@ -148,14 +177,12 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let listen = listen_address(&settings)?;
     let status = StatusBoard::default();
     let collector = Collector::new(collector_config(&settings), store.clone(), status.clone());
+    let tokens = settings.server.tokens().map_err(|e| e.to_string())?;
     let state = ApiState {
         store,
         status,
-        api_token: settings
-            .server
-            .api_token
-            .as_ref()
-            .map(|t| t.expose().to_owned()),
+        api_token: tokens.admin.as_ref().map(|t| t.expose().to_owned()),
+        api_read_token: tokens.read.as_ref().map(|t| t.expose().to_owned()),
         tester: Arc::new(ClientTester::new(collector_config(&settings))),
         overview_cache: OverviewCache::new(OverviewCacheConfig::for_interval(
             std::time::Duration::from_secs(settings.collector.interval_secs),
@@ -163,9 +190,11 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     };
     let server =
         HttpServer::new(move || App::new().configure(rockscope_api::configure(state.clone())))
-            .workers(2)
+            .workers(API_WORKERS)
+            .max_connections(api_connection_limit())
+            .client_request_timeout(HEAD_READ_TIMEOUT)
             .disable_signals()
-            .shutdown_timeout(5)
+            .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
             .bind(listen)
             .map_err(|e| format!("cannot bind the API to {listen}: {e}"))?;
     let bound = server.addrs().first().copied().unwrap_or(listen);
@@ -179,7 +208,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let server_task = tokio::spawn(server);
 
     let (stop, stopped) = watch::channel(false);
-    let grace = collector_config(&settings).cluster_deadline + SHUTDOWN_SLACK;
+    let grace = SHUTDOWN_GRACE;
     let collector_task = settings.collector.enabled.then(|| {
         log::info!(
             "Collector started. interval_secs={} clusters_in_config={}",
@@ -195,13 +224,42 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     wait_for_signal().await;
     log::info!("Shutting down.");
     let _ = stop.send(true);
-    if let Some(task) = collector_task {
-        let _ = task.await;
+    // The collector and the server stop side by side, both within the grace (plus a margin for
+    // the collector's own bookkeeping); whatever still runs then is left behind.
+    let collector_stopped = async {
+        if let Some(task) = collector_task {
+            let _ = task.await;
+        }
+    };
+    let server_stopped = async {
+        server_handle.stop(true).await;
+        let _ = server_task.await;
+    };
+    let stopped = async { tokio::join!(collector_stopped, server_stopped) };
+    if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_millis(250), stopped)
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "Stopping without waiting for work still in flight (a node or client that does not \
+             answer). grace_ms={}",
+            SHUTDOWN_GRACE.as_millis()
+        );
     }
-    server_handle.stop(true).await;
-    let _ = server_task.await;
     log::info!("Stopped.");
     Ok(())
+}
+
+/// Fails with a clear message when the API's address can't be bound (another process holds the
+/// port). The probe's socket is closed again at once; `serve` binds for real.
+pub fn check_port_free(settings: &Settings) -> Result<(), String> {
+    let listen = listen_address(settings)?;
+    std::net::TcpListener::bind(listen).map(drop).map_err(|e| {
+        format!(
+            "cannot bind the API to {listen}: {e}; another program (another rockscope?) may hold \
+             the port: stop it or pick another port (ROCKSCOPE_SERVER__PORT=8081)"
+        )
+    })
 }
 
 /// Where the API binds. Without an API token only a loopback address is allowed.
@@ -217,7 +275,8 @@ fn listen_address(settings: &Settings) -> Result<SocketAddr, String> {
             server.host
         ));
     };
-    if settings.server.api_token.is_none() && !addrs.iter().all(|a| a.ip().is_loopback()) {
+    let tokens = settings.server.tokens().map_err(|e| e.to_string())?;
+    if tokens.admin.is_none() && !addrs.iter().all(|a| a.ip().is_loopback()) {
         return Err(format!(
             "server.host {:?} is not a loopback address and no server.api_token is set; set a token \
              (ROCKSCOPE_SERVER__API_TOKEN) or bind to 127.0.0.1",

@@ -334,9 +334,26 @@ fn an_invalid_environment_value_exits_2_naming_the_key() {
     let dir = TempDir::new("invalid");
     let db = dir.0.join("rockscope.db");
     let config = write_config(&dir.0, &db, "");
-    for command in ["check-config", "serve"] {
+    let cases = [
+        ("ROCKSCOPE_COLLECTOR__INTERVAL_SECS", "0", "interval_secs"),
+        // Passed check-config once, then panicked in the daily roll-up's date arithmetic.
+        (
+            "ROCKSCOPE_COLLECTOR__RETENTION_DAYS",
+            "100000000",
+            "retention_days = 100000000 is not allowed; it must be from 1 to 3650",
+        ),
+        (
+            "ROCKSCOPE_COLLECTOR__REQUEST_TIMEOUT_SECS",
+            "100000",
+            "must be from 1 to 300",
+        ),
+    ];
+    for (command, (key, value, message)) in ["check-config", "serve"]
+        .into_iter()
+        .flat_map(|c| cases.iter().map(move |case| (c, case)))
+    {
         let output = rockscope()
-            .env("ROCKSCOPE_COLLECTOR__INTERVAL_SECS", "0")
+            .env(key, value)
             .arg(command)
             .arg("--config")
             .arg(&config)
@@ -346,7 +363,7 @@ fn an_invalid_environment_value_exits_2_naming_the_key() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
         assert!(
-            stderr.contains("interval_secs") && stderr.contains('0'),
+            stderr.contains(message) && stderr.contains(value),
             "{command}: the message names the key and the value: {stderr}"
         );
         assert!(
@@ -357,5 +374,159 @@ fn an_invalid_environment_value_exits_2_naming_the_key() {
     assert!(
         !db.exists(),
         "an invalid configuration does not create the database"
+    );
+}
+
+#[test]
+fn version_and_help_for_every_command() {
+    let run = |args: &[&str]| {
+        let output = rockscope().args(args).output().expect("run rockscope");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.code(), text)
+    };
+    let (code, text) = run(&["--version"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        text.trim(),
+        format!("rockscope {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [
+        &["serve", "--help"][..],
+        &["help", "serve"],
+        &["check-config", "--help"],
+        &["parse-metrics", "--help"],
+        &["--help"],
+    ] {
+        let (code, text) = run(args);
+        assert_eq!(code, Some(0), "{args:?}: {text}");
+        assert!(text.contains("--config"), "{args:?}: {text}");
+    }
+    let (code, _) = run(&["serve", "--bogus"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn check_config_says_which_file_it_read() {
+    let dir = TempDir::new("sources");
+    let db = dir.0.join("rockscope.db");
+    let config = write_config(&dir.0, &db, "");
+    let output = rockscope()
+        .arg("check-config")
+        .arg("--config")
+        .arg(&config)
+        .env("ROCKSCOPE_SERVER__PORT", "9001")
+        .output()
+        .expect("run check-config");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("configuration read from {}", config.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ROCKSCOPE_SERVER__PORT") && !stderr.contains("9001"),
+        "{stderr}"
+    );
+
+    // No file in the working directory and no --config: the defaults, said so.
+    let output = rockscope()
+        .arg("check-config")
+        .current_dir(&dir.0)
+        .output()
+        .expect("run check-config");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("no configuration file found") && stderr.contains("defaults are in force"),
+        "{stderr}"
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(shown["server"]["port"], 8080);
+}
+
+#[test]
+fn demo_refuses_a_taken_port_before_printing_its_hint() {
+    let dir = TempDir::new("demo-port");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().unwrap().port();
+    let mut child = rockscope()
+        .arg("demo")
+        .env("ROCKSCOPE_SERVER__PORT", port.to_string())
+        .current_dir(&dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rockscope demo");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("demo kept running on a taken port");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!status.success(), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("curl"),
+        "a hint for a port it can't use: {stdout}"
+    );
+    assert!(stderr.contains(&port.to_string()), "{stderr}");
+    drop(taken);
+}
+
+/// SIGTERM while the collector waits on a hung FE (30 s request timeout) exits within 2 s,
+/// with status 0; it took the whole timeout plus slack before.
+#[test]
+fn sigterm_exits_within_2_s_while_a_node_hangs() {
+    let sim = Simulator::start(SimConfig::uniform(1, 1, 1, Version::V3_3, 23)).expect("sim");
+    let info = sim.clusters().remove(0);
+    sim.set_fault(
+        &info.name,
+        rockscope_sim::NodeId::fe(0),
+        rockscope_sim::Fault::Hang,
+    )
+    .unwrap();
+    let dir = TempDir::new("hang");
+    let db = dir.0.join("rockscope.db");
+    let path = dir.0.join("rockscope.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[collector]\ninterval_secs = 60\nconnect_timeout_secs = 30\nrequest_timeout_secs = 30\n\
+             \n[server]\nhost = \"127.0.0.1\"\nport = 0\n\n[storage]\npath = {:?}\n\n{}",
+            db.display().to_string(),
+            info.to_toml()
+        ),
+    )
+    .expect("write config");
+    let log = dir.0.join("hang.log");
+    let mut server = Server::start(&path, log.clone());
+    // The first cycle starts at once; give it time to reach the hung FE.
+    poll(
+        Duration::from_secs(10),
+        "a collection attempt in flight",
+        || read(&log).contains("Collector started").then_some(()),
+    );
+    thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    server.signal("TERM");
+    let status = server.wait_exit(Duration::from_secs(10));
+    let took = signalled.elapsed();
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        read(&log)
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "exit took {took:?} after SIGTERM; log:\n{}",
+        read(&log)
     );
 }

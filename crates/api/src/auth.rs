@@ -1,13 +1,20 @@
-//! The bearer-token check of every `/api` request.
+//! The bearer-token check of every `/api` request, and the `Host` check of loopback mode.
 //!
 //! When [`ApiState::api_token`] is set, a request passes only with
 //! `Authorization: Bearer <token>`, compared in constant time; anything else is answered
-//! `401 unauthorized` before the handler (and its body extractor) runs. `/health` and `/ready`
-//! are outside the `/api` scope and stay open. The header is never logged.
+//! `401 unauthorized` before the handler (and its body extractor) runs. The optional
+//! [`ApiState::api_read_token`] passes for reads only (`GET`, `HEAD`); any other method with it
+//! is `403 forbidden`. `/health` and `/ready` are outside the `/api` scope and stay open. The
+//! header is never logged.
+//!
+//! Without a token (loopback binds only), a request passes only when its `Host` is a loopback
+//! name (`localhost`, `127.0.0.1`, `[::1]`, any port): otherwise a web page whose DNS name
+//! rebinds to 127.0.0.1 could drive the API from the operator's browser. Anything else is
+//! `403 forbidden`, on every route.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 
@@ -19,27 +26,106 @@ pub(crate) async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let expected = req
-        .app_data::<web::Data<ApiState>>()
-        .and_then(|state| state.api_token.clone());
-    let allowed = match expected {
-        None => true,
-        Some(token) => req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token)
-            .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())),
+    let Some(state) = req.app_data::<web::Data<ApiState>>() else {
+        return refuse(
+            req,
+            ApiError::internal("auth", "the API state is not registered"),
+        );
     };
-    if allowed {
-        return next
+    let verdict = match &state.api_token {
+        None => check_loopback_host(&req),
+        Some(admin) => check_token(&req, admin, state.api_read_token.as_deref()),
+    };
+    match verdict {
+        Ok(()) => next
             .call(req)
             .await
-            .map(ServiceResponse::map_into_left_body);
+            .map(ServiceResponse::map_into_left_body),
+        Err(error) => refuse(req, error),
     }
+}
+
+/// Middleware for the routes outside `/api` (`/health`, `/ready`): the loopback `Host` check
+/// only, and only when no token is set.
+pub(crate) async fn require_loopback_host(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let tokenless = req
+        .app_data::<web::Data<ApiState>>()
+        .is_some_and(|state| state.api_token.is_none());
+    match if tokenless {
+        check_loopback_host(&req)
+    } else {
+        Ok(())
+    } {
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+        Err(error) => refuse(req, error),
+    }
+}
+
+fn refuse<B>(
+    req: ServiceRequest,
+    error: ApiError,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error> {
     let (request, _payload) = req.into_parts();
-    let response = ApiError::Unauthorized.error_response();
-    Ok(ServiceResponse::new(request, response).map_into_right_body())
+    Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
+}
+
+/// The admin token passes every request, the read token reads only (`GET`, `HEAD`).
+fn check_token(req: &ServiceRequest, admin: &str, read: Option<&str>) -> Result<(), ApiError> {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .ok_or(ApiError::Unauthorized)?;
+    if constant_time_eq(given.as_bytes(), admin.as_bytes()) {
+        return Ok(());
+    }
+    if !read.is_some_and(|read| constant_time_eq(given.as_bytes(), read.as_bytes())) {
+        return Err(ApiError::Unauthorized);
+    }
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "the read-only token allows GET and HEAD only; {} needs the admin token (server.api_token)",
+            req.method()
+        )))
+    }
+}
+
+/// Without a token: only a loopback `Host` (or none, which no browser sends) passes.
+fn check_loopback_host(req: &ServiceRequest) -> Result<(), ApiError> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    match host {
+        None => Ok(()),
+        Some(host) if is_loopback_host(host) => Ok(()),
+        Some(_) => Err(ApiError::Forbidden(
+            "without an API token only a loopback Host (localhost, 127.0.0.1, [::1], any port) \
+             is accepted; set server.api_token to serve other names"
+                .to_owned(),
+        )),
+    }
+}
+
+/// `localhost`, `127.0.0.1` or `[::1]`, each with an optional numeric port.
+fn is_loopback_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && !name.ends_with(':') => (name, Some(port)),
+        _ => (host, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok && (name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]")
 }
 
 /// The token of an `Authorization: Bearer <token>` value (the scheme is case-insensitive).
@@ -74,6 +160,35 @@ mod tests {
         assert!(!constant_time_eq(b"secre", b"secret"));
         assert!(!constant_time_eq(b"", b"secret"));
         assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn only_loopback_names_are_loopback_hosts() {
+        for host in [
+            "localhost",
+            "LocalHost:8080",
+            "127.0.0.1",
+            "127.0.0.1:1",
+            "[::1]",
+            "[::1]:65535",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "127.0.0.1.nip.io",
+            "localhost.evil",
+            "127.0.0.2",
+            "[::1",
+            "::1",
+            "127.0.0.1:",
+            "127.0.0.1:80a",
+            "localhost:8080:1",
+            "0.0.0.0",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 
     #[test]

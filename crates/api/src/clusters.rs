@@ -9,8 +9,11 @@ use rockscope_store::{ClusterUpdate, NewCluster};
 use serde_json::Value;
 
 use crate::ApiState;
-use crate::dto::{ClusterDto, CreateClusterRequest, TestResultDto, UpdateClusterRequest};
+use crate::dto::{
+    ClusterDto, CreateClusterRequest, JsonObject, TestResultDto, UpdateClusterRequest,
+};
 use crate::error::{ApiError, blocking};
+use crate::params::NoQuery;
 
 /// The allowed range of the timeout overrides, s.
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=300;
@@ -18,11 +21,17 @@ pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=300;
 /// The longest cluster name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
+/// The longest user name, in characters (StarRocks' own limit is lower).
+pub const MAX_USERNAME_CHARS: usize = 128;
+
 /// The most FE entry points of a cluster.
 pub const MAX_FE_HOSTS: usize = 64;
 
 /// `GET /api/clusters`: every registered cluster, by id.
-pub(crate) async fn list(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(
+    state: web::Data<ApiState>,
+    _query: web::Query<NoQuery>,
+) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let clusters = blocking(move || Ok(store.list_clusters()?)).await?;
     let body: Vec<ClusterDto> = clusters.iter().map(ClusterDto::from).collect();
@@ -32,9 +41,10 @@ pub(crate) async fn list(state: web::Data<ApiState>) -> Result<HttpResponse, Api
 /// `POST /api/clusters`: `201 Created` with the cluster and its `Location`.
 pub(crate) async fn create(
     state: web::Data<ApiState>,
-    body: web::Json<CreateClusterRequest>,
+    _query: web::Query<NoQuery>,
+    body: web::Json<JsonObject<CreateClusterRequest>>,
 ) -> Result<HttpResponse, ApiError> {
-    let req = body.into_inner();
+    let req = body.into_inner().0;
     let name = validate_name(&req.name)?;
     validate_hosts(&req.fe_hosts)?;
     validate_username(&req.username)?;
@@ -61,6 +71,7 @@ pub(crate) async fn create(
 pub(crate) async fn get(
     state: web::Data<ApiState>,
     id: web::Path<i64>,
+    _query: web::Query<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let store = state.store.clone();
@@ -72,10 +83,11 @@ pub(crate) async fn get(
 pub(crate) async fn update(
     state: web::Data<ApiState>,
     id: web::Path<i64>,
-    body: web::Json<UpdateClusterRequest>,
+    _query: web::Query<NoQuery>,
+    body: web::Json<JsonObject<UpdateClusterRequest>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let req = body.into_inner();
+    let req = body.into_inner().0;
     let name = req.name.as_deref().map(validate_name).transpose()?;
     if let Some(hosts) = &req.fe_hosts {
         validate_hosts(hosts)?;
@@ -104,6 +116,7 @@ pub(crate) async fn update(
 pub(crate) async fn delete(
     state: web::Data<ApiState>,
     id: web::Path<i64>,
+    _query: web::Query<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let store = state.store.clone();
@@ -116,6 +129,7 @@ pub(crate) async fn delete(
 pub(crate) async fn test(
     state: web::Data<ApiState>,
     id: web::Path<i64>,
+    _query: web::Query<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let store = state.store.clone();
@@ -154,31 +168,60 @@ pub(crate) fn mask_secret(value: &mut Value, secret: &str) {
     }
 }
 
+/// The API's rules for a cluster's name, FE entry points and user, for clusters declared
+/// elsewhere (the configuration file), so that both ways to register one accept the same: what
+/// is wrong, as the API would say it.
+pub fn check_cluster_fields(name: &str, fe_hosts: &[String], username: &str) -> Result<(), String> {
+    validate_name(name)
+        .and_then(|_| validate_hosts(fe_hosts))
+        .and_then(|()| validate_username(username))
+        .map_err(|e| e.message())
+}
+
 fn trimmed(hosts: &[String]) -> Vec<String> {
     hosts.iter().map(|h| h.trim().to_owned()).collect()
 }
 
 fn validate_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(is_hidden) {
         return Err(ApiError::InvalidParameter(format!(
-            "name must be non-empty, at most {MAX_NAME_CHARS} characters, without control \
-             characters"
+            "name must be non-empty, at most {MAX_NAME_CHARS} characters, without control, \
+             bidi-override or zero-width characters"
         )));
     }
     Ok(name.to_owned())
 }
 
 fn validate_username(username: &str) -> Result<(), ApiError> {
-    if username.trim().is_empty() {
-        return Err(ApiError::InvalidParameter(
-            "username must be non-empty".to_owned(),
-        ));
+    let username = username.trim();
+    if username.is_empty()
+        || username.chars().count() > MAX_USERNAME_CHARS
+        || username.chars().any(is_hidden)
+    {
+        return Err(ApiError::InvalidParameter(format!(
+            "username must be non-empty, at most {MAX_USERNAME_CHARS} characters, without \
+             control, bidi-override or zero-width characters"
+        )));
     }
     Ok(())
+}
+
+/// A character that is invisible or reorders text around it: control characters, the bidi
+/// embeddings, overrides, isolates and marks, and the zero-width ones. In a name it would make
+/// two clusters look alike or a list read differently than it is.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{061C}'
+                | '\u{00AD}'
+                | '\u{FEFF}'
+        )
 }
 
 fn validate_timeout(name: &str, value: Option<u32>) -> Result<(), ApiError> {
@@ -203,6 +246,12 @@ fn validate_hosts(hosts: &[String]) -> Result<(), ApiError> {
             return Err(ApiError::InvalidParameter(format!(
                 "fe_hosts[{i}] must be host:port with a port from 1 to 65535, e.g. \
                  10.0.0.1:8030 or [::1]:8030"
+            )));
+        }
+        let same = |other: &String| other.trim().eq_ignore_ascii_case(host.trim());
+        if let Some(first) = hosts[..i].iter().position(same) {
+            return Err(ApiError::InvalidParameter(format!(
+                "fe_hosts[{i}] repeats fe_hosts[{first}]; list each FE once"
             )));
         }
     }

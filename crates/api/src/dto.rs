@@ -15,6 +15,81 @@ use time::OffsetDateTime;
 
 use crate::params::utc;
 
+/// RFC 3339 in UTC with at most millisecond precision, as API.md promises (the collector's clock
+/// has nanoseconds; `time`'s own serializer would print all nine digits).
+pub(crate) mod rfc3339_millis {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    /// `t` cut to whole milliseconds, in UTC.
+    pub(crate) fn truncate(t: OffsetDateTime) -> OffsetDateTime {
+        let t = crate::params::utc(t);
+        t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap_or(t)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        let text = truncate(*t)
+            .format(&Rfc3339)
+            .map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        OffsetDateTime::parse(&text, &Rfc3339).map_err(D::Error::custom)
+    }
+
+    /// The same for `Option`, `null` for `None`.
+    pub(crate) mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use time::OffsetDateTime;
+
+        pub(crate) fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(with = "super")] OffsetDateTime);
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|w| w.0))
+        }
+    }
+}
+
+/// A request body that must be a JSON object. serde's derive also accepts a positional array
+/// for a struct (`["n",["h:1"],"u"]` would be a cluster), so the body is first read as an object
+/// and only then as `T`, whose own rules (unknown fields, types) apply.
+#[derive(Debug, Clone)]
+pub struct JsonObject<T>(pub T);
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for JsonObject<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            object @ Value::Object(_) => serde_json::from_value(object)
+                .map(JsonObject)
+                .map_err(D::Error::custom),
+            _ => Err(D::Error::custom(
+                "the body must be a JSON object with named fields",
+            )),
+        }
+    }
+}
+
+/// A field that may be absent (`None` via `#[serde(default)]`) but, when present, not `null`.
+fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 // ---- clusters ---------------------------------------------------------------------------------
 
 /// A registered cluster as the API shows it (`GET /api/clusters`, `GET /api/clusters/{id}`).
@@ -38,10 +113,10 @@ pub struct ClusterDto {
     /// `api` or `config`: where it was registered.
     pub source: String,
     /// When it was registered.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339_millis")]
     pub created_at: OffsetDateTime,
     /// When it was last changed.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339_millis")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -91,14 +166,14 @@ pub struct CreateClusterRequest {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateClusterRequest {
-    /// A new unique, non-empty name.
-    #[serde(default)]
+    /// A new unique, non-empty name (not `null`).
+    #[serde(default, deserialize_with = "not_null")]
     pub name: Option<String>,
-    /// New FE entry points.
-    #[serde(default)]
+    /// New FE entry points (not `null`).
+    #[serde(default, deserialize_with = "not_null")]
     pub fe_hosts: Option<Vec<String>>,
-    /// A new user.
-    #[serde(default)]
+    /// A new user (not `null`).
+    #[serde(default, deserialize_with = "not_null")]
     pub username: Option<String>,
     /// A new password (`""` clears it; `null` or absent leaves it). Write-only.
     #[serde(default, deserialize_with = "password_opt")]
@@ -109,8 +184,8 @@ pub struct UpdateClusterRequest {
     /// A new request timeout, 1–300 s (`null` clears the override, absent leaves it).
     #[serde(default, deserialize_with = "present")]
     pub request_timeout_secs: Option<Option<u32>>,
-    /// Enable or disable collection.
-    #[serde(default)]
+    /// Enable or disable collection (not `null`).
+    #[serde(default, deserialize_with = "not_null")]
     pub enabled: Option<bool>,
 }
 
@@ -180,7 +255,7 @@ pub struct ClusterSummaryDto {
     /// FEs, BEs and CNs listed (newest snapshot).
     pub nodes_total: Option<i64>,
     /// When the newest snapshot was collected.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "rfc3339_millis::option")]
     pub last_collected: Option<OffsetDateTime>,
     /// Why the collector's last attempt failed (`null` when it succeeded or none was made).
     pub last_error: Option<String>,
@@ -191,7 +266,7 @@ pub struct ClusterSummaryDto {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrendPoint {
     /// The mean `collected_at` of the bucket.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339_millis")]
     pub timestamp: OffsetDateTime,
     /// The bucket's mean.
     pub value: Option<f64>,
@@ -242,10 +317,10 @@ pub struct CollectorClusterDto {
     /// The cluster's name.
     pub cluster_name: String,
     /// When the last collection started (`null`: never tried since start).
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "rfc3339_millis::option")]
     pub last_attempt_at: Option<OffsetDateTime>,
     /// When the last collection that stored a snapshot started.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "rfc3339_millis::option")]
     pub last_success_at: Option<OffsetDateTime>,
     /// Why the last attempt failed; `null` when it succeeded.
     pub last_error: Option<String>,
@@ -311,7 +386,7 @@ impl From<&SourceError> for SourceErrorDto {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CycleDto {
     /// When the tick fired.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339_millis")]
     pub started_at: OffsetDateTime,
     /// Until its last cluster finished, ms.
     pub duration_ms: u64,
@@ -386,10 +461,10 @@ pub struct SnapshotsDto {
     /// The cluster's id.
     pub cluster_id: i64,
     /// The window's start (included).
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339_millis")]
     pub from: OffsetDateTime,
     /// The window's end (included).
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339_millis")]
     pub to: OffsetDateTime,
     /// The fields asked for (`null`: all).
     pub fields: Option<Vec<String>>,
@@ -414,7 +489,7 @@ pub struct SnapshotsDto {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotPointDto {
     /// The mean `collected_at` of the bucket's snapshots.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339_millis")]
     pub timestamp: OffsetDateTime,
     /// Snapshots in the bucket.
     pub count: u64,

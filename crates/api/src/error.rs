@@ -25,10 +25,15 @@ pub enum ApiError {
     InvalidParameter(String),
     /// 401 `unauthorized`: the bearer token is missing or wrong.
     Unauthorized,
+    /// 403 `forbidden`: the request is understood and authenticated, but not allowed (a write
+    /// with the read-only token, a non-loopback `Host` without a token).
+    Forbidden(String),
     /// 404 `not_found`: an unknown cluster or route.
     NotFound(String),
     /// 405 `method_not_allowed`: a known route with another method.
     MethodNotAllowed,
+    /// 408 `request_timeout`: the request body did not arrive in time.
+    RequestTimeout,
     /// 409 `conflict`: e.g. a duplicate cluster name.
     Conflict(String),
     /// 413 `payload_too_large`: the body exceeds [`BODY_LIMIT`].
@@ -53,8 +58,10 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::InvalidParameter(_) => "invalid_parameter",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -67,12 +74,17 @@ impl ApiError {
         match self {
             ApiError::BadRequest(m)
             | ApiError::InvalidParameter(m)
+            | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Conflict(m) => m.clone(),
             ApiError::Unauthorized => {
                 "missing or invalid API token: send `Authorization: Bearer <token>`".to_owned()
             }
             ApiError::MethodNotAllowed => "method not allowed on this route".to_owned(),
+            ApiError::RequestTimeout => format!(
+                "the request body did not arrive within {} s",
+                crate::body::BODY_READ_TIMEOUT.as_secs()
+            ),
             ApiError::PayloadTooLarge => {
                 format!("request body is larger than the limit of {BODY_LIMIT} bytes")
             }
@@ -100,8 +112,9 @@ pub struct ErrorBody {
 /// The `error` object of an [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    /// Machine-readable: `bad_request`, `invalid_parameter`, `unauthorized`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// Machine-readable: `bad_request`, `invalid_parameter`, `unauthorized`, `forbidden`,
+    /// `not_found`,
+    /// `method_not_allowed`, `request_timeout`, `conflict`, `payload_too_large`, `unsupported_media_type`,
     /// `internal`.
     pub code: String,
     /// Human-readable, naming the parameter and what is allowed where that applies.
@@ -113,8 +126,10 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) | ApiError::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -170,9 +185,14 @@ pub(crate) async fn no_route(req: HttpRequest) -> HttpResponse {
     ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())).error_response()
 }
 
-/// `405 method_not_allowed` for a known route with another method.
-pub(crate) async fn wrong_method() -> HttpResponse {
-    ApiError::MethodNotAllowed.error_response()
+/// `405 method_not_allowed` for a known route with another method, with the route's methods
+/// in `Allow` (RFC 9110 requires it).
+pub(crate) async fn wrong_method(allow: &'static str) -> HttpResponse {
+    let mut response = ApiError::MethodNotAllowed.error_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
 }
 
 /// The JSON body extractor's configuration: [`BODY_LIMIT`] and errors as [`ApiError`]s.
@@ -194,6 +214,11 @@ fn json_error(err: JsonPayloadError) -> ApiError {
         JsonPayloadError::Payload(e) if e.status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge
         }
+        JsonPayloadError::Payload(actix_web::error::PayloadError::Io(e))
+            if e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            ApiError::RequestTimeout
+        }
         JsonPayloadError::Payload(e) => {
             ApiError::BadRequest(format!("cannot read the request body: {e}"))
         }
@@ -207,8 +232,25 @@ pub(crate) fn query_config() -> web::QueryConfig {
         let QueryPayloadError::Deserialize(e) = err else {
             return ApiError::InvalidParameter("invalid query string".to_owned()).into();
         };
-        ApiError::InvalidParameter(format!("invalid query string: {e}")).into()
+        ApiError::InvalidParameter(query_message(&e.to_string())).into()
     })
+}
+
+/// serde's words for a query parameter that is not one of the route's: "unknown field `x`,
+/// expected one of `a`, `b`" (or "there are no fields") become "unknown query parameter `x`;
+/// allowed: `a`, `b`" (or "this route takes no query parameters").
+fn query_message(serde: &str) -> String {
+    let Some(rest) = serde.strip_prefix("unknown field ") else {
+        return format!("invalid query string: {serde}");
+    };
+    let (name, allowed) = rest.split_once(", ").unwrap_or((rest, ""));
+    let allowed = allowed
+        .strip_prefix("expected one of ")
+        .or_else(|| allowed.strip_prefix("expected "));
+    match allowed {
+        Some(allowed) => format!("unknown query parameter {name}; allowed: {allowed}"),
+        None => format!("unknown query parameter {name}; this route takes no query parameters"),
+    }
 }
 
 /// The path extractor's configuration: errors as `400 invalid_parameter` (cluster ids are

@@ -18,6 +18,7 @@ pub const RAW_SNAPSHOT_CAP: usize = MAX_RAW_SNAPSHOTS;
 
 /// The query of `/snapshots`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SnapshotsQuery {
     from: Option<String>,
     to: Option<String>,
@@ -27,6 +28,7 @@ pub(crate) struct SnapshotsQuery {
 
 /// The query of `/daily`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct DailyQuery {
     from: Option<String>,
     to: Option<String>,
@@ -154,6 +156,7 @@ fn pick(full: Value, fields: &[&str]) -> Value {
 pub(crate) async fn nodes(
     state: web::Data<ApiState>,
     id: web::Path<i64>,
+    _query: web::Query<params::NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let cluster_id = id.into_inner();
     let store = state.store.clone();

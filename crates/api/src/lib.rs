@@ -13,8 +13,9 @@
 //! * [`dto`]: the JSON shapes (requests and responses), mapped from the store's and the
 //!   collector's types so that the contract does not follow storage changes.
 //! * [`ApiError`]: every failure as `{"error": {"code": "...", "message": "..."}}` with its
-//!   status (400 `bad_request`/`invalid_parameter`, 401 `unauthorized`, 404 `not_found`,
-//!   405 `method_not_allowed`, 409 `conflict`, 413 `payload_too_large`,
+//!   status (400 `bad_request`/`invalid_parameter`, 401 `unauthorized`, 403 `forbidden`,
+//!   404 `not_found`,
+//!   405 `method_not_allowed`, 408 `request_timeout`, 409 `conflict`, 413 `payload_too_large`,
 //!   415 `unsupported_media_type`, 500 `internal`).
 //!
 //! Modules: `auth` (bearer token, constant-time), `params` (query parsing), `overview`,
@@ -46,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod body;
 pub mod cache;
 mod clusters;
 pub mod dto;
@@ -59,12 +61,13 @@ mod status;
 use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
-use actix_web::web;
+use actix_web::{guard, web};
 use rockscope_collector::StatusBoard;
 use rockscope_store::Store;
 
+pub use body::BODY_READ_TIMEOUT;
 pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
-pub use clusters::TIMEOUT_RANGE;
+pub use clusters::{TIMEOUT_RANGE, check_cluster_fields};
 pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail};
 pub use history::RAW_SNAPSHOT_CAP;
 pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
@@ -84,8 +87,11 @@ pub struct ApiState {
     pub store: Store,
     /// The collector's status board.
     pub status: StatusBoard,
-    /// The bearer token `/api` requests must carry; `None` means no auth.
+    /// The bearer token `/api` requests must carry; `None` means no auth, and then only
+    /// loopback `Host` values are accepted.
     pub api_token: Option<String>,
+    /// A second token that allows reads only (`GET`, `HEAD`); used only with `api_token`.
+    pub api_read_token: Option<String>,
     /// Probes clusters for the test endpoint.
     pub tester: Arc<dyn ClusterTester>,
     /// The per-cluster overview's response cache (shared by clones, so by every worker).
@@ -97,52 +103,77 @@ impl std::fmt::Debug for ApiState {
         f.debug_struct("ApiState")
             .field("store", &self.store)
             .field("api_token", &self.api_token.as_ref().map(|_| "***"))
+            .field(
+                "api_read_token",
+                &self.api_read_token.as_ref().map(|_| "***"),
+            )
             .field("overview_cache", &self.overview_cache)
             .finish_non_exhaustive()
     }
 }
 
 /// Registers the API's routes, shared state, extractor configurations (64 KiB JSON bodies,
-/// errors as JSON) and a JSON `404` default service.
+/// errors as JSON) and a JSON `404` default service. Every `GET` route answers `HEAD` too; a
+/// known route with another method is a `405` with an `Allow` header.
 pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(state))
             .app_data(error::json_config())
             .app_data(error::query_config())
             .app_data(error::path_config())
-            .service(resource("/health").route(web::get().to(health::health)))
-            .service(resource("/ready").route(web::get().to(health::ready)))
+            .service(
+                resource("/health", "GET, HEAD")
+                    .wrap(from_fn(auth::require_loopback_host))
+                    .route(read().to(health::health)),
+            )
+            .service(
+                resource("/ready", "GET, HEAD")
+                    .wrap(from_fn(auth::require_loopback_host))
+                    .route(read().to(health::ready)),
+            )
             .service(
                 web::scope("/api")
+                    .wrap(from_fn(body::read_deadline))
                     .wrap(from_fn(auth::require_token))
                     // Before `/clusters/{id}`, which would take `overview` for an id.
                     .service(
-                        resource("/clusters/overview").route(web::get().to(overview::by_query)),
+                        resource("/clusters/overview", "GET, HEAD")
+                            .route(read().to(overview::by_query)),
                     )
                     .service(
-                        resource("/clusters")
-                            .route(web::get().to(clusters::list))
+                        resource("/clusters", "GET, HEAD, POST")
+                            .route(read().to(clusters::list))
                             .route(web::post().to(clusters::create)),
                     )
                     .service(
-                        resource("/clusters/{id}")
-                            .route(web::get().to(clusters::get))
+                        resource("/clusters/{id}", "GET, HEAD, PUT, DELETE")
+                            .route(read().to(clusters::get))
                             .route(web::put().to(clusters::update))
                             .route(web::delete().to(clusters::delete)),
                     )
                     .service(
-                        resource("/clusters/{id}/overview").route(web::get().to(overview::by_path)),
+                        resource("/clusters/{id}/overview", "GET, HEAD")
+                            .route(read().to(overview::by_path)),
                     )
                     .service(
-                        resource("/clusters/{id}/snapshots")
-                            .route(web::get().to(history::snapshots)),
+                        resource("/clusters/{id}/snapshots", "GET, HEAD")
+                            .route(read().to(history::snapshots)),
                     )
-                    .service(resource("/clusters/{id}/nodes").route(web::get().to(history::nodes)))
-                    .service(resource("/clusters/{id}/daily").route(web::get().to(history::daily)))
-                    .service(resource("/clusters/{id}/test").route(web::post().to(clusters::test)))
                     .service(
-                        resource("/collector/status")
-                            .route(web::get().to(status::collector_status)),
+                        resource("/clusters/{id}/nodes", "GET, HEAD")
+                            .route(read().to(history::nodes)),
+                    )
+                    .service(
+                        resource("/clusters/{id}/daily", "GET, HEAD")
+                            .route(read().to(history::daily)),
+                    )
+                    .service(
+                        resource("/clusters/{id}/test", "POST")
+                            .route(web::post().to(clusters::test)),
+                    )
+                    .service(
+                        resource("/collector/status", "GET, HEAD")
+                            .route(read().to(status::collector_status)),
                     )
                     .default_service(web::to(error::no_route)),
             )
@@ -150,7 +181,12 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// A resource answering other methods with a JSON `405`.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(error::wrong_method))
+/// A route for `GET` and `HEAD` (actix sends no body for `HEAD`, with the `GET` headers).
+fn read() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// A resource answering other methods than `allow` with a JSON `405` naming them in `Allow`.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || error::wrong_method(allow)))
 }

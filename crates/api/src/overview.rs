@@ -47,6 +47,7 @@ pub const RESOURCE_TRENDS: [(&str, &str); 8] = [
 
 /// The query of both overview routes (all optional; validated by hand for clear messages).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct OverviewQuery {
     cluster_id: Option<String>,
     time_range: Option<String>,

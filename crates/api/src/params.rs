@@ -33,8 +33,14 @@ pub const DEFAULT_SNAPSHOT_WINDOW: Duration = Duration::hours(1);
 /// The days of `/daily` without `from` (today included).
 pub const DEFAULT_DAILY_DAYS: i64 = 30;
 
-/// The longest `/daily` window, in days.
+/// The most days one `/daily` window covers, `from` and `to` both included.
 pub const MAX_DAILY_DAYS: i64 = 3660;
+
+/// The query of a route that takes no parameters: any parameter is refused (`400`), so that a
+/// misspelt one is not silently ignored.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoQuery {}
 
 /// `time_range` (default [`DEFAULT_TIME_RANGE`]): its canonical name and length.
 pub(crate) fn time_range(raw: Option<&str>) -> Result<(&'static str, Duration), ApiError> {
@@ -54,10 +60,16 @@ pub(crate) fn max_points(raw: Option<&str>, default: usize) -> Result<usize, Api
     let Some(raw) = raw else {
         return Ok(default);
     };
-    match raw.trim().parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(usize::try_from(n)
+    let digits = raw.trim();
+    let positive = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.bytes().any(|b| b != b'0');
+    match digits.parse::<u64>() {
+        Ok(n) if positive => Ok(usize::try_from(n)
             .unwrap_or(MAX_POINTS_CAP)
             .min(MAX_POINTS_CAP)),
+        // More digits than a u64 holds: far above the cap, so capped like any other.
+        Err(_) if positive => Ok(MAX_POINTS_CAP),
         _ => Err(ApiError::InvalidParameter(format!(
             "max_points must be a positive integer (values above {MAX_POINTS_CAP} are capped)"
         ))),
@@ -127,9 +139,11 @@ pub(crate) fn date_window(
             "from must not be after to".to_owned(),
         ));
     }
-    if (to - from).whole_days() >= MAX_DAILY_DAYS {
+    if (to - from).whole_days() + 1 > MAX_DAILY_DAYS {
         return Err(ApiError::InvalidParameter(format!(
-            "from..to must span at most {MAX_DAILY_DAYS} days"
+            "from..to must cover at most {MAX_DAILY_DAYS} days, both included (to at most {} \
+             days after from)",
+            MAX_DAILY_DAYS - 1
         )));
     }
     Ok((from, to))
@@ -190,7 +204,20 @@ mod tests {
         assert_eq!(max_points(None, 240).unwrap(), 240);
         assert_eq!(max_points(Some("10"), 240).unwrap(), 10);
         assert_eq!(max_points(Some("999999"), 240).unwrap(), MAX_POINTS_CAP);
-        for bad in ["0", "-1", "abc", "", "1.5"] {
+        assert_eq!(
+            max_points(Some("1234567890123456789012345"), 240).unwrap(),
+            MAX_POINTS_CAP
+        );
+        for bad in [
+            "0",
+            "000",
+            "-1",
+            "+5",
+            "abc",
+            "",
+            "1.5",
+            "99999999999999999999999x",
+        ] {
             let err = max_points(Some(bad), 240).unwrap_err();
             assert!(err.message().starts_with("max_points"), "{bad}");
         }
@@ -234,6 +261,19 @@ mod tests {
         );
         assert!(date_window(Some("2025-3-1"), None, today).is_err());
         assert!(date_window(Some("2025-04-01"), None, today).is_err());
+        // 3660 days in all are allowed, 3661 are not; the message says the same.
+        let from = date!(2015 - 01 - 01);
+        let last = from + Duration::days(MAX_DAILY_DAYS - 1);
+        assert_eq!(
+            date_window(Some("2015-01-01"), Some(&last.to_string()), today).unwrap(),
+            (from, last)
+        );
+        let over = (last + Duration::days(1)).to_string();
+        let err = date_window(Some("2015-01-01"), Some(&over), today).unwrap_err();
+        assert!(
+            err.message().contains("at most 3660 days, both included"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@ use crate::dto::{CollectorClusterDto, CollectorStatusDto, CycleDto, StorageDto};
 use crate::error::{ApiError, blocking};
 
 /// `GET /api/collector/status`.
-pub(crate) async fn collector_status(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn collector_status(
+    state: web::Data<ApiState>,
+    _query: web::Query<crate::params::NoQuery>,
+) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let (storage, listed) =
         blocking(move || Ok((store.storage_state(), store.list_clusters()))).await?;

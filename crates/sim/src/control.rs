@@ -1,6 +1,6 @@
 //! The HTTP control endpoint (separate address; never part of a simulated node).
 //!
-//! * `POST /sim/fault?cluster=C&node=be0&mode=down|up|none|hang|slow|http500|unauthorized|garbage|truncated|huge|restart|dead[&secs=S][&bytes=N]`
+//! * `POST /sim/fault?cluster=C&node=be0&mode=down|up|none|hang|slow|http500|unauthorized|garbage|truncated|huge|restart|dead|echo_credentials|echo_headers[&secs=S][&bytes=N]`
 //! * `POST /sim/leader?cluster=C&node=fe1`
 //! * `POST /sim/clock?offset_secs=S` or `?manual=UNIX_SECS` or `?manual=off`
 //! * `GET /sim/clusters` — clusters and nodes as JSON

@@ -37,12 +37,19 @@ pub enum Fault {
     /// Marked dead by the FE: `Alive=false` with an `ErrMsg` in `show_proc` and not counted
     /// alive in `/api/health`/`node_info`, while the node itself keeps serving.
     Dead,
+    /// `403` whose plain-text body quotes the request's Basic credentials back, decoded and as
+    /// sent: `Access denied for credentials user:password (Authorization: Basic …)`. A careless
+    /// proxy or auth plug-in does this; the client must not pass it on.
+    EchoCredentials,
+    /// `200` whose plain-text body echoes the request head, headers included (`Authorization:
+    /// Basic …` among them), as a debugging endpoint or a misrouted echo service would.
+    EchoHeaders,
 }
 
 impl Fault {
     /// Parses a control-endpoint mode: `none|up|ok`, `down`, `hang`, `slow` (with `secs`),
     /// `http500|500`, `unauthorized|401`, `garbage`, `truncated`, `huge` (with `bytes`),
-    /// `restart`, `dead`.
+    /// `restart`, `dead`, `echo_credentials`, `echo_headers`.
     pub fn parse(mode: &str, secs: Option<f64>, bytes: Option<usize>) -> Result<Fault, SimError> {
         Ok(match mode.trim().to_ascii_lowercase().as_str() {
             "none" | "up" | "ok" | "clear" | "alive" => Fault::None,
@@ -62,6 +69,8 @@ impl Fault {
             "huge" => Fault::Huge(bytes.unwrap_or(64 << 20)),
             "restart" => Fault::Restart,
             "dead" => Fault::Dead,
+            "echo_credentials" => Fault::EchoCredentials,
+            "echo_headers" => Fault::EchoHeaders,
             other => return Err(SimError::Config(format!("unknown fault mode {other:?}"))),
         })
     }

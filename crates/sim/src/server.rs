@@ -405,6 +405,27 @@ async fn connection(world: Arc<World>, ci: usize, pos: usize, mut s: TcpStream) 
                 );
                 finish_head(&mut out, &m, body.len(), close);
             }
+            Fault::EchoCredentials => {
+                let (user, password) =
+                    http::basic_credentials(req.authorization.as_deref()).unwrap_or_default();
+                body.extend_from_slice(
+                    format!(
+                        "Access denied for credentials {user}:{password} (Authorization: {})",
+                        req.authorization.as_deref().unwrap_or("")
+                    )
+                    .as_bytes(),
+                );
+                http::write_head(&mut out, 403, Some(CT_TEXT), body.len(), close, &[]);
+            }
+            Fault::EchoHeaders => {
+                body.extend_from_slice(
+                    format!("{} {} HTTP/1.1\r\n", req.method, req.path).as_bytes(),
+                );
+                if let Some(value) = &req.authorization {
+                    body.extend_from_slice(format!("Authorization: {value}\r\n").as_bytes());
+                }
+                http::write_head(&mut out, 200, Some(CT_TEXT), body.len(), close, &[]);
+            }
             Fault::Huge(size) => {
                 let json = req.path.starts_with("/api/");
                 let ct = if json {

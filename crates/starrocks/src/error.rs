@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::addr::{AddrParseError, NodeAddr};
+use crate::scrub::Scrubber;
 
 /// The StarRocks HTTP endpoints this client calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,7 +89,9 @@ impl fmt::Display for TimeoutPhase {
 /// Why a call to a StarRocks node failed. Every variant about a call names the node
 /// (`host:port`) and the [`Endpoint`]; [`ClientError::code`] gives a stable label.
 ///
-/// Never holds the password.
+/// Never holds the password: text a node sent (excerpts, details) is scrubbed of the client's
+/// credentials (password, `user:password`, its Base64 form) before it is kept, and excerpts are
+/// capped at 200 characters.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -267,6 +270,93 @@ impl ClientError {
             },
             excerpt,
         }
+    }
+
+    /// The error with the client's credentials removed from every text that came from a node
+    /// or the transport (excerpts and details, also of each attempt).
+    pub(crate) fn scrubbed(self, scrubber: &Scrubber) -> Self {
+        let clean = |text: String| match scrubber.scrub(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
+        match self {
+            Self::Unauthorized {
+                node,
+                endpoint,
+                status,
+                hint,
+                excerpt,
+            } => Self::Unauthorized {
+                node,
+                endpoint,
+                status,
+                hint,
+                excerpt: clean(excerpt),
+            },
+            Self::HttpStatus {
+                node,
+                endpoint,
+                status,
+                excerpt,
+            } => Self::HttpStatus {
+                node,
+                endpoint,
+                status,
+                excerpt: clean(excerpt),
+            },
+            Self::MalformedBody {
+                node,
+                endpoint,
+                detail,
+            } => Self::MalformedBody {
+                node,
+                endpoint,
+                detail: clean(detail),
+            },
+            Self::Io {
+                node,
+                endpoint,
+                detail,
+            } => Self::Io {
+                node,
+                endpoint,
+                detail: clean(detail),
+            },
+            Self::Dns {
+                node,
+                endpoint,
+                detail,
+            } => Self::Dns {
+                node,
+                endpoint,
+                detail: clean(detail),
+            },
+            Self::AllEntryPointsFailed { attempts } => Self::AllEntryPointsFailed {
+                attempts: attempts.into_iter().map(|e| e.scrubbed(scrubber)).collect(),
+            },
+            other => other,
+        }
+    }
+
+    /// A body that is not what `endpoint` sends, described by `parse`'s error. When the body
+    /// holds the credentials, the description is made from a scrubbed copy instead, so that no
+    /// excerpt in it can carry (part of) them.
+    pub(crate) fn malformed_body<T>(
+        node: &NodeAddr,
+        endpoint: Endpoint,
+        body: &[u8],
+        detail: String,
+        parse: impl FnOnce(&[u8]) -> Result<T, String>,
+        scrubber: &Scrubber,
+    ) -> Self {
+        let detail = if scrubber.finds_secret_in(body) {
+            parse(&scrubber.scrub_bytes(body))
+                .err()
+                .unwrap_or_else(|| "the body held the cluster's credentials".to_owned())
+        } else {
+            detail
+        };
+        Self::malformed(node, endpoint, detail).scrubbed(scrubber)
     }
 
     pub(crate) fn malformed(

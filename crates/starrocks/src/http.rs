@@ -9,7 +9,8 @@ use ureq::config::RedirectAuthHeaders;
 
 use crate::addr::NodeAddr;
 use crate::config::{ClientConfig, Secret};
-use crate::error::{ClientError, Endpoint, TimeoutPhase, excerpt};
+use crate::error::{ClientError, Endpoint, TimeoutPhase};
+use crate::scrub::Scrubber;
 
 /// Bytes of an error response's body kept for the message.
 const ERROR_BODY_BYTES: u64 = 4096;
@@ -47,6 +48,8 @@ pub(crate) struct Transport {
     agent: ureq::Agent,
     /// `Basic base64(user:password)`.
     authorization: Secret,
+    /// Removes the credentials from what nodes send back before it enters an error.
+    scrubber: Scrubber,
     connect_timeout: Duration,
     request_timeout: Duration,
     max_body_bytes: u64,
@@ -90,6 +93,7 @@ impl Transport {
         Self {
             agent: agent_config.into(),
             authorization: Secret::new(format!("Basic {}", base64_encode(credentials.as_bytes()))),
+            scrubber: Scrubber::new(config),
             connect_timeout: config.connect_timeout,
             request_timeout: config.request_timeout,
             max_body_bytes: config.max_body_bytes,
@@ -150,7 +154,7 @@ impl Transport {
         let mut response = request
             .header("Authorization", self.authorization.expose())
             .call()
-            .map_err(map_error)?;
+            .map_err(|e| map_error(e).scrubbed(&self.scrubber))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             // Best effort: the start of the body says why (StarRocks' JSON error, a proxy page).
@@ -160,7 +164,7 @@ impl Transport {
                 .as_reader()
                 .take(ERROR_BODY_BYTES)
                 .read_to_end(&mut head);
-            let excerpt = excerpt(&head);
+            let excerpt = self.scrubber.excerpt(&head);
             log::debug!("GET {url} -> HTTP {status}");
             return Err(if status == 401 || status == 403 {
                 ClientError::unauthorized(node, endpoint, status, excerpt)
@@ -190,7 +194,7 @@ impl Transport {
             .as_reader()
             .take(self.max_body_bytes.saturating_add(1))
             .read_to_end(&mut body)
-            .map_err(|e| map_error(ureq::Error::from(e)))?;
+            .map_err(|e| map_error(ureq::Error::from(e)).scrubbed(&self.scrubber))?;
         if body.len() as u64 > self.max_body_bytes {
             return Err(too_large());
         }
@@ -208,6 +212,11 @@ impl Transport {
         })
     }
 
+    /// The credentials' scrubber, for errors built from bodies outside the transport.
+    pub(crate) fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
+    }
+
     fn map_error(
         &self,
         error: ureq::Error,
@@ -215,7 +224,10 @@ impl Transport {
         endpoint: Endpoint,
         limit: Limit,
     ) -> ClientError {
-        log::debug!("GET {node}{endpoint} failed: {error}");
+        log::debug!(
+            "GET {node}{endpoint} failed: {}",
+            self.scrubber.scrub(&error.to_string())
+        );
         let node = node.clone();
         let whole_call = if limit.by_deadline {
             TimeoutPhase::Deadline

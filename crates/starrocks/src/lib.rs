@@ -67,6 +67,7 @@ mod addr;
 mod config;
 mod error;
 mod http;
+mod scrub;
 mod show_proc;
 mod values;
 
@@ -169,7 +170,8 @@ impl ClusterClient {
                     diagnostics.skipped_lines,
                     first_error.as_deref().unwrap_or("unknown")
                 ),
-            ));
+            )
+            .scrubbed(self.transport.scrubber()));
         }
         Ok(MetricsScrape {
             body,
@@ -264,10 +266,13 @@ impl ClusterClient {
         &self,
         node: &NodeAddr,
         endpoint: Endpoint,
-        parse: impl FnOnce(&[u8]) -> Result<T, String>,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, ClientError> {
         let fetched = self.transport.get(node, endpoint)?;
-        parse(&fetched.body).map_err(|detail| ClientError::malformed(node, endpoint, detail))
+        parse(&fetched.body).map_err(|detail| {
+            let scrubber = self.transport.scrubber();
+            ClientError::malformed_body(node, endpoint, &fetched.body, detail, parse, scrubber)
+        })
     }
 }
 

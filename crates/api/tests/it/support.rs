@@ -33,6 +33,7 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
         store: store.clone(),
         status: StatusBoard::default(),
         api_token: token.map(str::to_owned),
+        api_read_token: None,
         tester: Arc::new(FakeTester),
         overview_cache: rockscope_api::OverviewCache::default(),
     }

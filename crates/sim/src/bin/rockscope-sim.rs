@@ -6,113 +6,87 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use rockscope_sim::{BindMode, ClusterSpec, SimConfig, SimError, Simulator, Version};
+use clap::{Parser, ValueEnum};
+use rockscope_sim::{BindMode, ClusterSpec, SimConfig, Simulator, Version};
 
-const USAGE: &str = "\
-usage: rockscope-sim [--clusters N] [--fes F] [--bes B] [--cns C] [--observers O]
-                     [--version 3.0|3.3|4.0] [--seed S] [--user U] [--password P]
-                     [--bind addresses|ports] [--base-address A] [--control ADDR | --no-control]
-                     [--time-offset SECS]
-
-Serves N simulated StarRocks clusters (default 1 cluster, 1 FE, 3 BEs, version 3.3, seed 1,
-user root, empty password) and prints them as rockscope [[clusters]] TOML. In `addresses` mode
-(default) cluster c uses BASE+256*c+1.. (default base 127.0.1.0) with ports 8030 (FE) and 8040
-(BE/CN); `ports` puts every node on 127.0.0.1 with an ephemeral port. The control endpoint
-(default 127.0.0.1:0) takes POST /sim/fault?cluster=..&node=be0&mode=down etc.";
-
+/// Serves N simulated StarRocks clusters and prints them as rockscope [[clusters]] TOML.
+///
+/// In `addresses` mode (default) cluster c uses BASE+256*c+1.. (default base 127.0.1.0) with
+/// ports 8030 (FE) and 8040 (BE/CN); `ports` puts every node on 127.0.0.1 with an ephemeral
+/// port. The control endpoint (default 127.0.0.1:0) takes
+/// POST /sim/fault?cluster=..&node=be0&mode=down etc.
+#[derive(Debug, Parser)]
+// `--version` is the StarRocks version shape to simulate, as it always was.
+#[command(name = "rockscope-sim", disable_version_flag = true)]
 struct Args {
+    /// Clusters to serve (sim-1, sim-2, …).
+    #[arg(long, default_value_t = 1)]
     clusters: usize,
+    /// Leader-capable FEs per cluster.
+    #[arg(long, default_value_t = 1)]
     fes: usize,
+    /// BEs per cluster.
+    #[arg(long, default_value_t = 3)]
     bes: usize,
+    /// CNs per cluster.
+    #[arg(long, default_value_t = 0)]
     cns: usize,
+    /// Observer FEs per cluster.
+    #[arg(long, default_value_t = 0)]
     observers: usize,
+    /// StarRocks version shape: 3.0, 3.3 or 4.0.
+    #[arg(long, default_value = "3.3")]
     version: Version,
+    /// Seed of every generated value.
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Basic-auth user of every cluster.
+    #[arg(long, default_value = "root")]
     user: String,
+    /// Basic-auth password of every cluster.
+    #[arg(long, default_value = "")]
     password: String,
-    bind: BindMode,
-    control: Option<SocketAddr>,
+    /// How nodes bind: one loopback address each, or ephemeral ports on 127.0.0.1.
+    #[arg(long, value_enum, default_value_t = Bind::Addresses)]
+    bind: Bind,
+    /// First address of `addresses` mode.
+    #[arg(long, default_value = "127.0.1.0")]
+    base_address: Ipv4Addr,
+    /// Address of the HTTP control endpoint.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    control: SocketAddr,
+    /// Serve no control endpoint.
+    #[arg(long, conflicts_with = "control")]
+    no_control: bool,
+    /// Seconds added to the simulated clock.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     time_offset: f64,
 }
 
-fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, SimError> {
-    let mut a = Args {
-        clusters: 1,
-        fes: 1,
-        bes: 3,
-        cns: 0,
-        observers: 0,
-        version: Version::V3_3,
-        seed: 1,
-        user: "root".into(),
-        password: String::new(),
-        bind: BindMode::addresses(),
-        control: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        time_offset: 0.0,
-    };
-    let mut base: Option<Ipv4Addr> = None;
-    let mut ports = false;
-    while let Some(flag) = it.next() {
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match flag.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (flag, None),
-        };
-        if flag == "-h" || flag == "--help" {
-            return Ok(None);
-        }
-        if flag == "--no-control" {
-            a.control = None;
-            continue;
-        }
-        let val = match inline.or_else(|| it.next()) {
-            Some(v) => v,
-            None => return Err(SimError::Config(format!("{flag} needs a value"))),
-        };
-        let bad = |what: &str| SimError::Config(format!("bad value {val:?} for {what}"));
-        match flag.as_str() {
-            "--clusters" => a.clusters = val.parse().map_err(|_| bad("--clusters"))?,
-            "--fes" => a.fes = val.parse().map_err(|_| bad("--fes"))?,
-            "--bes" => a.bes = val.parse().map_err(|_| bad("--bes"))?,
-            "--cns" => a.cns = val.parse().map_err(|_| bad("--cns"))?,
-            "--observers" => a.observers = val.parse().map_err(|_| bad("--observers"))?,
-            "--version" => a.version = val.parse()?,
-            "--seed" => a.seed = val.parse().map_err(|_| bad("--seed"))?,
-            "--user" => a.user = val,
-            "--password" => a.password = val,
-            "--bind" => match val.as_str() {
-                "addresses" => ports = false,
-                "ports" => ports = true,
-                _ => return Err(bad("--bind (addresses|ports)")),
+/// `--bind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Bind {
+    Addresses,
+    Ports,
+}
+
+impl Args {
+    fn bind_mode(&self) -> BindMode {
+        match self.bind {
+            Bind::Ports => BindMode::Ports,
+            Bind::Addresses => BindMode::Addresses {
+                base: self.base_address,
             },
-            "--base-address" => base = Some(val.parse().map_err(|_| bad("--base-address"))?),
-            "--control" => a.control = Some(val.parse().map_err(|_| bad("--control"))?),
-            "--time-offset" => a.time_offset = val.parse().map_err(|_| bad("--time-offset"))?,
-            other => return Err(SimError::Config(format!("unknown argument {other}"))),
         }
     }
-    a.bind = if ports {
-        BindMode::Ports
-    } else {
-        BindMode::Addresses {
-            base: base.unwrap_or(Ipv4Addr::new(127, 0, 1, 0)),
-        }
-    };
-    Ok(Some(a))
+
+    fn control_addr(&self) -> Option<SocketAddr> {
+        (!self.no_control).then_some(self.control)
+    }
 }
 
 fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1)) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("rockscope-sim: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
     let config = SimConfig {
         clusters: (1..=args.clusters)
             .map(|i| {
@@ -123,10 +97,10 @@ fn main() -> ExitCode {
             })
             .collect(),
         seed: args.seed,
-        bind: args.bind,
+        bind: args.bind_mode(),
         control: false,
     };
-    let started = match args.control {
+    let started = match args.control_addr() {
         Some(addr) => Simulator::start_with_control_addr(config, addr),
         None => Simulator::start(config),
     };
@@ -197,14 +171,13 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Result<Option<Args>, SimError> {
-        parse(s.split_whitespace().map(str::to_string))
+    fn args(s: &str) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("rockscope-sim").chain(s.split_whitespace()))
     }
 
     #[test]
     fn parses_flags() {
         let a = args("--clusters 3 --fes=2 --bes 5 --cns 1 --observers 1 --version 4.0 --seed 9 --user u --password p --bind ports --no-control")
-            .unwrap()
             .unwrap();
         assert_eq!(
             (a.clusters, a.fes, a.bes, a.cns, a.observers, a.seed),
@@ -212,21 +185,36 @@ mod tests {
         );
         assert_eq!(a.version, Version::V4_0);
         assert_eq!((a.user.as_str(), a.password.as_str()), ("u", "p"));
-        assert_eq!(a.bind, BindMode::Ports);
-        assert!(a.control.is_none());
-        let b = args("--base-address 127.0.9.0 --control 127.0.0.1:9999")
-            .unwrap()
-            .unwrap();
+        assert_eq!(a.bind_mode(), BindMode::Ports);
+        assert!(a.control_addr().is_none());
+        let b = args("--base-address 127.0.9.0 --control 127.0.0.1:9999").unwrap();
         assert_eq!(
-            b.bind,
+            b.bind_mode(),
             BindMode::Addresses {
                 base: Ipv4Addr::new(127, 0, 9, 0)
             }
         );
-        assert_eq!(b.control, Some(SocketAddr::from(([127, 0, 0, 1], 9999))));
-        assert!(args("--help").unwrap().is_none());
+        assert_eq!(
+            b.control_addr(),
+            Some(SocketAddr::from(([127, 0, 0, 1], 9999)))
+        );
+        let d = args("").unwrap();
+        assert_eq!(
+            (d.clusters, d.fes, d.bes, d.version),
+            (1, 1, 3, Version::V3_3)
+        );
+        assert_eq!(
+            d.control_addr(),
+            Some(SocketAddr::from(([127, 0, 0, 1], 0)))
+        );
+        assert_eq!(
+            args("--help").unwrap_err().kind(),
+            clap::error::ErrorKind::DisplayHelp
+        );
         assert!(args("--fes").is_err());
         assert!(args("--version 2.5").is_err());
         assert!(args("--bogus 1").is_err());
+        assert!(args("--time-offset -3600").is_ok());
+        <Args as clap::CommandFactory>::command().debug_assert();
     }
 }

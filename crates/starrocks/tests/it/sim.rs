@@ -618,3 +618,51 @@ fn strict_samples(body: &[u8]) -> Result<usize, rockscope_promtext::Error> {
 fn has_samples(body: &[u8]) -> bool {
     strict_samples(body).is_ok_and(|n| n > 0)
 }
+
+/// A node that quotes the credentials back (a 403 with `user:password` and the Basic header, a
+/// 200 echo of the request head) yields errors without them, in every form.
+#[test]
+fn credentials_a_node_sends_back_never_reach_an_error() {
+    const PASSWORD: &str = "Sw0rdf1sh-\"quoted\"";
+    let mut config = SimConfig::uniform(1, 1, 1, Version::V3_3, 91);
+    config.clusters[0] = config.clusters[0]
+        .clone()
+        .with_credentials("root", PASSWORD);
+    let sim = Simulator::start(config).expect("simulator");
+    let info = sim.clusters().remove(0);
+    let client = client(&info, TIMEOUT);
+    let (fe, be) = (node(&info, NodeId::fe(0)), node(&info, NodeId::be(0)));
+    let basic = rockscope_sim::base64_encode(format!("root:{PASSWORD}").as_bytes());
+    let assert_clean = |err: &ClientError| {
+        let text = format!("{err} {err:?}");
+        for leak in ["Sw0rdf1sh", basic.as_str()] {
+            assert!(!text.contains(leak), "{leak:?} in {text}");
+        }
+    };
+
+    sim.set_fault("sim-1", NodeId::fe(0), Fault::EchoCredentials)
+        .unwrap();
+    sim.set_fault("sim-1", NodeId::be(0), Fault::EchoCredentials)
+        .unwrap();
+    for err in [
+        failing(|| client.show_frontends(&fe)).0,
+        failing(|| client.fetch_metrics(&be)).0,
+        failing(|| client.leader_view(&[fe.to_string()])).0,
+    ] {
+        assert_clean(&err);
+        assert!(err.to_string().contains("credentials ***"), "{err}");
+    }
+
+    sim.set_fault("sim-1", NodeId::fe(0), Fault::EchoHeaders)
+        .unwrap();
+    sim.set_fault("sim-1", NodeId::be(0), Fault::EchoHeaders)
+        .unwrap();
+    for err in [
+        failing(|| client.show_backends(&fe)).0,
+        failing(|| client.runtime_info(&fe)).0,
+        failing(|| client.fetch_metrics(&be)).0,
+    ] {
+        assert_eq!(err.code(), "malformed_body", "{err}");
+        assert_clean(&err);
+    }
+}
