@@ -330,6 +330,12 @@ impl TestApp {
         (status, read_logs(dir.path()))
     }
 
+    /// The address the binary listens on (the browser tests open pages there).
+    #[allow(dead_code)]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// stdout, then stderr, as captured so far.
     pub fn logs(&self) -> String {
         read_logs(self.dir.path())
