@@ -5,6 +5,9 @@ use std::time::Duration;
 use rockscope_sim::{ClusterSpec, Fault, NodeId, SimConfig, Simulator, Version};
 use serde_json::Value;
 
+use fantoccini::Locator;
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+
 use crate::driver::Browser;
 use crate::run;
 use crate::support::{AppConfig, ConfigCluster, TestApp, wait_for};
@@ -176,6 +179,7 @@ fn cluster_list_overview_and_collector_pages() {
             segments["cpu_usage"].as_u64().unwrap() >= 2,
             "no gap drawn: {segments}"
         );
+        check_chart_interactions(&browser).await;
         browser
             .screenshots_at("cluster-overview-charts", Some(".charts"))
             .await;
@@ -214,6 +218,98 @@ fn cluster_list_overview_and_collector_pages() {
         browser.screenshots("collector").await;
         browser.close().await;
     });
+}
+
+/// With the mouse: hover shows the time and the value with its unit; a legend click hides a
+/// series; a drag zooms in and "Reset zoom" goes back.
+async fn check_chart_interactions(browser: &Browser) {
+    // QPS comes from the FE, so it has no gap while the BE was down.
+    let qps = ".chart[data-title='Queries and requests'] .chart-overlay";
+    let overlay = browser
+        .client
+        .find(Locator::Css(qps))
+        .await
+        .expect("the QPS chart");
+    let width = browser
+        .js(&format!(
+            "return document.querySelector(\"{qps}\").getBoundingClientRect().width"
+        ))
+        .await
+        .as_f64()
+        .unwrap();
+    // The newest points are at the right end of the 15 minutes.
+    let hover = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: overlay.clone(),
+        duration: None,
+        x: width / 2.0 - 14.0,
+        y: 0.0,
+    });
+    browser.client.perform_actions(hover).await.expect("hover");
+    let tip = browser
+        .wait_js(
+            "the hover tooltip",
+            "const tip = document.querySelector(\".chart[data-title='Queries and requests'] .chart-tip\");
+             return tip && !tip.hidden ? tip.textContent : null",
+        )
+        .await;
+    let tip = tip.as_str().unwrap();
+    assert!(
+        tip.contains("QPS: ") && tip.contains("/s"),
+        "no value with its unit in {tip:?}"
+    );
+    assert!(
+        tip.chars().filter(|c| *c == ':').count() >= 3,
+        "no time in {tip:?}"
+    );
+
+    browser
+        .click(".chart[data-title='Queries and requests'] button[data-series='rps']")
+        .await;
+    let hidden = browser
+        .js("const fig = document.querySelector(\".chart[data-title='Queries and requests']\");
+             return {segments: JSON.parse(fig.dataset.segments),
+               pressed: fig.querySelector(\"button[data-series='rps']\").getAttribute('aria-pressed')}")
+        .await;
+    assert_eq!(hidden["segments"]["rps"], 0, "{hidden}");
+    assert!(hidden["segments"]["qps"].as_u64().unwrap() >= 1, "{hidden}");
+    assert_eq!(hidden["pressed"], "false");
+
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: overlay.clone(),
+            duration: None,
+            x: width / 2.0 - 120.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveToElement {
+            element: overlay.clone(),
+            duration: Some(Duration::from_millis(100)),
+            x: width / 2.0 - 10.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    browser.client.perform_actions(drag).await.expect("drag");
+    browser
+        .wait_js(
+            "the zoomed chart's reset button",
+            "const fig = document.querySelector(\".chart[data-title='Queries and requests']\");
+             return !fig.querySelector('.chart-reset').hidden && fig.dataset.zoomed === 'true'",
+        )
+        .await;
+    browser
+        .click(".chart[data-title='Queries and requests'] .chart-reset")
+        .await;
+    let reset = browser
+        .js("const fig = document.querySelector(\".chart[data-title='Queries and requests']\");
+             return {button_hidden: fig.querySelector('.chart-reset').hidden, zoomed: fig.dataset.zoomed}")
+        .await;
+    assert_eq!(reset["button_hidden"], true, "{reset}");
+    assert_eq!(reset["zoomed"], "false", "{reset}");
 }
 
 async fn loads(browser: &Browser) -> u64 {
@@ -256,5 +352,63 @@ fn make_a_gap(sim: &Simulator, app: &TestApp, id: i64) {
             .iter()
             .any(Value::is_number)
             .then_some(())
+    });
+}
+
+/// When the service goes away, a refresh fails: a notice shows, the cards stay, marked stale.
+#[test]
+fn failed_refresh_keeps_the_data_marked_stale() {
+    let sim = Simulator::start(SimConfig::with_clusters(vec![ClusterSpec::new(
+        "sim-stale",
+        1,
+        1,
+        Version::V3_3,
+    )]))
+    .expect("simulator");
+    let app = TestApp::start(
+        AppConfig::default()
+            .rust_log("info")
+            .cluster(ConfigCluster::from_sim(&sim.cluster("sim-stale").unwrap())),
+    );
+    let id = app.cluster_id("sim-stale");
+    app.wait_for_snapshots(id, 1, Duration::from_secs(20));
+    let base = format!("http://{}", app.addr());
+
+    run(async move {
+        let browser = Browser::start().await;
+        browser.goto(&format!("{base}/?refresh_ms=300")).await;
+        browser
+            .wait_js(
+                "the cluster card",
+                "return document.querySelector('.cluster-card .cluster-name')?.textContent === 'sim-stale'",
+            )
+            .await;
+        browser.assert_no_console_errors("/", &[]).await;
+        drop(app);
+        let notice = browser
+            .wait_js(
+                "a notice and the stale mark",
+                "const n = document.querySelector('#notices .notice');
+                 return n && document.querySelector('.cluster-list.stale') ? n.textContent : null",
+            )
+            .await;
+        assert!(
+            notice.as_str().unwrap().contains("Refresh failed"),
+            "{notice}"
+        );
+        let still = browser
+            .js("return document.querySelector('.cluster-card .cluster-name')?.textContent")
+            .await;
+        assert_eq!(still, "sim-stale", "the last data must stay on screen");
+        let updated = browser
+            .js("return document.querySelector('.updated').textContent")
+            .await;
+        assert!(updated.as_str().unwrap().contains("stale"), "{updated}");
+        browser.screenshots("clusters-stale").await;
+        // Only the refused connections, no script error.
+        browser
+            .assert_no_console_errors("/ (service gone)", &["ERR_CONNECTION_REFUSED"])
+            .await;
+        browser.close().await;
     });
 }

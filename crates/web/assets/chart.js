@@ -80,7 +80,7 @@ export class TimeChart {
       });
       return button;
     }));
-    this.el = h('figure', { class: 'chart' },
+    this.el = h('figure', { class: 'chart', dataset: { title: spec.title } },
       h('figcaption', {}, h('span', { class: 'chart-title' }, spec.title), this.reset), legend, this.wrap);
     this.listen();
     this.resizeObserver = new ResizeObserver(() => this.scheduleDraw());
@@ -216,6 +216,7 @@ export class TimeChart {
     }
     ctx.restore();
     this.el.dataset.segments = JSON.stringify(segments);
+    this.el.dataset.zoomed = String(Boolean(this.zoom));
     this.el.dataset.points = String(this.series.reduce((n, s) => n + s.t.length, 0));
     this.overlay.setAttribute('aria-label', this.summary());
   }
@@ -300,7 +301,11 @@ export class TimeChart {
     o.addEventListener('pointerdown', (e) => {
       if (e.button !== 0) return;
       this.dragFrom = px(e);
-      o.setPointerCapture(e.pointerId);
+      try {
+        o.setPointerCapture(e.pointerId);
+      } catch {
+        // a pointer the browser does not track: the drag still works inside the chart
+      }
     });
     o.addEventListener('pointermove', (e) => {
       if (this.dragFrom !== undefined) this.drawSelection(this.dragFrom, px(e));

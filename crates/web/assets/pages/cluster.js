@@ -47,9 +47,9 @@ function remember(key, value) {
   }
 }
 
-function kpi(label, value, detail) {
+function kpi(label, value, detail, valueClass = '') {
   return h('div', { class: 'kpi' }, h('div', { class: 'kpi-label' }, label),
-    h('div', { class: 'kpi-value' }, value), detail ? h('div', { class: 'kpi-detail muted' }, detail) : null);
+    h('div', { class: `kpi-value ${valueClass}` }, value), detail ? h('div', { class: 'kpi-detail muted' }, detail) : null);
 }
 
 function kpis(s) {
@@ -66,7 +66,7 @@ function kpis(s) {
     kpi('BE alive', f.ratio(s.backend_alive, s.backend_total)),
     kpi('CN alive', f.ratio(s.compute_node_alive, s.compute_node_total)),
     kpi('Tablets', f.number(s.tablet_count), `compaction score ${f.number(s.max_compaction_score)}`),
-    kpi('Version', s.version || f.DASH, `collected ${f.ago(s.collected_at)}`),
+    kpi('Version', s.version || f.DASH, `collected ${f.ago(s.collected_at)}`, 'text'),
   ];
 }
 

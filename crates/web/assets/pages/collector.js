@@ -17,8 +17,8 @@ function clusterRows(clusters) {
     h('td', {}, when(c.last_success_at)),
     h('td', {}, String(c.consecutive_failures)),
     h('td', {}, f.ms(c.last_duration_ms)),
-    h('td', { class: 'error-text' }, c.last_error || f.DASH),
-    h('td', { class: 'error-text' }, c.node_failures.length
+    h('td', { class: c.last_error ? 'error-text' : '' }, c.last_error || f.DASH),
+    h('td', { class: c.node_failures.length ? 'error-text' : '' }, c.node_failures.length
       ? h('ul', { class: 'plain' }, c.node_failures.map((n) => h('li', {}, `${n.source}: ${n.code} (${n.message})`)))
       : f.DASH)));
 }
