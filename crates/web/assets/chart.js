@@ -51,11 +51,13 @@ function gapThreshold(times, bucketMs) {
 export class TimeChart {
   /**
    * @param {{title: string, format: (v: number) => string,
-   *          series: {key: string, label: string}[]}} spec
+   *          series: {key: string, label: string}[], binary?: boolean}} spec
+   *   `binary`: the values are bytes, so axis steps are round in KiB, MiB, GiB.
    */
   constructor(spec) {
     this.title = spec.title;
     this.format = spec.format;
+    this.binary = Boolean(spec.binary);
     this.series = spec.series.map((s, i) => ({
       ...s, color: PALETTE[i % PALETTE.length], hidden: false, t: new Float64Array(0), v: new Float64Array(0),
     }));
@@ -182,7 +184,9 @@ export class TimeChart {
     }
     min = Math.min(0, min);
     if (max <= min) max = min + 1;
-    const step = niceStep(max - min, 4);
+    // Bytes get steps that are round in their own unit (KiB, MiB, ...), not in powers of ten.
+    const unit = this.binary ? 1024 ** Math.max(0, Math.floor(Math.log(max - min) / Math.log(1024))) : 1;
+    const step = niceStep((max - min) / unit, 4) * unit;
     const yMax = Math.ceil(max / step) * step;
     const yMin = Math.floor(min / step) * step;
     const plotH = HEIGHT - PAD.top - PAD.bottom;

@@ -173,7 +173,8 @@ export function render(main, id) {
   const cards = h('div', { class: 'kpis' });
   const charts = CHARTS.map(([group, t, unit, series]) => ({
     group, series,
-    chart: new TimeChart({ title: t, format: f.UNITS[unit], series: series.map(([, key, label]) => ({ key, label })) }),
+    chart: new TimeChart({ title: t, format: f.UNITS[unit], binary: unit === 'bytesRate',
+      series: series.map(([, key, label]) => ({ key, label })) }),
   }));
   const stats = h('div', {});
   const nodes = new NodesTable();
