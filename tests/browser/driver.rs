@@ -176,18 +176,26 @@ impl Browser {
         }
     }
 
+    /// Clicks the element `css` matches; finds it again when the page redrew it in between
+    /// (a "stale element").
     pub async fn click(&self, css: &str) {
-        let element = self
-            .client
-            .wait()
-            .at_most(PAGE_TIMEOUT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            let element = self
+                .client
+                .wait()
+                .at_most(PAGE_TIMEOUT)
+                .for_element(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+            match element.click().await {
+                Ok(()) => return,
+                Err(e) if e.to_string().contains("stale element") && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     /// Types `text` into the field matched by `css`, replacing what it held.

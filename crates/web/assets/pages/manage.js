@@ -132,7 +132,10 @@ function testResult(result) {
 
 export function render(main) {
   const list = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  // Test results by cluster id, and each cluster's current result slot: a result that arrives
+  // after the list was redrawn goes into the new row.
   const results = new Map();
+  const slots = new Map();
   const load = async () => {
     const clusters = await get('/api/clusters');
     fill(list, clusters.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'manage' },
@@ -150,16 +153,18 @@ export function render(main) {
   };
   function row(c) {
     const out = h('div', { class: 'result-slot' }, results.get(c.id) || null);
+    slots.set(c.id, out);
+    const slot = () => slots.get(c.id) || out;
     const test = h('button', { type: 'button', class: 'secondary', dataset: { action: 'test' } }, 'Test');
     test.addEventListener('click', () => act('Test', async () => {
       test.disabled = true;
-      fill(out, h('p', { class: 'muted' }, 'Testing…'));
+      fill(slot(), h('p', { class: 'muted' }, 'Testing…'));
       try {
         const result = testResult(await request('POST', `/api/clusters/${c.id}/test`));
         results.set(c.id, result);
-        fill(out, result);
+        fill(slot(), result);
       } catch (e) {
-        fill(out);
+        fill(slot());
         throw e;
       } finally {
         test.disabled = false;
