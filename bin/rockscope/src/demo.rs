@@ -58,10 +58,10 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
             .map_err(|e| format!("registering a demo cluster failed: {e}"))?;
     }
     println!(
-        "demo database: {} (deleted on exit); try: curl -s http://{}:{}/api/clusters/overview",
+        "demo database: {} (deleted on exit); open http://{host}:{port}/ or try: curl -s http://{host}:{port}/api/clusters/overview",
         settings.storage.path.display(),
-        settings.server.host,
-        settings.server.port
+        host = settings.server.host,
+        port = settings.server.port
     );
     let path = settings.storage.path.clone();
     let result = service::serve(settings, store).await;

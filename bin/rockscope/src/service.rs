@@ -1,5 +1,5 @@
 //! `serve`, `collect-once` and `demo`: open the store, register the config's clusters, run the
-//! collector and mount the API. Only wiring: every decision lives in a library crate.
+//! collector and mount the pages and the API. Only wiring: every decision lives in a library crate.
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -188,15 +188,19 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
             std::time::Duration::from_secs(settings.collector.interval_secs),
         )),
     };
-    let server =
-        HttpServer::new(move || App::new().configure(rockscope_api::configure(state.clone())))
-            .workers(API_WORKERS)
-            .max_connections(api_connection_limit())
-            .client_request_timeout(HEAD_READ_TIMEOUT)
-            .disable_signals()
-            .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-            .bind(listen)
-            .map_err(|e| format!("cannot bind the API to {listen}: {e}"))?;
+    // The pages first, then the API, whose JSON 404 is the default for every other path.
+    let server = HttpServer::new(move || {
+        App::new()
+            .configure(rockscope_web::configure)
+            .configure(rockscope_api::configure(state.clone()))
+    })
+    .workers(API_WORKERS)
+    .max_connections(api_connection_limit())
+    .client_request_timeout(HEAD_READ_TIMEOUT)
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+    .bind(listen)
+    .map_err(|e| format!("cannot bind the API to {listen}: {e}"))?;
     let bound = server.addrs().first().copied().unwrap_or(listen);
     // The first line on stdout is the address, so scripts and tests can find a port-0 server.
     println!("rockscope listening on http://{bound}");
