@@ -233,6 +233,8 @@ impl SimCluster {
         s.query_error_rate = (queries > 0).then(|| errors as f64 / queries as f64 * 100.0);
         s.query_queue_pending = Some((load * 3.0) as i64);
         s.fe_connections = Some((qps / 5.0) as i64 + 10);
+        // Little's law: queries in flight = rate × latency; each has one context, on one BE.
+        s.running_queries = Some((qps * p50 / 1000.0) as i64);
         s.running_query_contexts = Some((qps * p50 / 1000.0) as i64);
         s.journal_replay_lag = Some(rng.range(0.0, 20.0) as i64);
         s.total_cpu_usage = Some(cpu);

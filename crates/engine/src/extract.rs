@@ -149,6 +149,9 @@ pub struct FeMetrics {
     pub connections: Option<f64>,
     /// `starrocks_fe_query_queue_pending`.
     pub query_queue_pending: Option<f64>,
+    /// `starrocks_fe_memory{type="query_coordinator_count"}` (3.1+): the queries and statements
+    /// this FE coordinates (the size of `QeProcessorImpl`'s coordinator map).
+    pub query_coordinators: Option<f64>,
     /// `starrocks_fe_txn_running`, summed over databases.
     pub txn_running: Option<f64>,
     /// Load jobs by state (leader-only values).
@@ -315,6 +318,9 @@ pub fn extract_fe(body: &[u8]) -> FeMetrics {
             }
             "starrocks_fe_connection_total" => m.connections = Some(v),
             "starrocks_fe_query_queue_pending" => m.query_queue_pending = Some(v),
+            "starrocks_fe_memory" if label_is(&s, "type", "query_coordinator_count") => {
+                m.query_coordinators = Some(v)
+            }
             "starrocks_fe_txn_running" => add(&mut m.txn_running, v),
             "starrocks_fe_job" => {
                 if !label_is(&s, "job", "load") {
@@ -470,6 +476,11 @@ starrocks_fe_job{job=\"load\", type=\"INSERT\", state=\"PENDING\"} 4
 starrocks_fe_job{job=\"load\", type=\"INSERT\", state=\"QUEUEING\"} 1
 starrocks_fe_job{job=\"alter\", type=\"ROLLUP\", state=\"running\"} 9
 starrocks_fe_routine_load_jobs{state=\"RUNNING\"} 3
+# HELP starrocks_fe_memory memory usage of fe modules
+# TYPE starrocks_fe_memory gauge
+starrocks_fe_memory{type=\"query_detail_count\"} 120
+starrocks_fe_memory{type=\"query_coordinator_count\"} 6
+starrocks_fe_memory{type=\"agent_task_count\"} 40
 this line is garbage
 # HELP starrocks_fe_query_latency_ms 
 # TYPE starrocks_fe_query_latency_ms summary
@@ -508,6 +519,11 @@ node_info{type=\"is_master\"} 1
         assert_eq!(m.load_jobs.finished, None);
         assert_eq!(m.routine_load.running, Some(3.0));
         assert_eq!(m.connections, Some(7.0));
+        assert_eq!(
+            m.query_coordinators,
+            Some(6.0),
+            "one type of the memory family"
+        );
         assert!(m.is_master);
         assert_eq!(m.node_info.be_total, Some(3.0));
     }

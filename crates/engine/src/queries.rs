@@ -1,4 +1,4 @@
-//! Query totals and rates over the FEs, and the cluster latency.
+//! Query totals and rates over the FEs, the queries they coordinate, and the cluster latency.
 //!
 //! Rates are Δcounter/Δt per FE between two of its scrapes, summed over FEs. An FE without a
 //! previous scrape (first cycle, new FE) contributes its `qps`/`rps` gauges instead, corrected by
@@ -47,6 +47,9 @@ pub(crate) struct QueryFigures {
     pub error_rate: Option<f64>,
     pub queue_pending: Option<i64>,
     pub connections: Option<i64>,
+    /// Queries the FEs coordinate: Σ of their coordinator counts (each query has one
+    /// coordinator FE, so it counts once); `None` when no FE reports one.
+    pub running: Option<i64>,
     /// Some FE's rates came from its gauges.
     pub rates_from_gauges: bool,
     /// By node index.
@@ -155,6 +158,7 @@ pub(crate) fn query_figures(nodes: &[Node<'_>]) -> QueryFigures {
         error_rate: error_rate(&increases),
         queue_pending: gauge(|m| m.query_queue_pending),
         connections: gauge(|m| m.connections),
+        running: gauge(|m| m.query_coordinators),
         rates_from_gauges: fes.iter().any(|(_, _, f)| f.from_gauges),
         per_fe: fes
             .iter()

@@ -210,6 +210,7 @@ fn cluster_snapshot(
         query_error_rate: q.error_rate,
         query_queue_pending: q.queue_pending,
         fe_connections: q.connections,
+        running_queries: q.running,
         running_query_contexts: g.running_query_contexts,
         backend_total: c.backends.total,
         backend_alive: c.backends.alive,

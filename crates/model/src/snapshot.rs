@@ -75,6 +75,10 @@ pub struct MetricsSnapshot {
     pub query_queue_pending: Option<i64>,
     /// Open MySQL connections, summed over FEs.
     pub fe_connections: Option<i64>,
+    /// Queries the FEs are coordinating, summed over the FEs scraped
+    /// (`starrocks_fe_memory{type="query_coordinator_count"}`, StarRocks 3.1+): every running
+    /// query has one coordinator FE, so each counts once. `None` when no FE body has the series.
+    pub running_queries: Option<i64>,
     /// Query contexts on the alive BEs/CNs (`NumRunningQueries` of the lists, summed): a query
     /// running on N nodes counts N times, so this is not a count of queries.
     pub running_query_contexts: Option<i64>,

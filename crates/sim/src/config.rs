@@ -41,6 +41,11 @@ impl Version {
     pub(crate) fn proc_objects(self) -> bool {
         self != Version::V3_0
     }
+    /// The FE `/metrics` has the `memory` family (`MetricRepo`'s module counts, 3.1/3.2+), with
+    /// `type="query_coordinator_count"`.
+    pub(crate) fn fe_memory_family(self) -> bool {
+        self != Version::V3_0
+    }
     /// Leader-aware FE families carry `is_leader` as their first label.
     pub(crate) fn leader_labels(self) -> bool {
         self == Version::V4_0

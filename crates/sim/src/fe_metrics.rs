@@ -583,17 +583,20 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
         w.start("snmp", &[("name", name)], false);
         w.int(k.request_total * [1, 0, 40, 38][i] / 10 + i as i64);
     }
-    w.head("memory", "memory usage of fe modules", "gauge");
-    let replicas = tablet_total * 3;
-    for (i, ty) in MEMORY_TYPES.iter().enumerate() {
-        w.start("memory", &[("type", ty)], false);
-        w.int(match *ty {
-            "tablet_count" => tablet_total,
-            "tablet_bytes" => tablet_total * 184,
-            "replica_count" => replicas,
-            "replica_bytes" => replicas * 96,
-            _ => (noise(50 + i as u64, 300) * 500.0) as i64,
-        });
+    if cl.spec.version.fe_memory_family() {
+        w.head("memory", "memory usage of fe modules", "gauge");
+        let replicas = tablet_total * 3;
+        for (i, ty) in MEMORY_TYPES.iter().enumerate() {
+            w.start("memory", &[("type", ty)], false);
+            w.int(match *ty {
+                "tablet_count" => tablet_total,
+                "tablet_bytes" => tablet_total * 184,
+                "replica_count" => replicas,
+                "replica_bytes" => replicas * 96,
+                "query_coordinator_count" => values::fe_running_queries(n, t),
+                _ => (noise(50 + i as u64, 300) * 500.0) as i64,
+            });
+        }
     }
     w.head("safe_mode", "safe mode flag", "gauge");
     w.start("safe_mode", &[("type", "safe_mode")], false);

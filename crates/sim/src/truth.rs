@@ -69,6 +69,13 @@ pub struct GroundTruth {
     /// The reservoir means at `to` of the FEs that served queries in the window, weighted by
     /// their queries in it; `None` when no FE did.
     pub query_latency_mean: Option<f64>,
+    /// Per FE (observers included): the queries it coordinates at `to`
+    /// (`starrocks_fe_memory{type="query_coordinator_count"}` as served); empty when the
+    /// version has no `memory` family (3.0).
+    pub fe_running_queries: BTreeMap<NodeId, u64>,
+    /// Σ of [`GroundTruth::fe_running_queries`]: the cluster's running queries, each counted
+    /// once (at its coordinator FE); `None` when the version has no `memory` family.
+    pub running_queries: Option<u64>,
     /// CNs shown alive by the FE at call time.
     pub alive_compute_nodes: usize,
     /// All CNs.
@@ -108,6 +115,16 @@ fn cluster_latency(fes: &BTreeMap<NodeId, FeLatencyTruth>) -> (Option<f64>, Opti
     let mean =
         (queries > 0.0).then(|| serving.iter().map(|f| f.mean * f.queries).sum::<f64>() / queries);
     (p99, mean)
+}
+
+/// Per FE, its coordinator count at `b` as served; empty when the version serves none.
+fn fe_running_queries(cl: &ClusterState, b: i64) -> BTreeMap<NodeId, u64> {
+    if !cl.spec.version.fe_memory_family() {
+        return BTreeMap::new();
+    }
+    cl.fes()
+        .map(|n| (n.id, values::fe_running_queries(n, b) as u64))
+        .collect()
 }
 
 fn backends_and_cns(cl: &ClusterState) -> impl Iterator<Item = &NodeState> {
@@ -154,6 +171,9 @@ pub(crate) fn compute(cl: &ClusterState, a: i64, b: i64) -> GroundTruth {
     };
     let fe_latency = fe_latency(cl, a, b);
     let (query_latency_p99, query_latency_mean) = cluster_latency(&fe_latency);
+    let fe_running_queries = fe_running_queries(cl, b);
+    let running_queries =
+        (!fe_running_queries.is_empty()).then(|| fe_running_queries.values().sum());
     let ts = |ns: i64| {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -184,6 +204,8 @@ pub(crate) fn compute(cl: &ClusterState, a: i64, b: i64) -> GroundTruth {
         fe_latency,
         query_latency_p99,
         query_latency_mean,
+        fe_running_queries,
+        running_queries,
         alive_compute_nodes: cl.compute_nodes().filter(|n| n.alive()).count(),
         total_compute_nodes: cl.compute_nodes().count(),
     }
@@ -194,6 +216,11 @@ impl GroundTruth {
     pub fn to_json(&self) -> serde_json::Value {
         let per: serde_json::Map<String, serde_json::Value> = self
             .per_node_cpu_pct
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect();
+        let running: serde_json::Map<String, serde_json::Value> = self
+            .fe_running_queries
             .iter()
             .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
             .collect();
@@ -222,6 +249,8 @@ impl GroundTruth {
             "leader": self.leader.to_string(),
             "query_latency_p99": self.query_latency_p99,
             "query_latency_mean": self.query_latency_mean,
+            "fe_running_queries": running,
+            "running_queries": self.running_queries,
             "alive_compute_nodes": self.alive_compute_nodes,
             "total_compute_nodes": self.total_compute_nodes,
         })

@@ -110,6 +110,17 @@ pub(crate) fn summary_quantiles(m: &FeModel, t: i64) -> [f64; 5] {
     SUMMARY_QUANTILE_MULT.map(|k| (mean * k * 1000.0).round() / 1000.0)
 }
 
+/// The queries an FE coordinates at `t` (`query_coordinator_count`), by Little's law: its
+/// query rate at `t` × its reservoir's mean latency, rounded; 0 while its process is down.
+pub(crate) fn fe_running_queries(n: &NodeState, t: i64) -> i64 {
+    if t < n.start_ns() {
+        return 0;
+    }
+    let m = n.fe();
+    let qps = m.q_success.at(t) + m.q_err.at(t);
+    (qps * reservoir_mean(m, t) / 1000.0).round().max(0.0) as i64
+}
+
 /// FE JVM state at `t`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Jvm {

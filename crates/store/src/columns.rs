@@ -175,6 +175,7 @@ column_set! {
         query_error_rate: Real,
         query_queue_pending: Int,
         fe_connections: Int,
+        running_queries: Int,
         running_query_contexts: Int,
         backend_total: Int,
         backend_alive: Int,

@@ -41,6 +41,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "collection errors: one row per repeating error, with a count and first time",
         apply: v4_error_repeats,
     },
+    Migration {
+        name: "snapshots: old running_queries (BE query contexts) moved to running_query_contexts",
+        apply: v5_running_query_contexts,
+    },
 ];
 
 /// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
@@ -311,6 +315,30 @@ fn v4_error_repeats(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Version 5: `running_queries` means the queries the FEs coordinate. Rows written before it was
+/// renamed `running_query_contexts` hold the BEs' summed `NumRunningQueries` in
+/// `running_queries`, and no row holds both: those values move to `running_query_contexts`
+/// (added here when the database never ran the renamed build), so that no stored
+/// `running_queries` keeps the old meaning.
+fn v5_running_query_contexts(tx: &Transaction<'_>) -> Result<()> {
+    let table = columns::metric::TABLE;
+    let existing = table_columns(tx, table)?;
+    let has = |name: &str| existing.iter().any(|c| c == name);
+    if !has("running_queries") {
+        return Ok(());
+    }
+    if !has("running_query_contexts") {
+        tx.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN running_query_contexts INTEGER"
+        ))?;
+    }
+    tx.execute_batch(&format!(
+        "UPDATE {table} SET running_query_contexts = running_queries, running_queries = NULL
+         WHERE running_queries IS NOT NULL AND running_query_contexts IS NULL"
+    ))?;
+    Ok(())
+}
+
 /// The name of the covering index of the overview's query.
 #[cfg(test)]
 pub(crate) const OVERVIEW_INDEX: &str = "metrics_snapshots_overview";
@@ -338,13 +366,34 @@ mod tests {
     use super::*;
     use crate::Store;
 
+    /// A database file for one test, removed with its `-wal`, `-shm` and `.key` files when
+    /// dropped.
+    struct TestDb(std::path::PathBuf);
+
+    impl TestDb {
+        fn new(name: &str) -> TestDb {
+            TestDb(std::env::temp_dir().join(format!(
+                "rockscope-schema-{name}-{}-{}.db",
+                std::process::id(),
+                time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+            )))
+        }
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm", ".key"] {
+                let mut p = self.0.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+
     #[test]
     fn a_version_2_database_gains_the_cycle_outcomes_and_keeps_its_data() {
-        let path = std::env::temp_dir().join(format!(
-            "rockscope-schema-v2-{}-{}.db",
-            std::process::id(),
-            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-        ));
+        let db = TestDb::new("v2");
+        let path = db.0.clone();
         {
             let mut conn = Connection::open(&path).unwrap();
             migrate_to(&mut conn, 2).unwrap();
@@ -368,20 +417,12 @@ mod tests {
         assert_eq!(store.list_clusters().unwrap()[0].name, "a");
         assert_eq!(store.integrity_check().unwrap(), ["ok"]);
         drop(store);
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
     }
 
     #[test]
     fn a_version_1_database_gains_the_overview_index_and_keeps_its_data() {
-        let path = std::env::temp_dir().join(format!(
-            "rockscope-schema-v1-{}-{}.db",
-            std::process::id(),
-            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-        ));
+        let db = TestDb::new("v1");
+        let path = db.0.clone();
         {
             let mut conn = Connection::open(&path).unwrap();
             migrate_to(&mut conn, 1).unwrap();
@@ -423,20 +464,69 @@ mod tests {
                 .unwrap();
             assert_eq!((s.points.len(), s.stats[0].avg), (1, Some(5.0)));
         }
-        for suffix in ["", "-wal", "-shm", ".key"] {
-            let mut p = path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
+    fn old_running_queries_become_running_query_contexts() {
+        // Version-4 databases as three builds left them: (SQL after the version-4 schema, the
+        // (running_queries, running_query_contexts) of its rows after the migration).
+        let old_row = "INSERT INTO metrics_snapshots (cluster_id, collected_at, running_queries,
+            rates_from_gauges, scrape_nodes_total, scrape_nodes_ok)
+            VALUES (1, 1735689600000, 12, 0, 1, 1);";
+        let renamed_row = "INSERT INTO metrics_snapshots (cluster_id, collected_at,
+            running_query_contexts, rates_from_gauges, scrape_nodes_total, scrape_nodes_ok)
+            VALUES (1, 1735689660000, 9, 0, 1, 1);";
+        let cases = [
+            // Written only by builds before the rename: BE contexts in `running_queries`.
+            (
+                format!(
+                    "ALTER TABLE metrics_snapshots DROP COLUMN running_query_contexts; {old_row}"
+                ),
+                vec![(None, Some(12))],
+            ),
+            // Then also by the renamed build, which added `running_query_contexts`.
+            (
+                format!("{old_row} {renamed_row}"),
+                vec![(None, Some(12)), (None, Some(9))],
+            ),
+            // Created by the renamed build: no `running_queries` column at all.
+            (
+                format!("ALTER TABLE metrics_snapshots DROP COLUMN running_queries; {renamed_row}"),
+                vec![(None, Some(9))],
+            ),
+        ];
+        for (i, (sql, want)) in cases.iter().enumerate() {
+            let db = TestDb::new(&format!("v4-{i}"));
+            let path = db.0.clone();
+            {
+                let mut conn = Connection::open(&path).unwrap();
+                migrate_to(&mut conn, 4).unwrap();
+                conn.execute_batch(&format!(
+                    "INSERT INTO clusters (name, fe_hosts, username, password, source,
+                         created_at, updated_at) VALUES ('a', '[]', 'u', 'p', 'api', 0, 0);
+                     {sql}"
+                ))
+                .unwrap();
+            }
+            {
+                let store = Store::open(&path).unwrap();
+                let t = datetime!(2025-01-01 0:00 UTC);
+                let rows = store
+                    .snapshots_range(1, t, t + time::Duration::hours(1), 10)
+                    .unwrap();
+                let got: Vec<_> = rows
+                    .iter()
+                    .map(|s| (s.running_queries, s.running_query_contexts))
+                    .collect();
+                assert_eq!(&got, want, "case {i}");
+            }
         }
     }
 
     #[test]
     fn a_version_2_database_keeps_its_errors_as_single_occurrences() {
-        let path = std::env::temp_dir().join(format!(
-            "rockscope-schema-v2-{}-{}.db",
-            std::process::id(),
-            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-        ));
+        let db = TestDb::new("v2");
+        let path = db.0.clone();
         {
             let mut conn = Connection::open(&path).unwrap();
             migrate_to(&mut conn, 2).unwrap();
@@ -455,11 +545,6 @@ mod tests {
             assert_eq!(errors[0].count, 1);
             assert_eq!(errors[0].first_at, datetime!(2025-01-01 0:00 UTC));
             assert_eq!(errors[0].at, errors[0].first_at);
-        }
-        for suffix in ["", "-wal", "-shm", ".key"] {
-            let mut p = path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
         }
     }
 }

@@ -154,6 +154,8 @@ pub struct Fe {
     pub txn_running: f64,
     pub max_score: f64,
     pub scheduled: f64,
+    /// `memory{type="query_coordinator_count"}`; `None` writes no `memory` family (before 3.1).
+    pub coordinators: Option<f64>,
 }
 
 impl Fe {
@@ -187,6 +189,7 @@ impl Fe {
             txn_running: 0.0,
             max_score: 0.0,
             scheduled: 0.0,
+            coordinators: None,
         }
     }
 
@@ -342,6 +345,22 @@ impl Fe {
             &mut b,
             format!("starrocks_fe_scheduled_tablet_num {}", self.scheduled * l),
         );
+        if let Some(coordinators) = self.coordinators {
+            push(
+                &mut b,
+                "# HELP starrocks_fe_memory memory usage of fe modules".into(),
+            );
+            push(&mut b, "# TYPE starrocks_fe_memory gauge".into());
+            for (ty, v) in [
+                ("tablet_count", 3_000.0),
+                ("txn_count", 12.0),
+                ("query_detail_count", 0.0),
+                ("query_coordinator_count", coordinators),
+                ("agent_task_count", 41.0),
+            ] {
+                push(&mut b, format!("starrocks_fe_memory{{type=\"{ty}\"}} {v}"));
+            }
+        }
         push(&mut b, "starrocks_fe_table_num{db_name=\"ssb\"} 13".into());
         push(&mut b, "# HELP starrocks_fe_query_latency_ms ".into());
         push(

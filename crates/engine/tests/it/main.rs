@@ -6,5 +6,6 @@ mod fixtures;
 mod ground_truth;
 mod latency;
 mod partial;
+mod running;
 mod scenario;
 mod sim_latency;

@@ -46,6 +46,7 @@ fn fe1_c1() -> Fe {
         txn_running: 3.0,
         max_score: 15.5,
         scheduled: 4.0,
+        coordinators: None,
     }
 }
 

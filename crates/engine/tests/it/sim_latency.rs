@@ -1,6 +1,6 @@
 //! The engine against the simulator with its clock pinned: per-FE latency profiles (one FE much
-//! slower), the reservoir means as served, the corrected first-cycle `qps`, and a shared-data
-//! cluster whose CNs play the BE role. Lists and bodies are fetched with the real client, one
+//! slower), the reservoir means as served, the corrected first-cycle `qps`, the queries the FEs
+//! coordinate, and a shared-data cluster whose CNs play the BE role. Lists and bodies are fetched with the real client, one
 //! node after the other; the simulated instant is the same for every node of a cycle, so the
 //! truth is exact.
 
@@ -181,5 +181,42 @@ fn shared_data_cluster_counts_its_compute_nodes_as_backends() {
     assert!(
         cn.process_cpu_usage_pct.is_some(),
         "CpuUsedPct in its own field"
+    );
+}
+
+#[test]
+fn running_queries_are_the_sum_of_the_fes_coordinator_counts() {
+    // A slow FE holds many queries at once (Little's law): far more than the BE contexts.
+    let spec = ClusterSpec::new("sim-1", 3, 3, Version::V3_3).with_fe_latency(1, 3_000);
+    let (sim, info, client) = start(spec);
+    let t = sim.now();
+    let s = aggregate(&EngineState::default(), &collect(&client, &info)).snapshot;
+    let gt = sim
+        .ground_truth(&info.name, t - time::Duration::seconds(15), t)
+        .expect("truth");
+    assert_eq!(gt.fe_running_queries.len(), 3);
+    let per_fe: u64 = gt.fe_running_queries.values().sum();
+    assert_eq!(gt.running_queries, Some(per_fe));
+    assert!(gt.fe_running_queries[&NodeId::fe(1)] > 0, "{gt:?}");
+    assert_eq!(s.running_queries, Some(per_fe as i64));
+    // Not the BEs' query contexts, which count a query once per BE it runs on.
+    assert!(s.running_query_contexts.is_some());
+    assert_ne!(s.running_queries, s.running_query_contexts);
+}
+
+#[test]
+fn running_queries_are_null_before_the_fe_memory_family() {
+    // 3.0 FEs export no `memory{type="query_coordinator_count"}`: no source, so null.
+    let (sim, info, client) = start(ClusterSpec::new("sim-1", 2, 2, Version::V3_0));
+    let t = sim.now();
+    let s = aggregate(&EngineState::default(), &collect(&client, &info)).snapshot;
+    let gt = sim
+        .ground_truth(&info.name, t - time::Duration::seconds(15), t)
+        .expect("truth");
+    assert_eq!(gt.running_queries, None);
+    assert_eq!(s.running_queries, None);
+    assert!(
+        s.running_query_contexts.is_some(),
+        "the lists still count contexts"
     );
 }

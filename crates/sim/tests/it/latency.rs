@@ -1,6 +1,7 @@
 //! FE latency as StarRocks serves it: a summary on a decaying reservoir whose `_sum` is
 //! `count × reservoir mean`, per-FE latency profiles, window gauges only with
-//! `enable_collect_query_detail_info`; and a shared-data cluster with CNs only.
+//! `enable_collect_query_detail_info`; the queries each FE coordinates (3.1+); and a shared-data
+//! cluster with CNs only.
 
 use std::time::Duration;
 
@@ -126,4 +127,55 @@ fn shared_data_cluster_with_compute_nodes_only() {
     assert_eq!((gt.total_backends, gt.total_compute_nodes), (0, 3));
     assert_eq!(gt.alive_compute_nodes, 3);
     assert_eq!(gt.per_node_cpu_pct.len(), 3, "CPU truth over the CNs");
+}
+
+/// Each FE's `starrocks_fe_memory{type="query_coordinator_count"}`, `None` when not served.
+fn coordinators(sim_addr: std::net::SocketAddr) -> Option<f64> {
+    let s = parse_prom(get(sim_addr, "/metrics", None).text());
+    value(
+        &s,
+        "starrocks_fe_memory",
+        &[("type", "query_coordinator_count")],
+    )
+}
+
+#[test]
+fn each_fe_serves_the_queries_it_coordinates() {
+    let spec = ClusterSpec::new("sim-1", 3, 1, Version::V3_3).with_fe_latency(2, 2_000);
+    let (sim, info) = start(spec);
+    let t = sim.now();
+    // Over the last second, the query rate is the instantaneous one to within 0.5 %.
+    let gt = sim
+        .ground_truth("sim-1", t - time::Duration::seconds(1), t)
+        .unwrap();
+    let served: Vec<f64> = (0..3)
+        .map(|i| coordinators(addr(&info, NodeId::fe(i))).expect("3.3 serves it"))
+        .collect();
+    let truth: Vec<f64> = (0..3)
+        .map(|i| gt.fe_running_queries[&NodeId::fe(i)] as f64)
+        .collect();
+    assert_eq!(served, truth);
+    assert_eq!(gt.running_queries, Some(served.iter().sum::<f64>() as u64));
+    // Little's law: queries in flight = arrival rate × mean latency (rounded to a count).
+    for (i, count) in served.iter().enumerate() {
+        let fe = gt.fe_latency[&NodeId::fe(i as u32)];
+        let in_flight = fe.queries * fe.mean / 1000.0;
+        assert!(
+            (count - in_flight).abs() <= 0.5 + 0.01 * in_flight,
+            "FE {i}: {count} vs {in_flight}"
+        );
+    }
+    assert!(served[2] > 0.0, "the slow FE holds queries: {served:?}");
+}
+
+#[test]
+fn a_3_0_fe_has_no_coordinator_count() {
+    let (sim, info) = start(ClusterSpec::new("sim-1", 1, 1, Version::V3_0));
+    assert_eq!(coordinators(addr(&info, NodeId::fe(0))), None);
+    let t = sim.now();
+    let gt = sim
+        .ground_truth("sim-1", t - time::Duration::seconds(15), t)
+        .unwrap();
+    assert_eq!(gt.running_queries, None);
+    assert!(gt.fe_running_queries.is_empty());
 }
