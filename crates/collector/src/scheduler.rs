@@ -20,6 +20,7 @@ use tokio::time::MissedTickBehavior;
 use crate::error::{CollectError, SourceFailure, Stage};
 use crate::fetch::{Hold, fetch_holding, holding};
 use crate::housekeeping::Housekeeping;
+use crate::repeat_log::{RepeatLog, warn_repeating};
 use crate::status::{CycleSummary, StatusBoard};
 
 /// How the collector runs; the binary builds it from `[collector]`.
@@ -116,6 +117,8 @@ pub struct Collector {
     states: Mutex<HashMap<i64, EngineState>>,
     in_flight: Mutex<HashSet<i64>>,
     housekeeping: Housekeeping,
+    /// Failures that repeat every cycle, logged once and then every few minutes.
+    repeats: RepeatLog,
 }
 
 impl Collector {
@@ -136,6 +139,7 @@ impl Collector {
             states: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
             housekeeping,
+            repeats: RepeatLog::default(),
         })
     }
 
@@ -197,10 +201,14 @@ impl Collector {
         let clusters = match self.blocking(|store| store.list_clusters()).await {
             Ok(clusters) => clusters,
             Err(e) => {
-                log::error!("Listing clusters failed. error={e}");
+                let turn = self.repeats.failed("list_clusters", 0, Instant::now());
+                warn_repeating(turn, format_args!("Listing clusters failed. error={e}"));
                 return Vec::new();
             }
         };
+        if let Some(times) = self.repeats.succeeded("list_clusters", 0) {
+            log::info!("Listing clusters works again after {times} failures.");
+        }
         let enabled: Vec<Cluster> = clusters.into_iter().filter(|c| c.enabled).collect();
         let ids: Vec<i64> = enabled.iter().map(|c| c.id).collect();
         self.status.forget_missing(&ids);
@@ -211,9 +219,13 @@ impl Collector {
         for cluster in enabled {
             if !lock(&self.in_flight).insert(cluster.id) {
                 // Never two collections of one cluster at once: this tick leaves it out.
-                log::warn!(
-                    "Cluster skipped, its previous collection still runs. cluster={}",
-                    cluster.name
+                let turn = self.repeats.failed("skipped", cluster.id, Instant::now());
+                warn_repeating(
+                    turn,
+                    format_args!(
+                        "Cluster skipped, its previous collection still runs. cluster={}",
+                        cluster.name
+                    ),
                 );
                 skipped += 1;
                 continue;
@@ -259,9 +271,11 @@ impl Collector {
             clusters_ok: ok,
             clusters_failed: failed,
         };
-        if let Err(e) = self.blocking(move |store| store.record_run(&run)).await {
-            log::warn!("Recording the cycle failed. error={e}");
-        }
+        self.log_store_write(
+            "record_run",
+            "Recording the cycle",
+            self.blocking(move |store| store.record_run(&run)).await,
+        );
         self.housekeeping.run(OffsetDateTime::now_utc()).await;
         outcomes
     }
@@ -377,6 +391,12 @@ impl Collector {
         let (cluster_id, name) = (cluster.id, &cluster.name);
         let (result, nodes_ok, nodes_total) = match result {
             Ok(collected) => {
+                if let Some(times) = self.repeats.succeeded("collect", cluster_id) {
+                    log::info!(
+                        "Cluster collected again after {times} failed cycles. cluster={name}"
+                    );
+                }
+                self.repeats.succeeded("skipped", cluster_id);
                 log::debug!(
                     "Cluster collected. cluster={name} nodes_ok={} nodes_total={} duration_ms={duration_ms}",
                     collected.nodes_ok,
@@ -389,7 +409,11 @@ impl Collector {
                 (Ok(errors), collected.nodes_ok, collected.nodes_total)
             }
             Err(error) => {
-                log::warn!("Cluster collection failed. cluster={name} error={error}");
+                let turn = self.repeats.failed("collect", cluster_id, Instant::now());
+                warn_repeating(
+                    turn,
+                    format_args!("Cluster collection failed. cluster={name} error={error}"),
+                );
                 if error.source_failures().is_empty() {
                     // A failure of the collection itself; failed sources are recorded above.
                     let message = error.to_string();
@@ -437,6 +461,23 @@ impl Collector {
     fn forget_missing(&self, present: &[i64]) {
         lock(&self.clients).retain(|id, _| present.contains(id));
         lock(&self.states).retain(|id, _| present.contains(id));
+        self.repeats.forget_missing(present);
+    }
+
+    /// Logs the outcome of a store write that runs every cycle: a failure once, then every few
+    /// minutes while it repeats (a full disk fails every write), and the recovery once.
+    fn log_store_write<T>(&self, what: &'static str, doing: &str, result: Result<T, CollectError>) {
+        match result {
+            Ok(_) => {
+                if let Some(times) = self.repeats.succeeded(what, 0) {
+                    log::info!("{doing} works again after {times} failures.");
+                }
+            }
+            Err(e) => {
+                let turn = self.repeats.failed(what, 0, Instant::now());
+                warn_repeating(turn, format_args!("{doing} failed. error={e}"));
+            }
+        }
     }
 
     async fn record_error(&self, cluster_id: i64, stage: Stage, code: &str, message: &str) {
@@ -447,9 +488,8 @@ impl Collector {
             code: code.to_owned(),
             message: message.to_owned(),
         };
-        if let Err(e) = self.blocking(move |store| store.record_error(&error)).await {
-            log::warn!("Recording a collection error failed. error={e}");
-        }
+        let result = self.blocking(move |store| store.record_error(&error)).await;
+        self.log_store_write("record_error", "Recording a collection error", result);
     }
 
     /// Records a cycle that reached nothing of the cluster, for the daily availability.
@@ -459,12 +499,10 @@ impl Collector {
             at,
             reachability: Reachability::Unreachable,
         };
-        if let Err(e) = self
+        let result = self
             .blocking(move |store| store.record_outcome(&outcome))
-            .await
-        {
-            log::warn!("Recording a cycle outcome failed. error={e}");
-        }
+            .await;
+        self.log_store_write("record_outcome", "Recording a cycle outcome", result);
     }
 
     /// Runs store work on the blocking pool.
