@@ -72,25 +72,35 @@ fn start() -> (Simulator, ClusterInfo, ClusterClient) {
     let sim =
         Simulator::start(SimConfig::uniform(1, 3, 5, Version::V3_3, SEED)).expect("simulator");
     let info = sim.clusters().remove(0);
-    let client = ClusterClient::builder()
+    let client = client_for(&info);
+    (sim, info, client)
+}
+
+/// A client for `info`'s cluster, with its credentials and short timeouts.
+pub(crate) fn client_for(info: &ClusterInfo) -> ClusterClient {
+    ClusterClient::builder()
         .username(info.username.clone())
         .password(info.password.as_str())
         .connect_timeout(Duration::from_secs(2))
         .request_timeout(Duration::from_secs(5))
-        .build();
-    (sim, info, client)
+        .build()
 }
 
-/// One collection cycle as the collector runs it (its own fetch, on a tokio runtime's blocking
-/// pool, within a deadline of one `GAP`), then the engine.
-fn cycle(client: &ClusterClient, info: &ClusterInfo, prev: &EngineState) -> Cycle {
+/// One cycle's input as the collector fetches it (its own fetch, on a tokio runtime's blocking
+/// pool, within a deadline of one `GAP`).
+pub(crate) fn fetch(client: &ClusterClient, info: &ClusterInfo) -> CycleInput {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("tokio runtime");
     let until = Instant::now() + GAP;
-    let input = runtime.block_on(fetch_cycle(client, 1, &info.fe_hosts, until));
+    runtime.block_on(fetch_cycle(client, 1, &info.fe_hosts, until))
+}
+
+/// One collection cycle as the collector runs it ([`fetch`]), then the engine.
+fn cycle(client: &ClusterClient, info: &ClusterInfo, prev: &EngineState) -> Cycle {
+    let input = fetch(client, info);
     let agg = aggregate(prev, &input);
     Cycle { input, agg }
 }

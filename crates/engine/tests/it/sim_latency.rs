@@ -1,16 +1,16 @@
 //! The engine against the simulator with its clock pinned: per-FE latency profiles (one FE much
 //! slower), the reservoir means as served, the corrected first-cycle `qps`, the queries the FEs
-//! coordinate, and a shared-data cluster whose CNs play the BE role. Lists and bodies are fetched with the real client, one
-//! node after the other; the simulated instant is the same for every node of a cycle, so the
+//! coordinate, and a shared-data cluster whose CNs play the BE role. Lists and bodies are fetched as the collector fetches them
+//! (`ground_truth::fetch`); the simulated instant is the same for every node of a cycle, so the
 //! truth is exact.
 
-use std::time::Duration;
-
 use rockscope_engine::{Aggregation, EngineState, aggregate};
-use rockscope_model::{CycleInput, NodeKind, NodeRef, NodeScrape};
+use rockscope_model::NodeKind;
 use rockscope_sim::{ClusterInfo, ClusterSpec, GroundTruth, NodeId, SimConfig, Simulator, Version};
-use rockscope_starrocks::{ClusterClient, NodeAddr};
+use rockscope_starrocks::ClusterClient;
 use time::OffsetDateTime;
+
+use crate::ground_truth::{client_for, fetch};
 
 const GAP: time::Duration = time::Duration::seconds(60);
 
@@ -21,63 +21,8 @@ fn start(spec: ClusterSpec) -> (Simulator, ClusterInfo, ClusterClient) {
     let pinned = OffsetDateTime::from_unix_timestamp(now - now % 60).expect("time");
     sim.set_manual_time(Some(pinned));
     let info = sim.clusters().remove(0);
-    let client = ClusterClient::builder()
-        .username(info.username.clone())
-        .password(info.password.as_str())
-        .connect_timeout(Duration::from_secs(2))
-        .request_timeout(Duration::from_secs(5))
-        .build();
+    let client = client_for(&info);
     (sim, info, client)
-}
-
-/// The lists and every node's body at the simulator's current instant.
-fn collect(client: &ClusterClient, info: &ClusterInfo) -> CycleInput {
-    let topo = client.leader_view(&info.fe_hosts).expect("node lists");
-    let mut nodes: Vec<NodeRef> = Vec::new();
-    let mut push = |kind, id: String, host: &str, http_port| {
-        let host = host.to_owned();
-        nodes.push(NodeRef {
-            kind,
-            id,
-            host,
-            http_port,
-        });
-    };
-    for f in &topo.frontends {
-        push(NodeKind::Fe, f.name.clone(), &f.ip, f.http_port);
-    }
-    for b in &topo.backends {
-        push(NodeKind::Be, b.backend_id.to_string(), &b.ip, b.http_port);
-    }
-    for c in &topo.compute_nodes {
-        push(
-            NodeKind::Cn,
-            c.compute_node_id.to_string(),
-            &c.ip,
-            c.http_port,
-        );
-    }
-    let scrapes = nodes
-        .into_iter()
-        .map(|node| {
-            let addr = NodeAddr::new(node.host.clone(), node.http_port);
-            let scrape = client.fetch_metrics(&addr).expect("metrics");
-            NodeScrape {
-                node,
-                result: Ok(scrape),
-            }
-        })
-        .collect();
-    CycleInput {
-        cluster_id: 1,
-        collected_at: OffsetDateTime::now_utc(),
-        frontends: Ok(topo.frontends),
-        backends: Ok(topo.backends),
-        compute_nodes: Ok(topo.compute_nodes),
-        runtime_info: None,
-        scrapes,
-        other_errors: Vec::new(),
-    }
 }
 
 /// Two cycles `GAP` apart in simulated time: (first, second, truth over the gap).
@@ -87,9 +32,9 @@ fn two_cycles(
     client: &ClusterClient,
 ) -> (Aggregation, Aggregation, GroundTruth) {
     let t1 = sim.now();
-    let first = aggregate(&EngineState::default(), &collect(client, info));
+    let first = aggregate(&EngineState::default(), &fetch(client, info));
     sim.advance(GAP.unsigned_abs());
-    let second = aggregate(&first.state, &collect(client, info));
+    let second = aggregate(&first.state, &fetch(client, info));
     let truth = sim.ground_truth(&info.name, t1, sim.now()).expect("truth");
     (first, second, truth)
 }
@@ -142,7 +87,7 @@ fn cluster_latency_follows_the_slowest_serving_fe() {
 fn first_cycle_qps_is_the_corrected_gauge() {
     let (sim, info, client) = start(ClusterSpec::new("sim-1", 2, 1, Version::V3_3));
     let t = sim.now();
-    let first = aggregate(&EngineState::default(), &collect(&client, &info));
+    let first = aggregate(&EngineState::default(), &fetch(&client, &info));
     let tick = sim
         .ground_truth(&info.name, t - time::Duration::seconds(15), t)
         .expect("truth");
@@ -190,7 +135,7 @@ fn running_queries_are_the_sum_of_the_fes_coordinator_counts() {
     let spec = ClusterSpec::new("sim-1", 3, 3, Version::V3_3).with_fe_latency(1, 3_000);
     let (sim, info, client) = start(spec);
     let t = sim.now();
-    let s = aggregate(&EngineState::default(), &collect(&client, &info)).snapshot;
+    let s = aggregate(&EngineState::default(), &fetch(&client, &info)).snapshot;
     let gt = sim
         .ground_truth(&info.name, t - time::Duration::seconds(15), t)
         .expect("truth");
@@ -209,7 +154,7 @@ fn running_queries_are_null_before_the_fe_memory_family() {
     // 3.0 FEs export no `memory{type="query_coordinator_count"}`: no source, so null.
     let (sim, info, client) = start(ClusterSpec::new("sim-1", 2, 2, Version::V3_0));
     let t = sim.now();
-    let s = aggregate(&EngineState::default(), &collect(&client, &info)).snapshot;
+    let s = aggregate(&EngineState::default(), &fetch(&client, &info)).snapshot;
     let gt = sim
         .ground_truth(&info.name, t - time::Duration::seconds(15), t)
         .expect("truth");
