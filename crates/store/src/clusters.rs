@@ -311,23 +311,7 @@ impl Store {
             let conn = self.conn()?;
             let _turn = self.write_turn();
             let now = to_ms(OffsetDateTime::now_utc());
-            conn.execute(
-                "INSERT INTO clusters (name, fe_hosts, username, password, connect_timeout_secs,
-                 request_timeout_secs, enabled, source, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'api', ?8, ?8)",
-                params![
-                    new.name,
-                    hosts_json(&new.fe_hosts)?,
-                    new.username,
-                    self.key().seal(new.password.expose()),
-                    new.connect_timeout_secs,
-                    new.request_timeout_secs,
-                    new.enabled,
-                    now
-                ],
-            )
-            .map_err(|e| name_conflict(e, &new.name))?;
-            let id = conn.last_insert_rowid();
+            let id = self.insert_cluster_row(&conn, new, ClusterSource::Api, now)?;
             log::info!("store: registered cluster {id} `{}`", new.name);
             read_cluster(&conn, id, self.key())?.ok_or_else(|| not_found(id))
         })())
@@ -391,24 +375,7 @@ impl Store {
                     id
                 }
                 None => {
-                    tx.execute(
-                        "INSERT INTO clusters (name, fe_hosts, username, password,
-                         connect_timeout_secs, request_timeout_secs, enabled, source,
-                         created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'config', ?8, ?8)",
-                        params![
-                            new.name,
-                            hosts,
-                            new.username,
-                            self.key().seal(new.password.expose()),
-                            new.connect_timeout_secs,
-                            new.request_timeout_secs,
-                            new.enabled,
-                            now
-                        ],
-                    )
-                    .map_err(|e| name_conflict(e, &new.name))?;
-                    let id = tx.last_insert_rowid();
+                    let id = self.insert_cluster_row(&tx, new, ClusterSource::Config, now)?;
                     log::info!(
                         "store: registered cluster {id} `{}` from the configuration",
                         new.name
@@ -421,6 +388,35 @@ impl Store {
             self.bump_generation(id);
             Ok(cluster)
         })())
+    }
+
+    /// Inserts `new` as a row from `source`, its password sealed, created and updated at `now`;
+    /// its id. [`Error::Conflict`] when the name is taken. `conn` may be a transaction.
+    fn insert_cluster_row(
+        &self,
+        conn: &Connection,
+        new: &NewCluster,
+        source: ClusterSource,
+        now: i64,
+    ) -> Result<i64> {
+        conn.execute(
+            "INSERT INTO clusters (name, fe_hosts, username, password, connect_timeout_secs,
+                 request_timeout_secs, enabled, source, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            params![
+                new.name,
+                hosts_json(&new.fe_hosts)?,
+                new.username,
+                self.key().seal(new.password.expose()),
+                new.connect_timeout_secs,
+                new.request_timeout_secs,
+                new.enabled,
+                source.as_str(),
+                now
+            ],
+        )
+        .map_err(|e| name_conflict(e, &new.name))?;
+        Ok(conn.last_insert_rowid())
     }
 
     /// Change some fields of cluster `id` (see [`ClusterUpdate`]) and return it as stored.
