@@ -181,13 +181,7 @@ impl Browser {
     pub async fn click(&self, css: &str) {
         let deadline = Instant::now() + PAGE_TIMEOUT;
         loop {
-            let element = self
-                .client
-                .wait()
-                .at_most(PAGE_TIMEOUT)
-                .for_element(Locator::Css(css))
-                .await
-                .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+            let element = self.element(css).await;
             match element.click().await {
                 Ok(()) => return,
                 Err(e) if e.to_string().contains("stale element") && Instant::now() < deadline => {
@@ -198,15 +192,19 @@ impl Browser {
         }
     }
 
-    /// Types `text` into the field matched by `css`, replacing what it held.
-    pub async fn type_into(&self, css: &str, text: &str) {
-        let element = self
-            .client
+    /// The element matched by `css`, waiting up to [`PAGE_TIMEOUT`] for it to appear.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
             .wait()
             .at_most(PAGE_TIMEOUT)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no field {css}: {e}"));
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// Types `text` into the field matched by `css`, replacing what it held.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.element(css).await;
         element.clear().await.expect("clear field");
         element
             .send_keys(text)
