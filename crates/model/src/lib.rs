@@ -12,17 +12,21 @@
 //! * [`snapshot`]: what the engine computes and the store keeps ([`MetricsSnapshot`],
 //!   [`NodeSnapshot`], [`DailySnapshot`], and [`DailyInput`], the part of a snapshot the daily
 //!   roll-up reads).
+//! * [`alert`]: alerts, their history and user rules as written ([`Alert`], [`AlertEvent`],
+//!   [`RuleSpec`], [`RuleOverride`]); `rockscope-alerts` evaluates them.
 //!
 //! **Invariant:** this crate holds data only. It depends on nothing of rockscope, speaks no HTTP
 //! and no SQL, and reads no clock.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod alert;
 pub mod cycle;
 pub mod nodes;
 pub mod scrape;
 pub mod snapshot;
 
+pub use alert::*;
 pub use cycle::*;
 pub use nodes::*;
 pub use scrape::*;
