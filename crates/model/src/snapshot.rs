@@ -251,6 +251,37 @@ pub struct MetricsSnapshot {
     /// Disk bytes written per second.
     pub io_write_rate: Option<f64>,
 
+    // ---- alert sources (StarRocks' "Manage Alerts" items) ----------------------------------------
+    /// Failed cumulative compactions in the interval, summed over BEs
+    /// (`starrocks_be_engine_requests_total{type="cumulative_compaction",status="failed"}`).
+    pub compaction_cumulative_failed_interval: Option<i64>,
+    /// Failed base compactions in the interval, summed over BEs (`type="base_compaction"`).
+    pub compaction_base_failed_interval: Option<i64>,
+    /// Failed schema changes in the interval, summed over BEs (`type="schema_change"` and
+    /// `type="create_rollup"`).
+    pub schema_change_failed_interval: Option<i64>,
+    /// Failed tablet clones in the interval, summed over BEs (`type="clone"`).
+    pub clone_failed_interval: Option<i64>,
+    /// The most versions (rowsets) of one tablet, over BEs (`starrocks_be_max_tablet_rowset_num`).
+    pub max_tablet_rowset_num: Option<i64>,
+    /// BDB journal entries not yet checkpointed, the leader's `starrocks_fe_meta_log_count`.
+    pub meta_log_count: Option<i64>,
+    /// Transactions begun in the interval, summed over FEs (`starrocks_fe_txn_begin`).
+    pub txn_begin_interval: Option<i64>,
+    /// Transactions failed in the interval, summed over FEs (`starrocks_fe_txn_failed`).
+    pub txn_failed_interval: Option<i64>,
+    /// Running transactions of the busiest database (leader's `starrocks_fe_txn_running{db}`).
+    pub txn_running_max_db: Option<i64>,
+    /// The largest routine-load partition lag, rows (leader's
+    /// `starrocks_fe_routine_load_max_lag_of_partition`; needs `enable_routine_load_lag_metrics`).
+    pub routine_load_max_lag: Option<i64>,
+    /// Internal query errors in the interval, summed over FEs (`starrocks_fe_query_internal_err`,
+    /// StarRocks 3.1.15/3.2.11/3.3.3+).
+    pub query_internal_error_interval: Option<i64>,
+    /// The busiest disk's IO utilisation over BEs and CNs, 0–100
+    /// (`starrocks_be_max_disk_io_util_percent`).
+    pub max_disk_io_util_pct: Option<f64>,
+
     // ---- scrape health -------------------------------------------------------------------------
     /// Nodes the collector tried to scrape.
     pub scrape_nodes_total: i64,
@@ -344,6 +375,16 @@ pub struct NodeSnapshot {
     pub io_read_rate: Option<f64>,
     /// Disk bytes written per second (BE/CN).
     pub io_write_rate: Option<f64>,
+    /// JVM threads (FE, `jvm_thread{type="count"}`).
+    pub jvm_thread_count: Option<i64>,
+    /// The busiest disk's IO utilisation, 0–100 (BE/CN, `starrocks_be_max_disk_io_util_percent`).
+    pub disk_io_util_pct: Option<f64>,
+    /// The fullest storage path (BE, `path` label of `starrocks_be_disks_total_capacity`).
+    pub fullest_disk_path: Option<String>,
+    /// That path's used %, 0–100 (total − avail) / total (BE).
+    pub fullest_disk_path_usage_pct: Option<f64>,
+    /// The most versions (rowsets) of one tablet on the node (BE).
+    pub max_tablet_rowset_num: Option<i64>,
     /// Whether `/metrics` was scraped this cycle.
     pub scrape_ok: bool,
     /// Why the scrape failed (`code: message`), or why the node was not scraped.

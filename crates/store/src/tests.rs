@@ -111,7 +111,7 @@ fn metrics_columns_cover_every_field() {
         ),
         "every MetricsSnapshot field needs exactly one column in columns.rs"
     );
-    assert_eq!(keys(&snap).len(), 114);
+    assert_eq!(keys(&snap).len(), 126);
 }
 
 #[test]
