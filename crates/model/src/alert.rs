@@ -91,6 +91,13 @@ pub struct Alert {
     /// The last evaluation that updated it.
     #[serde(with = "time::serde::rfc3339")]
     pub evaluated_at: OffsetDateTime,
+    /// When delivery last queued this alert (kept across restarts, so that a restart neither
+    /// re-notifies nor forgets); the evaluator carries it over unchanged.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_sent_at: Option<OffsetDateTime>,
+    /// The state it was in when last queued (`firing` or `resolved`).
+    #[serde(default)]
+    pub last_sent_state: Option<AlertState>,
 }
 
 /// One state change of an alert: a row of the alert history.
