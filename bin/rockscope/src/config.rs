@@ -11,6 +11,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod alerts;
+pub use alerts::{AlertsSettings, ReceiverSettings};
+
 /// The file read when no `--config` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/metrics-collector.toml";
 
@@ -26,6 +29,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     /// `[[clusters]]`: clusters declared in the file.
     pub clusters: Vec<ClusterSettings>,
+    /// `[alerts]`: rules and their delivery.
+    pub alerts: AlertsSettings,
 }
 
 /// `[collector]`.
@@ -378,6 +383,7 @@ impl Settings {
                 "storage.path is empty; give a file such as data/rockscope.db".to_owned(),
             ));
         }
+        self.alerts.validate()?;
         let mut names = std::collections::HashSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
             rockscope_api::check_cluster_fields(
