@@ -34,6 +34,12 @@ pub enum Command {
     /// a new random key file, or ROCKSCOPE_NEW_SECRET_KEY when the key comes from
     /// ROCKSCOPE_SECRET_KEY.
     RotateKey,
+    /// Alert rules: `alerts export-rules` writes them as a Prometheus rule file.
+    Alerts {
+        /// What to do with the rules.
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
     /// Print each sample of a Prometheus text body as one JSON object per line; strict by
     /// default (exit 1 on the first invalid line).
     ParseMetrics {
@@ -46,6 +52,19 @@ pub enum Command {
         /// The file to read; standard input when absent or `-`.
         #[arg(value_name = "FILE")]
         file: Option<String>,
+    },
+}
+
+/// `rockscope alerts …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum AlertsCommand {
+    /// Print the effective rules (built-in with overrides, the configuration's and those added
+    /// through the API) as a Prometheus rule file over the series rockscope exports, for
+    /// `promtool check rules` and a Prometheus of your own.
+    ExportRules {
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 

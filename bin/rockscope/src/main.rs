@@ -6,6 +6,7 @@
 mod cli;
 mod config;
 mod demo;
+mod export_rules;
 mod logging;
 mod parse_metrics;
 mod service;
@@ -30,6 +31,12 @@ fn main() -> ExitCode {
         }
         cli::Command::CheckConfig => match settings() {
             Ok(settings) => check_config(invocation.config.as_deref(), &settings),
+            Err(code) => code,
+        },
+        cli::Command::Alerts {
+            command: cli::AlertsCommand::ExportRules { output },
+        } => match settings() {
+            Ok(settings) => export_rules::run(&settings, Vec::new(), output.as_deref()),
             Err(code) => code,
         },
         cli::Command::RotateKey => match settings() {

@@ -93,7 +93,11 @@ impl AlertsSettings {
     /// Checks every value, every receiver and every rule (all bad rules are named, not only the
     /// first).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        in_range("alerts.resend_delay_secs", self.resend_delay_secs, &RESEND_DELAY_SECS)?;
+        in_range(
+            "alerts.resend_delay_secs",
+            self.resend_delay_secs,
+            &RESEND_DELAY_SECS,
+        )?;
         in_range(
             "alerts.repeat_interval_secs",
             self.repeat_interval_secs,
@@ -104,12 +108,23 @@ impl AlertsSettings {
             u64::from(self.history_retention_days),
             &HISTORY_RETENTION_DAYS,
         )?;
-        in_range("alerts.queue_capacity", self.queue_capacity as u64, &QUEUE_CAPACITY)?;
-        in_range("alerts.timeout_secs", self.timeout_secs, &DELIVERY_TIMEOUT_SECS)?;
+        in_range(
+            "alerts.queue_capacity",
+            self.queue_capacity as u64,
+            &QUEUE_CAPACITY,
+        )?;
+        in_range(
+            "alerts.timeout_secs",
+            self.timeout_secs,
+            &DELIVERY_TIMEOUT_SECS,
+        )?;
         if let Some(url) = &self.external_url {
             check_url("alerts.external_url", url)?;
         }
-        let receivers = [("alertmanagers", &self.alertmanagers), ("webhooks", &self.webhooks)];
+        let receivers = [
+            ("alertmanagers", &self.alertmanagers),
+            ("webhooks", &self.webhooks),
+        ];
         for (kind, list) in receivers {
             for (i, receiver) in list.iter().enumerate() {
                 receiver.validate(&format!("alerts.{kind}[{i}]"))?;
