@@ -24,6 +24,8 @@
 //!   each node listens.
 //! * [`Simulator::set_fault`], [`Simulator::set_cluster_fault`] (every node of a cluster, e.g. a
 //!   whole cluster down), [`Simulator::set_leader`]: change behaviour at run time.
+//! * [`Receiver`]: the far side of alert delivery, a recording HTTP endpoint (webhooks,
+//!   Alertmanager API) that answers normally, with an error status or not at all.
 //! * [`Simulator::ground_truth`] → [`GroundTruth`]; [`Simulator::set_manual_time`] and
 //!   [`Simulator::set_time_offset`] control the clock the endpoints use.
 //!
@@ -79,6 +81,7 @@ mod ids;
 mod javafmt;
 mod model;
 mod ops;
+mod receiver;
 mod server;
 mod show_proc;
 mod state;
@@ -98,6 +101,7 @@ pub use fault::Fault;
 pub use http::base64_encode;
 pub use ids::{ClusterInfo, NodeId, NodeInfo, NodeKind};
 pub use javafmt::java_double_to_string;
+pub use receiver::{Answer, ReceivedRequest, Receiver};
 pub use traffic::Traffic;
 pub use truth::{FeLatencyTruth, GroundTruth};
 

@@ -3,6 +3,7 @@
 mod endpoints;
 mod faults;
 mod latency;
+mod receiver;
 mod support;
 mod truth;
 
