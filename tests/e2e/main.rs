@@ -3,6 +3,8 @@
 //! simulated StarRocks clusters (`rockscope-sim`, `BindMode::Ports`), checked against the
 //! simulator's ground truth.
 //!
+//! * `alerts`: a rule fires against the simulator and reaches a webhook and a real Alertmanager;
+//!   a restart neither re-notifies nor loses the resolution.
 //! * `collection`: clusters from the config file and from `POST /api/clusters` are collected;
 //!   list, overview and values vs ground truth.
 //! * `endpoints`: every other endpoint's shape and values.
@@ -13,6 +15,7 @@
 //! * `secrets`: no password or token in any response body, log line (`debug`, `trace`) or
 //!   `check-config` output.
 
+mod alerts;
 mod auth;
 mod collection;
 mod endpoints;

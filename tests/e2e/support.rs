@@ -97,6 +97,8 @@ pub struct AppConfig {
     pub server_lines: Vec<String>,
     /// The open-files soft limit the process starts with (`ulimit -Sn`), if not inherited.
     pub open_files: Option<u64>,
+    /// Further sections appended to the file as they are (e.g. `[alerts]`).
+    pub sections: Vec<String>,
 }
 
 impl Default for AppConfig {
@@ -108,6 +110,7 @@ impl Default for AppConfig {
             rust_log: "debug".to_owned(),
             server_lines: Vec::new(),
             open_files: None,
+            sections: Vec::new(),
         }
     }
 }
@@ -133,6 +136,12 @@ impl AppConfig {
     pub fn server(mut self, key: &str, value: &str) -> AppConfig {
         let value = Value::String(value.to_owned()).to_string();
         self.server_lines.push(format!("{key} = {value}"));
+        self
+    }
+
+    /// Appends `toml` (whole sections) to the configuration file.
+    pub fn section(mut self, toml: &str) -> AppConfig {
+        self.sections.push(toml.to_owned());
         self
     }
 
@@ -164,6 +173,9 @@ impl AppConfig {
                 s(&c.username),
                 s(&c.password)
             );
+        }
+        for section in &self.sections {
+            let _ = writeln!(out, "{section}");
         }
         out
     }
@@ -261,7 +273,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = fs::remove_dir_all(&self.0);
+        }
     }
 }
 
@@ -278,6 +292,7 @@ pub fn rockscope_command() -> Command {
 
 /// A running `rockscope serve`.
 pub struct TestApp {
+    config: AppConfig,
     child: Child,
     addr: SocketAddr,
     token: Option<String>,
@@ -288,9 +303,42 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the binary and waits for its address.
     pub fn start(config: AppConfig) -> TestApp {
-        let dir = TempDir::new("app");
+        TestApp::start_in(config, TempDir::new("app"))
+    }
+
+    /// Stops the binary with SIGTERM (waiting for it to exit), then starts it again on the same
+    /// configuration, folder and database.
+    pub fn restart(mut self) -> TestApp {
+        self.stop();
+        let config = self.config.clone();
+        let dir = std::mem::replace(&mut self.dir, TempDir(PathBuf::new()));
+        drop(self);
+        TestApp::start_in(config, dir)
+    }
+
+    /// Sends SIGTERM and waits (up to 10 s) for the process to exit.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(POLL_EVERY);
+        }
+        panic!(
+            "rockscope did not exit within 10 s of SIGTERM:\n{}",
+            self.logs()
+        );
+    }
+
+    fn start_in(config: AppConfig, dir: TempDir) -> TestApp {
         let child = spawn(&config, &dir);
         let mut app = TestApp {
+            config: config.clone(),
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token: config.api_token.clone(),
