@@ -2,6 +2,7 @@
 //! webhook, credentials as [`Secret`]s, and the [`ConfigError`] of a receiver that cannot work.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -50,6 +51,10 @@ pub struct ReceiverConfig {
     /// Sent as `Authorization: Bearer …`.
     #[serde(default)]
     pub bearer_token: Option<Secret>,
+    /// A file holding the bearer token (surrounding whitespace ignored), read once at start;
+    /// instead of `bearer_token`.
+    #[serde(default)]
+    pub bearer_token_file: Option<PathBuf>,
     /// Sent as `Authorization: Basic …`.
     #[serde(default)]
     pub basic_auth: Option<BasicAuth>,
@@ -61,6 +66,7 @@ impl ReceiverConfig {
         Self {
             url: url.into(),
             bearer_token: None,
+            bearer_token_file: None,
             basic_auth: None,
         }
     }
@@ -134,6 +140,26 @@ pub enum ConfigError {
         /// The URL, credentials removed.
         url: String,
     },
+    /// Both `bearer_token` and `bearer_token_file` were given.
+    #[error("{kind} url {url:?}: give bearer_token or bearer_token_file, not both")]
+    TwoTokens {
+        /// `alertmanager` or `webhook`.
+        kind: &'static str,
+        /// The URL, credentials removed.
+        url: String,
+    },
+    /// The bearer token file cannot be read, or is empty.
+    #[error("{kind} url {url:?}: bearer_token_file {path:?}: {problem}")]
+    TokenFile {
+        /// `alertmanager` or `webhook`.
+        kind: &'static str,
+        /// The URL, credentials removed.
+        url: String,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error, or that it is empty.
+        problem: String,
+    },
     /// A setting is zero or empty where it cannot be.
     #[error("alert delivery: {0}")]
     BadSetting(&'static str),
@@ -167,5 +193,73 @@ impl NotifyConfig {
             return bad("external_url must be an http:// or https:// URL");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receiver_reads_from_its_config_table_and_hides_its_secrets() {
+        let config: ReceiverConfig = serde_json::from_value(serde_json::json!({
+            "url": "http://am:9093",
+            "basic_auth": {"username": "rockscope", "password": "hunter2"},
+        }))
+        .unwrap();
+        let basic = config.basic_auth.as_ref().unwrap();
+        assert_eq!(
+            (basic.username.as_str(), basic.password.expose()),
+            ("rockscope", "hunter2")
+        );
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let unknown = serde_json::from_value::<ReceiverConfig>(serde_json::json!({
+            "url": "http://am:9093", "bearer": "x",
+        }));
+        assert!(
+            unknown
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `bearer`")
+        );
+    }
+
+    #[test]
+    fn zero_settings_are_refused() {
+        let ok = NotifyConfig::default();
+        assert_eq!(ok.validate(), Ok(()));
+        for (config, word) in [
+            (
+                NotifyConfig {
+                    timeout: Duration::ZERO,
+                    ..ok.clone()
+                },
+                "timeout",
+            ),
+            (
+                NotifyConfig {
+                    resend_delay: Duration::ZERO,
+                    ..ok.clone()
+                },
+                "resend_delay",
+            ),
+            (
+                NotifyConfig {
+                    repeat_interval: Duration::ZERO,
+                    ..ok.clone()
+                },
+                "repeat_interval",
+            ),
+            (
+                NotifyConfig {
+                    external_url: "rockscope:8080".into(),
+                    ..ok.clone()
+                },
+                "external_url",
+            ),
+        ] {
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains(word), "{err}");
+        }
     }
 }

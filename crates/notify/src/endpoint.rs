@@ -76,7 +76,8 @@ impl Endpoint {
             (Some(b), None) => Some((b.username.clone(), b.password.expose().to_owned())),
             (None, url_basic) => url_basic,
         };
-        if config.bearer_token.is_some() && basic.is_some() {
+        let token = bearer_token(kind, config, &redacted_url)?;
+        if token.is_some() && basic.is_some() {
             return Err(ConfigError::TwoCredentials {
                 kind: kind.as_str(),
                 url: redacted_url,
@@ -86,7 +87,7 @@ impl Endpoint {
         if let Some(info) = parts.userinfo {
             secrets.push(info.to_owned());
         }
-        let authorization = if let Some(token) = &config.bearer_token {
+        let authorization = if let Some(token) = &token {
             secrets.push(token.expose().to_owned());
             Some(Secret::new(format!("Bearer {}", token.expose())))
         } else if let Some((user, password)) = basic {
@@ -117,6 +118,35 @@ impl Endpoint {
             authorization,
             scrubber: Scrubber::new(secrets.iter().map(String::as_str)),
         })
+    }
+}
+
+/// The bearer token, from `bearer_token` or read from `bearer_token_file`.
+fn bearer_token(
+    kind: ReceiverKind,
+    config: &ReceiverConfig,
+    redacted_url: &str,
+) -> Result<Option<Secret>, ConfigError> {
+    let Some(path) = &config.bearer_token_file else {
+        return Ok(config.bearer_token.clone());
+    };
+    if config.bearer_token.is_some() {
+        return Err(ConfigError::TwoTokens {
+            kind: kind.as_str(),
+            url: redacted_url.to_owned(),
+        });
+    }
+    let failed = |problem: String| ConfigError::TokenFile {
+        kind: kind.as_str(),
+        url: redacted_url.to_owned(),
+        path: path.clone(),
+        problem,
+    };
+    // The error names the file, never its content.
+    let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+    match text.trim() {
+        "" => Err(failed("is empty".to_owned())),
+        token => Ok(Some(Secret::new(token))),
     }
 }
 
@@ -328,6 +358,32 @@ mod tests {
     }
 
     #[test]
+    fn a_bearer_token_file_is_read_and_trimmed() {
+        let path =
+            std::env::temp_dir().join(format!("rockscope-notify-token-{}", std::process::id()));
+        std::fs::write(&path, "  t0ken-from-file\n").unwrap();
+        let config = ReceiverConfig {
+            bearer_token_file: Some(path.clone()),
+            ..ReceiverConfig::new("http://am:9093")
+        };
+        let e = Endpoint::new(ReceiverKind::Alertmanager, &config).unwrap();
+        assert_eq!(e.authorization.unwrap().expose(), "Bearer t0ken-from-file");
+        assert_eq!(e.scrubber.scrub("t0ken-from-file"), "***");
+        std::fs::write(&path, "\n").unwrap();
+        let err = Endpoint::new(ReceiverKind::Alertmanager, &config).unwrap_err();
+        assert!(err.to_string().ends_with("is empty"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        let err = Endpoint::new(ReceiverKind::Alertmanager, &config).unwrap_err();
+        assert!(matches!(err, ConfigError::TokenFile { .. }), "{err}");
+        let both = ReceiverConfig {
+            bearer_token: Some(Secret::new("x")),
+            ..config
+        };
+        let err = Endpoint::new(ReceiverKind::Alertmanager, &both).unwrap_err();
+        assert!(matches!(err, ConfigError::TwoTokens { .. }), "{err}");
+    }
+
+    #[test]
     fn two_kinds_of_credentials_are_refused() {
         let config = ReceiverConfig {
             bearer_token: Some(Secret::new("t")),
@@ -335,7 +391,7 @@ mod tests {
                 username: "u".into(),
                 password: Secret::new("p"),
             }),
-            url: "http://am".into(),
+            ..ReceiverConfig::new("http://am")
         };
         let err = Endpoint::new(ReceiverKind::Alertmanager, &config).unwrap_err();
         assert!(matches!(err, ConfigError::TwoCredentials { .. }), "{err}");

@@ -208,3 +208,14 @@ impl Notifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notifier_can_be_shared_between_the_collector_s_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Notifier>();
+    }
+}

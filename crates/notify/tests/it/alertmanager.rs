@@ -138,6 +138,7 @@ fn an_alert_reaches_a_real_alertmanager_and_its_resolution_follows() {
     let eval = Duration::from_secs(30);
     let fired = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let mut alerts = [firing_alert("RockscopeTestDiskFull", "be1:8040", fired)];
+    alerts[0].fingerprint = fingerprint(&alerts[0].labels);
 
     notifier.submit(1, "prod", &mut alerts, eval, fired);
     receiver.wait_for(WAIT, |r| r.json()["status"] == "firing");
@@ -195,4 +196,22 @@ fn an_alert_reaches_a_real_alertmanager_and_its_resolution_follows() {
     eventually("both deliveries counted", || notifier.status()[0].sent == 2);
     assert_eq!(notifier.status()[0].failed, 0);
     notifier.shutdown();
+}
+
+/// Alertmanager's fingerprint as `docs/ALERTS.md` describes it: FNV-1a 64 over the sorted
+/// `name 0xFF value 0xFF`, 16 hex digits.
+fn fingerprint(labels: &std::collections::BTreeMap<String, String>) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, value) in labels {
+        for byte in name
+            .bytes()
+            .chain([0xff])
+            .chain(value.bytes())
+            .chain([0xff])
+        {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
 }

@@ -258,3 +258,34 @@ fn bad_configuration_is_refused_before_anything_starts() {
     .unwrap();
     assert!(err.to_string().contains("queue_capacity"), "{err}");
 }
+
+#[test]
+fn a_restart_neither_renotifies_nor_loses_the_resolution() {
+    let receiver = Receiver::start(vec![]);
+    let t0 = OffsetDateTime::now_utc();
+    let mut alerts = [firing_alert("FeDown", "fe1:8030", t0)];
+    let before = Notifier::start(webhook_config(receiver.url("/hook"))).unwrap();
+    before.submit(1, "prod", &mut alerts, EVAL, t0);
+    receiver.wait_for(WAIT, |_| true);
+    before.shutdown();
+
+    // What the store gives back after the restart: the alerts with their last_sent_* fields.
+    let mut reloaded = alerts.clone();
+    let after = Notifier::start(webhook_config(receiver.url("/hook"))).unwrap();
+    let t1 = t0 + time::Duration::seconds(40);
+    after.submit(1, "prod", &mut reloaded, EVAL, t1);
+    assert_eq!(
+        reloaded, alerts,
+        "still firing: nothing queued, nothing marked"
+    );
+    let t2 = t1 + time::Duration::seconds(30);
+    resolve(&mut reloaded[0], t2);
+    after.submit(1, "prod", &mut reloaded, EVAL, t2);
+    let requests = receiver.wait_for(WAIT, |r| r.json()["status"] == "resolved");
+    let statuses: Vec<_> = requests
+        .iter()
+        .map(|r| r.json()["status"].clone())
+        .collect();
+    assert_eq!(statuses, ["firing", "resolved"], "one of each, in order");
+    after.shutdown();
+}
