@@ -114,11 +114,12 @@ pub(crate) fn plan(
         }
     }
     if receivers.alertmanagers {
-        let in_webhooks: Vec<usize> = plan.webhook_groups.iter().flatten().copied().collect();
+        let mut in_webhooks = vec![false; alerts.len()];
+        for &i in plan.webhook_groups.iter().flatten() {
+            in_webhooks[i] = true;
+        }
         plan.alertmanager = (0..alerts.len())
-            .filter(|i| {
-                in_webhooks.contains(i) || alertmanager_due(&alerts[*i], now, cadence.resend_delay)
-            })
+            .filter(|&i| in_webhooks[i] || alertmanager_due(&alerts[i], now, cadence.resend_delay))
             .collect();
     }
     plan

@@ -162,7 +162,8 @@ impl Queue {
         }
     }
 
-    /// A notification abandoned because shutdown began while it waited for a retry.
+    /// A notification abandoned because shutdown began (while it waited for a retry, or when
+    /// the drain time ran out).
     pub(crate) fn record_abandoned(&self) {
         self.lock().counts.dropped += 1;
     }

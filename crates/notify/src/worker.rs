@@ -74,7 +74,13 @@ impl Worker {
     /// Tries `body` until it is delivered, refused, out of attempts, or shutdown begins.
     fn deliver(&mut self, body: &Body) {
         for attempt in 1..=MAX_ATTEMPTS {
-            let (error, retry_after, refused) = match self.attempt(body) {
+            let limit = self.queue.call_limit(self.timeout);
+            if limit.is_zero() {
+                // Shutdown's drain time is over: no call that could not finish anyway.
+                self.queue.record_abandoned();
+                return;
+            }
+            let (error, retry_after, refused) = match self.attempt(body, limit) {
                 Attempt::Delivered => {
                     self.queue.record_sent(OffsetDateTime::now_utc());
                     if let Some(times) = self.failures.succeeded() {
@@ -121,15 +127,8 @@ impl Worker {
         }
     }
 
-    /// One POST of `body`.
-    fn attempt(&self, body: &[u8]) -> Attempt {
-        let limit = self.queue.call_limit(self.timeout);
-        if limit.is_zero() {
-            return Attempt::Failed {
-                error: "shutting down".to_owned(),
-                retry_after: None,
-            };
-        }
+    /// One POST of `body`, ending within `limit`.
+    fn attempt(&self, body: &[u8], limit: Duration) -> Attempt {
         let mut request = self
             .agent
             .post(&self.endpoint.post_url)
