@@ -9,7 +9,7 @@ use rockscope_notify::{Notifier, NotifyConfig, ReceiverConfig, ReceiverKind, Sec
 use time::OffsetDateTime;
 
 use crate::receiver::{Receiver, Reply};
-use crate::{WAIT, eventually, firing_alert, resolve};
+use crate::{WAIT, eventually, firing_alert, logged, resolve};
 
 const EVAL: Duration = Duration::from_secs(30);
 
@@ -130,6 +130,7 @@ fn a_503_is_retried_and_then_delivered() {
 
 #[test]
 fn a_400_is_dropped_and_counted_and_an_echoed_token_is_scrubbed() {
+    logged();
     let token = "s3cret-token";
     let receiver = Receiver::start(vec![Reply::status(
         400,
@@ -163,11 +164,23 @@ fn a_400_is_dropped_and_counted_and_an_echoed_token_is_scrubbed() {
     assert_eq!(status.sent, 0);
     assert!(!format!("{status:?}").contains(token));
     assert_eq!(receiver.requests().len(), 1, "a refusal is not retried");
+    let logged = logged();
+    let line = logged
+        .iter()
+        .find(|l| l.contains(&format!("{}/am refused", receiver.addr)))
+        .expect("the refusal is logged");
+    assert!(line.starts_with("WARN"), "{line}");
+    assert!(
+        line.ends_with("HTTP 400: bad request; you sent Authorization: Bearer ***"),
+        "{line}"
+    );
+    assert!(!logged.iter().any(|l| l.contains(token)), "{logged:#?}");
     notifier.shutdown();
 }
 
 #[test]
 fn an_unreachable_receiver_is_a_recorded_failure() {
+    logged();
     // A port nobody listens on: bound, then released.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -187,6 +200,17 @@ fn an_unreachable_receiver_is_a_recorded_failure() {
     let status = &notifier.status()[0];
     assert_eq!(status.url, format!("http://***@127.0.0.1:{port}/hook"));
     assert!(!format!("{status:?}").contains("pa55word"), "{status:?}");
+    let logged = logged();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains(&format!("http://***@127.0.0.1:{port}/hook failed"))),
+        "{logged:#?}"
+    );
+    assert!(
+        !logged.iter().any(|l| l.contains("pa55word")),
+        "{logged:#?}"
+    );
     assert_eq!(status.sent, 0);
     notifier.shutdown();
 }

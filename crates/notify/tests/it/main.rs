@@ -6,6 +6,7 @@ mod delivery;
 mod receiver;
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rockscope_model::alert::{Alert, AlertState, Severity};
@@ -62,4 +63,32 @@ pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         assert!(start.elapsed() < WAIT, "not within {WAIT:?}: {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Every line rockscope-notify logged in this test process so far (all tests share it); the
+/// first call installs the logger.
+pub fn logged() -> Vec<String> {
+    static LOGGER: OnceLock<Capture> = OnceLock::new();
+    let capture = LOGGER.get_or_init(|| Capture(Mutex::default()));
+    if log::set_logger(capture).is_ok() {
+        log::set_max_level(log::LevelFilter::Debug);
+    }
+    capture.0.lock().unwrap().clone()
+}
+
+struct Capture(Mutex<Vec<String>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target().starts_with("rockscope_notify")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let line = format!("{} {}", record.level(), record.args());
+            self.0.lock().unwrap().push(line);
+        }
+    }
+
+    fn flush(&self) {}
 }
