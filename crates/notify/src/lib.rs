@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rockscope_model::alert::Alert;
+use rockscope_model::alert::{Alert, AlertState};
 use time::OffsetDateTime;
 
 pub use config::{BasicAuth, ConfigError, NotifyConfig, ReceiverConfig, Secret};
@@ -30,7 +30,7 @@ pub use queue::ReceiverStatus;
 
 use crate::due::{Cadence, Receivers};
 use crate::endpoint::Endpoint;
-use crate::queue::{Body, Queue};
+use crate::queue::{Notification, Queue};
 use crate::worker::Worker;
 
 /// How long shutdown lets the workers deliver what is queued (one attempt each).
@@ -137,12 +137,24 @@ impl Notifier {
         let pick =
             |indices: &[usize]| -> Vec<&Alert> { indices.iter().map(|&i| &alerts[i]).collect() };
         if !plan.alertmanager.is_empty() {
-            let body: Body = payload::alertmanager_body(&pick(&plan.alertmanager), &ctx).into();
-            self.push(ReceiverKind::Alertmanager, &body);
+            let batch = pick(&plan.alertmanager);
+            let firing = batch.iter().any(|a| a.state == AlertState::Firing);
+            let left = ctx.firing_ends_at - OffsetDateTime::now_utc();
+            self.push(
+                ReceiverKind::Alertmanager,
+                Notification {
+                    body: payload::alertmanager_body(&batch, &ctx).into(),
+                    send_by: firing
+                        .then(|| Instant::now() + Duration::try_from(left).unwrap_or_default()),
+                },
+            );
         }
         for group in &plan.webhook_groups {
-            let body: Body = payload::webhook_body(&pick(group), &ctx).into();
-            self.push(ReceiverKind::Webhook, &body);
+            let notification = Notification {
+                body: payload::webhook_body(&pick(group), &ctx).into(),
+                send_by: None,
+            };
+            self.push(ReceiverKind::Webhook, notification);
         }
         for i in queued {
             alerts[i].last_sent_at = Some(now);
@@ -150,10 +162,10 @@ impl Notifier {
         }
     }
 
-    /// Queues `body` for every receiver of `kind`.
-    fn push(&self, kind: ReceiverKind, body: &Body) {
+    /// Queues `notification` for every receiver of `kind`.
+    fn push(&self, kind: ReceiverKind, notification: Notification) {
         for receiver in self.receivers.iter().filter(|r| r.kind == kind) {
-            let dropped = receiver.queue.push(Arc::clone(body));
+            let dropped = receiver.queue.push(notification.clone());
             if dropped > 0 {
                 log::debug!(
                     "Alert delivery to {} {}: queue full, dropped the oldest notification.",

@@ -11,8 +11,15 @@ use time::OffsetDateTime;
 
 use crate::endpoint::ReceiverKind;
 
-/// One notification: a JSON body, shared by every receiver it goes to.
-pub(crate) type Body = Arc<[u8]>;
+/// One notification: a JSON body (shared by every receiver it goes to) and, for Alertmanager,
+/// the time it must be sent by.
+#[derive(Debug, Clone)]
+pub(crate) struct Notification {
+    pub(crate) body: Arc<[u8]>,
+    /// When the firing alerts' `endsAt` is near: Alertmanager would take a body sent later as
+    /// their resolution (and then fire them again at the next resend), so it is dropped then.
+    pub(crate) send_by: Option<Instant>,
+}
 
 /// What a receiver's status shows (`Notifier::status`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,7 +33,8 @@ pub struct ReceiverStatus {
     /// Notifications given up: refused with a 4xx other than 429, or still failing after every
     /// retry.
     pub failed: u64,
-    /// Notifications never tried to the end: dropped from a full queue (the oldest first), or
+    /// Notifications never tried to the end: dropped from a full queue (the oldest first), too
+    /// late to send (an Alertmanager notification still failing near its alerts' `endsAt`), or
     /// left undelivered at shutdown.
     pub dropped: u64,
     /// Notifications waiting (the one being tried not included).
@@ -55,7 +63,7 @@ struct Counts {
 
 #[derive(Debug, Default)]
 struct State {
-    jobs: VecDeque<Body>,
+    jobs: VecDeque<Notification>,
     /// Set by shutdown: the worker may deliver what is queued until then, without retries.
     closing_until: Option<Instant>,
     counts: Counts,
@@ -87,7 +95,7 @@ impl Queue {
     /// Queues `body`, dropping the oldest waiting notification if the queue is full (a newer
     /// notification says more of the alerts' state than an older one). Returns how many were
     /// dropped. Never waits for the worker beyond the lock.
-    pub(crate) fn push(&self, body: Body) -> usize {
+    pub(crate) fn push(&self, notification: Notification) -> usize {
         let mut state = self.lock();
         let mut dropped = 0;
         while state.jobs.len() >= self.capacity {
@@ -95,7 +103,7 @@ impl Queue {
             dropped += 1;
         }
         state.counts.dropped += dropped as u64;
-        state.jobs.push_back(body);
+        state.jobs.push_back(notification);
         drop(state);
         self.wake.notify_one();
         dropped
@@ -103,7 +111,7 @@ impl Queue {
 
     /// The next notification, waiting for one. `None` when the worker is to stop: shutdown
     /// began and the queue is empty or its drain time is over (what is left counts as dropped).
-    pub(crate) fn next(&self) -> Option<Body> {
+    pub(crate) fn next(&self) -> Option<Notification> {
         let mut state = self.lock();
         loop {
             if let Some(until) = state.closing_until {
@@ -115,8 +123,8 @@ impl Queue {
                 }
                 return state.jobs.pop_front();
             }
-            if let Some(body) = state.jobs.pop_front() {
-                return Some(body);
+            if let Some(notification) = state.jobs.pop_front() {
+                return Some(notification);
             }
             state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
         }
@@ -162,8 +170,8 @@ impl Queue {
         }
     }
 
-    /// A notification abandoned because shutdown began (while it waited for a retry, or when
-    /// the drain time ran out).
+    /// A notification abandoned: shutdown began (while it waited for a retry, or when the drain
+    /// time ran out), or it is too late to send it.
     pub(crate) fn record_abandoned(&self) {
         self.lock().counts.dropped += 1;
     }
@@ -189,8 +197,11 @@ impl Queue {
 mod tests {
     use super::*;
 
-    fn body(text: &str) -> Body {
-        Arc::from(text.as_bytes())
+    fn body(text: &str) -> Notification {
+        Notification {
+            body: Arc::from(text.as_bytes()),
+            send_by: None,
+        }
     }
 
     #[test]
@@ -201,8 +212,8 @@ mod tests {
         assert_eq!(q.push(body("c")), 1);
         let status = q.status(ReceiverKind::Webhook, "http://h/");
         assert_eq!((status.dropped, status.queue_len), (1, 2));
-        assert_eq!(&*q.next().unwrap(), b"b");
-        assert_eq!(&*q.next().unwrap(), b"c");
+        assert_eq!(&*q.next().unwrap().body, b"b");
+        assert_eq!(&*q.next().unwrap().body, b"c");
     }
 
     #[test]
@@ -214,7 +225,7 @@ mod tests {
             !q.wait_to_retry(Duration::from_secs(3600)),
             "returns at once"
         );
-        assert_eq!(&*q.next().unwrap(), b"a", "drained while time is left");
+        assert_eq!(&*q.next().unwrap().body, b"a", "drained while time is left");
         assert!(q.next().is_none());
         q.push(body("b"));
         q.close(Instant::now());

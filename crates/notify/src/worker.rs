@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::endpoint::Endpoint;
 use crate::failure_log::{self, FailureLog};
-use crate::queue::{Body, Queue};
+use crate::queue::{Notification, Queue};
 use crate::retry::{self, MAX_ATTEMPTS, Verdict};
 
 /// Bytes of a refusal's body kept for the error.
@@ -66,21 +66,36 @@ impl Worker {
 
     /// Delivers until shutdown.
     pub(crate) fn run(mut self) {
-        while let Some(body) = self.queue.next() {
-            self.deliver(&body);
+        while let Some(notification) = self.queue.next() {
+            self.deliver(&notification);
         }
     }
 
-    /// Tries `body` until it is delivered, refused, out of attempts, or shutdown begins.
-    fn deliver(&mut self, body: &Body) {
+    /// Tries `notification` until it is delivered, refused, out of attempts or time, or
+    /// shutdown begins.
+    fn deliver(&mut self, notification: &Notification) {
         for attempt in 1..=MAX_ATTEMPTS {
             let limit = self.queue.call_limit(self.timeout);
-            if limit.is_zero() {
-                // Shutdown's drain time is over: no call that could not finish anyway.
+            let late = notification
+                .send_by
+                .is_some_and(|by| Instant::now() + limit > by);
+            if limit.is_zero() || late {
+                // Shutdown's drain time is over, or the call could end after the alerts'
+                // endsAt: no call at all (the next resend carries the firing alerts again).
+                log::debug!(
+                    "Alert delivery to {} {}: notification dropped ({}).",
+                    self.endpoint.kind.as_str(),
+                    self.endpoint.redacted_url,
+                    if late {
+                        "too late to send"
+                    } else {
+                        "shutting down"
+                    }
+                );
                 self.queue.record_abandoned();
                 return;
             }
-            let (error, retry_after, refused) = match self.attempt(body, limit) {
+            let (error, retry_after, refused) = match self.attempt(&notification.body, limit) {
                 Attempt::Delivered => {
                     self.queue.record_sent(OffsetDateTime::now_utc());
                     if let Some(times) = self.failures.succeeded() {
