@@ -316,19 +316,19 @@ fn a_restart_neither_renotifies_nor_loses_the_resolution() {
 
 #[test]
 fn an_alertmanager_batch_is_not_sent_after_its_alerts_would_have_ended() {
-    // endsAt = now + 4 × 100 ms: the retry after 1 s would reach Alertmanager with every firing
+    // endsAt = now + 4 × 250 ms: the retry after 1 s would reach Alertmanager with every firing
     // alert's endsAt past, which Alertmanager takes as their resolution.
     let receiver = Receiver::start(vec![Reply::status(503, "starting")]);
     let config = NotifyConfig {
         alertmanagers: vec![ReceiverConfig::new(receiver.url(""))],
-        resend_delay: Duration::from_millis(100),
+        resend_delay: Duration::from_millis(250),
         timeout: Duration::from_millis(50),
         ..NotifyConfig::default()
     };
     let notifier = Notifier::start(config).unwrap();
     let now = OffsetDateTime::now_utc();
     let mut alerts = [firing_alert("FeDown", "fe1:8030", now)];
-    notifier.submit(1, "prod", &mut alerts, Duration::from_millis(100), now);
+    notifier.submit(1, "prod", &mut alerts, Duration::from_millis(250), now);
     eventually("the late batch is dropped", || {
         notifier.status()[0].dropped == 1
     });
