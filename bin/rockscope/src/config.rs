@@ -12,7 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod alerts;
-pub use alerts::{AlertsSettings, ReceiverSettings};
+pub use alerts::AlertsSettings;
 
 /// The file read when no `--config` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/metrics-collector.toml";
@@ -593,5 +593,29 @@ mod tests {
             Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
             Ok(())
         });
+    }
+
+    #[test]
+    fn alerts_receivers_and_rules_are_checked_at_load() {
+        let s = from_toml(
+            "[alerts]\n[[alerts.alertmanagers]]\nurl = \"http://127.0.0.1:9093\"\n\
+             basic_auth = { username = \"am\", password = \"am-Secret-9\" }\n\
+             [[alerts.webhooks]]\nurl = \"http://127.0.0.1:9000/hook\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.alerts.alertmanagers.len(), 1);
+        let shown = serde_json::to_string(&s).unwrap();
+        assert!(!shown.contains("am-Secret-9"), "{shown}");
+
+        let e = from_toml("[[alerts.webhooks]]\nurl = \"ftp://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[alerts]") && e.contains("webhook"), "{e}");
+        let e = from_toml("[alerts]\nresend_delay_secs = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alerts.resend_delay_secs"), "{e}");
+        let e = from_toml("[alerts]\nbogus = 1\n").unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
     }
 }

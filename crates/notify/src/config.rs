@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A string that never shows itself: `Debug` prints `***`, there is no `Display`.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -24,6 +24,13 @@ impl Secret {
     }
 }
 
+/// Serialized as `***` (for `check-config`'s output), never as itself.
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
@@ -31,7 +38,7 @@ impl fmt::Debug for Secret {
 }
 
 /// HTTP Basic credentials of a receiver.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
     /// The user name (not secret: it may appear in logs).
@@ -41,7 +48,7 @@ pub struct BasicAuth {
 }
 
 /// One Alertmanager or webhook: `[[alerts.alertmanagers]]` or `[[alerts.webhooks]]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiverConfig {
     /// `http://host:port[/path]`. For an Alertmanager, its base URL (alerts go to

@@ -47,6 +47,26 @@ struct Receiver {
     worker: JoinHandle<()>,
 }
 
+/// Checks `config` as [`Notifier::start`] does (URLs, credentials, token files, settings),
+/// without starting anything: for `check-config`.
+pub fn check(config: &NotifyConfig) -> Result<(), ConfigError> {
+    endpoints(config).map(drop)
+}
+
+/// Every receiver of `config` as a checked endpoint, Alertmanagers first.
+fn endpoints(config: &NotifyConfig) -> Result<Vec<Endpoint>, ConfigError> {
+    config.validate()?;
+    let alertmanagers = config
+        .alertmanagers
+        .iter()
+        .map(|r| Endpoint::new(ReceiverKind::Alertmanager, r));
+    let webhooks = config
+        .webhooks
+        .iter()
+        .map(|r| Endpoint::new(ReceiverKind::Webhook, r));
+    alertmanagers.chain(webhooks).collect()
+}
+
 /// Delivers alerts to the configured receivers; see the crate's documentation.
 pub struct Notifier {
     receivers: Vec<Receiver>,
@@ -59,18 +79,7 @@ impl Notifier {
     /// Checks `config` (every URL must be `http://host[:port][/path]`; one kind of credentials
     /// per receiver) and starts one worker thread per receiver.
     pub fn start(config: NotifyConfig) -> Result<Notifier, ConfigError> {
-        config.validate()?;
-        let endpoints = config
-            .alertmanagers
-            .iter()
-            .map(|r| Endpoint::new(ReceiverKind::Alertmanager, r))
-            .chain(
-                config
-                    .webhooks
-                    .iter()
-                    .map(|r| Endpoint::new(ReceiverKind::Webhook, r)),
-            )
-            .collect::<Result<Vec<_>, _>>()?;
+        let endpoints = endpoints(&config)?;
         let mut notifier = Notifier {
             receivers: Vec::with_capacity(endpoints.len()),
             cadence: Cadence {

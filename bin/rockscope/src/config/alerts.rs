@@ -3,12 +3,13 @@
 //! `check-config` refuses exactly what `serve` would.
 
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
+use std::time::Duration;
 
 use rockscope_model::{RuleOverride, RuleSpec};
+use rockscope_notify::{NotifyConfig, ReceiverConfig};
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, Secret, in_range};
+use super::{ConfigError, in_range};
 
 /// `[alerts]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,10 +31,11 @@ pub struct AlertsSettings {
     pub queue_capacity: usize,
     /// Seconds one delivery request may take.
     pub timeout_secs: u64,
-    /// `[[alerts.alertmanagers]]`: Alertmanagers (API v2).
-    pub alertmanagers: Vec<ReceiverSettings>,
+    /// `[[alerts.alertmanagers]]`: Alertmanagers (API v2): `url`, and `bearer_token`,
+    /// `bearer_token_file` or `basic_auth = { username, password }`.
+    pub alertmanagers: Vec<ReceiverConfig>,
     /// `[[alerts.webhooks]]`: plain webhooks (Alertmanager's webhook JSON, version 4).
-    pub webhooks: Vec<ReceiverSettings>,
+    pub webhooks: Vec<ReceiverConfig>,
     /// `[[alerts.rules]]`: user rules.
     pub rules: Vec<RuleSpec>,
     /// `[[alerts.overrides]]`: built-in rules switched off or changed, by name.
@@ -56,26 +58,6 @@ impl Default for AlertsSettings {
             overrides: Vec::new(),
         }
     }
-}
-
-/// One receiver: an Alertmanager or a webhook.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiverSettings {
-    /// `http://` or `https://` URL: an Alertmanager's base URL, or the webhook's full URL.
-    pub url: String,
-    /// A bearer token sent with every request.
-    #[serde(default)]
-    pub bearer_token: Option<Secret>,
-    /// A file holding the bearer token (trimmed), instead of `bearer_token`.
-    #[serde(default)]
-    pub bearer_token_file: Option<PathBuf>,
-    /// Basic auth user.
-    #[serde(default)]
-    pub basic_auth_username: Option<String>,
-    /// Basic auth password.
-    #[serde(default)]
-    pub basic_auth_password: Option<Secret>,
 }
 
 /// `alerts.resend_delay_secs`: ten seconds to an hour.
@@ -118,18 +100,9 @@ impl AlertsSettings {
             self.timeout_secs,
             &DELIVERY_TIMEOUT_SECS,
         )?;
-        if let Some(url) = &self.external_url {
-            check_url("alerts.external_url", url)?;
-        }
-        let receivers = [
-            ("alertmanagers", &self.alertmanagers),
-            ("webhooks", &self.webhooks),
-        ];
-        for (kind, list) in receivers {
-            for (i, receiver) in list.iter().enumerate() {
-                receiver.validate(&format!("alerts.{kind}[{i}]"))?;
-            }
-        }
+        let external_url = self.external_url.as_deref().unwrap_or("http://localhost");
+        rockscope_notify::check(&self.notify_config(external_url))
+            .map_err(|e| ConfigError(format!("[alerts]: {e}")))?;
         rockscope_alerts::RuleSet::build(&self.rules, &self.overrides).map_err(|errors| {
             let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
             ConfigError(format!("[alerts]: {}", messages.join("; ")))
@@ -138,55 +111,21 @@ impl AlertsSettings {
     }
 }
 
-impl ReceiverSettings {
-    fn validate(&self, key: &str) -> Result<(), ConfigError> {
-        check_url(&format!("{key}.url"), &self.url)?;
-        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
-            return Err(ConfigError(format!(
-                "{key}: bearer_token and bearer_token_file are both set; give one of them"
-            )));
+impl AlertsSettings {
+    /// Delivery's settings; `bound_url` (`http://<address the API listens on>`) is the
+    /// `generatorURL` base unless `external_url` is set.
+    pub fn notify_config(&self, bound_url: &str) -> NotifyConfig {
+        NotifyConfig {
+            alertmanagers: self.alertmanagers.clone(),
+            webhooks: self.webhooks.clone(),
+            external_url: self
+                .external_url
+                .clone()
+                .unwrap_or_else(|| bound_url.to_owned()),
+            resend_delay: Duration::from_secs(self.resend_delay_secs),
+            repeat_interval: Duration::from_secs(self.repeat_interval_secs),
+            queue_capacity: self.queue_capacity,
+            timeout: Duration::from_secs(self.timeout_secs),
         }
-        let has_bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
-        if has_bearer && self.basic_auth_username.is_some() {
-            return Err(ConfigError(format!(
-                "{key}: a bearer token and basic auth are both set; give one of them"
-            )));
-        }
-        if self.basic_auth_password.is_some() && self.basic_auth_username.is_none() {
-            return Err(ConfigError(format!(
-                "{key}: basic_auth_password is set without basic_auth_username"
-            )));
-        }
-        Ok(())
-    }
-
-    /// The bearer token from its value or its file (trimmed), if any.
-    pub fn bearer_token(&self, key: &str) -> Result<Option<Secret>, ConfigError> {
-        match (&self.bearer_token, &self.bearer_token_file) {
-            (Some(token), _) => Ok(Some(token.clone())),
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .map(|text| Some(Secret(text.trim().to_owned())))
-                .map_err(|e| {
-                    ConfigError(format!(
-                        "{key}.bearer_token_file {}: cannot read it: {e}",
-                        path.display()
-                    ))
-                }),
-            (None, None) => Ok(None),
-        }
-    }
-}
-
-/// An `http://` or `https://` URL with a host, or an error naming the key. The value itself is
-/// not repeated: it may carry credentials.
-fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    match rest {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
-        _ => Err(ConfigError(format!(
-            "{key} must be an http:// or https:// URL with a host"
-        ))),
     }
 }
