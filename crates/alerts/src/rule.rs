@@ -288,8 +288,10 @@ fn apply_override(rules: &mut [Rule], change: &RuleOverride) -> Result<(), Strin
         .ok_or_else(|| {
             let hint = builtin::rules()
                 .into_iter()
-                .find(|r| r.name.eq_ignore_ascii_case(&change.name))
-                .map(|r| format!(" (did you mean `{}`?)", r.name))
+                .map(|r| (crate::fields::edit_distance(&change.name, &r.name), r.name))
+                .filter(|(distance, _)| *distance <= 3)
+                .min()
+                .map(|(_, name)| format!(" (did you mean `{name}`?)"))
                 .unwrap_or_default();
             format!("override of an unknown built-in rule{hint}")
         })?;
