@@ -1231,3 +1231,31 @@ fn field_tables_match_the_snapshots_serde_names() {
         (Some(123.0), Some(1.0), Some(100.0))
     );
 }
+
+#[test]
+fn docs_list_every_builtin_rule_as_it_is() {
+    let docs = include_str!("../../../docs/ALERTS.md");
+    for rule in defaults().rules() {
+        let row = docs
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{}` |", rule.name)))
+            .unwrap_or_else(|| panic!("docs/ALERTS.md has no table row for {}", rule.name));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let for_text = crate::duration::format(rule.for_duration);
+        assert_eq!(
+            (cells[3], cells[4], cells[5]),
+            (
+                format!("`{}`", rule.condition()).as_str(),
+                for_text.as_str(),
+                rule.severity.as_str()
+            ),
+            "{}",
+            rule.name
+        );
+        assert!(
+            docs.contains(&format!("**`{}`**", rule.name)),
+            "{} not described",
+            rule.name
+        );
+    }
+}
