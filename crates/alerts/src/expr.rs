@@ -184,6 +184,10 @@ impl Cmp {
     }
 }
 
+/// The longest window a rule may read: the caller keeps this much history per cluster in
+/// every evaluation.
+pub const MAX_WINDOW: Duration = Duration::from_secs(86_400);
+
 /// A parsed rule expression.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
@@ -289,6 +293,11 @@ fn parse_ranged(text: &str) -> Result<(ClusterField, Duration), String> {
     let window = duration::parse(window_text.trim())?;
     if window.is_zero() {
         return Err(format!("window `{window_text}` must be longer than 0"));
+    }
+    if window > MAX_WINDOW {
+        return Err(format!(
+            "window `{window_text}` is longer than the longest allowed, 1d"
+        ));
     }
     Ok((cluster_field(name.trim())?, window))
 }
@@ -471,6 +480,8 @@ mod tests {
         assert!(error("rate(query_total) > 1").contains("a window is needed"));
         assert!(error("rate(query_total[-5m]) > 1").contains("is not a duration"));
         assert!(error("rate(query_total[0s]) > 1").contains("longer than 0"));
+        assert!(error("rate(query_total[1d1s]) > 1").contains("longest allowed, 1d"));
+        assert!(error("rate(query_total[500000y]) > 1").contains("longest allowed, 1d"));
         assert!(error("max(qps) > 1").contains("aggregates over nodes"));
         assert!(error("median(be.cpu_usage_pct) > 1").contains("unknown function"));
         assert!(error("leader_name > 1").contains("not numeric"));

@@ -118,21 +118,18 @@ pub fn replay(
         let at = frame.snapshot.collected_at;
         if let Some(before) = index.checked_sub(1).map(|i| &frames[i]) {
             let history = &snapshots[start..index];
-            let mut tick = before.snapshot.collected_at + interval;
+            let last_success = Some(before.snapshot.collected_at);
+            let mut tick = last_success.and_then(|t| t.checked_add(step_of(interval)));
             let mut failed = 1;
-            while !interval.is_zero() && tick + interval / 2 < at && failed <= MAX_GAP_EVALUATIONS {
-                let data = fresh_data(
-                    interval,
-                    history,
-                    before.nodes,
-                    failed,
-                    Some(before.snapshot.collected_at),
-                    tick,
-                );
+            let in_gap = |t: OffsetDateTime| {
+                !interval.is_zero() && t.checked_add(step_of(interval / 2)).is_some_and(|m| m < at)
+            };
+            while let Some(now) = tick.filter(|t| in_gap(*t) && failed <= MAX_GAP_EVALUATIONS) {
+                let data = fresh_data(interval, history, before.nodes, failed, last_success, now);
                 let evaluation = step(&rules, &scope, &data, &alerts);
                 alerts = evaluation.alerts;
                 events.extend(evaluation.events);
-                tick += interval;
+                tick = now.checked_add(step_of(interval));
                 failed += 1;
             }
         }
@@ -154,6 +151,11 @@ pub fn replay(
     events
 }
 
+/// An interval as a step of time (saturating: intervals are seconds to a day).
+fn step_of(interval: Duration) -> time::Duration {
+    time::Duration::try_from(interval).unwrap_or(time::Duration::MAX)
+}
+
 /// The cluster an evaluation is about.
 struct Scope<'a> {
     cluster_id: i64,
@@ -172,7 +174,10 @@ fn fresh_data<'a>(
     now: OffsetDateTime,
 ) -> Data<'a> {
     let newest = history.last().map(|s| s.collected_at);
-    let stale_after = interval.max(Duration::from_secs(1)) * STALE_AFTER_INTERVALS;
+    let stale_after = interval
+        .max(Duration::from_secs(1))
+        .checked_mul(STALE_AFTER_INTERVALS)
+        .unwrap_or(Duration::MAX);
     let fresh = newest.is_some_and(|at| now - at <= stale_after);
     Data {
         history: if fresh { history } else { &[] },
@@ -192,12 +197,21 @@ struct Instance {
     holds: bool,
 }
 
-fn instances(rule: &Rule, scope: &Scope<'_>, data: &Data<'_>) -> Vec<Instance> {
+/// The rule's instances at this evaluation: those whose condition holds, and, when the rule has
+/// alerts from before (`all`), every instance with a value (the value of a resolution).
+fn instances(rule: &Rule, scope: &Scope<'_>, data: &Data<'_>, all: bool) -> Vec<Instance> {
     let condition = &rule.compiled.condition;
     let per_node = condition.operand.per_node();
     value::samples(&condition.operand, data)
         .into_iter()
         .map(|sample| {
+            (
+                condition.cmp.holds(sample.value, condition.threshold),
+                sample,
+            )
+        })
+        .filter(|(holds, _)| *holds || all)
+        .map(|(holds, sample)| {
             let mut labels = BTreeMap::new();
             labels.insert("alertname".to_owned(), rule.name.clone());
             labels.insert("cluster".to_owned(), scope.cluster_name.to_owned());
@@ -226,7 +240,7 @@ fn instances(rule: &Rule, scope: &Scope<'_>, data: &Data<'_>) -> Vec<Instance> {
                 fingerprint: crate::fingerprint(&labels),
                 labels,
                 value: sample.value,
-                holds: condition.cmp.holds(sample.value, condition.threshold),
+                holds,
             }
         })
         .collect()
@@ -254,8 +268,10 @@ fn step(rules: &[&Rule], scope: &Scope<'_>, data: &Data<'_>, previous: &[Alert])
     let mut out = Evaluation::default();
     let mut handled: HashSet<(String, String)> = HashSet::new();
     let mut current_values: HashMap<(String, String), f64> = HashMap::new();
+    let rules_with_alerts: HashSet<&str> = previous.iter().map(|a| a.rule.as_str()).collect();
     for rule in rules {
-        for instance in instances(rule, scope, data) {
+        let all = rules_with_alerts.contains(rule.name.as_str());
+        for instance in instances(rule, scope, data, all) {
             let key = (rule.name.clone(), instance.fingerprint.clone());
             if !instance.holds {
                 current_values.insert(key, instance.value);

@@ -119,9 +119,17 @@ fn aggregate(aggregation: Aggregation, values: impl Iterator<Item = f64>) -> Opt
     }
 }
 
+/// `now − window`; windows are at most [`crate::expr::MAX_WINDOW`], so this cannot overflow for
+/// any real date, and saturates if it does.
+fn window_start(data: &Data<'_>, window: Duration) -> OffsetDateTime {
+    data.now
+        .checked_sub(time::Duration::try_from(window).unwrap_or(time::Duration::MAX))
+        .unwrap_or(data.now)
+}
+
 /// The snapshots of the window `(now − window, now]`, as Prometheus' range selector.
 fn in_window<'a>(data: &Data<'a>, window: Duration) -> &'a [&'a MetricsSnapshot] {
-    let start = data.now - window;
+    let start = window_start(data, window);
     let first = data.history.partition_point(|s| s.collected_at <= start);
     let end = data.history.partition_point(|s| s.collected_at <= data.now);
     &data.history[first..end.max(first)]
@@ -145,7 +153,7 @@ fn over_time(
             .and_then(|(increase, seconds)| (seconds > 0.0).then(|| increase / seconds)),
         Window::ChangePct => {
             let newest = samples.last().and_then(|s| field.get(s))?;
-            let start = data.now - window;
+            let start = window_start(data, window);
             let before = data.history.partition_point(|s| s.collected_at <= start);
             let base = data.history[..before]
                 .iter()
@@ -162,7 +170,7 @@ fn over_time(
 /// leaving the sum): the new value is counted as the growth since, as Prometheus does. No
 /// extrapolation: `None` with fewer than two samples.
 fn increase(field: ClusterField, window: Duration, data: &Data<'_>) -> Option<(f64, f64)> {
-    let start = data.now - window;
+    let start = window_start(data, window);
     let first_in = data.history.partition_point(|s| s.collected_at <= start);
     let end = data.history.partition_point(|s| s.collected_at <= data.now);
     let from = data.history[..first_in]
