@@ -211,7 +211,7 @@ static NODE: &[FieldDef<NodeSnapshot>] = table!(NodeSnapshot {
 });
 
 /// Fields of the snapshots that exist but are not numbers, for a precise error.
-const NOT_NUMERIC: [&str; 14] = [
+const NOT_NUMERIC: [&str; 13] = [
     "cluster_id",
     "collected_at",
     "leader_name",
@@ -225,7 +225,6 @@ const NOT_NUMERIC: [&str; 14] = [
     "role",
     "fullest_disk_path",
     "scrape_error",
-    "scrape_nodes",
 ];
 
 /// A cluster field, resolved.
