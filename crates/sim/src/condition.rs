@@ -294,7 +294,13 @@ impl Condition {
         let need = |name: &str| {
             num(name).ok_or_else(|| SimError::InvalidCondition(format!("{kind} needs {name}")))
         };
-        let count = |name: &str| need(name).map(|v| v as i64);
+        let count = |name: &str| {
+            need(name).and_then(|v| {
+                v.is_finite().then_some(v as i64).ok_or_else(|| {
+                    SimError::InvalidCondition(format!("{kind}: {name} is not a number"))
+                })
+            })
+        };
         Ok(match kind {
             "storage_path_usage" => C::StoragePathUsage {
                 path: num("path").unwrap_or(0.0).max(0.0) as usize,
