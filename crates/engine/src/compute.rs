@@ -1,5 +1,5 @@
 //! The compute nodes' (BEs' and CNs') figures of one cycle: per node CPU, memory, network, disk
-//! IO and compaction rates, and their cluster sums.
+//! IO and compaction rates, failed storage-engine tasks, and their cluster sums and maxima.
 //!
 //! Host CPU busy % needs two scrapes of a node (jiffies deltas, [`busy_pct`]); the process CPU
 //! of the list's `CpuUsedPct` is a different quantity with its own field, never a stand-in.
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rockscope_model::{Backend, ComputeNode};
 
 use crate::cpu::{ClusterLoad, NodeLoad, busy_pct, cluster_load, node_memory};
-use crate::extract::{BeCounters, BeMetrics};
+use crate::extract::{BeCounters, BeMetrics, EngineFailures};
 use crate::nodes::{Node, Row};
 use crate::rates::{increase, max_opt, per_second, sum_opt, to_i64};
 
@@ -28,6 +28,8 @@ pub(crate) struct ComputeFigures {
     pub io_read: Option<f64>,
     pub io_write: Option<f64>,
     pub compaction_rate: Option<f64>,
+    /// Failed engine tasks since the previous scrape.
+    pub failed: EngineFailures,
 }
 
 /// The list columns a compute node's figures use.
@@ -81,6 +83,23 @@ fn node_figures(n: &Node<'_>, list: &ListFigures) -> ComputeFigures {
         io_read: rate(|c| c.disk_read),
         io_write: rate(|c| c.disk_written),
         compaction_rate: rate(|c| c.compaction_bytes),
+        failed: failed_increases(prev, cur),
+    }
+}
+
+/// The increases of the failed-task counters between two scrapes of a node (reset-safe).
+fn failed_increases(prev: Option<&BeCounters>, cur: Option<&BeCounters>) -> EngineFailures {
+    let d = |get: fn(&EngineFailures) -> Option<f64>| {
+        increase(
+            prev.and_then(|p| get(&p.failed)),
+            cur.and_then(|c| get(&c.failed)),
+        )
+    };
+    EngineFailures {
+        cumulative_compaction: d(|f| f.cumulative_compaction),
+        base_compaction: d(|f| f.base_compaction),
+        schema_change: d(|f| f.schema_change),
+        clone: d(|f| f.clone),
     }
 }
 
@@ -95,6 +114,8 @@ pub(crate) struct ComputeTotals {
     pub io_read: Option<f64>,
     pub io_write: Option<f64>,
     pub compaction_rate: Option<f64>,
+    /// Σ of the nodes' failed-task increases over the interval.
+    pub failed: EngineFailures,
     /// Σ of a body figure over the scraped compute nodes.
     pub bodies: BodyTotals,
 }
@@ -111,6 +132,10 @@ pub(crate) struct BodyTotals {
     pub cumulative_score: Option<f64>,
     pub compaction_running: Option<f64>,
     pub compaction_waiting: Option<f64>,
+    /// The most rowsets of one tablet, over nodes.
+    pub max_rowset_num: Option<f64>,
+    /// The busiest disk's IO utilisation %, over nodes.
+    pub max_disk_io_util: Option<f64>,
 }
 
 fn body_totals(bodies: &[&BeMetrics]) -> BodyTotals {
@@ -126,6 +151,8 @@ fn body_totals(bodies: &[&BeMetrics]) -> BodyTotals {
         cumulative_score: max(|m| m.cumulative_score),
         compaction_running: sum(|m| m.compaction_running),
         compaction_waiting: sum(|m| m.compaction_waiting),
+        max_rowset_num: max(|m| m.max_tablet_rowset_num),
+        max_disk_io_util: max(|m| m.max_disk_io_util),
     }
 }
 
@@ -154,6 +181,12 @@ pub(crate) fn compute_totals(nodes: &[Node<'_>]) -> ComputeTotals {
         io_read: sum(|f| f.io_read),
         io_write: sum(|f| f.io_write),
         compaction_rate: sum(|f| f.compaction_rate),
+        failed: EngineFailures {
+            cumulative_compaction: sum(|f| f.failed.cumulative_compaction),
+            base_compaction: sum(|f| f.failed.base_compaction),
+            schema_change: sum(|f| f.failed.schema_change),
+            clone: sum(|f| f.failed.clone),
+        },
         bodies: body_totals(&bodies),
         per_node,
     }

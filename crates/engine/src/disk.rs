@@ -1,9 +1,12 @@
-//! Storage and tablets from the leader's backends list (every backend, alive or not).
+//! Storage and tablets from the leader's backends list (every backend, alive or not), and a
+//! BE's fullest storage root from its own body.
 //!
 //! Per backend, used = `TotalCapacity − AvailCapacity`; the cluster percentage is Σ used / Σ total
 //! × 100 (not a mean of percentages). A backend without capacities is left out of the sums.
 
 use rockscope_model::{Backend, ComputeNode};
+
+use crate::extract::BeMetrics;
 
 use crate::rates::{max_opt, pct, sum_opt};
 
@@ -32,6 +35,22 @@ pub struct DiskTotals {
 pub fn backend_usage(b: &Backend) -> (Option<f64>, Option<f64>) {
     let used = b.used_bytes().map(|u| u as f64);
     (used, pct(used, b.total_capacity_bytes.map(|t| t as f64)))
+}
+
+/// A BE's fullest storage root and its used % ((total − avail) / total × 100), from
+/// `starrocks_be_disks_{total,avail}_capacity{path}`; roots without both or with no capacity
+/// are skipped. Ties go to the first path in name order.
+pub fn fullest_path(m: &BeMetrics) -> Option<(&str, f64)> {
+    m.paths
+        .iter()
+        .filter_map(|(path, c)| {
+            let used = pct(Some(c.total? - c.avail?), c.total)?;
+            Some((path.as_str(), used))
+        })
+        .fold(None, |best: Option<(&str, f64)>, cur| match best {
+            Some(b) if b.1 >= cur.1 => Some(b),
+            _ => Some(cur),
+        })
 }
 
 /// The storage figures of the backends (and tablets of the compute nodes).
@@ -135,6 +154,34 @@ pub(crate) mod tests {
         assert_eq!(d.max_root_pct, Some(95.0));
         assert_eq!(d.data_used, Some(40.0));
         assert_eq!(d.tablets, Some(400.0));
+    }
+
+    #[test]
+    fn fullest_path_of_a_body() {
+        use crate::extract::PathCapacity;
+        let mut m = BeMetrics::default();
+        assert_eq!(fullest_path(&m), None);
+        let cap = |total, avail| PathCapacity {
+            total: Some(total),
+            avail: Some(avail),
+        };
+        m.paths.insert("/data1".into(), cap(1000.0, 400.0));
+        m.paths.insert("/data2".into(), cap(2000.0, 100.0));
+        m.paths.insert("/data3".into(), cap(0.0, 0.0));
+        m.paths.insert(
+            "/data4".into(),
+            PathCapacity {
+                total: Some(10.0),
+                avail: None,
+            },
+        );
+        assert_eq!(fullest_path(&m), Some(("/data2", 95.0)));
+        m.paths.insert("/data0".into(), cap(100.0, 5.0));
+        assert_eq!(
+            fullest_path(&m),
+            Some(("/data0", 95.0)),
+            "ties: first by name"
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! as missing. Series of one name with several label sets (devices, job types, databases) are
 //! summed; an unlabelled series seen twice keeps the last value.
 
+use std::collections::BTreeMap;
+
 use rockscope_promtext::{Mode, Parser, Sample};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,9 @@ pub struct FeCounters {
     pub query_success: Option<f64>,
     /// `starrocks_fe_query_err`.
     pub query_err: Option<f64>,
+    /// `starrocks_fe_query_internal_err` (StarRocks 3.1.15/3.2.11/3.3.3+).
+    #[serde(default)]
+    pub query_internal_err: Option<f64>,
     /// `starrocks_fe_query_timeout`.
     pub query_timeout: Option<f64>,
     /// `starrocks_fe_slow_query`.
@@ -154,6 +159,13 @@ pub struct FeMetrics {
     pub query_coordinators: Option<f64>,
     /// `starrocks_fe_txn_running`, summed over databases.
     pub txn_running: Option<f64>,
+    /// `starrocks_fe_txn_running{db}`: the busiest database's value.
+    pub txn_running_max_db: Option<f64>,
+    /// `starrocks_fe_meta_log_count` (meaningful on the leader).
+    pub meta_log_count: Option<f64>,
+    /// `starrocks_fe_routine_load_max_lag_of_partition{job_name}`: the largest over jobs (only
+    /// with FE config `enable_routine_load_lag_metrics`).
+    pub routine_load_max_lag: Option<f64>,
     /// Load jobs by state (leader-only values).
     pub load_jobs: LoadJobs,
     /// Routine-load jobs by state (leader-only values).
@@ -189,6 +201,13 @@ pub struct FeView<'a> {
     pub seconds: Option<f64>,
 }
 
+impl FeView<'_> {
+    /// The increase of one counter since the previous scrape (reset-safe); `None` without one.
+    pub fn increase(&self, get: fn(&FeCounters) -> Option<f64>) -> Option<f64> {
+        crate::rates::increase(self.prev.and_then(get), get(&self.metrics.counters))
+    }
+}
+
 /// The cumulative counters of one BE or CN, kept between cycles.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BeCounters {
@@ -204,6 +223,31 @@ pub struct BeCounters {
     pub disk_written: Option<f64>,
     /// `starrocks_be_compaction_bytes_total`, summed over types.
     pub compaction_bytes: Option<f64>,
+    /// `starrocks_be_engine_requests_total{status="failed"}` of the task types alerts watch.
+    #[serde(default)]
+    pub failed: EngineFailures,
+}
+
+/// Failed storage-engine tasks: `starrocks_be_engine_requests_total{status="failed", type}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineFailures {
+    /// `type="cumulative_compaction"`.
+    pub cumulative_compaction: Option<f64>,
+    /// `type="base_compaction"`.
+    pub base_compaction: Option<f64>,
+    /// `type="schema_change"` + `type="create_rollup"`.
+    pub schema_change: Option<f64>,
+    /// `type="clone"`.
+    pub clone: Option<f64>,
+}
+
+/// One storage root's capacities: `starrocks_be_disks_{total,avail}_capacity{path}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PathCapacity {
+    /// Total bytes.
+    pub total: Option<f64>,
+    /// Available bytes.
+    pub avail: Option<f64>,
 }
 
 /// What the engine takes from one BE or CN body.
@@ -229,6 +273,12 @@ pub struct BeMetrics {
     pub disks_avail: Option<f64>,
     /// `starrocks_be_disks_data_used_capacity`, summed over paths.
     pub disks_data_used: Option<f64>,
+    /// Capacities by storage root (`path` label).
+    pub paths: BTreeMap<String, PathCapacity>,
+    /// `starrocks_be_max_tablet_rowset_num`.
+    pub max_tablet_rowset_num: Option<f64>,
+    /// `starrocks_be_max_disk_io_util_percent`.
+    pub max_disk_io_util: Option<f64>,
     /// Lines of the body the lenient parse skipped as invalid.
     pub skipped_lines: usize,
 }
@@ -243,6 +293,11 @@ impl BeMetrics {
 /// Adds `v` to a sum that may not have started.
 fn add(slot: &mut Option<f64>, v: f64) {
     *slot = Some(slot.unwrap_or(0.0) + v);
+}
+
+/// Keeps the larger of a maximum that may not have started and `v`.
+fn raise(slot: &mut Option<f64>, v: f64) {
+    *slot = Some(slot.map_or(v, |m| m.max(v)));
 }
 
 fn label_is(s: &Sample<'_>, name: &str, value: &str) -> bool {
@@ -267,6 +322,7 @@ pub fn extract_fe(body: &[u8]) -> FeMetrics {
             "starrocks_fe_query_total" => c.query_total = Some(v),
             "starrocks_fe_query_success" => c.query_success = Some(v),
             "starrocks_fe_query_err" => c.query_err = Some(v),
+            "starrocks_fe_query_internal_err" => c.query_internal_err = Some(v),
             "starrocks_fe_query_timeout" => c.query_timeout = Some(v),
             "starrocks_fe_slow_query" => c.slow_query = Some(v),
             "starrocks_fe_request_total" => c.request_total = Some(v),
@@ -321,7 +377,14 @@ pub fn extract_fe(body: &[u8]) -> FeMetrics {
             "starrocks_fe_memory" if label_is(&s, "type", "query_coordinator_count") => {
                 m.query_coordinators = Some(v)
             }
-            "starrocks_fe_txn_running" => add(&mut m.txn_running, v),
+            "starrocks_fe_txn_running" => {
+                add(&mut m.txn_running, v);
+                raise(&mut m.txn_running_max_db, v);
+            }
+            "starrocks_fe_meta_log_count" => m.meta_log_count = Some(v),
+            "starrocks_fe_routine_load_max_lag_of_partition" => {
+                raise(&mut m.routine_load_max_lag, v)
+            }
             "starrocks_fe_job" => {
                 if !label_is(&s, "job", "load") {
                     continue;
@@ -385,6 +448,15 @@ pub fn extract_fe(body: &[u8]) -> FeMetrics {
     m
 }
 
+/// The entry of a sample's `path` label (the empty path when it has none).
+fn path_capacity<'m>(
+    paths: &'m mut BTreeMap<String, PathCapacity>,
+    s: &Sample<'_>,
+) -> &'m mut PathCapacity {
+    let path = s.label("path").unwrap_or_default().into_owned();
+    paths.entry(path).or_default()
+}
+
 /// Extracts a BE's or CN's figures from its `/metrics` body in one pass.
 pub fn extract_be(body: &[u8]) -> BeMetrics {
     let mut m = BeMetrics::default();
@@ -426,9 +498,28 @@ pub fn extract_be(body: &[u8]) -> BeMetrics {
             | "starrocks_be_wait_cumulative_compaction_task_num" => {
                 add(&mut m.compaction_waiting, v)
             }
-            "starrocks_be_disks_total_capacity" => add(&mut m.disks_total, v),
-            "starrocks_be_disks_avail_capacity" => add(&mut m.disks_avail, v),
+            "starrocks_be_disks_total_capacity" => {
+                add(&mut m.disks_total, v);
+                path_capacity(&mut m.paths, &s).total = Some(v);
+            }
+            "starrocks_be_disks_avail_capacity" => {
+                add(&mut m.disks_avail, v);
+                path_capacity(&mut m.paths, &s).avail = Some(v);
+            }
             "starrocks_be_disks_data_used_capacity" => add(&mut m.disks_data_used, v),
+            "starrocks_be_engine_requests_total" if label_is(&s, "status", "failed") => {
+                let f = &mut c.failed;
+                let slot = match s.label("type").as_deref() {
+                    Some("cumulative_compaction") => &mut f.cumulative_compaction,
+                    Some("base_compaction") => &mut f.base_compaction,
+                    Some("schema_change" | "create_rollup") => &mut f.schema_change,
+                    Some("clone") => &mut f.clone,
+                    _ => continue,
+                };
+                add(slot, v);
+            }
+            "starrocks_be_max_tablet_rowset_num" => m.max_tablet_rowset_num = Some(v),
+            "starrocks_be_max_disk_io_util_percent" => m.max_disk_io_util = Some(v),
             _ => {}
         }
     }
@@ -565,6 +656,97 @@ starrocks_be_tablet_cumulative_max_compaction_score 7.25
         assert_eq!(m.process_mem, None);
         assert_eq!(m.compaction_running, Some(3.0));
         assert_eq!(m.compaction_score(), Some(7.25));
+    }
+
+    /// 3.3-shaped alert sources of a leader FE (no `is_leader` label, lag gauges enabled).
+    const FE_ALERT_SOURCES: &str = "\
+# HELP starrocks_fe_query_internal_err query internal error
+# TYPE starrocks_fe_query_internal_err counter
+starrocks_fe_query_internal_err 17
+# HELP starrocks_fe_meta_log_count meta log total count
+# TYPE starrocks_fe_meta_log_count gauge
+starrocks_fe_meta_log_count 104000
+# HELP starrocks_fe_txn_running number of running transactions
+# TYPE starrocks_fe_txn_running gauge
+starrocks_fe_txn_running{is_leader=\"true\", db=\"ssb\"} 950
+starrocks_fe_txn_running{is_leader=\"true\", db=\"tpch\"} 12
+# HELP starrocks_fe_query_latency_ms 
+# TYPE starrocks_fe_query_latency_ms summary
+starrocks_fe_query_latency_ms_count 100
+# HELP starrocks_fe_routine_load_max_lag_of_partition routine load max lag of partition
+# TYPE starrocks_fe_routine_load_max_lag_of_partition gauge
+starrocks_fe_routine_load_max_lag_of_partition{job_name=\"rl_orders\"} 320000
+starrocks_fe_routine_load_max_lag_of_partition{job_name=\"rl_clicks\"} 1.5E3
+# TYPE  node_info gauge
+node_info{type=\"is_master\"} 1
+";
+
+    #[test]
+    fn fe_alert_sources() {
+        let m = extract_fe(FE_ALERT_SOURCES.as_bytes());
+        assert_eq!(m.counters.query_internal_err, Some(17.0));
+        assert_eq!(m.meta_log_count, Some(104_000.0));
+        assert_eq!(m.txn_running, Some(962.0), "summed over databases");
+        assert_eq!(m.txn_running_max_db, Some(950.0), "the busiest database");
+        assert_eq!(m.routine_load_max_lag, Some(320_000.0), "the largest job");
+        // The FE body above without these series: each is missing, not 0.
+        let m = extract_fe(FE.as_bytes());
+        assert_eq!(m.counters.query_internal_err, None);
+        assert_eq!(m.meta_log_count, None);
+        assert_eq!(m.routine_load_max_lag, None);
+        assert_eq!(m.txn_running_max_db, Some(3.0));
+    }
+
+    /// A 3.x BE body's alert sources: sorted labels without spaces, alphabetical families.
+    const BE_ALERT_SOURCES: &str = "\
+# TYPE starrocks_be_disks_avail_capacity gauge
+starrocks_be_disks_avail_capacity{path=\"/data1/starrocks/storage\"} 100
+starrocks_be_disks_avail_capacity{path=\"/data2/starrocks/storage\"} 600
+# TYPE starrocks_be_disks_total_capacity gauge
+starrocks_be_disks_total_capacity{path=\"/data1/starrocks/storage\"} 1000
+starrocks_be_disks_total_capacity{path=\"/data2/starrocks/storage\"} 1000
+starrocks_be_disks_total_capacity{path=\"/data3/starrocks/storage\"} 0
+# TYPE starrocks_be_engine_requests_total counter
+starrocks_be_engine_requests_total{status=\"failed\",type=\"base_compaction\"} 2
+starrocks_be_engine_requests_total{status=\"failed\",type=\"clone\"} 1
+starrocks_be_engine_requests_total{status=\"failed\",type=\"create_rollup\"} 3
+starrocks_be_engine_requests_total{status=\"failed\",type=\"cumulative_compaction\"} 7
+starrocks_be_engine_requests_total{status=\"failed\",type=\"report_tablet\"} 50
+starrocks_be_engine_requests_total{status=\"failed\",type=\"schema_change\"} 4
+starrocks_be_engine_requests_total{status=\"total\",type=\"clone\"} 90
+# TYPE starrocks_be_max_disk_io_util_percent gauge
+starrocks_be_max_disk_io_util_percent 93
+# TYPE starrocks_be_max_tablet_rowset_num gauge
+starrocks_be_max_tablet_rowset_num 712
+";
+
+    #[test]
+    fn be_alert_sources() {
+        let m = extract_be(BE_ALERT_SOURCES.as_bytes());
+        let f = m.counters.failed;
+        assert_eq!(f.cumulative_compaction, Some(7.0));
+        assert_eq!(f.base_compaction, Some(2.0));
+        assert_eq!(f.schema_change, Some(7.0), "schema_change + create_rollup");
+        assert_eq!(f.clone, Some(1.0), "the failed series, not the total");
+        assert_eq!(m.max_tablet_rowset_num, Some(712.0));
+        assert_eq!(m.max_disk_io_util, Some(93.0));
+        assert_eq!(m.disks_total, Some(2000.0));
+        assert_eq!(m.paths.len(), 3);
+        assert_eq!(
+            m.paths["/data1/starrocks/storage"],
+            PathCapacity {
+                total: Some(1000.0),
+                avail: Some(100.0)
+            }
+        );
+        // Without these series: missing, never 0.
+        let m = extract_be(
+            b"# TYPE starrocks_be_process_mem_bytes gauge\nstarrocks_be_process_mem_bytes 5\n",
+        );
+        assert_eq!(m.counters.failed, EngineFailures::default());
+        assert_eq!(m.max_tablet_rowset_num, None);
+        assert_eq!(m.max_disk_io_util, None);
+        assert!(m.paths.is_empty());
     }
 
     #[test]

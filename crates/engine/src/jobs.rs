@@ -1,12 +1,14 @@
 //! Load jobs, routine loads, transactions, and the other figures only the leader FE knows.
 //!
 //! StarRocks computes `starrocks_fe_job`, `routine_load_jobs`, `txn_running`,
-//! `max_tablet_compaction_score` and `scheduled_tablet_num` on the leader only (followers report
-//! 0), so these are read from the leader's body alone; without a leader body they are `None`.
+//! `max_tablet_compaction_score`, `scheduled_tablet_num` and the routine-load lag on the leader
+//! only (followers report 0 or nothing), and only the leader checkpoints its journal
+//! (`meta_log_count`), so these are read from the leader's body alone; without a leader body
+//! they are `None`.
 //! The transaction and load counters count what each FE did, so they are summed over FEs.
 
 use crate::extract::{FeCounters, FeMetrics, FeView};
-use crate::rates::{increase, per_second, sum_opt};
+use crate::rates::{per_second, sum_opt};
 
 /// The figures read from the leader's body.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -37,6 +39,12 @@ pub struct LeaderFigures {
     pub max_compaction_score: Option<f64>,
     /// Tablets scheduled for repair or balance.
     pub scheduled_tablet_num: Option<f64>,
+    /// Running transactions of the busiest database.
+    pub txn_running_max_db: Option<f64>,
+    /// Journal entries not yet checkpointed.
+    pub meta_log_count: Option<f64>,
+    /// The largest routine-load partition lag, rows.
+    pub routine_load_max_lag: Option<f64>,
 }
 
 /// Reads the leader-only figures from the leader's body.
@@ -59,6 +67,9 @@ pub fn leader_figures(leader: Option<&FeMetrics>) -> LeaderFigures {
         txn_running: m.txn_running,
         max_compaction_score: m.max_tablet_compaction_score,
         scheduled_tablet_num: m.scheduled_tablet_num,
+        txn_running_max_db: m.txn_running_max_db,
+        meta_log_count: m.meta_log_count,
+        routine_load_max_lag: m.routine_load_max_lag,
     }
 }
 
@@ -77,6 +88,10 @@ pub struct TxnTotals {
     pub load_finished: Option<f64>,
     /// Σ Δ`txn_begin`/Δt.
     pub begin_rate: Option<f64>,
+    /// Σ Δ`txn_begin` over the FEs with a previous scrape.
+    pub begin_interval: Option<f64>,
+    /// Σ Δ`txn_failed` over the FEs with a previous scrape.
+    pub failed_interval: Option<f64>,
 }
 
 /// The transaction and load counters of the scraped FEs.
@@ -89,13 +104,12 @@ pub fn txn_totals(fes: &[FeView<'_>]) -> TxnTotals {
         failed: c(|c| c.txn_failed),
         reject: c(|c| c.txn_reject),
         load_finished: c(|c| c.load_finished),
-        begin_rate: sum_opt(fes.iter().map(|f| {
-            let d = increase(
-                f.prev.and_then(|p| p.txn_begin),
-                f.metrics.counters.txn_begin,
-            );
-            per_second(d, f.seconds)
-        })),
+        begin_rate: sum_opt(
+            fes.iter()
+                .map(|f| per_second(f.increase(|c| c.txn_begin), f.seconds)),
+        ),
+        begin_interval: sum_opt(fes.iter().map(|f| f.increase(|c| c.txn_begin))),
+        failed_interval: sum_opt(fes.iter().map(|f| f.increase(|c| c.txn_failed))),
     }
 }
 

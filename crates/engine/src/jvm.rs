@@ -9,7 +9,7 @@
 use rockscope_model::RuntimeInfo;
 
 use crate::extract::{FeCounters, FeMetrics, FeView};
-use crate::rates::{increase, max_opt, pct, per_second, sum_opt};
+use crate::rates::{max_opt, pct, per_second, sum_opt};
 
 /// The JVM figures summed over FEs.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -54,9 +54,6 @@ pub fn heap_pct(m: &FeMetrics) -> Option<f64> {
 pub fn jvm_totals(fes: &[FeView<'_>], runtime: Option<&RuntimeInfo>) -> JvmTotals {
     let c =
         |get: fn(&FeCounters) -> Option<f64>| sum_opt(fes.iter().map(|f| get(&f.metrics.counters)));
-    let d = |get: fn(&FeCounters) -> Option<f64>, f: &FeView<'_>| {
-        increase(f.prev.and_then(get), get(&f.metrics.counters))
-    };
     let mut t = JvmTotals {
         heap_total: sum_opt(fes.iter().map(|f| heap_max(f.metrics))),
         heap_used: sum_opt(fes.iter().map(|f| f.metrics.heap_used)),
@@ -68,9 +65,12 @@ pub fn jvm_totals(fes: &[FeView<'_>], runtime: Option<&RuntimeInfo>) -> JvmTotal
         young_gc_time_ms: c(|c| c.young_gc_time_ms),
         old_gc_count: c(|c| c.old_gc_count),
         old_gc_time_ms: c(|c| c.old_gc_time_ms),
-        old_gc_interval: sum_opt(fes.iter().map(|f| d(|c| c.old_gc_count, f))),
+        old_gc_interval: sum_opt(fes.iter().map(|f| f.increase(|c| c.old_gc_count))),
         gc_time_rate: sum_opt(fes.iter().map(|f| {
-            let gc = sum_opt([d(|c| c.young_gc_time_ms, f), d(|c| c.old_gc_time_ms, f)]);
+            let gc = sum_opt([
+                f.increase(|c| c.young_gc_time_ms),
+                f.increase(|c| c.old_gc_time_ms),
+            ]);
             per_second(gc, f.seconds)
         })),
     };

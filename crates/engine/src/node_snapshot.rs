@@ -5,7 +5,7 @@ use rockscope_model::{FrontendRole, NodeKind, NodeSnapshot};
 use time::OffsetDateTime;
 
 use crate::compute::ComputeFigures;
-use crate::disk::backend_usage;
+use crate::disk::{backend_usage, fullest_path};
 use crate::extract::BeMetrics;
 use crate::jvm::{heap_max, heap_pct};
 use crate::nodes::{Node, Row};
@@ -65,8 +65,8 @@ pub(crate) fn node_snapshot(
         network_receive_rate: c.and_then(|c| c.net_recv),
         io_read_rate: c.and_then(|c| c.io_read),
         io_write_rate: c.and_then(|c| c.io_write),
-        jvm_thread_count: None,
-        disk_io_util_pct: None,
+        jvm_thread_count: to_i64(fe.and_then(|m| m.threads)),
+        disk_io_util_pct: n.be.as_ref().and_then(|m| m.max_disk_io_util),
         fullest_disk_path: None,
         fullest_disk_path_usage_pct: None,
         max_tablet_rowset_num: None,
@@ -77,6 +77,7 @@ pub(crate) fn node_snapshot(
     scrape_outcome(&mut s, n);
     row_figures(&mut s, n);
     body_storage(&mut s, n);
+    body_tablets_and_paths(&mut s, n);
     s
 }
 
@@ -140,6 +141,18 @@ fn body_storage(s: &mut NodeSnapshot, n: &Node<'_>) {
     s.disk_used_bytes = to_i64(used);
     s.disk_usage_pct = pct(used, m.disks_total);
     s.data_used_bytes = s.data_used_bytes.or(to_i64(m.disks_data_used));
+}
+
+/// A BE's fullest storage root and most-versioned tablet, from its body.
+fn body_tablets_and_paths(s: &mut NodeSnapshot, n: &Node<'_>) {
+    let Some(m) = n.be.as_ref().filter(|_| n.node.kind == NodeKind::Be) else {
+        return;
+    };
+    if let Some((path, used)) = fullest_path(m) {
+        s.fullest_disk_path = Some(path.to_owned());
+        s.fullest_disk_path_usage_pct = Some(used);
+    }
+    s.max_tablet_rowset_num = to_i64(m.max_tablet_rowset_num);
 }
 
 fn role_name(role: FrontendRole) -> &'static str {

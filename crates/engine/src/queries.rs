@@ -65,6 +65,8 @@ pub(crate) struct Counts {
     pub timeout: Option<i64>,
     pub slow: Option<i64>,
     pub requests: Option<i64>,
+    /// `query_internal_err` (`None` when no FE has the series).
+    pub internal_error: Option<i64>,
 }
 
 impl Counts {
@@ -77,6 +79,7 @@ impl Counts {
             timeout: sum(|c| c.query_timeout),
             slow: sum(|c| c.slow_query),
             requests: sum(|c| c.request_total),
+            internal_error: sum(|c| c.query_internal_err),
         }
     }
 }
@@ -103,6 +106,7 @@ fn fe_cycle(m: &FeMetrics, n: &Node<'_>) -> FeCycle {
         query_timeout: d(|c| c.query_timeout),
         slow_query: d(|c| c.slow_query),
         request_total: d(|c| c.request_total),
+        query_internal_err: d(|c| c.query_internal_err),
         ..FeCounters::default()
     };
     let (qps, rps, from_gauges) = if prev.is_some() {

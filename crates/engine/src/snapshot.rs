@@ -183,6 +183,7 @@ fn cluster_snapshot(
 ) -> MetricsSnapshot {
     let (q, c, load, bodies) = (&g.queries, &g.counts, &g.compute.load, &g.compute.bodies);
     let (disk, jvm, txn, leader) = (&g.disk, &g.jvm, &g.txn, &g.leader);
+    let failed = &g.compute.failed;
     MetricsSnapshot {
         cluster_id: input.cluster_id,
         collected_at,
@@ -288,18 +289,18 @@ fn cluster_snapshot(
         io_write_bytes_total: to_i64(bodies.disk_written),
         io_read_rate: g.compute.io_read,
         io_write_rate: g.compute.io_write,
-        compaction_cumulative_failed_interval: None,
-        compaction_base_failed_interval: None,
-        schema_change_failed_interval: None,
-        clone_failed_interval: None,
-        max_tablet_rowset_num: None,
-        meta_log_count: None,
-        txn_begin_interval: None,
-        txn_failed_interval: None,
-        txn_running_max_db: None,
-        routine_load_max_lag: None,
-        query_internal_error_interval: None,
-        max_disk_io_util_pct: None,
+        compaction_cumulative_failed_interval: to_i64(failed.cumulative_compaction),
+        compaction_base_failed_interval: to_i64(failed.base_compaction),
+        schema_change_failed_interval: to_i64(failed.schema_change),
+        clone_failed_interval: to_i64(failed.clone),
+        max_tablet_rowset_num: to_i64(bodies.max_rowset_num),
+        meta_log_count: to_i64(leader.meta_log_count),
+        txn_begin_interval: to_i64(txn.begin_interval),
+        txn_failed_interval: to_i64(txn.failed_interval),
+        txn_running_max_db: to_i64(leader.txn_running_max_db),
+        routine_load_max_lag: to_i64(leader.routine_load_max_lag),
+        query_internal_error_interval: q.interval.internal_error,
+        max_disk_io_util_pct: bodies.max_disk_io_util,
         scrape_nodes_total: g.health.nodes_total,
         scrape_nodes_ok: g.health.nodes_ok,
         scrape_fe_ok: g.health.fe_ok,
@@ -377,6 +378,175 @@ pub(crate) mod tests {
         assert_eq!(a.nodes.len(), 1);
         assert_eq!(a.nodes[0].node_id, "10.0.0.1:8040");
         assert_eq!(a.state.nodes.len(), 1);
+    }
+
+    const LEADER_FE: &str = "\
+jvm_thread{type=\"count\"} 310
+starrocks_fe_query_internal_err 20
+starrocks_fe_txn_begin{is_leader=\"true\"} 500
+starrocks_fe_txn_failed{is_leader=\"true\"} 30
+starrocks_fe_meta_log_count 120000
+starrocks_fe_txn_running{is_leader=\"true\", db=\"ssb\"} 901
+starrocks_fe_txn_running{is_leader=\"true\", db=\"tpch\"} 4
+starrocks_fe_routine_load_max_lag_of_partition{is_leader=\"true\", job_name=\"rl\"} 400000
+node_info{type=\"is_master\"} 1
+";
+    /// A follower that restarted: its counters are below the previous scrape's; leader-only
+    /// gauges are 0 and its own meta log count is not the cluster's.
+    const FOLLOWER_FE: &str = "\
+jvm_thread{type=\"count\"} 250
+starrocks_fe_query_internal_err 3
+starrocks_fe_txn_begin{is_leader=\"false\"} 2
+starrocks_fe_txn_failed{is_leader=\"false\"} 1
+starrocks_fe_meta_log_count 7
+starrocks_fe_txn_running{is_leader=\"false\", db=\"ssb\"} 0
+";
+    const BE: &str = "\
+starrocks_be_disks_avail_capacity{path=\"/a\"} 50
+starrocks_be_disks_avail_capacity{path=\"/b\"} 400
+starrocks_be_disks_total_capacity{path=\"/a\"} 1000
+starrocks_be_disks_total_capacity{path=\"/b\"} 1000
+starrocks_be_engine_requests_total{status=\"failed\",type=\"base_compaction\"} 10
+starrocks_be_engine_requests_total{status=\"failed\",type=\"clone\"} 2
+starrocks_be_engine_requests_total{status=\"failed\",type=\"create_rollup\"} 1
+starrocks_be_engine_requests_total{status=\"failed\",type=\"cumulative_compaction\"} 4
+starrocks_be_engine_requests_total{status=\"failed\",type=\"schema_change\"} 3
+starrocks_be_max_disk_io_util_percent 91
+starrocks_be_max_tablet_rowset_num 650
+";
+
+    fn fe_state(internal: f64, begin: f64, failed: f64) -> NodeState {
+        NodeState {
+            fetched_at: datetime!(2025-01-01 00:00:00 UTC),
+            fe: Some(FeCounters {
+                query_internal_err: Some(internal),
+                txn_begin: Some(begin),
+                txn_failed: Some(failed),
+                ..FeCounters::default()
+            }),
+            be: None,
+        }
+    }
+
+    #[test]
+    fn alert_sources_leader_sums_maxima_and_resets() {
+        use crate::extract::EngineFailures;
+        let scrapes = vec![
+            scrape(NodeKind::Fe, "", "10.0.0.1", 8030, LEADER_FE),
+            scrape(NodeKind::Fe, "", "10.0.0.2", 8030, FOLLOWER_FE),
+            scrape(NodeKind::Be, "", "10.0.1.1", 8040, BE),
+            scrape(
+                NodeKind::Be,
+                "",
+                "10.0.1.2",
+                8040,
+                "starrocks_be_max_tablet_rowset_num 20\n",
+            ),
+        ];
+        let first = aggregate(&EngineState::default(), &input(Vec::new(), scrapes.clone()));
+        let s = &first.snapshot;
+        // First cycle: gauges at once, no interval yet.
+        assert_eq!(
+            s.meta_log_count,
+            Some(120_000),
+            "the leader's, not the follower's"
+        );
+        assert_eq!(s.txn_running_max_db, Some(901));
+        assert_eq!(s.routine_load_max_lag, Some(400_000));
+        assert_eq!(s.max_tablet_rowset_num, Some(650));
+        assert_eq!(s.max_disk_io_util_pct, Some(91.0));
+        assert_eq!(s.txn_begin_interval, None);
+        assert_eq!(s.query_internal_error_interval, None);
+        assert_eq!(s.clone_failed_interval, None);
+        // Second cycle: the follower restarted (its counters went down: the new value is the
+        // increase), the leader moved on, the BE's failed counters moved.
+        let mut prev = EngineState::default();
+        prev.nodes
+            .insert("fe/10.0.0.1:8030".into(), fe_state(15.0, 450.0, 10.0));
+        prev.nodes
+            .insert("fe/10.0.0.2:8030".into(), fe_state(40.0, 90.0, 9.0));
+        let be_prev = BeCounters {
+            failed: EngineFailures {
+                cumulative_compaction: Some(1.0),
+                base_compaction: Some(10.0),
+                schema_change: Some(1.0),
+                clone: Some(5.0),
+            },
+            ..BeCounters::default()
+        };
+        prev.nodes.insert(
+            "be/10.0.1.1:8040".into(),
+            NodeState {
+                fetched_at: datetime!(2025-01-01 00:00:00 UTC),
+                fe: None,
+                be: Some(be_prev),
+            },
+        );
+        let a = aggregate(&prev, &input(Vec::new(), scrapes));
+        let s = &a.snapshot;
+        assert_eq!(s.query_internal_error_interval, Some(5 + 3));
+        assert_eq!(s.txn_begin_interval, Some(50 + 2));
+        assert_eq!(s.txn_failed_interval, Some(20 + 1));
+        assert_eq!(s.compaction_cumulative_failed_interval, Some(3));
+        assert_eq!(s.compaction_base_failed_interval, Some(0));
+        assert_eq!(
+            s.schema_change_failed_interval,
+            Some(3),
+            "4 − 1, rollups included"
+        );
+        assert_eq!(s.clone_failed_interval, Some(2), "2 < 5: reset, so 2");
+        // Per node.
+        let node = |host: &str| a.nodes.iter().find(|n| n.host == host).unwrap();
+        assert_eq!(node("10.0.0.1").jvm_thread_count, Some(310));
+        assert_eq!(node("10.0.0.1").disk_io_util_pct, None);
+        let be = node("10.0.1.1");
+        assert_eq!(be.fullest_disk_path.as_deref(), Some("/a"));
+        assert_eq!(be.fullest_disk_path_usage_pct, Some(95.0));
+        assert_eq!(be.max_tablet_rowset_num, Some(650));
+        assert_eq!(be.disk_io_util_pct, Some(91.0));
+        assert_eq!(be.jvm_thread_count, None);
+        let bare = node("10.0.1.2");
+        assert_eq!(bare.fullest_disk_path, None);
+        assert_eq!(bare.fullest_disk_path_usage_pct, None);
+        assert_eq!(bare.disk_io_util_pct, None);
+    }
+
+    #[test]
+    fn alert_sources_absent_are_none() {
+        let scrapes = vec![
+            scrape(
+                NodeKind::Fe,
+                "",
+                "10.0.0.1",
+                8030,
+                "node_info{type=\"is_master\"} 1\n",
+            ),
+            scrape(
+                NodeKind::Be,
+                "",
+                "10.0.1.1",
+                8040,
+                "starrocks_be_process_mem_bytes 1\n",
+            ),
+        ];
+        let a = aggregate(&EngineState::default(), &input(Vec::new(), scrapes));
+        let s = &a.snapshot;
+        for v in [
+            s.meta_log_count,
+            s.txn_running_max_db,
+            s.routine_load_max_lag,
+            s.max_tablet_rowset_num,
+            s.compaction_cumulative_failed_interval,
+            s.compaction_base_failed_interval,
+            s.schema_change_failed_interval,
+            s.clone_failed_interval,
+            s.txn_begin_interval,
+            s.txn_failed_interval,
+            s.query_internal_error_interval,
+        ] {
+            assert_eq!(v, None);
+        }
+        assert_eq!(s.max_disk_io_util_pct, None);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 use std::sync::LazyLock;
 
+use crate::EngineTask;
 use crate::javafmt::{push_cpp_double, push_i64};
 use crate::model::{NS, hash_str, mix, step_noise, unit};
 use crate::state::{ClusterState, NodeState};
@@ -33,6 +34,13 @@ enum Src {
     QueryMem,
     CumuScore,
     BaseScore,
+    /// `max_disk_io_util_percent`.
+    IoUtil,
+    /// `max_tablet_rowset_num`.
+    RowsetNum,
+    /// `engine_requests_total{status, type}`: samples are `failed` then `total`, each over
+    /// [`ENGINE_TYPES`].
+    Engine,
     Fragments,
     /// Counter proportional to process activity (per fragment).
     Ctr(f64),
@@ -112,7 +120,7 @@ const MEM_GAUGES: [&str; 25] = [
     "jemalloc_resident_bytes",
 ];
 
-const OTHER_GAUGES: [(&str, f64); 44] = [
+const OTHER_GAUGES: [(&str, f64); 42] = [
     ("jemalloc_active_bytes", 4e9),
     ("jemalloc_metadata_bytes", 2e8),
     ("jemalloc_metadata_thp", 0.0),
@@ -125,7 +133,6 @@ const OTHER_GAUGES: [(&str, f64); 44] = [
     ("query_cache_capacity", 5e8),
     ("query_cache_usage", 1e8),
     ("tablet_update_max_compaction_score", 3.0),
-    ("max_tablet_rowset_num", 60.0),
     ("wait_cumulative_compaction_task_num", 4.0),
     ("wait_base_compaction_task_num", 2.0),
     ("running_cumulative_compaction_task_num", 3.0),
@@ -139,7 +146,6 @@ const OTHER_GAUGES: [(&str, f64); 44] = [
     ("update_compaction_task_byte_per_second", 1e7),
     ("push_request_write_bytes_per_second", 0.0),
     ("query_scan_bytes_per_second", 2e8),
-    ("max_disk_io_util_percent", 40.0),
     ("max_network_send_bytes_rate", 5e7),
     ("max_network_receive_bytes_rate", 5e7),
     ("rowset_count_generated_and_in_use", 400.0),
@@ -417,7 +423,7 @@ static CATALOG: LazyLock<Vec<Fam>> = LazyLock::new(|| {
             ));
         }
     }
-    f.push(fam("engine_requests_total", "counter", eng, Src::Ctr(0.02)));
+    f.push(fam("engine_requests_total", "counter", eng, Src::Engine));
     f.push(labelled(
         "push_requests_total",
         "counter",
@@ -505,6 +511,8 @@ static CATALOG: LazyLock<Vec<Fam>> = LazyLock::new(|| {
         Src::BaseScore,
     ));
     f.push(simple("fragment_requests_total", "counter", Src::Fragments));
+    f.push(simple("max_disk_io_util_percent", "gauge", Src::IoUtil));
+    f.push(simple("max_tablet_rowset_num", "gauge", Src::RowsetNum));
     for n in MEM_GAUGES {
         f.push(simple(n, "gauge", Src::Gauge(2e8)));
     }
@@ -776,6 +784,9 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
             Src::CumuScore => one_i(b, f, values::compaction_score(n, t) as i64),
             Src::BaseScore => one_i(b, f, (values::compaction_score(n, t) / 4.0) as i64),
             Src::Fragments => one_i(b, f, act as i64),
+            Src::IoUtil => one_i(b, f, values::disk_io_util(n, t)),
+            Src::RowsetNum => one_i(b, f, values::max_rowset_num(n, t)),
+            Src::Engine => engine_requests(n, f, act, b, t),
             Src::Ctr(k) => {
                 for (si, s) in f.samples.iter().enumerate() {
                     b.extend_from_slice(s.as_bytes());
@@ -798,6 +809,25 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
         }
     }
     bvar_tail(n, t, act, load, b);
+}
+
+/// `engine_requests_total`: tasks run with activity; failures only under an `EngineFailures`
+/// condition (a healthy BE fails none), and they count in the total too.
+fn engine_requests(n: &NodeState, f: &Fam, act: f64, b: &mut Vec<u8>, t: i64) {
+    let failed: Vec<i64> = ENGINE_TYPES
+        .iter()
+        .map(|ty| EngineTask::from_label(ty).map_or(0, |task| values::engine_failures(n, task, t)))
+        .collect();
+    for (si, s) in f.samples.iter().enumerate() {
+        b.extend_from_slice(s.as_bytes());
+        let ti = si % ENGINE_TYPES.len();
+        if si < ENGINE_TYPES.len() {
+            line_i(b, failed[ti]);
+        } else {
+            let scale = 0.02 * (0.5 + unit(mix(n.seed ^ f.salt ^ ti as u64)));
+            line_i(b, (act * scale) as i64 + failed[ti]);
+        }
+    }
 }
 
 fn put(b: &mut Vec<u8>, name: &str, labels: &[(&str, &str)]) {

@@ -1,6 +1,11 @@
 //! The HTTP control endpoint (separate address; never part of a simulated node).
 //!
 //! * `POST /sim/fault?cluster=C&node=be0&mode=down|up|none|hang|slow|http500|unauthorized|garbage|truncated|huge|restart|dead|echo_credentials|echo_headers[&secs=S][&bytes=N]`
+//! * `POST /sim/condition?cluster=C[&node=be0]&kind=K&value=V[&path=I][&task=T][&begin=B&failed=F][&need_schedule=N&paused=P&unstable=U]`
+//!   sets a [`crate::Condition`] (`kind` as in [`crate::Condition::parse`]; no `node`: every
+//!   node it concerns, or the cluster's);
+//!   `POST /sim/condition?cluster=C[&node=be0]&clear=K[&task=T]` ends one, `&clear=all` every
+//!   condition of the cluster
 //! * `POST /sim/leader?cluster=C&node=fe1`
 //! * `POST /sim/clock?offset_secs=S` or `?manual=UNIX_SECS` or `?manual=off`
 //! * `GET /sim/clusters` — clusters and nodes as JSON
@@ -16,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::http::{self, Read, Request};
 use crate::state::World;
-use crate::{Fault, NodeId, SimError, truth};
+use crate::{Condition, Fault, NodeId, SimError, truth};
 
 pub(crate) async fn serve(world: Arc<World>, listener: TcpListener) {
     loop {
@@ -75,10 +80,30 @@ fn num(req: &Request, name: &str) -> Result<Option<f64>, SimError> {
         .transpose()
 }
 
+/// `POST /sim/condition`: set one, clear one, or clear all.
+fn condition(world: &World, req: &Request) -> Result<(), SimError> {
+    let cluster = param(req, "cluster")?;
+    let node: Option<NodeId> = req.param("node").map(str::parse).transpose()?;
+    let number = |name: &str| req.param(name).and_then(|v| v.parse::<f64>().ok());
+    let text = |name: &str| req.param(name).map(str::to_owned);
+    match req.param("clear") {
+        Some("all") => world.clear_conditions(cluster),
+        Some(kind) => {
+            // Any value names the kind; only its timeline is cleared.
+            let kind = Condition::parse(kind, |_| Some(0.0), text)?.kind();
+            world.apply_condition(cluster, node, kind, None)
+        }
+        None => {
+            let c = Condition::parse(param(req, "kind")?, number, text)?;
+            world.apply_condition(cluster, node, c.kind(), Some(c))
+        }
+    }
+}
+
 async fn handle(world: &World, req: &Request) -> Result<(&'static str, String), SimError> {
     let mutating = matches!(
         req.path.as_str(),
-        "/sim/fault" | "/sim/leader" | "/sim/clock"
+        "/sim/fault" | "/sim/leader" | "/sim/clock" | "/sim/condition"
     );
     if mutating && req.method != "POST" {
         return Err(SimError::Config("use POST".into()));
@@ -97,6 +122,10 @@ async fn handle(world: &World, req: &Request) -> Result<(&'static str, String), 
                 }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
+            Ok(("text/plain", "ok".into()))
+        }
+        "/sim/condition" => {
+            condition(world, req)?;
             Ok(("text/plain", "ok".into()))
         }
         "/sim/leader" => {

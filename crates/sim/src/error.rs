@@ -15,6 +15,9 @@ pub enum SimError {
     UnknownNode(String),
     /// The node cannot become leader (not an FE, or an observer).
     InvalidLeader(String),
+    /// A condition is out of range, set on a node it does not concern, or not expressible by
+    /// the cluster's version.
+    InvalidCondition(String),
     /// A ground-truth window is empty or reversed.
     InvalidWindow,
     /// The async runtime could not be created.
@@ -29,6 +32,7 @@ impl fmt::Display for SimError {
             SimError::UnknownCluster(c) => write!(f, "unknown cluster {c:?}"),
             SimError::UnknownNode(n) => write!(f, "unknown node {n}"),
             SimError::InvalidLeader(m) => write!(f, "cannot make leader: {m}"),
+            SimError::InvalidCondition(m) => write!(f, "invalid condition: {m}"),
             SimError::InvalidWindow => write!(f, "ground-truth window must have from < to"),
             SimError::Runtime(m) => write!(f, "runtime error: {m}"),
         }

@@ -6,6 +6,8 @@
 //! `node_info` last with `is_master` only on the leader; leader-only values zero on followers;
 //! in the 4.0 shape `is_leader="true|false"` as first label of leader-aware families.
 
+use crate::Version;
+use crate::condition::{Condition, ConditionKind as K};
 use crate::javafmt::{push_i64, push_java_double};
 use crate::model::{NS, step_noise};
 use crate::state::{ClusterState, NodeState};
@@ -199,7 +201,7 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
     let noise = |salt: u64, step: i64| step_noise(n.seed ^ salt, t, step * NS);
 
     // --- JVM block (always first, no prefix) ---
-    let committed = m.heap_committed;
+    let committed = jvm.heap_committed;
     w.jvm(
         "jvm_heap_size_bytes",
         "jvm heap stat",
@@ -255,11 +257,14 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
         "jvm old gc stat",
         &[("count", jvm.old_gc_count), ("time", jvm.old_gc_ms)],
     );
-    let threads = m.threads + (noise(2, 60) * 40.0) as i64;
+    let threads = values::fe_threads(n, t);
     w.jvm(
         "jvm_thread",
         "jvm thread stat",
-        &[("count", threads), ("peak_count", m.threads + 60)],
+        &[
+            ("count", threads),
+            ("peak_count", threads.max(m.threads + 60)),
+        ],
     );
 
     // --- registry metrics ---
@@ -268,12 +273,16 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
     } else {
         (0.0, 0.0, 0.0)
     };
+    let connections = match n.condition(K::Connections, t) {
+        Some(Condition::Connections(c)) => c,
+        _ => (qps * 0.8 + 5.0) as i64,
+    };
     w.one_i(
         "connection_total",
         "total connections",
         "gauge",
         false,
-        (qps * 0.8 + 5.0) as i64,
+        connections,
     );
     w.one_i(
         "request_total",
@@ -312,13 +321,16 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
         false,
         k.query_err / 3,
     );
-    w.one_i(
-        "query_internal_err",
-        "query internal error",
-        "counter",
-        false,
-        k.query_err / 7,
-    );
+    // Added in 3.1.15/3.2.11/3.3.3: a 3.0 FE has no such series.
+    if cl.spec.version != Version::V3_0 {
+        w.one_i(
+            "query_internal_err",
+            "query internal error",
+            "counter",
+            false,
+            k.query_internal_err,
+        );
+    }
     w.one_i(
         "query_queue_pending",
         "pending queries in the query queue",
@@ -346,7 +358,7 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
     w.head("query_latency", "query latency", "gauge");
     // Filled from the queries of the last tick, only with enable_collect_query_detail_info.
     let mean = if qps > 0.0 && cl.spec.query_detail_info {
-        values::reservoir_mean(m, t)
+        values::reservoir_mean(n, t)
     } else {
         0.0
     };
@@ -361,12 +373,17 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
         false,
         1_000_000 + k.journal * 3,
     );
+    // The leader checkpoints every 50,000 entries; `MetaLogCount` holds a stuck checkpoint.
+    let meta_log_count = match cl.condition(K::MetaLogCount, t) {
+        Some(Condition::MetaLogCount(v)) if leader => v,
+        _ => k.journal % 50_000,
+    };
     w.one_i(
         "meta_log_count",
         "meta log total count",
         "gauge",
         false,
-        k.journal % 50_000,
+        meta_log_count,
     );
     w.one_i(
         "edit_log_write",
@@ -427,9 +444,14 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
     }
     if v4 {
         w.head("txn_running", "number of running transactions", "gauge");
+        let busiest = match cl.condition(K::TxnRunning, t) {
+            Some(Condition::TxnRunning(v)) => Some(v),
+            _ => None,
+        };
         for (i, (db, _)) in cl.model.databases.iter().take(8).enumerate() {
             w.start("txn_running", &[("db", db)], true);
-            w.int(lead((noise(10 + i as u64, 30) * 12.0) as i64));
+            let v = (noise(10 + i as u64, 30) * 12.0) as i64;
+            w.int(lead(busiest.filter(|_| i == 0).unwrap_or(v)));
         }
     }
     w.one_i(
@@ -470,11 +492,21 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
         w.int(lead((noise(40, 120) * 2.0) as i64));
     }
     w.head("routine_load_jobs", "routine load jobs", "gauge");
-    for (i, st) in RL_STATES.iter().enumerate() {
+    let (need_schedule, paused, unstable) = match cl.condition(K::RoutineLoadJobs, t) {
+        Some(Condition::RoutineLoadJobs {
+            need_schedule,
+            paused,
+            unstable,
+        }) => (need_schedule, paused, unstable),
+        _ => (0, 0, 0),
+    };
+    for st in RL_STATES {
         w.start("routine_load_jobs", &[("state", st)], true);
-        w.int(lead(match i {
-            1 => 12,
-            2 => 1,
+        w.int(lead(match st {
+            "RUNNING" => 12,
+            "NEED_SCHEDULE" => need_schedule,
+            "PAUSED" => paused,
+            "UNSTABLE" => unstable,
             _ => 0,
         }));
     }
@@ -718,8 +750,8 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
     // (`PrometheusMetricVisitor.visitHistogram`), not a running total.
     let (quantiles, reservoir_mean) = if k.query_total > 0 {
         (
-            values::summary_quantiles(m, t),
-            values::reservoir_mean(m, t),
+            values::summary_quantiles(n, t),
+            values::reservoir_mean(n, t),
         )
     } else {
         ([0.0; 5], 0.0)
@@ -730,6 +762,18 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
         k.query_total as f64 * reservoir_mean,
         k.query_total,
     );
+
+    // --- routine-load lag gauges (only with enable_routine_load_lag_metrics; leader) ---
+    if let Some(Condition::RoutineLoadLag(rows)) = cl.condition(K::RoutineLoadLag, t)
+        && leader
+    {
+        let name = "routine_load_max_lag_of_partition";
+        w.head(name, "routine load max lag of partition", "gauge");
+        for (job, lag) in [("rl_orders", rows), ("rl_clicks", rows / 3)] {
+            w.start(name, &[("job_name", job)], true);
+            w.int(lag);
+        }
+    }
 
     // --- node_info (always last) ---
     let fe_total = cl.fes().count() as i64;

@@ -26,6 +26,9 @@
 //!   whole cluster down), [`Simulator::set_leader`]: change behaviour at run time.
 //! * [`Receiver`]: the far side of alert delivery, a recording HTTP endpoint (webhooks,
 //!   Alertmanager API) that answers normally, with an error status or not at all.
+//! * [`Simulator::set_condition`] ([`Condition`]: a full storage path, a busy CPU, failing
+//!   compactions, a paused routine load, …), [`Simulator::clear_condition`],
+//!   [`Simulator::clear_conditions`]: put a cluster or node under the pressure an alert watches.
 //! * [`Simulator::ground_truth`] → [`GroundTruth`]; [`Simulator::set_manual_time`] and
 //!   [`Simulator::set_time_offset`] control the clock the endpoints use.
 //!
@@ -71,6 +74,7 @@
 #![forbid(unsafe_code)]
 
 mod be_metrics;
+mod condition;
 mod config;
 mod control;
 mod error;
@@ -95,6 +99,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+pub use condition::{Condition, ConditionKind, EngineTask};
 pub use config::{BindMode, ClusterSpec, SimConfig, Version};
 pub use error::SimError;
 pub use fault::Fault;
@@ -253,6 +258,37 @@ impl Simulator {
     /// `node_info{type="is_master"}` moves to it and so do the leader-only values.
     pub fn set_leader(&self, cluster: &str, fe: NodeId) -> Result<(), SimError> {
         self.world.apply_leader(cluster, fe)
+    }
+
+    /// Puts `cluster` under `condition` from the served clock's now on: on `node`, or with
+    /// `None` on every node it concerns (each BE/CN, or each FE, at the full value). Conditions
+    /// read by the leader ([`Condition::MetaLogCount`], load transactions, routine loads,
+    /// [`Condition::TxnRunning`]) belong to the cluster and take `None`. A condition of the same
+    /// [`ConditionKind`] replaces the previous one.
+    pub fn set_condition(
+        &self,
+        cluster: &str,
+        node: Option<NodeId>,
+        condition: Condition,
+    ) -> Result<(), SimError> {
+        self.world
+            .apply_condition(cluster, node, condition.kind(), Some(condition))
+    }
+
+    /// Ends the condition of `kind` on `node` (or on every node it concerns, or the cluster's):
+    /// gauges return to their model, counters keep what they counted and grow as before.
+    pub fn clear_condition(
+        &self,
+        cluster: &str,
+        node: Option<NodeId>,
+        kind: ConditionKind,
+    ) -> Result<(), SimError> {
+        self.world.apply_condition(cluster, node, kind, None)
+    }
+
+    /// Ends every condition of `cluster` and its nodes.
+    pub fn clear_conditions(&self, cluster: &str) -> Result<(), SimError> {
+        self.world.clear_conditions(cluster)
     }
 
     /// The exact values behind what `cluster` serves over `[from, to]` (see [`GroundTruth`]).

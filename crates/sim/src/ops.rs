@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::condition::{Condition, ConditionKind, Scope};
 use crate::state::{ClusterState, NodeState, World};
 use crate::{ClusterInfo, Fault, NodeId, NodeInfo, NodeKind, SimError};
 
@@ -16,6 +17,68 @@ impl World {
         self.find(cluster)?
             .node(id)
             .ok_or_else(|| SimError::UnknownNode(format!("{cluster}/{id}")))
+    }
+
+    /// Sets (`Some`) or clears (`None`) a condition of `kind` on `node`, on every node it
+    /// concerns, or on the cluster, from now on.
+    pub(crate) fn apply_condition(
+        &self,
+        cluster: &str,
+        node: Option<NodeId>,
+        kind: ConditionKind,
+        value: Option<Condition>,
+    ) -> Result<(), SimError> {
+        let cl = self.find(cluster)?;
+        if let Some(c) = value {
+            c.validate(cl.spec.version)?;
+        }
+        let scope = kind.scope();
+        if let Some(Condition::StoragePathUsage { path, .. }) = value
+            && cl.backends().any(|b| path >= b.be().paths.len())
+        {
+            return Err(SimError::InvalidCondition(format!(
+                "no storage path {path}"
+            )));
+        }
+        let now = self.clock.now_ns();
+        if scope == Scope::Leader {
+            if let Some(id) = node {
+                return Err(SimError::InvalidCondition(format!(
+                    "{kind:?} belongs to the cluster, not to {id}"
+                )));
+            }
+            cl.conditions().set(kind, now, value);
+            return Ok(());
+        }
+        let targets: Vec<&NodeState> = match node {
+            Some(id) => vec![self.find_node(cluster, id)?],
+            None => cl
+                .nodes
+                .iter()
+                .filter(|n| scope.admits(n.id.kind))
+                .collect(),
+        };
+        for n in targets {
+            if !scope.admits(n.id.kind) {
+                return Err(SimError::InvalidCondition(format!(
+                    "{kind:?} does not apply to {}",
+                    n.id
+                )));
+            }
+            n.conditions().set(kind, now, value);
+        }
+        Ok(())
+    }
+
+    /// Clears every condition of a cluster and its nodes from now on.
+    pub(crate) fn clear_conditions(&self, cluster: &str) -> Result<(), SimError> {
+        let cl = self.find(cluster)?;
+        let now = self.clock.now_ns();
+        cl.conditions().clear_all(now);
+        for n in &cl.nodes {
+            n.conditions().clear_all(now);
+        }
+        Ok(())
     }
 
     /// Applies a fault without waiting for the listener to follow.

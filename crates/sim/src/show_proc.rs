@@ -187,7 +187,7 @@ fn backends(cl: &ClusterState, t: i64) -> Table {
             row.push(format!(
                 "{:.1} %",
                 if alive {
-                    values::cpu_busy_now(m, t)
+                    values::cpu_busy_now(n, t)
                 } else {
                     0.0
                 }
@@ -277,7 +277,7 @@ fn compute_nodes(cl: &ClusterState, t: i64) -> Table {
                 format!(
                     "{:.1} %",
                     if alive {
-                        values::cpu_busy_now(m, t)
+                        values::cpu_busy_now(n, t)
                     } else {
                         0.0
                     }
@@ -447,15 +447,13 @@ pub(crate) const BE_HEALTH: &str = "{\"status\": \"OK\",\"msg\": \"To Be Added\"
 
 /// FE `/api/show_runtime_info`: JVM `Runtime` numbers, all as strings.
 pub(crate) fn runtime_info(n: &NodeState, t: i64) -> String {
-    let m = n.fe();
     let j = values::jvm(n, t);
-    let threads = m.threads + (step_noise(n.seed ^ 2, t, 60 * NS) * 40.0) as i64;
     format!(
         "{{\"total_mem\":\"{}\",\"free_mem\":\"{}\",\"max_mem\":\"{}\",\"thread_cnt\":\"{}\"}}",
-        m.heap_committed,
-        (m.heap_committed - j.heap_used).max(0),
-        m.heap_max,
-        threads
+        j.heap_committed,
+        (j.heap_committed - j.heap_used).max(0),
+        n.fe().heap_max,
+        values::fe_threads(n, t)
     )
 }
 

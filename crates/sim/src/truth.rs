@@ -96,11 +96,10 @@ pub struct FeLatencyTruth {
 fn fe_latency(cl: &ClusterState, a: i64, b: i64) -> BTreeMap<NodeId, FeLatencyTruth> {
     cl.fes()
         .map(|n| {
-            let m = n.fe();
             let truth = FeLatencyTruth {
-                queries: values::fe_window(m, a, b).0,
-                mean: values::reservoir_mean(m, b),
-                p99: values::summary_quantiles(m, b)[3],
+                queries: values::fe_window(n, a, b).0,
+                mean: values::reservoir_mean(n, b),
+                p99: values::summary_quantiles(n, b)[3],
             };
             (n.id, truth)
         })
@@ -136,7 +135,7 @@ pub(crate) fn compute(cl: &ClusterState, a: i64, b: i64) -> GroundTruth {
     let (mut q, mut r, mut e) = (0.0, 0.0, 0.0);
     let (mut heap_used, mut heap_max) = (0u64, 0u64);
     for n in cl.fes() {
-        let (qq, rr, ee) = values::fe_window(n.fe(), a, b);
+        let (qq, rr, ee) = values::fe_window(n, a, b);
         q += qq;
         r += rr;
         e += ee;
@@ -147,7 +146,7 @@ pub(crate) fn compute(cl: &ClusterState, a: i64, b: i64) -> GroundTruth {
     let (mut send, mut recv, mut rd, mut wr) = (0.0, 0.0, 0.0, 0.0);
     for n in backends_and_cns(cl) {
         let m = n.be();
-        per_node.insert(n.id, values::cpu_busy_pct(m, a, b));
+        per_node.insert(n.id, values::cpu_busy_pct(n, a, b));
         for d in m.nets.iter().filter(|d| d.name != "lo") {
             send += d.send.amount(a, b);
             recv += d.recv.amount(a, b);

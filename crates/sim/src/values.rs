@@ -5,8 +5,9 @@
 //! Every counter is a floor of a closed-form integral (see [`crate::model`]), so it is monotonic
 //! between restarts and exactly reproducible.
 
-use crate::model::{NS, step_noise};
-use crate::state::{BeModel, ClusterState, FeModel, NodeState};
+use crate::condition::{Condition, ConditionKind as K};
+use crate::model::{NS, Rate, step_noise, unit};
+use crate::state::{ClusterState, NodeState};
 
 /// Jiffies per second per core (`USER_HZ`).
 pub(crate) const HZ: f64 = 100.0;
@@ -49,6 +50,7 @@ pub(crate) struct FeCounters {
     pub(crate) query_total: i64,
     pub(crate) query_success: i64,
     pub(crate) query_err: i64,
+    pub(crate) query_internal_err: i64,
     pub(crate) query_timeout: i64,
     pub(crate) slow_query: i64,
     pub(crate) request_total: i64,
@@ -64,34 +66,89 @@ pub(crate) struct FeCounters {
 pub(crate) fn fe_counters(c: &ClusterState, n: &NodeState, t: i64) -> FeCounters {
     let m = n.fe();
     let s = n.start_ns();
-    let succ = fl(m.q_success.amount(s, t));
-    let err = fl(m.q_err.amount(s, t));
-    let other = fl(m.q_other.amount(s, t));
-    let ok = fl(c.leader_amount(n.pos, &m.txn_ok, s, t));
-    let fail = fl(c.leader_amount(n.pos, &m.txn_fail, s, t));
-    let rej = fl(c.leader_amount(n.pos, &m.txn_reject, s, t));
+    let q = |rate: &Rate| fl(queries(n, rate, s, t));
+    let (extra_err, extra_internal) = extra_errors(n, s, t);
+    let base_err = q(&m.q_err);
+    let succ = q(&m.q_success);
+    let err = base_err + fl(extra_err);
+    let other = q(&m.q_other);
+    let load = |end: i64| fl(c.leader_amount(n.pos, |lo, hi| m.load.amount(lo, hi), s, end));
+    let (ok, fail, rej) = leader_txns(c, n, t);
     FeCounters {
         query_total: succ + err,
         query_success: succ,
         query_err: err,
-        query_timeout: fl(m.q_timeout.amount(s, t)),
-        slow_query: fl(m.q_slow.amount(s, t)),
+        query_internal_err: base_err / 7 + fl(extra_internal),
+        query_timeout: q(&m.q_timeout),
+        slow_query: q(&m.q_slow),
         request_total: succ + err + other,
         txn_success: ok,
         txn_failed: fail,
         txn_reject: rej,
         txn_begin: ok + fail + rej,
-        load_add: fl(c.leader_amount(n.pos, &m.load, s, t)),
+        load_add: load(t),
         // Loads finish ~90 s after they are added.
-        load_finished: fl(c.leader_amount(n.pos, &m.load, s, t - 90 * NS)),
+        load_finished: load(t - 90 * NS),
         journal: fl(m.journal.amount(s, t)),
     }
 }
 
-/// Exact query and request amounts of an FE over `[a, b]` (independent of restarts).
-pub(crate) fn fe_window(m: &FeModel, a: i64, b: i64) -> (f64, f64, f64) {
-    let q = m.q_success.amount(a, b) + m.q_err.amount(a, b);
-    (q, q + m.q_other.amount(a, b), m.q_err.amount(a, b))
+/// The successful, failed and rejected transactions FE `n` led since its start: the load
+/// model's rates, or those of a `LoadTransactions` condition while it is set.
+fn leader_txns(c: &ClusterState, n: &NodeState, t: i64) -> (i64, i64, i64) {
+    let m = n.fe();
+    let amount = |which: usize| {
+        let per_span = |v: Option<Condition>, lo: i64, hi: i64| match v {
+            Some(Condition::LoadTransactions {
+                begin_per_second: b,
+                failed_per_second: f,
+            }) => [b - f, f, 0.0][which] * secs(lo, hi),
+            _ => [&m.txn_ok, &m.txn_fail, &m.txn_reject][which].amount(lo, hi),
+        };
+        let led = |lo, hi| {
+            c.conditions()
+                .integrate(K::LoadTransactions, lo, hi, per_span)
+        };
+        fl(c.leader_amount(n.pos, led, n.start_ns(), t))
+    };
+    (amount(0), amount(1), amount(2))
+}
+
+fn secs(a: i64, b: i64) -> f64 {
+    (b - a) as f64 / NS as f64
+}
+
+/// Queries of one kind an FE served over `[a, b]`: its rate, times the `QpsFactor` in force.
+fn queries(n: &NodeState, rate: &Rate, a: i64, b: i64) -> f64 {
+    n.conditions().integrate(K::QpsFactor, a, b, |v, lo, hi| {
+        let factor = match v {
+            Some(Condition::QpsFactor(f)) => f,
+            _ => 1.0,
+        };
+        factor * rate.amount(lo, hi)
+    })
+}
+
+/// The extra failed queries over `[a, b]` from `QueryErrors` and `InternalQueryErrors` (the
+/// internal ones count as failed too), and the internal ones alone.
+fn extra_errors(n: &NodeState, a: i64, b: i64) -> (f64, f64) {
+    let c = n.conditions();
+    let per_second = |kind| {
+        c.integrate(kind, a, b, |v, lo, hi| match v {
+            Some(Condition::QueryErrors(r) | Condition::InternalQueryErrors(r)) => r * secs(lo, hi),
+            _ => 0.0,
+        })
+    };
+    let internal = per_second(K::InternalQueryErrors);
+    (per_second(K::QueryErrors) + internal, internal)
+}
+
+/// Exact query, request and error amounts of an FE over `[a, b]` (independent of restarts).
+pub(crate) fn fe_window(n: &NodeState, a: i64, b: i64) -> (f64, f64, f64) {
+    let m = n.fe();
+    let err = queries(n, &m.q_err, a, b) + extra_errors(n, a, b).0;
+    let q = queries(n, &m.q_success, a, b) + err;
+    (q, q + queries(n, &m.q_other, a, b), err)
 }
 
 /// The quantiles of StarRocks' `query_latency_ms` summary (0.75, 0.95, 0.98, 0.99, 0.999) as
@@ -100,13 +157,17 @@ pub(crate) const SUMMARY_QUANTILE_MULT: [f64; 5] = [1.1, 3.5, 5.0, 8.0, 20.0];
 
 /// The mean of an FE's latency reservoir at `t`, ms: its base latency, drifting with its load
 /// (a Codahale decaying reservoir forgets old queries, so its mean follows the recent ones).
-pub(crate) fn reservoir_mean(m: &FeModel, t: i64) -> f64 {
+pub(crate) fn reservoir_mean(n: &NodeState, t: i64) -> f64 {
+    if let Some(Condition::QueryLatencyP95(ms)) = n.condition(K::QueryLatencyP95, t) {
+        return ms / SUMMARY_QUANTILE_MULT[1];
+    }
+    let m = n.fe();
     m.lat_ms * (0.7 + 0.3 * m.q_success.curve.factor(t))
 }
 
 /// The summary's quantiles at `t`, ms, as served (three decimals).
-pub(crate) fn summary_quantiles(m: &FeModel, t: i64) -> [f64; 5] {
-    let mean = reservoir_mean(m, t);
+pub(crate) fn summary_quantiles(n: &NodeState, t: i64) -> [f64; 5] {
+    let mean = reservoir_mean(n, t);
     SUMMARY_QUANTILE_MULT.map(|k| (mean * k * 1000.0).round() / 1000.0)
 }
 
@@ -117,14 +178,20 @@ pub(crate) fn fe_running_queries(n: &NodeState, t: i64) -> i64 {
         return 0;
     }
     let m = n.fe();
-    let qps = m.q_success.at(t) + m.q_err.at(t);
-    (qps * reservoir_mean(m, t) / 1000.0).round().max(0.0) as i64
+    let factor = match n.condition(K::QpsFactor, t) {
+        Some(Condition::QpsFactor(f)) => f,
+        _ => 1.0,
+    };
+    let qps = factor * (m.q_success.at(t) + m.q_err.at(t));
+    (qps * reservoir_mean(n, t) / 1000.0).round().max(0.0) as i64
 }
 
 /// FE JVM state at `t`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Jvm {
     pub(crate) heap_used: i64,
+    /// Committed heap: the configured size, or more while `HeapUsage` needs it.
+    pub(crate) heap_committed: i64,
     pub(crate) young_used: i64,
     pub(crate) old_used: i64,
     pub(crate) young_gc_count: i64,
@@ -143,8 +210,17 @@ pub(crate) fn jvm(n: &NodeState, t: i64) -> Jvm {
     let young_used = (committed * 0.45 * phase) as i64 + (32 << 20);
     let young_gc_count = up / m.gc_period_ns;
     let old_gc_count = up / (m.gc_period_ns * 240);
+    let (heap_used, young_used, old_used) = match n.condition(K::HeapUsage, t) {
+        Some(Condition::HeapUsage(pct)) => {
+            let used = (m.heap_max as f64 * pct / 100.0) as i64;
+            let young = young_used.min(used);
+            (used, young, used - young)
+        }
+        _ => (old_used + young_used, young_used, old_used),
+    };
     Jvm {
-        heap_used: old_used + young_used,
+        heap_used,
+        heap_committed: m.heap_committed.max(heap_used),
         young_used,
         old_used,
         young_gc_count,
@@ -154,12 +230,36 @@ pub(crate) fn jvm(n: &NodeState, t: i64) -> Jvm {
     }
 }
 
+/// FE JVM threads at `t` (`jvm_thread{type="count"}`, `thread_cnt`).
+pub(crate) fn fe_threads(n: &NodeState, t: i64) -> i64 {
+    match n.condition(K::JvmThreads, t) {
+        Some(Condition::JvmThreads(v)) => v,
+        _ => n.fe().threads + (step_noise(n.seed ^ 2, t, 60 * NS) * 40.0) as i64,
+    }
+}
+
+/// Busy and iowait CPU time over `[a, b]`, in seconds of one core: the load model's, or the
+/// `CpuBusy` share while it is set (iowait then takes 2 % of what is left).
+fn cpu_amounts(n: &NodeState, a: i64, b: i64) -> (f64, f64) {
+    let m = n.be();
+    let c = n.conditions();
+    let busy = c.integrate(K::CpuBusy, a, b, |v, lo, hi| match v {
+        Some(Condition::CpuBusy(p)) => p / 100.0 * secs(lo, hi),
+        _ => m.busy.amount(lo, hi),
+    });
+    let iowait = c.integrate(K::CpuBusy, a, b, |v, lo, hi| match v {
+        Some(Condition::CpuBusy(p)) => 0.02 * (1.0 - p / 100.0) * secs(lo, hi),
+        _ => m.iowait.amount(lo, hi),
+    });
+    (busy, iowait)
+}
+
 /// CPU jiffies per mode (order of [`CPU_MODES`]) at `t`, counted from host boot.
 pub(crate) fn cpu_jiffies(n: &NodeState, t: i64) -> [i64; 10] {
     let m = n.be();
     let full = HZ * m.cores as f64;
-    let busy = full * m.busy.amount(n.boot_ns, t);
-    let iowait = full * m.iowait.amount(n.boot_ns, t);
+    let (busy, iowait) = cpu_amounts(n, n.boot_ns, t);
+    let (busy, iowait) = (full * busy, full * iowait);
     let total = full * (t - n.boot_ns).max(0) as f64 / NS as f64;
     let mut out = [0i64; 10];
     for (i, share) in BUSY_SPLIT {
@@ -173,17 +273,20 @@ pub(crate) fn cpu_jiffies(n: &NodeState, t: i64) -> [i64; 10] {
 }
 
 /// Busy CPU % over `[a, b]`: (all modes − idle − iowait) / all modes, guest modes excluded.
-pub(crate) fn cpu_busy_pct(m: &BeModel, a: i64, b: i64) -> f64 {
-    let secs = (b - a) as f64 / NS as f64;
+pub(crate) fn cpu_busy_pct(n: &NodeState, a: i64, b: i64) -> f64 {
+    let secs = secs(a, b);
     if secs <= 0.0 {
         return 0.0;
     }
-    100.0 * m.busy.amount(a, b) / secs
+    100.0 * cpu_amounts(n, a, b).0 / secs
 }
 
 /// Instantaneous busy CPU % (what the BE reports to the FE for `CpuUsedPct`).
-pub(crate) fn cpu_busy_now(m: &BeModel, t: i64) -> f64 {
-    100.0 * m.busy.at(t)
+pub(crate) fn cpu_busy_now(n: &NodeState, t: i64) -> f64 {
+    match n.condition(K::CpuBusy, t) {
+        Some(Condition::CpuBusy(p)) => p,
+        _ => 100.0 * n.be().busy.at(t),
+    }
 }
 
 /// Bytes on one network device at `t` (send, receive).
@@ -207,10 +310,16 @@ pub(crate) fn disk_bytes(n: &NodeState, dev: usize, t: i64) -> (i64, i64) {
 /// One storage root at `t`: (total, data used, available).
 pub(crate) fn store(n: &NodeState, path: usize, t: i64) -> (i64, i64, i64) {
     let p = &n.be().paths[path];
+    let other = (p.total as f64 * p.other_frac) as i64;
+    if let Some(Condition::StoragePathUsage { path: i, pct }) = n.condition(K::StoragePathUsage, t)
+        && i == path
+    {
+        let taken = (p.total as f64 * pct / 100.0) as i64;
+        return (p.total, (taken - other).max(0), p.total - taken);
+    }
     // Data grows and shrinks a little over the day (loads vs compaction/TTL).
     let wobble = 0.01 * (n.be().activity.curve.factor(t) - 1.0);
     let used = (p.total as f64 * (p.used_frac + wobble)).max(0.0) as i64;
-    let other = (p.total as f64 * p.other_frac) as i64;
     (p.total, used, (p.total - used - other).max(0))
 }
 
@@ -233,6 +342,9 @@ pub(crate) fn process_mem(n: &NodeState, t: i64) -> i64 {
     if t < n.start_ns() {
         return 0;
     }
+    if let Some(Condition::MemoryUsage(pct)) = n.condition(K::MemoryUsage, t) {
+        return (m.mem_limit as f64 * pct / 100.0) as i64;
+    }
     let f = m.mem_frac * (0.8 + 0.2 * m.busy.curve.factor(t));
     (m.mem_limit as f64 * f.min(0.95)) as i64
 }
@@ -248,6 +360,45 @@ pub(crate) fn tablets(n: &NodeState, t: i64) -> i64 {
 
 /// Max compaction score of a BE at `t`.
 pub(crate) fn compaction_score(n: &NodeState, t: i64) -> f64 {
+    if let Some(Condition::CompactionScore(s)) = n.condition(K::CompactionScore, t) {
+        return s;
+    }
     let m = n.be();
     (m.compaction_score * m.activity.curve.factor(t)).round()
+}
+
+/// The BE's busiest disk's IO utilisation % at `t` (`max_disk_io_util_percent`): up to ~80 %
+/// at the daily peak, or the `DiskIoUtil` value.
+pub(crate) fn disk_io_util(n: &NodeState, t: i64) -> i64 {
+    if let Some(Condition::DiskIoUtil(p)) = n.condition(K::DiskIoUtil, t) {
+        return p.round() as i64;
+    }
+    let load = n.be().activity.curve.factor(t);
+    let jitter = step_noise(n.seed ^ 0x10, t, 15 * NS);
+    (30.0 * (0.5 + unit(n.seed)) * (0.6 * load + 0.4 * jitter)) as i64
+}
+
+/// The most rowsets of one tablet on the BE at `t` (`max_tablet_rowset_num`): tens, or the
+/// `MaxRowsetNum` value.
+pub(crate) fn max_rowset_num(n: &NodeState, t: i64) -> i64 {
+    if let Some(Condition::MaxRowsetNum(v)) = n.condition(K::MaxRowsetNum, t) {
+        return v;
+    }
+    let load = n.be().activity.curve.factor(t);
+    (40.0 * load + 40.0 * step_noise(n.seed ^ 0x11, t, 60 * NS)) as i64
+}
+
+/// Failed `task` requests since the process started (`engine_requests_total{status="failed"}`):
+/// none but those of an `EngineFailures` condition.
+pub(crate) fn engine_failures(n: &NodeState, task: crate::EngineTask, t: i64) -> i64 {
+    let c = n.conditions();
+    fl(c.integrate(
+        K::EngineFailures(task),
+        n.start_ns(),
+        t,
+        |v, lo, hi| match v {
+            Some(Condition::EngineFailures { per_minute, .. }) => per_minute / 60.0 * secs(lo, hi),
+            _ => 0.0,
+        },
+    ))
 }

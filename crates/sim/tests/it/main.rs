@@ -1,5 +1,6 @@
 //! Integration tests: every endpoint over real HTTP on loopback, faults, ground truth.
 
+mod conditions;
 mod endpoints;
 mod faults;
 mod latency;
