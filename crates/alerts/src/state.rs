@@ -297,6 +297,8 @@ fn step(rules: &[&Rule], scope: &Scope<'_>, data: &Data<'_>, previous: &[Alert])
                     last_true_at: now,
                     resolved_at: None,
                     evaluated_at: now,
+                    last_sent_at: None,
+                    last_sent_state: None,
                 },
             };
             alert.labels = instance.labels;

@@ -7,7 +7,7 @@
 //! keep their state (the same data gives the same answer) while `ClusterUnreachable` and
 //! `StaleData` see the failure.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rockscope_alerts::{ClusterView, RuleSet, evaluate};
@@ -16,44 +16,14 @@ use rockscope_notify::Notifier;
 use rockscope_store::{Error as StoreError, Store};
 use time::OffsetDateTime;
 
-/// The effective alert rules, shared by the collector (which evaluates them) and the API
-/// (which lists them and replaces them when a user rule changes).
-#[derive(Debug, Default)]
-pub struct AlertRules {
-    current: RwLock<Arc<RuleSet>>,
-}
-
-impl AlertRules {
-    /// A handle holding `rules`.
-    pub fn new(rules: RuleSet) -> Arc<AlertRules> {
-        Arc::new(AlertRules {
-            current: RwLock::new(Arc::new(rules)),
-        })
-    }
-
-    /// The rules in force now.
-    pub fn current(&self) -> Arc<RuleSet> {
-        match self.current.read() {
-            Ok(rules) => Arc::clone(&rules),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
-    }
-
-    /// Puts `rules` in force from the next evaluation on.
-    pub fn replace(&self, rules: RuleSet) {
-        let rules = Arc::new(rules);
-        match self.current.write() {
-            Ok(mut current) => *current = rules,
-            Err(poisoned) => *poisoned.into_inner() = rules,
-        }
-    }
-}
+/// Reads the rules in force now (the API owns them and replaces them when a user rule changes).
+pub type RulesReader = Arc<dyn Fn() -> Arc<RuleSet> + Send + Sync>;
 
 /// What the collector hands to alert evaluation: the rules and where alerts go.
 #[derive(Clone)]
 pub struct Alerting {
-    /// The rules.
-    pub rules: Arc<AlertRules>,
+    /// The rules in force.
+    pub rules: RulesReader,
     /// Delivery to Alertmanagers and webhooks; `None` when no receiver is configured.
     pub notifier: Option<Arc<Notifier>>,
 }
@@ -87,7 +57,7 @@ impl Alerting {
         interval: Duration,
         now: OffsetDateTime,
     ) -> Result<AlertCounts, StoreError> {
-        let rules = self.rules.current();
+        let rules = (self.rules)();
         let previous = store.cluster_alerts(cycle.cluster_id)?;
         let lookback = time::Duration::try_from(rules.lookback()).unwrap_or(time::Duration::DAY);
         let (history, nodes) = match cycle.stored {
