@@ -48,6 +48,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod alerting;
 mod error;
 mod fetch;
 mod housekeeping;
@@ -55,6 +56,7 @@ mod repeat_log;
 mod scheduler;
 mod status;
 
+pub use alerting::{Alerting, RulesReader};
 pub use error::{CollectError, SourceFailure, Stage};
 pub use fetch::{fetch_cycle, source_error};
 

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rockscope_engine::{EngineState, aggregate, cluster_answered_nothing};
-use rockscope_model::{CycleInput, CycleOutcome, Reachability, SourceError};
+use rockscope_model::{
+    CycleInput, CycleOutcome, MetricsSnapshot, NodeSnapshot, Reachability, SourceError,
+};
 use rockscope_starrocks::{ClientConfig, ClusterClient};
 use rockscope_store::{Cluster, Error as StoreError, NewCollectionError, NewRun, Store};
 use time::OffsetDateTime;
@@ -17,6 +19,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use crate::alerting::{Alerting, CycleForAlerts};
 use crate::error::{CollectError, SourceFailure, Stage};
 use crate::fetch::{Hold, fetch_holding, holding};
 use crate::housekeeping::Housekeeping;
@@ -105,6 +108,8 @@ struct Collected {
     failures: Vec<SourceFailure>,
     nodes_ok: usize,
     nodes_total: usize,
+    /// What was stored, for the alert evaluation that follows.
+    stored: Option<(MetricsSnapshot, Vec<NodeSnapshot>)>,
 }
 
 /// The collector: owns the per-cluster clients and engine state between cycles.
@@ -119,11 +124,33 @@ pub struct Collector {
     housekeeping: Housekeeping,
     /// Failures that repeat every cycle, logged once and then every few minutes.
     repeats: RepeatLog,
+    /// Alert evaluation after each cluster's cycle, when alerts are on.
+    alerting: Option<Alerting>,
 }
 
 impl Collector {
     /// A collector writing to `store` and reporting to `status`.
     pub fn new(config: CollectorConfig, store: Store, status: StatusBoard) -> Arc<Collector> {
+        Collector::build(config, store, status, None)
+    }
+
+    /// A collector that also evaluates the alert rules after each cluster's cycle and hands
+    /// the alerts to delivery.
+    pub fn with_alerting(
+        config: CollectorConfig,
+        store: Store,
+        status: StatusBoard,
+        alerting: Alerting,
+    ) -> Arc<Collector> {
+        Collector::build(config, store, status, Some(alerting))
+    }
+
+    fn build(
+        config: CollectorConfig,
+        store: Store,
+        status: StatusBoard,
+        alerting: Option<Alerting>,
+    ) -> Arc<Collector> {
         let housekeeping = Housekeeping::new(
             store.clone(),
             status.clone(),
@@ -140,6 +167,7 @@ impl Collector {
             in_flight: Mutex::new(HashSet::new()),
             housekeeping,
             repeats: RepeatLog::default(),
+            alerting,
         })
     }
 
@@ -357,7 +385,12 @@ impl Collector {
         }
         let source_errors = aggregation.snapshot.source_errors.clone();
         let (snapshot, nodes) = (aggregation.snapshot, aggregation.nodes);
-        self.blocking(move |store| store.insert_cycle(&snapshot, &nodes))
+        let stored = self
+            .blocking(move |store| {
+                store
+                    .insert_cycle(&snapshot, &nodes)
+                    .map(|_| (snapshot, nodes))
+            })
             .await?;
         lock(&self.states).insert(cluster.id, aggregation.state);
         Ok(Collected {
@@ -365,6 +398,7 @@ impl Collector {
             failures,
             nodes_ok,
             nodes_total,
+            stored: Some(stored),
         })
     }
 
@@ -376,8 +410,9 @@ impl Collector {
         cluster: &Cluster,
         started_at: OffsetDateTime,
         duration: Duration,
-        result: Result<Collected, CollectError>,
+        mut result: Result<Collected, CollectError>,
     ) -> ClusterOutcome {
+        let stored = result.as_mut().ok().and_then(|c| c.stored.take());
         let failures = match &result {
             Ok(collected) => &collected.failures[..],
             Err(error) => error.source_failures(),
@@ -434,6 +469,7 @@ impl Collector {
                 (Err(error), 0, nodes_total)
             }
         };
+        self.evaluate_alerts(cluster, stored).await;
         ClusterOutcome {
             cluster_id,
             cluster_name: name.clone(),
@@ -441,6 +477,54 @@ impl Collector {
             result,
             nodes_ok,
             nodes_total,
+        }
+    }
+
+    /// Evaluates the alert rules of `cluster` after its cycle (also after a failed one, over
+    /// its last stored cycle), when alerts are on.
+    async fn evaluate_alerts(
+        &self,
+        cluster: &Cluster,
+        stored: Option<(MetricsSnapshot, Vec<NodeSnapshot>)>,
+    ) {
+        let Some(alerting) = self.alerting.clone() else {
+            return;
+        };
+        let status = self.status.cluster(cluster.id);
+        let cycle = CycleForAlerts {
+            cluster_id: cluster.id,
+            cluster_name: cluster.name.clone(),
+            stored,
+            last_success_at: status.as_ref().and_then(|s| s.last_success_at),
+            failed_cycles: status.map_or(0, |s| s.consecutive_failures),
+        };
+        let interval = self.config.interval;
+        let now = OffsetDateTime::now_utc();
+        let result = self
+            .blocking(move |store| alerting.evaluate_cycle(store, cycle, interval, now))
+            .await;
+        let name = &cluster.name;
+        match result {
+            Ok(counts) => {
+                if let Some(times) = self.repeats.succeeded("alerts", cluster.id) {
+                    log::info!("Evaluating alerts works again after {times} failures. cluster={name}");
+                }
+                if counts.changes > 0 {
+                    log::info!(
+                        "Alerts changed. cluster={name} firing={} pending={} changes={}",
+                        counts.firing,
+                        counts.pending,
+                        counts.changes
+                    );
+                }
+            }
+            Err(e) => {
+                let turn = self.repeats.failed("alerts", cluster.id, Instant::now());
+                warn_repeating(
+                    turn,
+                    format_args!("Evaluating alerts failed. cluster={name} error={e}"),
+                );
+            }
         }
     }
 

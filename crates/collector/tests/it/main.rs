@@ -2,6 +2,7 @@
 //! isolation of broken clusters, hung and slow nodes within a cluster, retention, daily
 //! availability and catch-up after an outage, restart on the same database.
 
+mod alert_scenarios;
 mod availability;
 mod cadence;
 mod common;
