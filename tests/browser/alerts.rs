@@ -338,6 +338,13 @@ fn badge_overview_block_and_alerts_page() {
                  return r.length === 1 && r[0].dataset.alert === 'StarRocksFeJvmHeapHigh'",
             )
             .await;
+        // The rules table lists every effective rule the API lists.
+        let listed = app.get("/api/alert-rules").expect(200)["rules"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap();
+        let shown = browser.js(&count("table.rules tbody tr[data-rule]")).await;
+        assert_eq!(shown, json!(listed));
         browser.assert_no_console_errors("/alerts", &[]).await;
         browser
             .screenshots_at("alerts-page-rules", Some("#alerts-rules"))

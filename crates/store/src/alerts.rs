@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use rockscope_model::{Alert, AlertEvent, AlertState, RuleSpec, Severity};
-use rusqlite::types::Value;
+use rusqlite::types::{ToSql, Value};
 use rusqlite::{Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 
@@ -59,6 +59,11 @@ const ALERT_COLUMNS: &str = "cluster_id, rule, fingerprint, labels, annotations,
 
 /// The columns [`event_from_row`] reads, in order.
 const EVENT_COLUMNS: &str = "cluster_id, rule, fingerprint, labels, state, severity, value, at";
+
+/// `values` as the parameters of [`query_all`].
+fn bound(values: &[Value]) -> Vec<&dyn ToSql> {
+    values.iter().map(|v| v as &dyn ToSql).collect()
+}
 
 fn to_json(map: &BTreeMap<String, String>, what: &str) -> Result<String> {
     serde_json::to_string(map).map_err(|e| Error::corrupt(what, format_args!("cannot encode: {e}")))
@@ -254,14 +259,7 @@ impl Store {
              ORDER BY cluster_id, rule, fingerprint",
             if condition.is_empty() { "" } else { "WHERE " }
         );
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(alert_from_row(row)?);
-        }
-        Ok(out)
+        query_all(&*self.conn()?, &sql, &bound(&values), alert_from_row)
     }
 
     /// The alert history matching `filter` with `since <= at <= until` (either bound optional),
@@ -293,14 +291,7 @@ impl Store {
             terms.join(" AND "),
             values.len()
         );
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(values))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(event_from_row(row)?);
-        }
-        Ok(out)
+        query_all(&*self.conn()?, &sql, &bound(&values), event_from_row)
     }
 
     /// Deletes every alert event before `before`, in batches of at most `batch` rows (fewer when
