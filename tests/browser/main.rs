@@ -8,6 +8,9 @@
 //!   auto-refresh at an injected interval, a null gap in a chart), the collector page.
 //! * `manage`: the empty state, then register, edit, disable, test and delete from the page.
 //! * `auth`: the token prompt on 401, and the token kept for the session.
+//! * `alerts`: the badge of firing alerts in the cluster list, a cluster's alerts at the top of
+//!   its overview, and the Alerts page (filters, history, rules), over alerts stored in the
+//!   binary's database.
 //! * `figures`: `#[ignore]`d measurements for docs/BENCHMARKS.md (run by hand).
 //!
 //! Every page is checked for console errors and warnings (chromedriver's browser log).
@@ -17,6 +20,7 @@
 #[allow(dead_code)]
 mod support;
 
+mod alerts;
 mod auth;
 mod driver;
 mod figures;

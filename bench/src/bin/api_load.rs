@@ -219,6 +219,10 @@ fn run(args: Args) -> Result<(), String> {
         api_read_token: None,
         tester: Arc::new(NoopTester),
         overview_cache: cache.clone(),
+        alert_rules: Arc::new(
+            rockscope_api::AlertRules::load(store.clone(), Vec::new(), Vec::new())
+                .map_err(|e| format!("alert rules: {e:?}"))?,
+        ),
     };
     let uncached_state = ApiState {
         overview_cache: OverviewCache::disabled(),

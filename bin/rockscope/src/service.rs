@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
-use rockscope_api::{ApiState, OverviewCache, OverviewCacheConfig};
+use rockscope_api::{AlertRules, ApiState, OverviewCache, OverviewCacheConfig};
 use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
 use rockscope_store::{NewCluster, Password, SecretKey, Store, StoreOptions};
 use tokio::sync::watch;
@@ -178,6 +178,21 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let status = StatusBoard::default();
     let collector = Collector::new(collector_config(&settings), store.clone(), status.clone());
     let tokens = settings.server.tokens().map_err(|e| e.to_string())?;
+    // TODO(coordinator): the config's `[[alerts.rules]]` and `[[alerts.overrides]]` go here,
+    // and the collector reads the same `AlertRules::rules`.
+    let alert_rules = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || AlertRules::load(store, Vec::new(), Vec::new()))
+            .await
+            .map_err(|e| format!("loading the alert rules failed: {e}"))?
+            .map_err(|errors| {
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?
+    };
     let state = ApiState {
         store,
         status,
@@ -187,6 +202,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         overview_cache: OverviewCache::new(OverviewCacheConfig::for_interval(
             std::time::Duration::from_secs(settings.collector.interval_secs),
         )),
+        alert_rules: Arc::new(alert_rules),
     };
     // The pages first, then the API, whose JSON 404 is the default for every other path.
     let server = HttpServer::new(move || {

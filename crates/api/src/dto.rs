@@ -498,3 +498,171 @@ pub struct SnapshotPointDto {
     /// Each field's maximum over the bucket.
     pub max: BTreeMap<String, Option<f64>>,
 }
+
+// ---- alerts -----------------------------------------------------------------------------------
+
+/// An active alert (`GET /api/alerts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertDto {
+    /// The rule's name (the `alertname` label).
+    pub name: String,
+    /// `pending` or `firing`.
+    pub state: rockscope_model::AlertState,
+    /// `info`, `warning` or `critical`.
+    pub severity: rockscope_model::Severity,
+    /// The cluster's id.
+    pub cluster_id: i64,
+    /// The cluster's name.
+    pub cluster_name: String,
+    /// The alert's labels (`alertname`, `cluster`, `severity`, `instance`, …).
+    pub labels: BTreeMap<String, String>,
+    /// The alert's annotations (`summary`, `description`, `runbook`, …), rendered.
+    pub annotations: BTreeMap<String, String>,
+    /// When the condition started to hold.
+    #[serde(with = "rfc3339_millis")]
+    pub active_since: OffsetDateTime,
+    /// When it went to firing (`null` while pending).
+    #[serde(with = "rfc3339_millis::option")]
+    pub fired_at: Option<OffsetDateTime>,
+    /// The value the condition compared at the last evaluation where it held.
+    pub value: Option<f64>,
+    /// Alertmanager's fingerprint of the labels.
+    pub fingerprint: String,
+}
+
+/// `GET /api/alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertsDto {
+    /// The active alerts, by cluster, rule and fingerprint.
+    pub alerts: Vec<AlertDto>,
+}
+
+/// One state change of an alert (`GET /api/alerts/history`, `POST /api/alert-rules/test`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEventDto {
+    /// The rule's name.
+    pub name: String,
+    /// The state entered: `pending`, `firing` or `resolved`.
+    pub state: rockscope_model::AlertState,
+    /// The rule's severity.
+    pub severity: rockscope_model::Severity,
+    /// The cluster's id.
+    pub cluster_id: i64,
+    /// The alert's labels.
+    pub labels: BTreeMap<String, String>,
+    /// The value at the change (`null` for a resolution without one).
+    pub value: Option<f64>,
+    /// When the change happened.
+    #[serde(with = "rfc3339_millis")]
+    pub at: OffsetDateTime,
+    /// Alertmanager's fingerprint of the labels.
+    pub fingerprint: String,
+}
+
+impl From<&rockscope_model::AlertEvent> for AlertEventDto {
+    fn from(e: &rockscope_model::AlertEvent) -> AlertEventDto {
+        AlertEventDto {
+            name: e.rule.clone(),
+            state: e.state,
+            severity: e.severity,
+            cluster_id: e.cluster_id,
+            labels: e.labels.clone(),
+            value: e.value.filter(|v| v.is_finite()),
+            at: utc(e.at),
+            fingerprint: e.fingerprint.clone(),
+        }
+    }
+}
+
+/// `GET /api/alerts/history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertHistoryDto {
+    /// The state changes, newest first.
+    pub events: Vec<AlertEventDto>,
+    /// The `limit` applied (the most events returned).
+    pub limit: usize,
+}
+
+/// One effective rule (`GET /api/alert-rules`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRuleDto {
+    /// The rule's name.
+    pub name: String,
+    /// Whether rockscope ships it.
+    pub builtin: bool,
+    /// `builtin`, `config` (the configuration file) or `api` (created through the API).
+    pub source: String,
+    /// `false` when switched off by an override.
+    pub enabled: bool,
+    /// The severity.
+    pub severity: rockscope_model::Severity,
+    /// The pending duration, e.g. `5m` (`0s`: fires at once).
+    #[serde(rename = "for")]
+    pub for_duration: String,
+    /// How long it keeps firing after the condition clears, e.g. `0s`.
+    pub keep_firing_for: String,
+    /// The condition in words and symbols.
+    pub condition: String,
+    /// The rule's own labels (templates).
+    pub labels: BTreeMap<String, String>,
+    /// The rule's annotations (templates).
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// `GET /api/alert-rules`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRulesDto {
+    /// Every effective rule, built-in first.
+    pub rules: Vec<AlertRuleDto>,
+}
+
+/// The body of `POST /api/alert-rules/test`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleTestRequest {
+    /// The rule to try, as for `POST /api/alert-rules`.
+    pub rule: rockscope_model::RuleSpec,
+    /// The cluster whose stored history it runs over.
+    pub cluster_id: i64,
+    /// The window's start (RFC 3339); with `to`, instead of `range`.
+    #[serde(default, deserialize_with = "not_null")]
+    pub from: Option<String>,
+    /// The window's end (RFC 3339, default now).
+    #[serde(default, deserialize_with = "not_null")]
+    pub to: Option<String>,
+    /// The window ending now: `15m`, `1h`, `6h`, `24h`, `3d` or `7d` (default `7d`).
+    #[serde(default, deserialize_with = "not_null")]
+    pub range: Option<String>,
+}
+
+/// The answer of `POST /api/alert-rules/test`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleTestDto {
+    /// The rule's name.
+    pub rule: String,
+    /// The cluster.
+    pub cluster_id: i64,
+    /// The window asked for.
+    #[serde(with = "rfc3339_millis")]
+    pub from: OffsetDateTime,
+    /// The window asked for.
+    #[serde(with = "rfc3339_millis")]
+    pub to: OffsetDateTime,
+    /// Whether it would have fired at least once.
+    pub would_fire: bool,
+    /// How many times it would have gone to firing.
+    pub fired: usize,
+    /// The cycles (stored snapshots) replayed.
+    pub cycles: usize,
+    /// The stored cycles in the window.
+    pub cycles_in_range: u64,
+    /// The most cycles one test replays: the first ones of the window when it holds more.
+    pub max_cycles: usize,
+    /// Whether the window held more cycles than were replayed.
+    pub truncated: bool,
+    /// The time of the last cycle replayed (`null` when none was).
+    #[serde(with = "rfc3339_millis::option")]
+    pub replayed_to: Option<OffsetDateTime>,
+    /// The state changes it would have made, oldest first.
+    pub events: Vec<AlertEventDto>,
+}

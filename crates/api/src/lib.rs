@@ -6,8 +6,8 @@
 //! * [`configure`]: registers every route, the shared state and the extractor configurations
 //!   on an actix `ServiceConfig`; the binary mounts it.
 //! * [`ApiState`]: what handlers read: the [`Store`], the collector's [`StatusBoard`], the
-//!   optional API token, a [`ClusterTester`] for `POST /api/clusters/{id}/test` and the
-//!   [`OverviewCache`].
+//!   optional API token, a [`ClusterTester`] for `POST /api/clusters/{id}/test`, the
+//!   [`OverviewCache`] and the effective alert rules ([`AlertRules`]).
 //! * [`cache`]: the per-cluster overview's response cache (serialized answers, valid until the
 //!   cluster's next write or status change, and at most one collection interval, 30 s by default).
 //! * [`dto`]: the JSON shapes (requests and responses), mapped from the store's and the
@@ -19,7 +19,8 @@
 //!   415 `unsupported_media_type`, 500 `internal`).
 //!
 //! Modules: `auth` (bearer token, constant-time), `params` (query parsing), `overview`,
-//! `clusters`, `history` (snapshots, nodes, daily), `status` (collector), `health`.
+//! `clusters`, `alerts` (alerts, history, rules) with [`alert_rules`] (the rule set shared
+//! with the evaluator), `history` (snapshots, nodes, daily), `status` (collector), `health`.
 //!
 //! # Routes
 //!
@@ -34,6 +35,11 @@
 //! | GET, POST | `/api/clusters` | list, register |
 //! | GET, PUT, DELETE | `/api/clusters/{id}` | read, partial update, delete |
 //! | POST | `/api/clusters/{id}/test` | probe now |
+//! | GET | `/api/alerts[?cluster_id=&severity=&state=]` | active alerts |
+//! | GET | `/api/alerts/history[?cluster_id=&severity=&state=&from=&to=&since=&limit=]` | alert history |
+//! | GET, POST | `/api/alert-rules` | effective rules, create a user rule |
+//! | PUT, DELETE | `/api/alert-rules/{name}` | replace, delete a user rule |
+//! | POST | `/api/alert-rules/test` | replay a rule over stored history |
 //! | GET | `/api/collector/status` | collection status and cycles |
 //!
 //! Handlers never block an actix worker: every store call (and the tester) runs on the blocking
@@ -46,6 +52,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod alert_rules;
+mod alerts;
 mod auth;
 mod body;
 pub mod cache;
@@ -65,6 +73,8 @@ use actix_web::{guard, web};
 use rockscope_collector::StatusBoard;
 use rockscope_store::Store;
 
+pub use alert_rules::{AlertRules, RuleEditError, RuleSource};
+pub use alerts::{DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_TEST_CYCLES, MAX_TEST_NODE_ROWS};
 pub use body::BODY_READ_TIMEOUT;
 pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
 pub use clusters::{TIMEOUT_RANGE, check_cluster_fields};
@@ -96,6 +106,9 @@ pub struct ApiState {
     pub tester: Arc<dyn ClusterTester>,
     /// The per-cluster overview's response cache (shared by clones, so by every worker).
     pub overview_cache: OverviewCache,
+    /// The effective alert rules, shared with the evaluator; `/api/alert-rules` lists them
+    /// and edits the user rules stored through the API.
+    pub alert_rules: Arc<AlertRules>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -170,6 +183,24 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(
                         resource("/clusters/{id}/test", "POST")
                             .route(web::post().to(clusters::test)),
+                    )
+                    .service(resource("/alerts", "GET, HEAD").route(read().to(alerts::list)))
+                    .service(
+                        resource("/alerts/history", "GET, HEAD").route(read().to(alerts::history)),
+                    )
+                    .service(
+                        resource("/alert-rules", "GET, HEAD, POST")
+                            .route(read().to(alerts::rules))
+                            .route(web::post().to(alerts::create)),
+                    )
+                    // Before `/alert-rules/{name}`, which would take `test` for a name.
+                    .service(
+                        resource("/alert-rules/test", "POST").route(web::post().to(alerts::test)),
+                    )
+                    .service(
+                        resource("/alert-rules/{name}", "PUT, DELETE")
+                            .route(web::put().to(alerts::replace))
+                            .route(web::delete().to(alerts::delete)),
                     )
                     .service(
                         resource("/collector/status", "GET, HEAD")

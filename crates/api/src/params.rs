@@ -57,6 +57,16 @@ pub(crate) fn time_range(raw: Option<&str>) -> Result<(&'static str, Duration), 
 
 /// `max_points`: a positive integer, capped at [`MAX_POINTS_CAP`]; `default` when absent.
 pub(crate) fn max_points(raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
+    positive_capped("max_points", raw, default, MAX_POINTS_CAP)
+}
+
+/// Parameter `name`: a positive integer, capped at `cap`; `default` when absent.
+pub(crate) fn positive_capped(
+    name: &str,
+    raw: Option<&str>,
+    default: usize,
+    cap: usize,
+) -> Result<usize, ApiError> {
     let Some(raw) = raw else {
         return Ok(default);
     };
@@ -65,13 +75,11 @@ pub(crate) fn max_points(raw: Option<&str>, default: usize) -> Result<usize, Api
         && digits.bytes().all(|b| b.is_ascii_digit())
         && digits.bytes().any(|b| b != b'0');
     match digits.parse::<u64>() {
-        Ok(n) if positive => Ok(usize::try_from(n)
-            .unwrap_or(MAX_POINTS_CAP)
-            .min(MAX_POINTS_CAP)),
+        Ok(n) if positive => Ok(usize::try_from(n).unwrap_or(cap).min(cap)),
         // More digits than a u64 holds: far above the cap, so capped like any other.
-        Err(_) if positive => Ok(MAX_POINTS_CAP),
+        Err(_) if positive => Ok(cap),
         _ => Err(ApiError::InvalidParameter(format!(
-            "max_points must be a positive integer (values above {MAX_POINTS_CAP} are capped)"
+            "{name} must be a positive integer (values above {cap} are capped)"
         ))),
     }
 }

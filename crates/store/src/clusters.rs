@@ -507,6 +507,7 @@ impl Store {
                 delete_cluster_rows_batched(self, table, "collected_at", id, i64::MAX, &mut pace)?;
             }
             delete_cluster_rows_batched(self, "cycle_outcomes", "at", id, i64::MAX, &mut pace)?;
+            delete_cluster_rows_batched(self, "alert_events", "at", id, i64::MAX, &mut pace)?;
             let changed = {
                 let conn = self.conn()?;
                 let _turn = self.write_turn();

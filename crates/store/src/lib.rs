@@ -32,6 +32,11 @@
 //! * runs and errors ([`runs`]): [`Store::record_run`], [`Store::record_error`] (a repeating
 //!   error is one row with a count; the table is bounded), [`Store::recent_runs`],
 //!   [`Store::recent_errors`], [`Store::count_errors`];
+//! * alerts ([`alerts`]): [`Store::cluster_alerts`], [`Store::save_alert_evaluation`] (one
+//!   transaction per evaluation: the cluster's alerts replaced, the events appended),
+//!   [`Store::alerts`], [`Store::alert_history`], [`Store::delete_alert_events_before`] (the
+//!   history's retention, batched), and the user rules of the API: [`Store::user_rules`],
+//!   [`Store::insert_user_rule`], [`Store::replace_user_rule`], [`Store::delete_user_rule`];
 //! * secrets ([`secret`]): [`Store::check_passwords`], [`Store::reencrypt_passwords`],
 //!   [`Store::rotate_key_file`];
 //! * the storage's health: [`Store::storage_state`] (see `health.rs`: writes report their
@@ -54,6 +59,9 @@
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
 //! | `cycle_outcomes` | one per cluster and cycle rockscope completed: `cluster_id`, `at`, `reachable` (0/1) | unique `(cluster_id, at)` |
 //! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |
+//! | `alerts` | one per cluster and alert that is not inactive: `cluster_id`, `fingerprint`, `rule`, `labels`/`annotations` (JSON), `state`, `severity`, `value`, the alert's times, `last_sent_at`/`last_sent_state` | primary `(cluster_id, fingerprint)` |
+//! | `alert_events` | alert history, one per state change: `cluster_id`, `at`, `rule`, `fingerprint`, `labels` (JSON), `state`, `severity`, `value` | `(cluster_id, at)`, `(at)` |
+//! | `alert_rules` | user rules created through the API: `name`, `spec` (the rule as JSON), `created_at`, `updated_at` | `name` |
 //! | `collection_errors` | per-cluster errors: `cluster_id`, `at` (last time), `stage`, `code`, `message`, `count`, `first_at` | `(cluster_id, at)`, `(at)` |
 //!
 //! Every table is `STRICT`; every per-cluster table references `clusters(id) ON DELETE CASCADE`.
@@ -92,6 +100,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod clusters;
 pub mod columns;
 pub mod daily;
@@ -119,6 +128,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use health::{Health, Manager};
 use rusqlite::OpenFlags;
 
+pub use alerts::AlertFilter;
 pub use clusters::{Cluster, ClusterSource, ClusterUpdate, NewCluster, Password};
 pub use columns::{Column, ColumnKind};
 pub use error::{Error, Result};

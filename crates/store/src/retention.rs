@@ -105,7 +105,7 @@ impl std::ops::AddAssign for Batched {
 /// after each batch that deleted something.
 ///
 /// `table` and `condition` are literals of this crate, never user text.
-fn delete_batched(
+pub(crate) fn delete_batched(
     store: &Store,
     table: &'static str,
     condition: &str,

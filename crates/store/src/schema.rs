@@ -45,6 +45,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "snapshots: old running_queries (BE query contexts) moved to running_query_contexts",
         apply: v5_running_query_contexts,
     },
+    Migration {
+        name: "alerts: current alerts, their history and the user rules of the API",
+        apply: v6_alerts,
+    },
 ];
 
 /// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
@@ -339,6 +343,55 @@ fn v5_running_query_contexts(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Version 6: `alerts` (each cluster's alerts that are not inactive, as the last evaluation
+/// left them), `alert_events` (their state changes, the history, with its own retention) and
+/// `alert_rules` (user rules created through the API; the config file's are not stored). See
+/// [`crate::alerts`].
+fn v6_alerts(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE alerts (
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    fingerprint TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    annotations TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+    severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+    value REAL,
+    active_since INTEGER NOT NULL,
+    fired_at INTEGER,
+    last_true_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    evaluated_at INTEGER NOT NULL,
+    last_sent_at INTEGER,
+    last_sent_state TEXT CHECK (last_sent_state IN ('pending', 'firing', 'resolved')),
+    PRIMARY KEY (cluster_id, fingerprint)
+) STRICT;
+
+CREATE TABLE alert_events (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+    severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+    value REAL
+) STRICT;
+CREATE INDEX alert_events_cluster_at ON alert_events (cluster_id, at);
+CREATE INDEX alert_events_at ON alert_events (at);
+
+CREATE TABLE alert_rules (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;",
+    )?;
+    Ok(())
+}
+
 /// The name of the covering index of the overview's query.
 #[cfg(test)]
 pub(crate) const OVERVIEW_INDEX: &str = "metrics_snapshots_overview";
@@ -521,6 +574,41 @@ mod tests {
                 assert_eq!(&got, want, "case {i}");
             }
         }
+    }
+
+    #[test]
+    fn a_version_5_database_gains_the_alert_tables_and_keeps_its_data() {
+        let db = TestDb::new("v5");
+        let path = db.0.clone();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 5).unwrap();
+            conn.execute_batch(
+                "INSERT INTO clusters (name, fe_hosts, username, password, source, created_at,
+                     updated_at) VALUES ('a', '[]', 'u', 'p', 'api', 0, 0);
+                 INSERT INTO metrics_snapshots (cluster_id, collected_at, qps, rates_from_gauges,
+                     scrape_nodes_total, scrape_nodes_ok) VALUES (1, 1735689600000, 5.0, 0, 1, 1);",
+            )
+            .unwrap();
+            assert!(conn.prepare("SELECT * FROM alerts").is_err());
+        }
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn()
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(store.list_clusters().unwrap()[0].name, "a");
+        let t = datetime!(2025-01-01 0:00 UTC);
+        let rows = store
+            .snapshots_range(1, t, t + time::Duration::hours(1), 10)
+            .unwrap();
+        assert_eq!((rows.len(), rows[0].qps), (1, Some(5.0)));
+        assert!(store.cluster_alerts(1).unwrap().is_empty());
+        assert!(store.user_rules().unwrap().is_empty());
+        store.save_alert_evaluation(1, &[], &[]).unwrap();
+        assert_eq!(store.integrity_check().unwrap(), ["ok"]);
     }
 
     #[test]

@@ -223,6 +223,34 @@ impl Store {
         )
     }
 
+    /// The node snapshots of cluster `cluster_id` collected in `from..=to`, oldest cycle first
+    /// (within a cycle FEs, then BEs, then CNs, each by `node_id`), at most `limit` rows: the
+    /// first ones of the range when there are more. The alert rule test replays them with the
+    /// snapshots of [`Store::snapshots_range`].
+    pub fn nodes_range(
+        &self,
+        cluster_id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<NodeSnapshot>> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {} FROM node_snapshots \
+             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3 \
+             ORDER BY collected_at, \
+                 CASE node_type WHEN 'fe' THEN 0 WHEN 'be' THEN 1 ELSE 2 END, node_id, id \
+             LIMIT ?4",
+            *SELECT_NODE
+        );
+        query_all(
+            &conn,
+            &sql,
+            params![cluster_id, to_ms(from), to_ms(to), sql_limit(limit)],
+            |r| node_from_row(r, 0),
+        )
+    }
+
     /// How many snapshots cluster `cluster_id` has in `from..=to`.
     pub fn count_snapshots(
         &self,

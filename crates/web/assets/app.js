@@ -6,6 +6,7 @@ import { h, fill } from './dom.js';
 import * as clusters from './pages/clusters.js';
 import * as cluster from './pages/cluster.js';
 import * as collector from './pages/collector.js';
+import * as alerts from './pages/alerts.js';
 import * as manage from './pages/manage.js';
 
 window.addEventListener('unhandledrejection', (e) => {
@@ -14,6 +15,7 @@ window.addEventListener('unhandledrejection', (e) => {
 
 function route(path) {
   if (path === '/' || path === '') return () => clusters.render;
+  if (path === '/alerts') return () => alerts.render;
   if (path === '/collector') return () => collector.render;
   if (path === '/clusters/manage') return () => manage.render;
   const m = /^\/clusters\/(\d+)$/.exec(path);

@@ -1,8 +1,8 @@
-//! rockscope's web pages: the cluster list, a cluster's overview, the collector's status and
-//! cluster management, as plain ES modules, CSS and one HTML shell embedded in the binary.
+//! rockscope's web pages: the cluster list, a cluster's overview, the alerts, the collector's
+//! status and cluster management, as plain ES modules, CSS and one HTML shell embedded in the binary.
 //!
 //! * [`configure`] registers the page routes (`/`, `/clusters/{id}`, `/clusters/manage`,
-//!   `/collector`) and `/assets/{file}` on an actix `ServiceConfig`; the binary mounts it next
+//!   `/alerts`, `/collector`) and `/assets/{file}` on an actix `ServiceConfig`; the binary mounts it next
 //!   to the API. Every page route answers the same HTML shell; `app.js` reads the path and draws
 //!   the page from `/api/*`, like any other client of the API.
 //! * Every answer carries an `ETag` (a hash of the content) and `Cache-Control: no-cache`, so a
@@ -63,6 +63,7 @@ static ASSETS: &[Asset] = &[
     asset!("pages/clusters.js", JS),
     asset!("pages/cluster.js", JS),
     asset!("pages/collector.js", JS),
+    asset!("pages/alerts.js", JS),
     asset!("pages/manage.js", JS),
 ];
 
@@ -107,6 +108,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(page)))
         .service(web::resource("/collector").route(web::get().to(page)))
+        .service(web::resource("/alerts").route(web::get().to(page)))
         // Before `/clusters/{id}`, which would not match `manage` anyway (digits only).
         .service(web::resource("/clusters/manage").route(web::get().to(page)))
         .service(web::resource("/clusters/{id:[0-9]{1,18}}").route(web::get().to(page)))
@@ -202,7 +204,13 @@ mod tests {
     #[actix_web::test]
     async fn pages_are_the_shell_with_policy_etag_and_gzip() {
         let app = web_test::init_service(App::new().configure(configure)).await;
-        for path in ["/", "/clusters/7", "/clusters/manage", "/collector"] {
+        for path in [
+            "/",
+            "/clusters/7",
+            "/clusters/manage",
+            "/collector",
+            "/alerts",
+        ] {
             let request = web_test::TestRequest::get().uri(path).to_request();
             let response = web_test::call_service(&app, request).await;
             assert_eq!(response.status(), 200, "{path}");

@@ -3,6 +3,7 @@
 #[macro_use]
 mod support;
 
+mod alerts;
 mod auth;
 mod clusters;
 mod history;

@@ -1,5 +1,6 @@
 //! Integration tests of `rockscope-store`, each on its own temporary database file.
 
+mod alerts;
 mod clusters;
 mod concurrency;
 mod crash;

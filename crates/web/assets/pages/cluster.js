@@ -1,4 +1,4 @@
-// `/clusters/{id}`: KPI cards, performance and resource charts with range statistics, the
+// `/clusters/{id}`: the cluster's firing and pending alerts, KPI cards, performance and resource charts with range statistics, the
 // nodes table and the daily view, with range, UTC and auto-refresh controls.
 
 import { get } from '../api.js';
@@ -7,6 +7,7 @@ import { h, fill, select, uid } from '../dom.js';
 import * as f from '../format.js';
 import { Refresher } from '../refresh.js';
 import { healthBadge, reason } from './clusters.js';
+import { alertsTable } from './alerts.js';
 
 const RANGES = [['15m', '15 min'], ['1h', '1 hour'], ['6h', '6 hours'], ['24h', '24 hours'], ['3d', '3 days'], ['7d', '7 days']];
 const RANGE_MS = { '15m': 9e5, '1h': 36e5, '6h': 216e5, '24h': 864e5, '3d': 2592e5, '7d': 6048e5 };
@@ -170,6 +171,7 @@ export function render(main, id) {
   const title = h('h1', {}, `Cluster ${id}`);
   const badge = h('span', { class: 'head-badge' });
   const why = h('p', { class: 'reason' });
+  const alerts = h('div', {});
   const cards = h('div', { class: 'kpis' });
   const charts = CHARTS.map(([group, t, unit, series]) => ({
     group, series,
@@ -182,17 +184,19 @@ export function render(main, id) {
   const content = h('div', { class: 'cluster-content' });
 
   const refresher = new Refresher(async () => {
-    const [overview, nodeRows, summaries, days] = await Promise.all([
+    const [overview, nodeRows, summaries, days, active] = await Promise.all([
       get(`/api/clusters/${id}/overview?time_range=${range}&max_points=${MAX_POINTS}`),
       get(`/api/clusters/${id}/nodes`),
       get('/api/clusters/overview'),
       get(`/api/clusters/${id}/daily`),
+      get(`/api/alerts?cluster_id=${id}`),
     ]);
     document.title = `${overview.cluster_name} · rockscope`;
     title.textContent = overview.cluster_name;
     const row = summaries.find((r) => r.id === id);
     fill(badge, row ? healthBadge(row.health) : null);
     why.textContent = row ? [reason(row), row.last_error ? `Last error: ${row.last_error}` : null].filter(Boolean).join(' ') : '';
+    fill(alerts, alertsTable(active.alerts, { caption: 'Firing and pending alerts of this cluster', withCluster: false }));
     fill(cards, kpis(overview.latest_snapshot));
     const to = Date.now();
     const from = to - RANGE_MS[range];
@@ -227,6 +231,9 @@ export function render(main, id) {
     h('div', { class: 'charts' }, charts.filter((c) => c.group === group).map((c) => c.chart.el)));
 
   fill(content,
+    h('section', { class: 'cluster-alerts', 'aria-labelledby': 'cluster-alerts-title' },
+      h('h2', { id: 'cluster-alerts-title' }, 'Alerts ', h('a', { class: 'more', href: `/alerts` }, 'all alerts and history')),
+      alerts),
     h('section', { 'aria-label': 'Latest snapshot' }, cards),
     section('Performance', 'Performance'),
     section('Resources', 'Resources'),

@@ -1,10 +1,12 @@
 // `/`: one card per cluster, from GET /api/clusters/overview, plus each cluster's newest
-// snapshot (FE/BE/CN counts, memory) from its overview. A card opens the cluster.
+// snapshot (FE/BE/CN counts, memory) from its overview and a badge of its firing alerts (from
+// GET /api/alerts). A card opens the cluster.
 
 import { get } from '../api.js';
 import { h, fill } from '../dom.js';
 import * as f from '../format.js';
 import { Refresher } from '../refresh.js';
+import { firingBadge } from './alerts.js';
 
 const HEALTH_TEXT = { healthy: 'Healthy', degraded: 'Degraded', down: 'Down', unknown: 'Never collected' };
 
@@ -32,11 +34,12 @@ function fact(label, value) {
   return h('div', { class: 'fact' }, h('dt', {}, label), h('dd', {}, value));
 }
 
-function card(row, snap) {
+function card(row, snap, firing) {
   const why = reason(row);
   return h('li', { class: `cluster-card health-border-${row.health}`, dataset: { clusterId: row.id } },
     h('a', { class: 'card-link', href: `/clusters/${row.id}` },
-      h('span', { class: 'card-head' }, h('span', { class: 'cluster-name' }, row.name), healthBadge(row.health))),
+      h('span', { class: 'card-head' }, h('span', { class: 'cluster-name' }, row.name),
+        h('span', { class: 'badges' }, firingBadge(firing), healthBadge(row.health)))),
     why ? h('p', { class: 'reason' }, why) : null,
     row.last_error ? h('p', { class: 'last-error', title: row.last_error }, `Last error: ${row.last_error}`) : null,
     h('dl', { class: 'facts' },
@@ -66,7 +69,7 @@ function emptyState() {
 export function render(main) {
   const list = h('div', { class: 'cluster-list' }, h('p', { class: 'muted' }, 'Loading…'));
   const refresher = new Refresher(async () => {
-    const rows = await get('/api/clusters/overview');
+    const [rows, firing] = await Promise.all([get('/api/clusters/overview'), get('/api/alerts?state=firing')]);
     // The newest snapshot of each cluster, for the per-kind counts; a failure leaves dashes.
     const snaps = await Promise.all(rows.slice(0, 100).map((row) =>
       get(`/api/clusters/${row.id}/overview?time_range=15m&max_points=1`)
@@ -75,7 +78,8 @@ export function render(main) {
       fill(list, emptyState());
       return;
     }
-    fill(list, h('ul', { class: 'cards' }, rows.map((row, i) => card(row, snaps[i]))));
+    fill(list, h('ul', { class: 'cards' }, rows.map((row, i) =>
+      card(row, snaps[i], firing.alerts.filter((a) => a.cluster_id === row.id)))));
   }, list);
   fill(main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Clusters'), refresher.controls()),
