@@ -258,11 +258,11 @@ const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "StarRocksQueryErrors",
         item: "#19 Query Failure Alert (error rate)",
-        expr: "avg_over_time(query_error_per_second[1m]) > 0.1",
+        expr: "fe.query_error_per_second > 0.1",
         severity: Warning,
-        for_duration: "0s",
-        summary: "{{ $value | printf \"%.2f\" }} failed queries per second on cluster {{ $labels.cluster }}",
-        description: "Over the last minute cluster {{ $labels.cluster }} failed {{ $value | printf \"%.2f\" }} queries per second (syntax errors and timeouts included).",
+        for_duration: "30s",
+        summary: "{{ $value | printf \"%.2f\" }} failed queries per second on FE {{ $labels.instance }} ({{ $labels.cluster }})",
+        description: "FE {{ $labels.instance }} of cluster {{ $labels.cluster }} failed {{ $value | printf \"%.2f\" }} queries per second over the last interval (syntax errors and timeouts included).",
         runbook: "`grep 'State=ERR' fe.audit.log` (or the AuditLoader table) to see which queries fail; for internal errors take the stack from fe.log and a query dump.",
     },
     Builtin {

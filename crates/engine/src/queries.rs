@@ -28,6 +28,8 @@ pub fn calculator_rate(gauge: Option<f64>) -> Option<f64> {
 pub(crate) struct FeQueries {
     /// Queries per second (counter delta, or the corrected gauge).
     pub qps: Option<f64>,
+    /// Failed queries per second over the interval (`None` without a previous scrape).
+    pub error_per_second: Option<f64>,
     /// Its own latency.
     pub latency: Latency,
 }
@@ -169,6 +171,7 @@ pub(crate) fn query_figures(nodes: &[Node<'_>]) -> QueryFigures {
             .map(|(i, _, f)| {
                 let q = FeQueries {
                     qps: f.qps,
+                    error_per_second: per_second(f.increases.query_err, f.seconds),
                     latency: f.latency,
                 };
                 (*i, q)

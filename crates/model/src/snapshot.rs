@@ -365,6 +365,8 @@ pub struct NodeSnapshot {
     pub qps: Option<f64>,
     /// Query latency p99, ms (FE).
     pub query_latency_p99: Option<f64>,
+    /// Failed queries per second over the interval (FE; `None` on its first scrape).
+    pub query_error_per_second: Option<f64>,
     /// Open MySQL connections (FE).
     pub connections: Option<i64>,
     /// Bytes sent per second, loopback excluded (BE/CN).

@@ -308,6 +308,7 @@ column_set! {
         jvm_heap_usage_pct: Real,
         qps: Real,
         query_latency_p99: Real,
+        query_error_per_second: Real,
         connections: Int,
         network_send_rate: Real,
         network_receive_rate: Real,

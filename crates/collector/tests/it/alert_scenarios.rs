@@ -299,7 +299,7 @@ fn every_builtin_rule_fires_on_its_fault_and_resolves_when_healed() {
             fired: BTreeSet::new(),
         })
         .collect();
-    let mut run_phase = |clusters: &mut Vec<Tracked>| {
+    let run_phase = |clusters: &mut Vec<Tracked>| {
         for c in clusters.iter_mut() {
             c.fired.clear();
         }
