@@ -56,6 +56,12 @@ fn every_bad_rule_is_reported_by_name() {
             threshold: None,
             for_duration: Some("soon".into()),
         },
+        RuleOverride {
+            name: "StarRocksFeDown".into(),
+            enabled: None,
+            threshold: Some(1.0),
+            for_duration: None,
+        },
     ];
     let errors = problem(RuleSet::build(&user, &overrides));
     let find = |rule: &str, words: &str| {
@@ -83,7 +89,11 @@ fn every_bad_rule_is_reported_by_name() {
     );
     find("StarRocksBeCpuHigh", "not a finite number");
     find("StarRocksBeCpuHigh", "second override");
-    assert_eq!(errors.len(), 13, "{errors:#?}");
+    find(
+        "StarRocksFeDown",
+        "no threshold to override (its condition is `fe.alive == 0`)",
+    );
+    assert_eq!(errors.len(), 14, "{errors:#?}");
 
     // The unknown template variable alone, through check_rule, with the rule's name.
     let mut spec = user_rule("Templ", "qps > 1");
