@@ -64,6 +64,16 @@ impl Rule {
     pub fn threshold(&self) -> f64 {
         self.compiled.condition.threshold
     }
+
+    /// Whether the number compared with is a threshold (`>`, `>=`, `<`, `<=`), not a state
+    /// (`fe.alive == 0` has none to override).
+    pub fn has_threshold(&self) -> bool {
+        use crate::expr::Cmp;
+        matches!(
+            self.compiled.condition.cmp,
+            Cmp::Gt | Cmp::Ge | Cmp::Lt | Cmp::Le
+        )
+    }
 }
 
 /// Labels rockscope sets itself; a rule cannot set them.
@@ -302,6 +312,12 @@ fn apply_override(rules: &mut [Rule], change: &RuleOverride) -> Result<(), Strin
         if !threshold.is_finite() {
             return Err(format!(
                 "override threshold `{threshold}` is not a finite number"
+            ));
+        }
+        if !rule.has_threshold() {
+            return Err(format!(
+                "the rule has no threshold to override (its condition is `{}`); switch it off instead",
+                rule.condition()
             ));
         }
         rule.compiled.condition.threshold = threshold;
