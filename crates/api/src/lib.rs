@@ -65,10 +65,10 @@ use actix_web::{guard, web};
 use rockscope_collector::StatusBoard;
 use rockscope_store::Store;
 
-pub use body::BODY_READ_TIMEOUT;
+pub use body::{BODY_READ_TIMEOUT, HEAD_READ_TIMEOUT};
 pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
 pub use clusters::{TIMEOUT_RANGE, check_cluster_fields};
-pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail};
+pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail, protocol_error_body};
 pub use history::RAW_SNAPSHOT_CAP;
 pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
 
