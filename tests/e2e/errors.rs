@@ -4,7 +4,7 @@
 use rockscope_sim::{SimConfig, Simulator, Version};
 use serde_json::json;
 
-use crate::support::{AppConfig, Auth, TestApp};
+use crate::support::{AppConfig, Auth, TestApp, parse_response};
 
 #[test]
 fn bad_requests_get_the_documented_errors() {
@@ -406,4 +406,75 @@ fn head_allow_and_millisecond_times() {
             .map_or(0, |(_, f)| f.len());
         assert!(time.ends_with('Z') && fraction <= 3, "{time}: {status}");
     }
+}
+
+/// Requests actix-http cannot parse, answered by actix-http itself (400, 431, 408), get the
+/// documented JSON error shape like every other error; the API's own errors and `/health` are
+/// unchanged.
+#[test]
+fn protocol_errors_get_the_json_error_shape() {
+    let app = TestApp::start(AppConfig::default());
+    let addr = app.addr();
+    // A head that never ends, answered after the 5 s head timeout (read at the end).
+    let slow = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(b"GET /health HTT").unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        raw
+    });
+
+    let malformed_line = app.raw_request(b"GARBAGE\r\n\r\n");
+    malformed_line.expect_error(400, "bad_request");
+    let no_colon = app.raw_request(
+        format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nno colon here\r\n\r\n").as_bytes(),
+    );
+    no_colon.expect_error(400, "bad_request");
+    assert_eq!(no_colon.header("connection"), Some("close"));
+    // A head over actix-http's 128 KiB buffer, and one with more than 96 headers.
+    let oversized = app.raw_request(
+        format!(
+            "GET /health HTTP/1.1\r\nHost: {addr}\r\nX-Fill: {}\r\n\r\n",
+            "a".repeat(140 * 1024)
+        )
+        .as_bytes(),
+    );
+    let message = oversized.expect_error(431, "request_header_fields_too_large");
+    assert!(message.contains("128 KiB"), "{message}");
+    let many: String = (0..100).map(|i| format!("X-H{i}: v\r\n")).collect();
+    app.raw_request(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n{many}\r\n").as_bytes())
+        .expect_error(431, "request_header_fields_too_large");
+    // After a good request on a kept-alive connection: the good answer as it was, then the error.
+    let raw = app.raw_exchange(
+        format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\nGARBAGE\r\n\r\n").as_bytes(),
+    );
+    let text = String::from_utf8_lossy(&raw);
+    let second = text
+        .find("HTTP/1.1 400")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        parse_response(&raw).expect("first").expect(200)["status"],
+        "ok"
+    );
+    parse_response(&raw[second..])
+        .expect("second")
+        .expect_error(400, "bad_request");
+
+    // The API's own 400 and /health are unchanged.
+    let own = app.get("/api/clusters?limit=5");
+    let message = own.expect_error(400, "invalid_parameter");
+    assert!(message.contains("takes no query parameters"), "{message}");
+    assert_eq!(app.get("/health").expect(200)["status"], "ok");
+
+    let raw = slow.join().expect("slow client");
+    let timed_out = parse_response(&raw)
+        .unwrap_or_else(|| panic!("bad response {:?}", String::from_utf8_lossy(&raw)));
+    let message = timed_out.expect_error(408, "request_timeout");
+    assert!(message.contains("head"), "{message}");
+    let logs = app.logs();
+    assert!(!logs.contains("ERROR"), "{logs}");
 }

@@ -11,6 +11,7 @@
 //! * `errors`: the documented error statuses and shape.
 //! * `auth`: the bearer token, open `/health` and `/ready`, and the refusal to serve a
 //!   non-loopback address without a token.
+//! * `logs`: a failure that repeats every cycle is logged once, and its recovery once.
 //! * `stalled`: thousands of stalled request bodies leave `/health` answering; each is cut off.
 //! * `secrets`: no password or token in any response body, log line (`debug`, `trace`) or
 //!   `check-config` output.
@@ -20,6 +21,7 @@ mod auth;
 mod collection;
 mod endpoints;
 mod errors;
+mod logs;
 mod secrets;
 mod stalled;
 mod support;

@@ -476,6 +476,13 @@ impl TestApp {
         raw
     }
 
+    /// [`TestApp::raw_exchange`], and the first response in what came back.
+    pub fn raw_request(&self, bytes: &[u8]) -> Response {
+        let raw = self.raw_exchange(bytes);
+        parse_response(&raw)
+            .unwrap_or_else(|| panic!("bad response {:?}", String::from_utf8_lossy(&raw)))
+    }
+
     /// A request without body and token whose `Host` header is `host`.
     pub fn request_with_host(&self, method: &str, path: &str, host: &str) -> Response {
         let head = format!(
@@ -631,7 +638,7 @@ fn read_logs(dir: &Path) -> String {
 }
 
 /// Status line, headers and body (`Content-Length`, chunked or read to the end).
-fn parse_response(raw: &[u8]) -> Option<Response> {
+pub fn parse_response(raw: &[u8]) -> Option<Response> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..split]).ok()?;
     let rest = &raw[split + 4..];

@@ -3,12 +3,14 @@
 //! Each subcommand lives in its own module and only calls into the library crates; this file
 //! parses the command line, sets up logging and maps results to exit codes.
 
+mod api_server;
 mod cli;
 mod config;
 mod demo;
 mod export_rules;
 mod logging;
 mod parse_metrics;
+mod protocol_errors;
 mod service;
 mod tester;
 

@@ -6,7 +6,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer};
 use rockscope_api::{AlertRules, ApiState, OverviewCache, OverviewCacheConfig};
 use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
 use rockscope_store::{NewCluster, Password, SecretKey, Store, StoreOptions};
@@ -22,33 +21,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// How long the runtime then waits for its blocking threads (a ureq call to a hung node runs on
 /// one until its own timeout) before the process exits without them.
 const BLOCKING_THREADS_GRACE: Duration = Duration::from_millis(250);
-
-/// The API's worker threads.
-const API_WORKERS: usize = 2;
-/// How long a client may take to send a request head (actix's default, made explicit).
-const HEAD_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// The share of the open-files limit the API's connections may hold; the rest is for the
-/// collector's connections to nodes, the database and logs.
-const API_FD_SHARE: u64 = 2;
-
-/// Raises the open-files soft limit to the hard one and returns the API's connection limit per
-/// worker: half the descriptors in all, so that clients holding connections open can never
-/// take the ones the collector, the database and new `/health` requests need.
-fn api_connection_limit() -> usize {
-    let nofile = match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => limit,
-        Err(e) => {
-            let soft = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
-            log::warn!("cannot raise the open-files limit, keeping it. limit={soft} error={e}");
-            soft
-        }
-    };
-    let per_worker = (nofile / API_FD_SHARE / API_WORKERS as u64).clamp(16, 25_000);
-    log::info!(
-        "API connections limited. open_files_limit={nofile} max_connections_per_worker={per_worker}"
-    );
-    usize::try_from(per_worker).unwrap_or(25_000)
-}
 
 /// Runs `work` on a multi-threaded tokio runtime shared by the collector's tasks and the API
 /// (actix-server runs in an existing tokio runtime). On return, blocking threads still busy
@@ -204,26 +176,13 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         )),
         alert_rules: Arc::new(alert_rules),
     };
-    // The pages first, then the API, whose JSON 404 is the default for every other path.
-    let server = HttpServer::new(move || {
-        App::new()
-            .configure(rockscope_web::configure)
-            .configure(rockscope_api::configure(state.clone()))
-    })
-    .workers(API_WORKERS)
-    .max_connections(api_connection_limit())
-    .client_request_timeout(HEAD_READ_TIMEOUT)
-    .disable_signals()
-    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-    .bind(listen)
-    .map_err(|e| format!("cannot bind the API to {listen}: {e}"))?;
-    let bound = server.addrs().first().copied().unwrap_or(listen);
+    let (server, bound) = crate::api_server::bind(state, listen, SHUTDOWN_GRACE)
+        .map_err(|e| format!("cannot bind the API to {listen}: {e}"))?;
     // The first line on stdout is the address, so scripts and tests can find a port-0 server.
     println!("rockscope listening on http://{bound}");
     let _ = std::io::stdout().flush();
     log::info!("API listening. address={bound}");
 
-    let server = server.run();
     let server_handle = server.handle();
     let server_task = tokio::spawn(server);
 

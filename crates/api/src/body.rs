@@ -24,6 +24,11 @@ use futures_core::Stream;
 /// How long a request body may take to arrive, from the end of its head.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client may take to send a request head (actix-http's `client_request_timeout`,
+/// which the binary sets); later, actix-http answers `408` itself (see
+/// [`protocol_error_body`](crate::protocol_error_body)).
+pub const HEAD_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Middleware (via `middleware::from_fn`): the request's payload, failing at the deadline.
 pub(crate) async fn read_deadline(
     mut req: ServiceRequest,

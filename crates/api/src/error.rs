@@ -113,8 +113,8 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Machine-readable: `bad_request`, `invalid_parameter`, `unauthorized`, `forbidden`,
-    /// `not_found`,
-    /// `method_not_allowed`, `request_timeout`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `not_found`, `method_not_allowed`, `request_timeout`, `conflict`, `payload_too_large`,
+    /// `unsupported_media_type`, `request_header_fields_too_large` (see [`protocol_error_body`]),
     /// `internal`.
     pub code: String,
     /// Human-readable, naming the parameter and what is allowed where that applies.
@@ -149,6 +149,42 @@ impl ResponseError for ApiError {
             },
         })
     }
+}
+
+/// The JSON error body of a protocol error that actix-http answers by itself, before any request
+/// reaches the API, so that it has the shape of every other error (the binary writes it in place
+/// of actix-http's empty body): `400 bad_request` for a request line or header that is not HTTP,
+/// `408 request_timeout` for a head not complete within [`HEAD_READ_TIMEOUT`], and
+/// `431 request_header_fields_too_large` for a head over actix-http's limits. `None` for any other
+/// status.
+///
+/// [`HEAD_READ_TIMEOUT`]: crate::HEAD_READ_TIMEOUT
+pub fn protocol_error_body(status: StatusCode) -> Option<String> {
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => (
+            "bad_request",
+            "the request is not valid HTTP: malformed request line or header".to_owned(),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            format!(
+                "the request head did not arrive within {} s",
+                crate::HEAD_READ_TIMEOUT.as_secs()
+            ),
+        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            "request_header_fields_too_large",
+            "the request head is larger than 128 KiB or has more than 96 headers".to_owned(),
+        ),
+        _ => return None,
+    };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message,
+        },
+    };
+    serde_json::to_string(&body).ok()
 }
 
 impl From<rockscope_store::Error> for ApiError {

@@ -75,10 +75,10 @@ use rockscope_store::Store;
 
 pub use alert_rules::{AlertRules, RuleEditError, RuleSource};
 pub use alerts::{DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_TEST_CYCLES, MAX_TEST_NODE_ROWS};
-pub use body::BODY_READ_TIMEOUT;
+pub use body::{BODY_READ_TIMEOUT, HEAD_READ_TIMEOUT};
 pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
 pub use clusters::{TIMEOUT_RANGE, check_cluster_fields};
-pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail};
+pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail, protocol_error_body};
 pub use history::RAW_SNAPSHOT_CAP;
 pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
 

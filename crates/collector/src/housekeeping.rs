@@ -9,11 +9,13 @@
 //! retention must not take the history with it. Every date computed from `retention_days`
 //! saturates (a huge retention keeps everything instead of panicking). A panic inside a pass is
 //! caught, logged once (until a pass completes again) and shown by `/ready` through the
-//! [`StatusBoard`].
+//! [`StatusBoard`]. A step that fails pass after pass (a read-only, full or deleted database) is
+//! logged once, then at most every few minutes, and its recovery once ([`RepeatLog`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Instant;
 
 use rockscope_engine::daily::MAX_OBSERVED_GAP;
 use rockscope_engine::{expired_before, rollup_day, rollup_window};
@@ -22,6 +24,7 @@ use time::{Date, Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 
 use crate::StatusBoard;
+use crate::repeat_log::RepeatLog;
 
 /// The most rows one retention transaction deletes (the store deletes fewer when a batch of
 /// this size would hold the write turn longer than `rockscope_store::retention::BATCH_TARGET`).
@@ -36,6 +39,8 @@ pub(crate) struct Housekeeping {
     running: Arc<Mutex<()>>,
     /// The UTC day (Julian day number) whose predecessors are all aggregated; 0 before the first pass.
     daily_done_through: AtomicI64,
+    /// Steps that fail pass after pass, logged once and then every few minutes.
+    repeats: RepeatLog,
     /// Makes the next pass panic (the tests' stand-in for a bug).
     #[cfg(test)]
     panic_next: std::sync::atomic::AtomicBool,
@@ -55,6 +60,7 @@ impl Housekeeping {
             daily_retention_days,
             running: Arc::new(Mutex::new(())),
             daily_done_through: AtomicI64::new(0),
+            repeats: RepeatLog::default(),
             #[cfg(test)]
             panic_next: std::sync::atomic::AtomicBool::new(false),
         }
@@ -62,6 +68,12 @@ impl Housekeeping {
 
     /// One pass; returns at once when another pass is still running.
     pub(crate) async fn run(&self, now: OffsetDateTime) {
+        self.run_at(now, Instant::now()).await;
+    }
+
+    /// [`Housekeeping::run`] at wall time `now`, `instant` being the same moment on the
+    /// monotonic clock (which spaces the log lines of a repeating failure).
+    async fn run_at(&self, now: OffsetDateTime, instant: Instant) {
         let Ok(_guard) = self.running.try_lock() else {
             return;
         };
@@ -77,18 +89,20 @@ impl Housekeeping {
             assert!(!panic_now, "injected housekeeping panic");
             // Roll up first: retention then spares any day the roll-up could not finish.
             let built = need_daily.then(|| build_missing_days(&store, now));
-            expire(&store, now, retention_days, daily_retention_days);
+            let mut steps = expire(&store, now, retention_days, daily_retention_days);
             // The store leaves checkpoints to its owner (and to its clean-ups) rather than to
             // whichever insert crosses SQLite's threshold.
-            if let Err(e) = store.checkpoint() {
-                log::warn!("Checkpoint of the database failed. error={e}");
-            }
+            steps.push((
+                "checkpoint",
+                "Checkpoint of the database",
+                store.checkpoint().err(),
+            ));
             // One stat: notices a database file deleted while no write ran.
             store.storage_state();
-            built
+            (built, steps)
         });
-        let built = match pass.await {
-            Ok(built) => built,
+        let (built, steps) = match pass.await {
+            Ok(outcome) => outcome,
             Err(e) if e.is_panic() => {
                 let message = panic_message(e.into_panic());
                 if self.status.housekeeping_failed(&message) {
@@ -107,38 +121,62 @@ impl Housekeeping {
         if self.status.housekeeping_completed() {
             log::info!("Housekeeping completes again.");
         }
-        match built {
-            Some(Ok(built)) => {
-                if built > 0 {
-                    log::info!("Daily aggregates built. days={built}");
-                }
-                self.daily_done_through.store(settled, Ordering::Relaxed);
+        for (what, doing, error) in &steps {
+            let error = error.as_ref().map(|e| e as &dyn std::fmt::Display);
+            self.repeats.log_outcome(what, doing, error, instant);
+        }
+        let Some(built) = built else { return };
+        let error = built.as_ref().err().map(|e| e as &dyn std::fmt::Display);
+        self.repeats
+            .log_outcome("daily", "Daily aggregation", error, instant);
+        if let Ok(built) = built {
+            if built > 0 {
+                log::info!("Daily aggregates built. days={built}");
             }
-            Some(Err(e)) => log::warn!("Daily aggregation failed. error={e}"),
-            None => {}
+            self.daily_done_through.store(settled, Ordering::Relaxed);
         }
     }
 }
 
+/// One step of a pass that runs every pass: its name for the [`RepeatLog`], what it does (for
+/// the log) and its error, if it failed.
+type Step = (&'static str, &'static str, Option<rockscope_store::Error>);
+
 /// Deletes the expired snapshots, node snapshots, cycle outcomes, runs and errors (older than
-/// `retention_days`)
-/// and daily rows (older than `daily_retention_days`). A failure is logged; the next pass
-/// tries again.
-fn expire(store: &Store, now: OffsetDateTime, retention_days: u32, daily_retention_days: u32) {
+/// `retention_days`) and daily rows (older than `daily_retention_days`). Returns each step's
+/// outcome; the next pass tries a failed step again.
+fn expire(
+    store: &Store,
+    now: OffsetDateTime,
+    retention_days: u32,
+    daily_retention_days: u32,
+) -> Vec<Step> {
     let cutoff = expired_before(now, retention_days);
-    if let Err(e) = store.delete_expired_snapshots(cutoff, RETENTION_BATCH) {
-        log::warn!("Retention of snapshots failed. error={e}");
-    }
-    if let Err(e) = store.delete_outcomes_before(cutoff, RETENTION_BATCH) {
-        log::warn!("Retention of cycle outcomes failed. error={e}");
-    }
-    if let Err(e) = store.delete_runs_before(cutoff) {
-        log::warn!("Retention of collection runs failed. error={e}");
-    }
     let daily_cutoff = days_before(now.date(), daily_retention_days);
-    if let Err(e) = store.delete_daily_before(daily_cutoff) {
-        log::warn!("Retention of daily aggregates failed. error={e}");
-    }
+    vec![
+        (
+            "retention_snapshots",
+            "Retention of snapshots",
+            store
+                .delete_expired_snapshots(cutoff, RETENTION_BATCH)
+                .err(),
+        ),
+        (
+            "retention_outcomes",
+            "Retention of cycle outcomes",
+            store.delete_outcomes_before(cutoff, RETENTION_BATCH).err(),
+        ),
+        (
+            "retention_runs",
+            "Retention of collection runs",
+            store.delete_runs_before(cutoff).err(),
+        ),
+        (
+            "retention_daily",
+            "Retention of daily aggregates",
+            store.delete_daily_before(daily_cutoff).err(),
+        ),
+    ]
 }
 
 /// `days` days before `date`, or the first representable day when that is earlier.
@@ -296,5 +334,61 @@ mod tests {
         }
         housekeeping.run(OffsetDateTime::now_utc()).await;
         assert_eq!(status.housekeeping_error(), None);
+    }
+
+    #[tokio::test]
+    async fn a_step_failing_pass_after_pass_is_logged_once_then_every_few_minutes() {
+        use crate::repeat_log::{REPEAT_EVERY, captured};
+        use log::Level;
+
+        let dir = std::env::temp_dir().join(format!(
+            "rockscope-housekeeping-{}-{}",
+            std::process::id(),
+            OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        let path = dir.join("rockscope.db");
+        let store = Store::open(&path).unwrap();
+        let housekeeping = Housekeeping::new(store.clone(), StatusBoard::default(), 7, 30);
+        captured::start();
+        let t0 = Instant::now();
+        let now = OffsetDateTime::now_utc();
+        housekeeping.run_at(now, t0).await;
+        assert!(captured::take(Level::Warn).is_empty(), "a healthy pass");
+
+        // The database deleted under the service (and noticed): every step of every pass fails
+        // from now on (each pass takes a few seconds: the pool tries to reopen the file).
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!store.storage_state().healthy);
+        let at = |secs: u64| t0 + std::time::Duration::from_secs(secs);
+        let steps = [
+            "Retention of snapshots",
+            "Retention of cycle outcomes",
+            "Retention of collection runs",
+            "Retention of daily aggregates",
+            "Checkpoint of the database",
+        ];
+        // A step is logged when it first fails (a step may still find a pooled connection in
+        // the first pass), and not again at the next passes.
+        housekeeping.run_at(now, at(1)).await;
+        housekeeping.run_at(now, at(2)).await;
+        let first = captured::take(Level::Warn);
+        assert_eq!(first.len(), steps.len(), "{first:?}");
+        for step in steps {
+            let lines = first
+                .iter()
+                .filter(|l| l.starts_with(&format!("{step} failed.")));
+            assert_eq!(lines.count(), 1, "{step}: {first:?}");
+        }
+        housekeeping.run_at(now, at(3)).await;
+        let quiet = captured::take(Level::Warn);
+        assert!(quiet.is_empty(), "repeated within the interval: {quiet:?}");
+        // A few minutes on: one reminder per step, with its count.
+        housekeeping.run_at(now, at(2) + REPEAT_EVERY).await;
+        let again = captured::take(Level::Warn);
+        assert_eq!(again.len(), steps.len(), "{again:?}");
+        for line in &again {
+            assert!(line.starts_with("Still failing ("), "{line}");
+            assert!(first.iter().any(|f| line.ends_with(f.as_str())), "{line}");
+        }
     }
 }

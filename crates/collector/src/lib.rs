@@ -40,8 +40,9 @@
 //! notice the deadline) past the cluster's turn under the `concurrency` limit: with the default
 //! 16 clusters at once, at most about 320 of the pool's 512 threads (tokio's default) are busy.
 //!
-//! A failure that repeats every cycle (a cluster's collection, a store write) is logged once,
-//! then at most every five minutes with its count, and its recovery once (`repeat_log.rs`).
+//! A failure that repeats every cycle (a cluster's collection, a store write, a housekeeping
+//! step) is logged once, then at most every five minutes with its count, and its recovery once
+//! (`repeat_log.rs`).
 //!
 //! **Invariant:** no metric arithmetic here (that is `rockscope-engine`), no SQL (that is
 //! `rockscope-store`).

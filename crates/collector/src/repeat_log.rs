@@ -75,6 +75,29 @@ impl RepeatLog {
         runs.remove(&(what, subject)).map(|run| run.times)
     }
 
+    /// Logs the outcome of `doing` (e.g. "Retention of snapshots"), a step that runs every cycle
+    /// for the whole collector: a failure as [`warn_repeating`] says, the first success after
+    /// failures once at info.
+    pub(crate) fn log_outcome(
+        &self,
+        what: &'static str,
+        doing: &str,
+        error: Option<&dyn std::fmt::Display>,
+        now: Instant,
+    ) {
+        match error {
+            None => {
+                if let Some(times) = self.succeeded(what, 0) {
+                    log::info!("{doing} works again after {times} failures.");
+                }
+            }
+            Some(e) => {
+                let turn = self.failed(what, 0, now);
+                warn_repeating(turn, format_args!("{doing} failed. error={e}"));
+            }
+        }
+    }
+
     /// Forgets every run of `subject`s not in `present` (clusters deleted or disabled).
     pub(crate) fn forget_missing(&self, present: &[i64]) {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
@@ -95,9 +118,62 @@ pub(crate) fn warn_repeating(turn: Turn, message: std::fmt::Arguments<'_>) {
     }
 }
 
+/// The log lines of the current thread, for tests that check what is logged: a logger installed
+/// once for the test process, each test thread seeing only its own lines.
+#[cfg(test)]
+pub(crate) mod captured {
+    use std::cell::RefCell;
+    use std::sync::Once;
+
+    use log::{Level, LevelFilter, Log, Metadata, Record};
+
+    thread_local! {
+        static LINES: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    struct Capture;
+
+    impl Log for Capture {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            metadata.level() <= Level::Info
+        }
+        fn log(&self, record: &Record<'_>) {
+            if self.enabled(record.metadata()) {
+                let line = (record.level(), record.args().to_string());
+                LINES.with(|lines| lines.borrow_mut().push(line));
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    /// Installs the logger (once) and forgets this thread's lines so far.
+    pub(crate) fn start() {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            if log::set_logger(&Capture).is_ok() {
+                log::set_max_level(LevelFilter::Info);
+            }
+        });
+        LINES.with(|lines| lines.borrow_mut().clear());
+    }
+
+    /// This thread's lines at `level` since the last call (or [`start`]).
+    pub(crate) fn take(level: Level) -> Vec<String> {
+        LINES.with(|lines| {
+            let taken = std::mem::take(&mut *lines.borrow_mut());
+            taken
+                .into_iter()
+                .filter(|(l, _)| *l == level)
+                .map(|(_, line)| line)
+                .collect()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use log::Level;
 
     #[test]
     fn a_repeating_failure_is_logged_first_then_at_most_every_repeat_interval() {
@@ -148,5 +224,41 @@ mod tests {
             Some(1),
             "collector-wide runs stay"
         );
+    }
+
+    #[test]
+    fn an_outcome_is_logged_once_at_warn_then_every_repeat_interval_and_its_recovery_once() {
+        captured::start();
+        let log = RepeatLog::default();
+        let t0 = Instant::now();
+        let error: &dyn std::fmt::Display = &"disk I/O error";
+        for s in 0..10 {
+            log.log_outcome(
+                "checkpoint",
+                "Checkpoint",
+                Some(error),
+                t0 + Duration::from_secs(s),
+            );
+        }
+        assert_eq!(
+            captured::take(Level::Warn),
+            ["Checkpoint failed. error=disk I/O error"]
+        );
+        log.log_outcome("checkpoint", "Checkpoint", Some(error), t0 + REPEAT_EVERY);
+        let again = captured::take(Level::Warn);
+        assert_eq!(again.len(), 1, "{again:?}");
+        assert!(
+            again[0].starts_with("Still failing (11 times in a row")
+                && again[0].ends_with("Checkpoint failed. error=disk I/O error"),
+            "{again:?}"
+        );
+        for _ in 0..2 {
+            log.log_outcome("checkpoint", "Checkpoint", None, t0 + REPEAT_EVERY);
+        }
+        assert_eq!(
+            captured::take(Level::Info),
+            ["Checkpoint works again after 11 failures."]
+        );
+        assert!(captured::take(Level::Warn).is_empty());
     }
 }

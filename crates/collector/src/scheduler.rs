@@ -551,17 +551,9 @@ impl Collector {
     /// Logs the outcome of a store write that runs every cycle: a failure once, then every few
     /// minutes while it repeats (a full disk fails every write), and the recovery once.
     fn log_store_write<T>(&self, what: &'static str, doing: &str, result: Result<T, CollectError>) {
-        match result {
-            Ok(_) => {
-                if let Some(times) = self.repeats.succeeded(what, 0) {
-                    log::info!("{doing} works again after {times} failures.");
-                }
-            }
-            Err(e) => {
-                let turn = self.repeats.failed(what, 0, Instant::now());
-                warn_repeating(turn, format_args!("{doing} failed. error={e}"));
-            }
-        }
+        let error = result.err();
+        let error = error.as_ref().map(|e| e as &dyn std::fmt::Display);
+        self.repeats.log_outcome(what, doing, error, Instant::now());
     }
 
     async fn record_error(&self, cluster_id: i64, stage: Stage, code: &str, message: &str) {
