@@ -200,7 +200,7 @@ static NODE: &[FieldDef<NodeSnapshot>] = table!(NodeSnapshot {
     disk_total_bytes: Gauge, disk_used_bytes: Gauge, disk_usage_pct: Gauge, data_used_bytes: Gauge,
     tablet_count: Gauge, compaction_score: Gauge, running_queries: Gauge,
     jvm_heap_used: Gauge, jvm_heap_max: Gauge, jvm_heap_usage_pct: Gauge,
-    qps: Gauge, query_latency_p99: Gauge, connections: Gauge,
+    qps: Gauge, query_latency_p99: Gauge, query_error_per_second: Gauge, connections: Gauge,
     network_send_rate: Gauge, network_receive_rate: Gauge, io_read_rate: Gauge, io_write_rate: Gauge,
     jvm_thread_count: Gauge, disk_io_util_pct: Gauge, fullest_disk_path_usage_pct: Gauge,
     max_tablet_rowset_num: Gauge, scrape_ok: Flag, scrape_duration_ms: Gauge,

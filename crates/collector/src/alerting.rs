@@ -100,7 +100,13 @@ impl Alerting {
             );
         }
         store.save_alert_evaluation(cycle.cluster_id, &evaluation.alerts, &evaluation.events)?;
-        let count = |state| evaluation.alerts.iter().filter(|a| a.state == state).count();
+        let count = |state| {
+            evaluation
+                .alerts
+                .iter()
+                .filter(|a| a.state == state)
+                .count()
+        };
         Ok(AlertCounts {
             firing: count(AlertState::Firing),
             pending: count(AlertState::Pending),

@@ -507,7 +507,9 @@ impl Collector {
         match result {
             Ok(counts) => {
                 if let Some(times) = self.repeats.succeeded("alerts", cluster.id) {
-                    log::info!("Evaluating alerts works again after {times} failures. cluster={name}");
+                    log::info!(
+                        "Evaluating alerts works again after {times} failures. cluster={name}"
+                    );
                 }
                 if counts.changes > 0 {
                     log::info!(

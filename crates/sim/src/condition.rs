@@ -66,6 +66,9 @@ pub enum Condition {
         /// (total − avail) / total × 100.
         pct: f64,
     },
+    /// BE: every storage root used at this % (the BE as a whole nearly full); a
+    /// `StoragePathUsage` of the same node wins for its root.
+    StorageUsage(f64),
     /// BE/CN: `starrocks_be_max_disk_io_util_percent`.
     DiskIoUtil(f64),
     /// BE/CN: host CPU busy % (the `starrocks_be_cpu` jiffies advance accordingly; `CpuUsedPct`
@@ -136,6 +139,7 @@ pub enum Condition {
 #[allow(missing_docs)]
 pub enum ConditionKind {
     StoragePathUsage,
+    StorageUsage,
     DiskIoUtil,
     CpuBusy,
     MemoryUsage,
@@ -185,7 +189,9 @@ impl ConditionKind {
     pub(crate) fn scope(self) -> Scope {
         use ConditionKind as K;
         match self {
-            K::StoragePathUsage | K::MaxRowsetNum | K::CompactionScore => Scope::Backend,
+            K::StoragePathUsage | K::StorageUsage | K::MaxRowsetNum | K::CompactionScore => {
+                Scope::Backend
+            }
             K::DiskIoUtil | K::CpuBusy | K::MemoryUsage | K::EngineFailures(_) => Scope::Compute,
             K::HeapUsage
             | K::JvmThreads
@@ -210,6 +216,7 @@ impl Condition {
         use ConditionKind as K;
         match self {
             C::StoragePathUsage { .. } => K::StoragePathUsage,
+            C::StorageUsage(_) => K::StorageUsage,
             C::DiskIoUtil(_) => K::DiskIoUtil,
             C::CpuBusy(_) => K::CpuBusy,
             C::MemoryUsage(_) => K::MemoryUsage,
@@ -239,6 +246,7 @@ impl Condition {
         let rate = |v: f64| v.is_finite() && v >= 0.0;
         let ok = match *self {
             C::StoragePathUsage { pct: p, .. }
+            | C::StorageUsage(p)
             | C::DiskIoUtil(p)
             | C::CpuBusy(p)
             | C::MemoryUsage(p)
@@ -278,7 +286,7 @@ impl Condition {
     }
 
     /// Parses a control-endpoint condition: `kind` is the snake-case name
-    /// (`storage_path_usage`, `disk_io_util`, `cpu_busy`, `memory_usage`, `max_rowset_num`,
+    /// (`storage_path_usage`, `storage_usage`, `disk_io_util`, `cpu_busy`, `memory_usage`, `max_rowset_num`,
     /// `compaction_score`, `engine_failures`, `heap_usage`, `jvm_threads`, `connections`,
     /// `query_latency_p95`, `query_errors`, `internal_query_errors`, `qps_factor`,
     /// `meta_log_count`, `load_transactions`, `routine_load_jobs`, `routine_load_lag`,
@@ -306,6 +314,7 @@ impl Condition {
                 path: num("path").unwrap_or(0.0).max(0.0) as usize,
                 pct: need("value")?,
             },
+            "storage_usage" => C::StorageUsage(need("value")?),
             "disk_io_util" => C::DiskIoUtil(need("value")?),
             "cpu_busy" => C::CpuBusy(need("value")?),
             "memory_usage" => C::MemoryUsage(need("value")?),

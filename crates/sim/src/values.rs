@@ -311,9 +311,14 @@ pub(crate) fn disk_bytes(n: &NodeState, dev: usize, t: i64) -> (i64, i64) {
 pub(crate) fn store(n: &NodeState, path: usize, t: i64) -> (i64, i64, i64) {
     let p = &n.be().paths[path];
     let other = (p.total as f64 * p.other_frac) as i64;
-    if let Some(Condition::StoragePathUsage { path: i, pct }) = n.condition(K::StoragePathUsage, t)
-        && i == path
-    {
+    let forced = match n.condition(K::StoragePathUsage, t) {
+        Some(Condition::StoragePathUsage { path: i, pct }) if i == path => Some(pct),
+        _ => match n.condition(K::StorageUsage, t) {
+            Some(Condition::StorageUsage(pct)) => Some(pct),
+            _ => None,
+        },
+    };
+    if let Some(pct) = forced {
         let taken = (p.total as f64 * pct / 100.0) as i64;
         return (p.total, (taken - other).max(0), p.total - taken);
     }

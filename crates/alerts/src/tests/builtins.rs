@@ -227,9 +227,16 @@ fn cases() -> Vec<Case> {
             "StarRocksQueryLatencyHigh",
             |_| json!({"query_latency_p95": 6000.0}),
         ),
-        cluster_case(
+        node_case(
             "StarRocksQueryErrors",
-            |_| json!({"query_error_per_second": 0.5}),
+            |k, i| {
+                if k == NodeKind::Fe && i == 1 {
+                    json!({"query_error_per_second": 0.5})
+                } else {
+                    json!({})
+                }
+            },
+            FE1,
         ),
         cluster_case(
             "StarRocksQueryInternalErrors",

@@ -46,13 +46,24 @@ fn scenarios() -> Vec<Scenario> {
     use Breakage::{Condition as C, Node, Whole};
     let be0 = Some(NodeId::be(0));
     let fe0 = Some(NodeId::fe(0));
-    let failures = |task| C(be0, Condition::EngineFailures { task, per_minute: 10.0 });
+    let failures = |task| {
+        C(
+            be0,
+            Condition::EngineFailures {
+                task,
+                per_minute: 10.0,
+            },
+        )
+    };
     let s = |rule, breakage| Scenario { rule, breakage };
     vec![
         s("StarRocksFeDown", Node(NodeId::fe(1), Fault::Dead)),
         s("StarRocksBackendDown", Node(NodeId::be(1), Fault::Dead)),
         s("StarRocksBeCpuHigh", C(be0, Condition::CpuBusy(97.0))),
-        s("StarRocksBeMemoryHigh", C(be0, Condition::MemoryUsage(95.0))),
+        s(
+            "StarRocksBeMemoryHigh",
+            C(be0, Condition::MemoryUsage(95.0)),
+        ),
         s("StarRocksDiskIoBusy", C(be0, Condition::DiskIoUtil(98.0))),
         s(
             "StarRocksDataDiskFull",
@@ -60,20 +71,41 @@ fn scenarios() -> Vec<Scenario> {
         ),
         s(
             "StarRocksDataDiskSpaceLow",
-            C(be0, Condition::StoragePathUsage { path: 1, pct: 88.0 }),
+            C(be0, Condition::StorageUsage(88.0)),
         ),
         s(
             "StarRocksCumulativeCompactionFailures",
             failures(EngineTask::CumulativeCompaction),
         ),
-        s("StarRocksBaseCompactionFailures", failures(EngineTask::BaseCompaction)),
-        s("StarRocksCompactionScoreHigh", C(be0, Condition::CompactionScore(300.0))),
-        s("StarRocksCompactionScoreCritical", C(be0, Condition::CompactionScore(900.0))),
-        s("StarRocksTabletVersionsHigh", C(be0, Condition::MaxRowsetNum(900))),
-        s("StarRocksCheckpointFailure", C(None, Condition::MetaLogCount(150_000))),
-        s("StarRocksFeThreadsHigh", C(fe0, Condition::JvmThreads(3500))),
+        s(
+            "StarRocksBaseCompactionFailures",
+            failures(EngineTask::BaseCompaction),
+        ),
+        s(
+            "StarRocksCompactionScoreHigh",
+            C(be0, Condition::CompactionScore(300.0)),
+        ),
+        s(
+            "StarRocksCompactionScoreCritical",
+            C(be0, Condition::CompactionScore(900.0)),
+        ),
+        s(
+            "StarRocksTabletVersionsHigh",
+            C(be0, Condition::MaxRowsetNum(900)),
+        ),
+        s(
+            "StarRocksCheckpointFailure",
+            C(None, Condition::MetaLogCount(150_000)),
+        ),
+        s(
+            "StarRocksFeThreadsHigh",
+            C(fe0, Condition::JvmThreads(3500)),
+        ),
         s("StarRocksFeJvmHeapHigh", C(fe0, Condition::HeapUsage(85.0))),
-        s("StarRocksFeJvmHeapCritical", C(fe0, Condition::HeapUsage(95.0))),
+        s(
+            "StarRocksFeJvmHeapCritical",
+            C(fe0, Condition::HeapUsage(95.0)),
+        ),
         s(
             "StarRocksLoadFailureRatio",
             C(
@@ -84,7 +116,10 @@ fn scenarios() -> Vec<Scenario> {
                 },
             ),
         ),
-        s("StarRocksRoutineLoadLag", C(None, Condition::RoutineLoadLag(500_000))),
+        s(
+            "StarRocksRoutineLoadLag",
+            C(None, Condition::RoutineLoadLag(500_000)),
+        ),
         s(
             "StarRocksRoutineLoadNeedSchedule",
             C(
@@ -119,18 +154,30 @@ fn scenarios() -> Vec<Scenario> {
             ),
         ),
         s("StarRocksDbTxnLimit", C(None, Condition::TxnRunning(950))),
-        s("StarRocksQueryLatencyHigh", C(fe0, Condition::QueryLatencyP95(8000.0))),
+        s(
+            "StarRocksQueryLatencyHigh",
+            C(fe0, Condition::QueryLatencyP95(8000.0)),
+        ),
         s("StarRocksQueryErrors", C(fe0, Condition::QueryErrors(2.0))),
-        s("StarRocksQueryInternalErrors", C(fe0, Condition::InternalQueryErrors(1.0))),
+        s(
+            "StarRocksQueryInternalErrors",
+            C(fe0, Condition::InternalQueryErrors(1.0)),
+        ),
         s("StarRocksQueryOverload", C(fe0, Condition::QpsFactor(3.0))),
-        s("StarRocksConnectionOverload", C(fe0, Condition::Connections(5000))),
+        s(
+            "StarRocksConnectionOverload",
+            C(fe0, Condition::Connections(5000)),
+        ),
         s(
             "StarRocksSchemaChangeFailures",
             failures(EngineTask::SchemaChange),
         ),
         s("StarRocksCloneFailures", failures(EngineTask::Clone)),
         s("ClusterUnreachable", Whole(Fault::Down)),
-        s("NodeMetricsUnavailable", Node(NodeId::be(0), Fault::Http500)),
+        s(
+            "NodeMetricsUnavailable",
+            Node(NodeId::be(0), Fault::Http500),
+        ),
         s("StaleData", Whole(Fault::Down)),
     ]
 }
@@ -239,9 +286,7 @@ fn break_cluster(sim: &Simulator, name: &str, breakage: &Breakage) {
     match breakage {
         Breakage::Node(node, fault) => sim.set_fault(name, *node, *fault).unwrap(),
         Breakage::Whole(fault) => sim.set_cluster_fault(name, *fault).unwrap(),
-        Breakage::Condition(node, condition) => {
-            sim.set_condition(name, *node, *condition).unwrap()
-        }
+        Breakage::Condition(node, condition) => sim.set_condition(name, *node, *condition).unwrap(),
     }
 }
 
@@ -260,7 +305,11 @@ fn every_builtin_rule_fires_on_its_fault_and_resolves_when_healed() {
     // Every enabled built-in rule has a scenario.
     let covered: BTreeSet<&str> = scenarios.iter().map(|s| s.rule).collect();
     for rule in rules.rules().iter().filter(|r| r.builtin && r.enabled) {
-        assert!(covered.contains(rule.name.as_str()), "no scenario for {}", rule.name);
+        assert!(
+            covered.contains(rule.name.as_str()),
+            "no scenario for {}",
+            rule.name
+        );
     }
 
     // One cluster per scenario (2 FE + 2 BE, StarRocks 4.0, which serves every series), and a
@@ -315,7 +364,12 @@ fn every_builtin_rule_fires_on_its_fault_and_resolves_when_healed() {
     // Warm up healthy: nothing fires anywhere.
     run_phase(&mut clusters);
     for c in &clusters {
-        assert!(c.fired.is_empty(), "{} fired while healthy: {:?}", c.info.name, c.fired);
+        assert!(
+            c.fired.is_empty(),
+            "{} fired while healthy: {:?}",
+            c.info.name,
+            c.fired
+        );
     }
 
     for (scenario, c) in scenarios.iter().zip(&clusters) {
@@ -325,12 +379,23 @@ fn every_builtin_rule_fires_on_its_fault_and_resolves_when_healed() {
     let mut missing = Vec::new();
     for (scenario, c) in scenarios.iter().zip(&clusters) {
         if !c.fired.contains(scenario.rule) {
-            missing.push(format!("{} ({}): fired {:?}", scenario.rule, c.info.name, c.fired));
+            missing.push(format!(
+                "{} ({}): fired {:?}",
+                scenario.rule, c.info.name, c.fired
+            ));
         }
     }
-    assert!(missing.is_empty(), "rules that never fired:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "rules that never fired:\n{}",
+        missing.join("\n")
+    );
     let control = clusters.last().unwrap();
-    assert!(control.fired.is_empty(), "the healthy cluster fired {:?}", control.fired);
+    assert!(
+        control.fired.is_empty(),
+        "the healthy cluster fired {:?}",
+        control.fired
+    );
 
     for (scenario, c) in scenarios.iter().zip(&clusters) {
         heal_cluster(&sim, &c.info.name, &scenario.breakage);
@@ -342,7 +407,10 @@ fn every_builtin_rule_fires_on_its_fault_and_resolves_when_healed() {
             still.insert(c.info.name.clone(), c.active());
         }
     }
-    assert!(still.is_empty(), "alerts still active after healing: {still:?}");
+    assert!(
+        still.is_empty(),
+        "alerts still active after healing: {still:?}"
+    );
 
     // Delivery: each rule's firing and resolution reached the webhook.
     for (scenario, c) in scenarios.iter().zip(&clusters) {
