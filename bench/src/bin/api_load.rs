@@ -223,6 +223,7 @@ fn run(args: Args) -> Result<(), String> {
             rockscope_api::AlertRules::load(store.clone(), Vec::new(), Vec::new())
                 .map_err(|e| format!("alert rules: {e:?}"))?,
         ),
+        delivery: None,
     };
     let uncached_state = ApiState {
         overview_cache: OverviewCache::disabled(),

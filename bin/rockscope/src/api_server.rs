@@ -33,14 +33,13 @@ const BACKLOG: u32 = 1024;
 /// default).
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Binds `listen` and returns the server (not yet started: poll or spawn it) and the address it
-/// is bound to. A stop waits at most `grace` for open requests.
-pub fn bind(
+/// Serves `state` on `listener` (from [`listener`]) and returns the server, not yet started:
+/// poll or spawn it. A stop waits at most `grace` for open requests.
+pub fn serve(
     state: ApiState,
-    listen: SocketAddr,
+    listener: std::net::TcpListener,
     grace: Duration,
-) -> std::io::Result<(Server, SocketAddr)> {
-    let listener = listener(listen)?;
+) -> std::io::Result<Server> {
     let bound = listener.local_addr()?;
     let builder = Server::build();
     let shutdown = builder.graceful_shutdown_signal();
@@ -74,11 +73,11 @@ pub fn bind(
             .and_then(http)
         })?
         .run();
-    Ok((server, bound))
+    Ok(server)
 }
 
 /// A listening socket on `addr` with [`BACKLOG`] (std's `TcpListener::bind` queues only 128).
-fn listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+pub fn listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket = match addr {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,

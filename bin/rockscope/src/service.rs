@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rockscope_api::{AlertRules, ApiState, OverviewCache, OverviewCacheConfig};
-use rockscope_collector::{Collector, CollectorConfig, StatusBoard};
+use rockscope_collector::{Alerting, Collector, CollectorConfig, StatusBoard};
+use rockscope_notify::Notifier;
 use rockscope_store::{NewCluster, Password, SecretKey, Store, StoreOptions};
 use tokio::sync::watch;
 
@@ -148,22 +149,30 @@ pub async fn open_store(settings: &Settings) -> Result<Store, String> {
 pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let listen = listen_address(&settings)?;
     let status = StatusBoard::default();
-    let collector = Collector::new(collector_config(&settings), store.clone(), status.clone());
     let tokens = settings.server.tokens().map_err(|e| e.to_string())?;
-    // TODO(coordinator): the config's `[[alerts.rules]]` and `[[alerts.overrides]]` go here,
-    // and the collector reads the same `AlertRules::rules`.
-    let alert_rules = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || AlertRules::load(store, Vec::new(), Vec::new()))
-            .await
-            .map_err(|e| format!("loading the alert rules failed: {e}"))?
-            .map_err(|errors| {
-                errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })?
+    // Bound first: alerts link to the address the API really listens on (port 0 picks one).
+    let listener = crate::api_server::listener(listen)
+        .map_err(|e| format!("cannot bind the API to {listen}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the API's address: {e}"))?;
+    let alert_rules = Arc::new(load_alert_rules(&settings, &store).await?);
+    let delivery = start_delivery(&settings, bound)?;
+    let collector = if settings.alerts.enabled {
+        let rules = Arc::clone(&alert_rules);
+        let alerting = Alerting {
+            rules: Arc::new(move || rules.rules()),
+            notifier: delivery.clone(),
+        };
+        Collector::with_alerting(
+            collector_config(&settings),
+            store.clone(),
+            status.clone(),
+            alerting,
+        )
+    } else {
+        log::info!("Alerts disabled by configuration.");
+        Collector::new(collector_config(&settings), store.clone(), status.clone())
     };
     let state = ApiState {
         store,
@@ -174,10 +183,11 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         overview_cache: OverviewCache::new(OverviewCacheConfig::for_interval(
             std::time::Duration::from_secs(settings.collector.interval_secs),
         )),
-        alert_rules: Arc::new(alert_rules),
+        alert_rules,
+        delivery: delivery.clone(),
     };
-    let (server, bound) = crate::api_server::bind(state, listen, SHUTDOWN_GRACE)
-        .map_err(|e| format!("cannot bind the API to {listen}: {e}"))?;
+    let server = crate::api_server::serve(state, listener, SHUTDOWN_GRACE)
+        .map_err(|e| format!("cannot serve the API on {bound}: {e}"))?;
     // The first line on stdout is the address, so scripts and tests can find a port-0 server.
     println!("rockscope listening on http://{bound}");
     let _ = std::io::stdout().flush();
@@ -225,8 +235,45 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
             SHUTDOWN_GRACE.as_millis()
         );
     }
+    drop(collector);
+    if let Some(notifier) = delivery.and_then(|d| Arc::try_unwrap(d).ok()) {
+        // Queued notifications (a resolution, say) get one last try, within a second.
+        notifier.shutdown();
+    }
     log::info!("Stopped.");
     Ok(())
+}
+
+/// The effective alert rules: built-in (with the config's overrides), the config's and those
+/// stored through the API.
+async fn load_alert_rules(settings: &Settings, store: &Store) -> Result<AlertRules, String> {
+    let store = store.clone();
+    let rules = settings.alerts.rules.clone();
+    let overrides = settings.alerts.overrides.clone();
+    tokio::task::spawn_blocking(move || AlertRules::load(store, rules, overrides))
+        .await
+        .map_err(|e| format!("loading the alert rules failed: {e}"))?
+        .map_err(|errors| {
+            let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            format!("[alerts]: {}", messages.join("; "))
+        })
+}
+
+/// Alert delivery to the configured Alertmanagers and webhooks; `None` without any.
+fn start_delivery(settings: &Settings, bound: SocketAddr) -> Result<Option<Arc<Notifier>>, String> {
+    let alerts = &settings.alerts;
+    if !alerts.enabled || (alerts.alertmanagers.is_empty() && alerts.webhooks.is_empty()) {
+        return Ok(None);
+    }
+    let config = alerts.notify_config(&format!("http://{bound}"));
+    log::info!(
+        "Alert delivery started. alertmanagers={} webhooks={}",
+        config.alertmanagers.len(),
+        config.webhooks.len()
+    );
+    Notifier::start(config)
+        .map(|n| Some(Arc::new(n)))
+        .map_err(|e| format!("[alerts]: {e}"))
 }
 
 /// Fails with a clear message when the API's address can't be bound (another process holds the

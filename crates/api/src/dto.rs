@@ -419,6 +419,49 @@ pub struct CollectorStatusDto {
     pub cycles: Vec<CycleDto>,
     /// The storage's own state.
     pub storage: StorageDto,
+    /// Every alert receiver (Alertmanagers, then webhooks) and how delivery to it goes.
+    pub alert_delivery: Vec<DeliveryDto>,
+}
+
+/// One alert receiver in `GET /api/collector/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryDto {
+    /// `alertmanager` or `webhook`.
+    pub kind: String,
+    /// The receiver's URL, credentials shown as `***`.
+    pub url: String,
+    /// Notifications delivered.
+    pub sent: u64,
+    /// Notifications given up on (a refusal, or retries exhausted).
+    pub failed: u64,
+    /// Notifications dropped because the queue was full.
+    pub dropped: u64,
+    /// Notifications waiting.
+    pub queue_len: usize,
+    /// When a delivery last succeeded.
+    #[serde(with = "rfc3339_millis::option")]
+    pub last_success_at: Option<OffsetDateTime>,
+    /// The last failure, short and scrubbed of credentials.
+    pub last_error: Option<String>,
+    /// When it happened.
+    #[serde(with = "rfc3339_millis::option")]
+    pub last_error_at: Option<OffsetDateTime>,
+}
+
+impl From<&rockscope_notify::ReceiverStatus> for DeliveryDto {
+    fn from(r: &rockscope_notify::ReceiverStatus) -> DeliveryDto {
+        DeliveryDto {
+            kind: r.kind.as_str().to_owned(),
+            url: r.url.clone(),
+            sent: r.sent,
+            failed: r.failed,
+            dropped: r.dropped,
+            queue_len: r.queue_len,
+            last_success_at: r.last_success_at,
+            last_error: r.last_error.clone(),
+            last_error_at: r.last_error_at,
+        }
+    }
 }
 
 /// The storage's state in `GET /api/collector/status`: whether writes to the database work,

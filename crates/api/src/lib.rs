@@ -109,6 +109,8 @@ pub struct ApiState {
     /// The effective alert rules, shared with the evaluator; `/api/alert-rules` lists them
     /// and edits the user rules stored through the API.
     pub alert_rules: Arc<AlertRules>,
+    /// Alert delivery, for its status in `/api/collector/status`; `None` without receivers.
+    pub delivery: Option<Arc<rockscope_notify::Notifier>>,
 }
 
 impl std::fmt::Debug for ApiState {

@@ -5,7 +5,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::ApiState;
-use crate::dto::{CollectorClusterDto, CollectorStatusDto, CycleDto, StorageDto};
+use crate::dto::{CollectorClusterDto, CollectorStatusDto, CycleDto, DeliveryDto, StorageDto};
 use crate::error::{ApiError, blocking};
 
 /// `GET /api/collector/status`.
@@ -39,6 +39,11 @@ pub(crate) async fn collector_status(
         clusters,
         cycles: state.status.cycles().iter().map(CycleDto::from).collect(),
         storage: StorageDto::from(&storage),
+        alert_delivery: state
+            .delivery
+            .as_ref()
+            .map(|d| d.status().iter().map(DeliveryDto::from).collect())
+            .unwrap_or_default(),
     };
     Ok(HttpResponse::Ok().json(body))
 }

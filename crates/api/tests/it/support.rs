@@ -40,6 +40,7 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
             rockscope_api::AlertRules::load(store.clone(), Vec::new(), Vec::new())
                 .expect("the built-in rules build"),
         ),
+        delivery: None,
     }
 }
 
