@@ -48,6 +48,7 @@ pub fn collector_config(settings: &Settings) -> CollectorConfig {
         cluster_deadline: Duration::from_secs(c.cluster_deadline_secs()),
         retention_days: c.retention_days,
         daily_retention_days: c.daily_retention_days,
+        alert_history_days: settings.alerts.history_retention_days,
         ..CollectorConfig::default()
     }
 }

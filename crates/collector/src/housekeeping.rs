@@ -36,6 +36,8 @@ pub(crate) struct Housekeeping {
     status: StatusBoard,
     retention_days: u32,
     daily_retention_days: u32,
+    /// Days the alert history is kept.
+    alert_history_days: u32,
     running: Arc<Mutex<()>>,
     /// The UTC day (Julian day number) whose predecessors are all aggregated; 0 before the first pass.
     daily_done_through: AtomicI64,
@@ -58,12 +60,19 @@ impl Housekeeping {
             status,
             retention_days,
             daily_retention_days,
+            alert_history_days: DEFAULT_ALERT_HISTORY_DAYS,
             running: Arc::new(Mutex::new(())),
             daily_done_through: AtomicI64::new(0),
             repeats: RepeatLog::default(),
             #[cfg(test)]
             panic_next: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Keeps the alert history `days` days (default [`DEFAULT_ALERT_HISTORY_DAYS`]).
+    pub(crate) fn with_alert_history_days(mut self, days: u32) -> Self {
+        self.alert_history_days = days;
+        self
     }
 
     /// One pass; returns at once when another pass is still running.
@@ -78,8 +87,11 @@ impl Housekeeping {
             return;
         };
         let store = self.store.clone();
-        let (retention_days, daily_retention_days) =
-            (self.retention_days, self.daily_retention_days);
+        let days = Days {
+            snapshots: self.retention_days,
+            daily: self.daily_retention_days,
+            alert_history: self.alert_history_days,
+        };
         let settled = i64::from(settled_before(now).to_julian_day());
         let need_daily = settled > self.daily_done_through.load(Ordering::Relaxed);
         #[cfg(test)]
@@ -89,7 +101,7 @@ impl Housekeeping {
             assert!(!panic_now, "injected housekeeping panic");
             // Roll up first: retention then spares any day the roll-up could not finish.
             let built = need_daily.then(|| build_missing_days(&store, now));
-            let mut steps = expire(&store, now, retention_days, daily_retention_days);
+            let mut steps = expire(&store, now, days);
             // The store leaves checkpoints to its owner (and to its clean-ups) rather than to
             // whichever insert crosses SQLite's threshold.
             steps.push((
@@ -142,17 +154,24 @@ impl Housekeeping {
 /// the log) and its error, if it failed.
 type Step = (&'static str, &'static str, Option<rockscope_store::Error>);
 
+/// How long each kind of row is kept, in days.
+#[derive(Debug, Clone, Copy)]
+struct Days {
+    snapshots: u32,
+    daily: u32,
+    alert_history: u32,
+}
+
+/// How long the alert history is kept unless configured.
+pub(crate) const DEFAULT_ALERT_HISTORY_DAYS: u32 = 30;
+
 /// Deletes the expired snapshots, node snapshots, cycle outcomes, runs and errors (older than
-/// `retention_days`) and daily rows (older than `daily_retention_days`). Returns each step's
-/// outcome; the next pass tries a failed step again.
-fn expire(
-    store: &Store,
-    now: OffsetDateTime,
-    retention_days: u32,
-    daily_retention_days: u32,
-) -> Vec<Step> {
-    let cutoff = expired_before(now, retention_days);
-    let daily_cutoff = days_before(now.date(), daily_retention_days);
+/// `days.snapshots`), daily rows (older than `days.daily`) and alert events (older than
+/// `days.alert_history`). Returns each step's outcome; the next pass tries a failed step again.
+fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
+    let cutoff = expired_before(now, days.snapshots);
+    let daily_cutoff = days_before(now.date(), days.daily);
+    let alerts_cutoff = expired_before(now, days.alert_history);
     vec![
         (
             "retention_snapshots",
@@ -175,6 +194,13 @@ fn expire(
             "retention_daily",
             "Retention of daily aggregates",
             store.delete_daily_before(daily_cutoff).err(),
+        ),
+        (
+            "retention_alert_events",
+            "Retention of the alert history",
+            store
+                .delete_alert_events_before(alerts_cutoff, RETENTION_BATCH)
+                .err(),
         ),
     ]
 }
@@ -282,6 +308,37 @@ mod tests {
             store.insert_cycle(&snapshot_at(id, at), &[]).unwrap();
         }
         (store, id, days)
+    }
+
+    #[tokio::test]
+    async fn the_alert_history_is_kept_for_its_own_retention() {
+        let (store, id, _) = three_days_of_history();
+        let now = OffsetDateTime::now_utc();
+        let event = |days_ago: i64| rockscope_model::AlertEvent {
+            cluster_id: id,
+            rule: "R".into(),
+            fingerprint: "0123456789abcdef".into(),
+            labels: Default::default(),
+            state: rockscope_model::AlertState::Firing,
+            severity: rockscope_model::Severity::Warning,
+            value: Some(1.0),
+            at: now - Duration::days(days_ago),
+        };
+        store
+            .save_alert_evaluation(id, &[], &[event(40), event(20), event(1)])
+            .unwrap();
+        let housekeeping = Housekeeping::new(store.clone(), StatusBoard::default(), 7, 30)
+            .with_alert_history_days(30);
+        housekeeping.run(now).await;
+        let left = store
+            .alert_history(&Default::default(), None, None, 100)
+            .unwrap();
+        let ages: Vec<i64> = left.iter().map(|e| (now - e.at).whole_days()).collect();
+        assert_eq!(
+            ages,
+            vec![1, 20],
+            "newest first, the 40-day-old event expired"
+        );
     }
 
     #[tokio::test]

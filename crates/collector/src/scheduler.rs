@@ -47,6 +47,8 @@ pub struct CollectorConfig {
     pub retention_days: u32,
     /// Days daily aggregates are kept.
     pub daily_retention_days: u32,
+    /// Days the alert history is kept.
+    pub alert_history_days: u32,
 }
 
 impl Default for CollectorConfig {
@@ -60,6 +62,7 @@ impl Default for CollectorConfig {
             max_body_bytes: ClientConfig::DEFAULT_MAX_BODY_BYTES,
             retention_days: 7,
             daily_retention_days: 30,
+            alert_history_days: crate::housekeeping::DEFAULT_ALERT_HISTORY_DAYS,
         }
     }
 }
@@ -156,7 +159,8 @@ impl Collector {
             status.clone(),
             config.retention_days,
             config.daily_retention_days,
-        );
+        )
+        .with_alert_history_days(config.alert_history_days);
         Arc::new(Collector {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
