@@ -269,3 +269,89 @@ fn an_alert_reaches_webhook_and_alertmanager_and_a_restart_neither_renotifies_no
         "history: {history}"
     );
 }
+
+/// Debian's promtool (package `prometheus`).
+const PROMTOOL: &str = "/usr/bin/promtool";
+
+#[test]
+fn exported_rules_pass_promtool_and_bad_rules_are_refused_by_name() {
+    let dir = TempDir::new("export-rules");
+    let config = dir.path().join("rockscope.toml");
+    let rules = dir.path().join("rules.yml");
+    fs::write(
+        &config,
+        format!(
+            "[storage]\npath = \"{}\"\n\n[[alerts.rules]]\nname = \"HeapNearlyFull\"\n\
+             expr = \"max(fe.jvm_heap_usage_pct) > 85\"\nfor = \"5m\"\n\
+             annotations = {{ summary = \"heap at {{{{ $value }}}}%\" }}\n\n\
+             [[alerts.overrides]]\nname = \"StarRocksBeCpuHigh\"\nenabled = false\n",
+            dir.path().join("db.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let out = crate::support::rockscope_command()
+        .arg("--config")
+        .arg(&config)
+        .args(["alerts", "export-rules", "--output"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&rules).unwrap();
+    assert!(text.contains("HeapNearlyFull"), "{text}");
+    assert!(text.contains("StarRocksFeDown"), "{text}");
+    assert!(
+        !text.contains("StarRocksBeCpuHigh"),
+        "a disabled rule is not exported: {text}"
+    );
+    assert!(
+        std::path::Path::new(PROMTOOL).exists(),
+        "{PROMTOOL} is missing: install Debian's prometheus package (.ci/run does)"
+    );
+    let check = Command::new(PROMTOOL)
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "promtool refused the rule file:\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    // Bad rules: each named with its problem, and nothing starts.
+    for (rule, expr, extra, problem) in [
+        ("UnknownField", "qpss > 1", "", "qps"),
+        ("NanThreshold", "qps > NaN", "", "NanThreshold"),
+        ("NegativeFor", "qps > 1", "for = \"-5m\"\n", "-5m"),
+        (
+            "UnknownVariable",
+            "qps > 1",
+            "annotations = { summary = \"{{ $nope }}\" }\n",
+            "nope",
+        ),
+    ] {
+        fs::write(
+            &config,
+            format!("[[alerts.rules]]\nname = \"{rule}\"\nexpr = \"{expr}\"\n{extra}"),
+        )
+        .unwrap();
+        let out = crate::support::rockscope_command()
+            .arg("--config")
+            .arg(&config)
+            .arg("check-config")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{rule}: {stderr}");
+        assert!(
+            stderr.contains(rule) && stderr.contains(problem),
+            "{rule}: {stderr}"
+        );
+    }
+}

@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Alerts {
             command: cli::AlertsCommand::ExportRules { output },
         } => match settings() {
-            Ok(settings) => export_rules::run(&settings, Vec::new(), output.as_deref()),
+            Ok(settings) => export_rules::run(&settings, output.as_deref()),
             Err(code) => code,
         },
         cli::Command::RotateKey => match settings() {
