@@ -315,7 +315,7 @@ fn every_builtin_rule_fires_on_its_fault_and_resolves_when_healed() {
     // One cluster per scenario (2 FE + 2 BE, StarRocks 4.0, which serves every series), and a
     // healthy control cluster.
     let mut specs: Vec<ClusterSpec> = (0..scenarios.len())
-        .map(|i| ClusterSpec::new(&format!("scenario-{i}"), 2, 2, Version::V4_0))
+        .map(|i| ClusterSpec::new(format!("scenario-{i}"), 2, 2, Version::V4_0))
         .collect();
     specs.push(ClusterSpec::new("healthy", 2, 2, Version::V4_0));
     let sim = Simulator::start(SimConfig::with_clusters(specs).seed(5)).unwrap();
