@@ -161,10 +161,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let delivery = start_delivery(&settings, bound)?;
     let collector = if settings.alerts.enabled {
         let rules = Arc::clone(&alert_rules);
-        let alerting = Alerting {
-            rules: Arc::new(move || rules.rules()),
-            notifier: delivery.clone(),
-        };
+        let alerting = Alerting::new(Arc::new(move || rules.rules()), delivery.clone());
         Collector::with_alerting(
             collector_config(&settings),
             store.clone(),

@@ -7,7 +7,8 @@
 //! keep their state (the same data gives the same answer) while `ClusterUnreachable` and
 //! `StaleData` see the failure.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rockscope_alerts::{ClusterView, RuleSet, evaluate};
@@ -19,13 +20,24 @@ use time::OffsetDateTime;
 /// Reads the rules in force now (the API owns them and replaces them when a user rule changes).
 pub type RulesReader = Arc<dyn Fn() -> Arc<RuleSet> + Send + Sync>;
 
-/// What the collector hands to alert evaluation: the rules and where alerts go.
+/// What the collector hands to alert evaluation: the rules and where alerts go. Keeps each
+/// cluster's recent snapshots (the rules' lookback) and newest node snapshots in memory, so
+/// that an evaluation reads no history from the store: reading it cost 50 times the evaluation
+/// (`docs/BENCHMARKS.md`).
 #[derive(Clone)]
 pub struct Alerting {
-    /// The rules in force.
-    pub rules: RulesReader,
-    /// Delivery to Alertmanagers and webhooks; `None` when no receiver is configured.
-    pub notifier: Option<Arc<Notifier>>,
+    rules: RulesReader,
+    notifier: Option<Arc<Notifier>>,
+    recent: Arc<Mutex<HashMap<i64, Recent>>>,
+}
+
+/// One cluster's cycles the rules look back over.
+#[derive(Debug, Default)]
+struct Recent {
+    /// Snapshots within the lookback of the newest, oldest first.
+    history: Vec<MetricsSnapshot>,
+    /// The newest snapshot's node snapshots.
+    nodes: Vec<NodeSnapshot>,
 }
 
 /// One cluster's cycle as alert evaluation sees it.
@@ -49,6 +61,67 @@ pub(crate) struct AlertCounts {
 }
 
 impl Alerting {
+    /// Evaluation with the rules `rules` reads, delivering through `notifier` when given.
+    pub fn new(rules: RulesReader, notifier: Option<Arc<Notifier>>) -> Alerting {
+        Alerting {
+            rules,
+            notifier,
+            recent: Arc::default(),
+        }
+    }
+
+    /// Forgets the clusters not in `present` (deleted or disabled).
+    pub(crate) fn forget_missing(&self, present: &[i64]) {
+        lock(&self.recent).retain(|id, _| present.contains(id));
+    }
+
+    /// The cluster's recent cycles with `stored` (this cycle's, when it stored one) added and
+    /// the lookback applied; read from the store the first time only (after a start).
+    fn recent(
+        &self,
+        store: &Store,
+        cluster_id: i64,
+        stored: Option<(MetricsSnapshot, Vec<NodeSnapshot>)>,
+        lookback: time::Duration,
+    ) -> Result<Recent, StoreError> {
+        let cached = lock(&self.recent).remove(&cluster_id);
+        let mut recent = match cached {
+            Some(recent) => recent,
+            None => match store.latest_snapshot(cluster_id)? {
+                Some(latest) => {
+                    let to = latest.collected_at;
+                    Recent {
+                        history: store.snapshots_range(
+                            cluster_id,
+                            to - lookback,
+                            to,
+                            usize::MAX,
+                        )?,
+                        nodes: store.latest_nodes(cluster_id)?,
+                    }
+                }
+                None => Recent::default(),
+            },
+        };
+        if let Some((snapshot, nodes)) = stored {
+            let newer = |s: &MetricsSnapshot| s.collected_at >= snapshot.collected_at;
+            // Read from the store after this cycle's insert, the history may hold it already.
+            recent.history.retain(|s| !newer(s));
+            recent.history.push(snapshot);
+            recent.nodes = nodes;
+        }
+        if let Some(newest) = recent.history.last().map(|s| s.collected_at) {
+            recent
+                .history
+                .retain(|s| s.collected_at >= newest - lookback);
+        }
+        Ok(recent)
+    }
+
+    fn keep_recent(&self, cluster_id: i64, recent: Recent) {
+        lock(&self.recent).insert(cluster_id, recent);
+    }
+
     /// Evaluates the rules for one cluster at `now`; blocking (store reads and one write).
     pub(crate) fn evaluate_cycle(
         &self,
@@ -60,32 +133,14 @@ impl Alerting {
         let rules = (self.rules)();
         let previous = store.cluster_alerts(cycle.cluster_id)?;
         let lookback = time::Duration::try_from(rules.lookback()).unwrap_or(time::Duration::DAY);
-        let (history, nodes) = match cycle.stored {
-            Some((snapshot, nodes)) => {
-                let to = snapshot.collected_at;
-                let mut history =
-                    store.snapshots_range(cycle.cluster_id, to - lookback, to, usize::MAX)?;
-                if history.last().map(|s| s.collected_at) != Some(to) {
-                    history.push(snapshot);
-                }
-                (history, nodes)
-            }
-            None => match store.latest_snapshot(cycle.cluster_id)? {
-                Some(latest) => {
-                    let to = latest.collected_at;
-                    let history =
-                        store.snapshots_range(cycle.cluster_id, to - lookback, to, usize::MAX)?;
-                    (history, store.latest_nodes(cycle.cluster_id)?)
-                }
-                None => (Vec::new(), Vec::new()),
-            },
-        };
+        let recent = self.recent(store, cycle.cluster_id, cycle.stored, lookback)?;
+        let (history, nodes) = (&recent.history, &recent.nodes);
         let view = ClusterView {
             cluster_id: cycle.cluster_id,
             cluster_name: &cycle.cluster_name,
             interval,
-            history: &history,
-            nodes: &nodes,
+            history,
+            nodes,
             last_success_at: cycle.last_success_at,
             failed_cycles: cycle.failed_cycles,
         };
@@ -99,7 +154,17 @@ impl Alerting {
                 now,
             );
         }
-        store.save_alert_evaluation(cycle.cluster_id, &evaluation.alerts, &evaluation.events)?;
+        // A quiet cluster (no alert before or after, nothing changed) writes nothing: most
+        // clusters, most cycles, and a write transaction costs more than the evaluation.
+        let quiet = previous.is_empty() && evaluation.alerts.is_empty();
+        if !quiet || !evaluation.events.is_empty() {
+            store.save_alert_evaluation(
+                cycle.cluster_id,
+                &evaluation.alerts,
+                &evaluation.events,
+            )?;
+        }
+        self.keep_recent(cycle.cluster_id, recent);
         let count = |state| {
             evaluation
                 .alerts
@@ -113,4 +178,8 @@ impl Alerting {
             changes: evaluation.events.len(),
         })
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

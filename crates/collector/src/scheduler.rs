@@ -552,6 +552,9 @@ impl Collector {
         lock(&self.clients).retain(|id, _| present.contains(id));
         lock(&self.states).retain(|id, _| present.contains(id));
         self.repeats.forget_missing(present);
+        if let Some(alerting) = &self.alerting {
+            alerting.forget_missing(present);
+        }
     }
 
     /// Logs the outcome of a store write that runs every cycle: a failure once, then every few
