@@ -172,7 +172,11 @@ fn every_endpoint_answers_with_its_documented_shape() {
 
     // Collector status.
     let status = app.get("/api/collector/status").expect(200);
-    assert_eq!(keys(&status), ["clusters", "cycles", "storage"]);
+    assert_eq!(
+        keys(&status),
+        ["alert_delivery", "clusters", "cycles", "storage"]
+    );
+    assert_eq!(status["alert_delivery"], serde_json::json!([]), "no receiver configured");
     assert_eq!(status["storage"]["healthy"], true);
     let clusters = status["clusters"].as_array().unwrap();
     assert_eq!(clusters.len(), 1);

@@ -422,6 +422,7 @@ mod tests {
             "Retention of cycle outcomes",
             "Retention of collection runs",
             "Retention of daily aggregates",
+            "Retention of the alert history",
             "Checkpoint of the database",
         ];
         // A step is logged when it first fails (a step may still find a pooled connection in
