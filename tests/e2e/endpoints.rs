@@ -176,7 +176,11 @@ fn every_endpoint_answers_with_its_documented_shape() {
         keys(&status),
         ["alert_delivery", "clusters", "cycles", "storage"]
     );
-    assert_eq!(status["alert_delivery"], serde_json::json!([]), "no receiver configured");
+    assert_eq!(
+        status["alert_delivery"],
+        serde_json::json!([]),
+        "no receiver configured"
+    );
     assert_eq!(status["storage"]["healthy"], true);
     let clusters = status["clusters"].as_array().unwrap();
     assert_eq!(clusters.len(), 1);
