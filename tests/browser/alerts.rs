@@ -70,6 +70,7 @@ fn alert(
         evaluated_at: now,
         last_sent_at: None,
         last_sent_state: None,
+        keep_firing_since: None,
     }
 }
 

@@ -5,7 +5,8 @@
 //! * true: inactive → pending (`active_since = now`; with `for` 0 straight to firing), pending →
 //!   firing once `now − active_since ≥ for`, firing stays firing (`last_true_at = now`);
 //! * false: pending → gone (no event, as Prometheus drops it), firing → resolved once
-//!   `now − last_true_at ≥ keep_firing_for`; a resolved alert is kept [`RESOLVED_RETENTION`] so
+//!   `now − keep_firing_since ≥ keep_firing_for`, `keep_firing_since` being the first evaluation
+//!   at which the condition no longer held (Prometheus' `KeepFiringSince`); a resolved alert is kept [`RESOLVED_RETENTION`] so
 //!   that delivery sends the resolution; a condition that returns starts a new alert;
 //! * an alert whose rule is gone or disabled resolves (firing) or disappears (pending).
 
@@ -299,12 +300,14 @@ fn step(rules: &[&Rule], scope: &Scope<'_>, data: &Data<'_>, previous: &[Alert])
                     evaluated_at: now,
                     last_sent_at: None,
                     last_sent_state: None,
+                    keep_firing_since: None,
                 },
             };
             alert.labels = instance.labels;
             alert.annotations = annotations;
             alert.value = Some(instance.value);
             alert.last_true_at = now;
+            alert.keep_firing_since = None;
             alert.evaluated_at = now;
             let held = (now - alert.active_since)
                 .try_into()
@@ -336,11 +339,16 @@ fn step(rules: &[&Rule], scope: &Scope<'_>, data: &Data<'_>, previous: &[Alert])
             |at: OffsetDateTime| -> Duration { (now - at).try_into().unwrap_or(Duration::ZERO) };
         match alert.state {
             AlertState::Pending => {}
+            // As Prometheus: `keep_firing_for` counts from the first evaluation at which the
+            // condition no longer held.
             AlertState::Firing
-                if rule.is_some_and(|r| since(alert.last_true_at) < r.keep_firing_for) =>
+                if rule.is_some_and(|r| {
+                    since(alert.keep_firing_since.unwrap_or(now)) < r.keep_firing_for
+                }) =>
             {
                 out.alerts.push(Alert {
                     evaluated_at: now,
+                    keep_firing_since: Some(alert.keep_firing_since.unwrap_or(now)),
                     ..alert.clone()
                 });
             }

@@ -85,6 +85,10 @@ pub struct Alert {
     /// The last evaluation at which the condition held (for `keep_firing_for`).
     #[serde(with = "time::serde::rfc3339")]
     pub last_true_at: OffsetDateTime,
+    /// The first evaluation, while firing, at which the condition no longer held (Prometheus'
+    /// `KeepFiringSince`): `keep_firing_for` counts from it. `None` while the condition holds.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub keep_firing_since: Option<OffsetDateTime>,
     /// When it resolved.
     #[serde(with = "time::serde::rfc3339::option")]
     pub resolved_at: Option<OffsetDateTime>,

@@ -247,6 +247,7 @@ mod tests {
             evaluated_at: T0,
             last_sent_at: None,
             last_sent_state: None,
+            keep_firing_since: None,
         }
     }
 

@@ -55,7 +55,7 @@ impl AlertFilter {
 /// The columns [`alert_from_row`] reads, in order.
 const ALERT_COLUMNS: &str = "cluster_id, rule, fingerprint, labels, annotations, state, \
      severity, value, active_since, fired_at, last_true_at, resolved_at, evaluated_at, \
-     last_sent_at, last_sent_state";
+     last_sent_at, last_sent_state, keep_firing_since";
 
 /// The columns [`event_from_row`] reads, in order.
 const EVENT_COLUMNS: &str = "cluster_id, rule, fingerprint, labels, state, severity, value, at";
@@ -126,6 +126,10 @@ fn alert_from_row(row: &Row<'_>) -> Result<Alert> {
         last_sent_state: last_sent_state
             .map(|s| parse_state(&s, "alerts.last_sent_state"))
             .transpose()?,
+        keep_firing_since: optional_time(
+            get(row, 15, T, "keep_firing_since")?,
+            "alerts.keep_firing_since",
+        )?,
     })
 }
 
@@ -201,7 +205,7 @@ impl Store {
             {
                 let mut insert = tx.prepare_cached(&format!(
                     "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
                 ))?;
                 for a in alerts {
                     insert
@@ -221,6 +225,7 @@ impl Store {
                             to_ms(a.evaluated_at),
                             a.last_sent_at.map(to_ms),
                             a.last_sent_state.map(AlertState::as_str),
+                            a.keep_firing_since.map(to_ms),
                         ])
                         .map_err(map_err)?;
                 }

@@ -365,6 +365,7 @@ fn v6_alerts(tx: &Transaction<'_>) -> Result<()> {
     evaluated_at INTEGER NOT NULL,
     last_sent_at INTEGER,
     last_sent_state TEXT CHECK (last_sent_state IN ('pending', 'firing', 'resolved')),
+    keep_firing_since INTEGER,
     PRIMARY KEY (cluster_id, fingerprint)
 ) STRICT;
 

@@ -21,13 +21,19 @@ fn for_keep_firing_for_resolution_and_retention_follow_prometheus() {
     assert_eq!(state(&run), Some(AlertState::Firing));
     assert_eq!(run.alert("BusyCluster").unwrap().value, Some(700.0));
     assert_eq!(run.alert("BusyCluster").unwrap().fired_at, Some(at(2)));
-    run.step(Stored::Snapshot, &qps(100.0), &none); // t90: false, kept by keep_firing_for
+    // keep_firing_for counts from the first false evaluation (Prometheus' KeepFiringSince).
+    run.step(Stored::Snapshot, &qps(100.0), &none); // t90: first false, kept by keep_firing_for
+    assert_eq!(
+        run.alert("BusyCluster").unwrap().keep_firing_since,
+        Some(at(3))
+    );
     run.step(Stored::Snapshot, &qps(100.0), &none); // t120
-    run.step(Stored::Snapshot, &qps(100.0), &none); // t150: 90 s since last true
+    run.step(Stored::Snapshot, &qps(100.0), &none); // t150
+    run.step(Stored::Snapshot, &qps(100.0), &none); // t180: 90 s since the first false
     assert_eq!(state(&run), Some(AlertState::Firing));
-    run.step(Stored::Snapshot, &qps(100.0), &none); // t180: 2m since last true: resolved
+    run.step(Stored::Snapshot, &qps(100.0), &none); // t210: 2m since the first false: resolved
     assert_eq!(state(&run), Some(AlertState::Resolved));
-    assert_eq!(run.alert("BusyCluster").unwrap().resolved_at, Some(at(6)));
+    assert_eq!(run.alert("BusyCluster").unwrap().resolved_at, Some(at(7)));
     assert_eq!(
         run.states("BusyCluster"),
         [
@@ -37,7 +43,7 @@ fn for_keep_firing_for_resolution_and_retention_follow_prometheus() {
         ]
     );
     let resolved = run.events.last().unwrap();
-    assert_eq!((resolved.at, resolved.value), (at(6), Some(100.0)));
+    assert_eq!((resolved.at, resolved.value), (at(7), Some(100.0)));
 
     // Kept for 15 minutes after resolution (30 ticks), then dropped.
     for _ in 0..29 {
@@ -334,4 +340,25 @@ fn replay_matches_live_evaluation_and_plays_gaps_as_failed_cycles() {
         [(AlertState::Firing, at(3)), (AlertState::Resolved, at(20))]
     );
     assert_eq!(replay(unreachable, "prod", INTERVAL, &[]), Vec::new());
+}
+
+#[test]
+fn a_condition_that_holds_again_restarts_keep_firing_for() {
+    let mut spec = user_rule("BusyCluster", "qps > 500");
+    spec.keep_firing_for = Some("1m".into());
+    let mut run = Run::new(only(&[spec]));
+    let qps = |v: f64| json!({ "qps": v });
+    let alert = |run: &Run| run.alert("BusyCluster").cloned().unwrap();
+
+    run.step(Stored::Snapshot, &qps(600.0), &none); // t0: firing (no `for`)
+    run.step(Stored::Snapshot, &qps(100.0), &none); // t30: first false
+    assert_eq!(alert(&run).keep_firing_since, Some(at(1)));
+    run.step(Stored::Snapshot, &qps(600.0), &none); // t60: holds again
+    assert_eq!(alert(&run).keep_firing_since, None);
+    run.step(Stored::Snapshot, &qps(100.0), &none); // t90: first false again
+    run.step(Stored::Snapshot, &qps(100.0), &none); // t120: 30 s since it
+    assert_eq!(alert(&run).state, AlertState::Firing);
+    run.step(Stored::Snapshot, &qps(100.0), &none); // t150: 1m since it: resolved
+    assert_eq!(alert(&run).state, AlertState::Resolved);
+    assert_eq!(alert(&run).resolved_at, Some(at(5)));
 }

@@ -52,6 +52,7 @@ fn alert(cluster_id: i64, rule: &str, state: AlertState, severity: Severity) -> 
         evaluated_at: t0() + time::Duration::minutes(7),
         last_sent_at: None,
         last_sent_state: None,
+        keep_firing_since: None,
     }
 }
 

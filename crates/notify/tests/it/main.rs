@@ -46,6 +46,7 @@ pub fn firing_alert(rule: &str, instance: &str, fired_at: OffsetDateTime) -> Ale
         evaluated_at: fired_at,
         last_sent_at: None,
         last_sent_state: None,
+        keep_firing_since: None,
     }
 }
 

@@ -32,6 +32,7 @@ pub fn alert(cluster_id: i64, rule: &str, instance: &str, state: AlertState) -> 
         evaluated_at: t0() + secs(660),
         last_sent_at: Some(t0() + secs(301)),
         last_sent_state: Some(AlertState::Firing),
+        keep_firing_since: None,
     }
 }
 
