@@ -159,19 +159,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         .map_err(|e| format!("cannot read the API's address: {e}"))?;
     let alert_rules = Arc::new(load_alert_rules(&settings, &store).await?);
     let delivery = start_delivery(&settings, bound)?;
-    let collector = if settings.alerts.enabled {
-        let rules = Arc::clone(&alert_rules);
-        let alerting = Alerting::new(Arc::new(move || rules.rules()), delivery.clone());
-        Collector::with_alerting(
-            collector_config(&settings),
-            store.clone(),
-            status.clone(),
-            alerting,
-        )
-    } else {
-        log::info!("Alerts disabled by configuration.");
-        Collector::new(collector_config(&settings), store.clone(), status.clone())
-    };
+    let collector = collector(&settings, &store, &status, &alert_rules, delivery.as_ref());
     let state = ApiState {
         store,
         status,
@@ -240,6 +228,25 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     }
     log::info!("Stopped.");
     Ok(())
+}
+
+/// The collector, evaluating `rules` after each cycle and delivering through `delivery` unless
+/// alerts are off.
+fn collector(
+    settings: &Settings,
+    store: &Store,
+    status: &StatusBoard,
+    rules: &Arc<AlertRules>,
+    delivery: Option<&Arc<Notifier>>,
+) -> Arc<Collector> {
+    let config = collector_config(settings);
+    if !settings.alerts.enabled {
+        log::info!("Alerts disabled by configuration.");
+        return Collector::new(config, store.clone(), status.clone());
+    }
+    let rules = Arc::clone(rules);
+    let alerting = Alerting::new(Arc::new(move || rules.rules()), delivery.cloned());
+    Collector::with_alerting(config, store.clone(), status.clone(), alerting)
 }
 
 /// The effective alert rules: built-in (with the config's overrides), the config's and those
