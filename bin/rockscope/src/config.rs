@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 mod alerts;
 pub use alerts::AlertsSettings;
@@ -189,7 +189,7 @@ fn token(
              it cannot be guessed (e.g. `openssl rand -base64 24`)"
         )));
     }
-    Ok(Some(Secret(text)))
+    Ok(Some(Secret::new(text)))
 }
 
 /// `[storage]`.
@@ -228,35 +228,7 @@ fn default_username() -> String {
     "root".to_owned()
 }
 
-/// A secret (password, token): kept as given, shown as `***` by `Debug` and when serialized for
-/// display, so that it can't reach a log line or `check-config` output by accident.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"***\"")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("***")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
-    }
-}
+pub use rockscope_model::Secret;
 
 /// A configuration that can't be used, with a message naming the key, the value and what is
 /// allowed.

@@ -12,6 +12,8 @@
 //! * [`snapshot`]: what the engine computes and the store keeps ([`MetricsSnapshot`],
 //!   [`NodeSnapshot`], [`DailySnapshot`], and [`DailyInput`], the part of a snapshot the daily
 //!   roll-up reads).
+//! * [`secret`]: [`Secret`], a password or token that never shows itself (`Debug` and
+//!   serialization print `***`).
 //! * [`alert`]: alerts, their history and user rules as written ([`Alert`], [`AlertEvent`],
 //!   [`RuleSpec`], [`RuleOverride`]); `rockscope-alerts` evaluates them.
 //!
@@ -24,10 +26,12 @@ pub mod alert;
 pub mod cycle;
 pub mod nodes;
 pub mod scrape;
+pub mod secret;
 pub mod snapshot;
 
 pub use alert::*;
 pub use cycle::*;
 pub use nodes::*;
 pub use scrape::*;
+pub use secret::Secret;
 pub use snapshot::*;

@@ -1,41 +1,12 @@
 //! What delivery is told: [`NotifyConfig`] with one [`ReceiverConfig`] per Alertmanager or
 //! webhook, credentials as [`Secret`]s, and the [`ConfigError`] of a receiver that cannot work.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-/// A string that never shows itself: `Debug` prints `***`, there is no `Display`.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value itself: only for building the `Authorization` header; never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Serialized as `***` (for `check-config`'s output), never as itself.
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("***")
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use rockscope_model::Secret;
 
 /// HTTP Basic credentials of a receiver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

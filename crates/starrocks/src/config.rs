@@ -1,47 +1,10 @@
 //! [`ClientConfig`] and its builder, [`Secret`].
 
-use std::fmt;
 use std::time::Duration;
 
 use crate::ClusterClient;
 
-/// A string that never shows itself: `Debug` prints `***`, there is no `Display`.
-///
-/// Used for the password, so that it appears neither in `Debug` output of the configuration or
-/// the client, nor in errors or logs.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret value itself. Call only where it is needed (building the `Authorization`
-    /// header); never log the result.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Self(value.to_owned())
-    }
-}
+pub use rockscope_model::Secret;
 
 /// Settings of one cluster's client.
 ///
