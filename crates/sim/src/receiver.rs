@@ -49,21 +49,44 @@ impl ReceivedRequest {
 }
 
 /// How the receiver answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Answer {
     /// `200 OK` with an empty JSON object.
     #[default]
     Ok,
     /// This status (e.g. 503, 429, 400) with a short text body; the request is still recorded.
     Status(u16),
+    /// This status with these extra headers (e.g. `Retry-After`) and this body.
+    Reply {
+        /// The status code.
+        status: u16,
+        /// Extra response headers.
+        headers: Vec<(String, String)>,
+        /// The body (e.g. an error text that echoes a credential back).
+        body: String,
+    },
     /// Reads the request, records it, and never answers (the connection stays open).
     Hang,
+}
+
+impl Answer {
+    /// [`Answer::Reply`] without extra headers.
+    pub fn reply(status: u16, body: &str) -> Answer {
+        Answer::Reply {
+            status,
+            headers: Vec::new(),
+            body: body.to_owned(),
+        }
+    }
 }
 
 #[derive(Default)]
 struct Shared {
     requests: Mutex<Vec<ReceivedRequest>>,
     arrived: Condvar,
+    /// Answers to give first, in order.
+    script: Mutex<std::collections::VecDeque<Answer>>,
+    /// The answer once the script has run out.
     answer: Mutex<Answer>,
     stopped: AtomicBool,
 }
@@ -75,12 +98,21 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// Starts listening on an ephemeral loopback port.
+    /// Starts listening on an ephemeral loopback port, answering [`Answer::Ok`].
     pub fn start() -> Result<Receiver, SimError> {
+        Receiver::start_scripted(Vec::new())
+    }
+
+    /// Starts listening and answers the first requests with `script`, in order, then as set by
+    /// [`Receiver::set_answer`] (`Ok` unless changed).
+    pub fn start_scripted(script: Vec<Answer>) -> Result<Receiver, SimError> {
         let bind_error = |e: std::io::Error| SimError::Bind(format!("receiver on 127.0.0.1: {e}"));
         let listener = TcpListener::bind("127.0.0.1:0").map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            script: Mutex::new(script.into()),
+            ..Shared::default()
+        });
         let accepting = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("rockscope-sim-receiver".into())
@@ -105,7 +137,7 @@ impl Receiver {
     }
 
     /// Waits up to `timeout` until some received request satisfies `matches`, and returns the
-    /// first that does.
+    /// first that does. `matches` runs under the receiver's lock: it must not call the receiver.
     pub fn wait_for(
         &self,
         timeout: Duration,
@@ -159,14 +191,24 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
     };
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
-        let answer = *lock(&shared.answer);
+        let scripted = lock(&shared.script).pop_front();
+        let answer = scripted.unwrap_or_else(|| lock(&shared.answer).clone());
         {
             lock(&shared.requests).push(request);
             shared.arrived.notify_all();
         }
-        let (status, body) = match answer {
-            Answer::Ok => (200, "{}"),
-            Answer::Status(code) => (code, "rockscope-sim receiver: told to fail"),
+        let (status, headers, body) = match answer {
+            Answer::Ok => (200, Vec::new(), "{}".to_owned()),
+            Answer::Status(code) => (
+                code,
+                Vec::new(),
+                "rockscope-sim receiver: told to fail".to_owned(),
+            ),
+            Answer::Reply {
+                status,
+                headers,
+                body,
+            } => (status, headers, body),
             Answer::Hang => {
                 while !shared.stopped.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(50));
@@ -174,10 +216,14 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                 return;
             }
         };
-        let head = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        let mut head = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
             body.len()
         );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
         if writer
             .write_all(head.as_bytes())
             .and_then(|()| writer.write_all(body.as_bytes()))

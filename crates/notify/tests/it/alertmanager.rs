@@ -12,8 +12,8 @@ use rockscope_notify::{Notifier, NotifyConfig, ReceiverConfig};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::receiver::Receiver;
 use crate::{WAIT, eventually, firing_alert, resolve};
+use rockscope_sim::Receiver;
 
 const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
 const AMTOOL: &str = "/usr/bin/amtool";
@@ -127,8 +127,8 @@ fn messages(receiver: &Receiver, status: &str) -> Vec<Value> {
 
 #[test]
 fn an_alert_reaches_a_real_alertmanager_and_its_resolution_follows() {
-    let receiver = Receiver::start(vec![]);
-    let alertmanager = start_alertmanager(&receiver.url("/am-hook"));
+    let receiver = Receiver::start_scripted(vec![]).unwrap();
+    let alertmanager = start_alertmanager(&crate::url(&receiver, "/am-hook"));
     let notifier = Notifier::start(NotifyConfig {
         alertmanagers: vec![ReceiverConfig::new(alertmanager.url.clone())],
         external_url: "http://rockscope.test:8080".to_owned(),
@@ -141,7 +141,7 @@ fn an_alert_reaches_a_real_alertmanager_and_its_resolution_follows() {
     alerts[0].fingerprint = fingerprint(&alerts[0].labels);
 
     notifier.submit(1, "prod", &mut alerts, eval, fired);
-    receiver.wait_for(WAIT, |r| r.json()["status"] == "firing");
+    crate::wait(&receiver, WAIT, |r| r.json()["status"] == "firing");
     let firing = &messages(&receiver, "firing")[0];
     assert_eq!(firing["version"], "4");
     assert_eq!(firing["receiver"], "test");
@@ -184,7 +184,7 @@ fn an_alert_reaches_a_real_alertmanager_and_its_resolution_follows() {
     let cleared = OffsetDateTime::now_utc();
     resolve(&mut alerts[0], cleared);
     notifier.submit(1, "prod", &mut alerts, eval, cleared);
-    receiver.wait_for(WAIT, |r| r.json()["status"] == "resolved");
+    crate::wait(&receiver, WAIT, |r| r.json()["status"] == "resolved");
     let resolved = &messages(&receiver, "resolved")[0]["alerts"][0];
     assert_eq!(resolved["status"], "resolved");
     assert_eq!(resolved["labels"]["instance"], "be1:8040");

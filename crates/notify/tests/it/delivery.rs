@@ -8,8 +8,8 @@ use rockscope_model::alert::AlertState;
 use rockscope_notify::{Notifier, NotifyConfig, ReceiverConfig, ReceiverKind, Secret};
 use time::OffsetDateTime;
 
-use crate::receiver::{Receiver, Reply};
 use crate::{WAIT, eventually, firing_alert, logged, resolve};
+use rockscope_sim::{Answer, Receiver};
 
 const EVAL: Duration = Duration::from_secs(30);
 
@@ -23,15 +23,16 @@ fn webhook_config(url: String) -> NotifyConfig {
 
 #[test]
 fn a_webhook_gets_the_firing_and_the_resolution_once_each() {
-    let receiver = Receiver::start(vec![]);
-    let notifier = Notifier::start(webhook_config(receiver.url("/hook?token=t0k"))).unwrap();
+    let receiver = Receiver::start_scripted(vec![]).unwrap();
+    let notifier =
+        Notifier::start(webhook_config(crate::url(&receiver, "/hook?token=t0k"))).unwrap();
     let t0 = OffsetDateTime::now_utc();
     let mut alerts = [firing_alert("BeDiskFull", "be1:8040", t0)];
 
     notifier.submit(1, "prod", &mut alerts, EVAL, t0);
     assert_eq!(alerts[0].last_sent_at, Some(t0));
     assert_eq!(alerts[0].last_sent_state, Some(AlertState::Firing));
-    let requests = receiver.wait_for(WAIT, |_| true);
+    let requests = crate::wait(&receiver, WAIT, |_| true);
     let request = &requests[0];
     assert_eq!(request.method, "POST");
     assert_eq!(request.target, "/hook?token=t0k");
@@ -70,7 +71,7 @@ fn a_webhook_gets_the_firing_and_the_resolution_once_each() {
     let t1 = t0 + time::Duration::seconds(120);
     resolve(&mut alerts[0], t1);
     notifier.submit(1, "prod", &mut alerts, EVAL, t1);
-    let requests = receiver.wait_for(WAIT, |r| r.json()["status"] == "resolved");
+    let requests = crate::wait(&receiver, WAIT, |r| r.json()["status"] == "resolved");
     assert_eq!(requests.len(), 2, "one firing, one resolved");
     let resolved = &requests[1].json()["alerts"][0];
     assert_eq!(resolved["status"], "resolved");
@@ -95,7 +96,7 @@ fn a_webhook_gets_the_firing_and_the_resolution_once_each() {
     assert_eq!(status.kind, ReceiverKind::Webhook);
     assert_eq!(
         status.url,
-        format!("http://{}/hook?***", receiver.addr),
+        format!("{}/hook?***", receiver.url()),
         "the query (a token) is not shown"
     );
     assert_eq!((status.failed, status.dropped), (0, 0));
@@ -105,15 +106,16 @@ fn a_webhook_gets_the_firing_and_the_resolution_once_each() {
 
 #[test]
 fn a_503_is_retried_and_then_delivered() {
-    let receiver = Receiver::start(vec![
-        Reply::status(503, "try later"),
-        Reply::status(200, ""),
-    ]);
-    let notifier = Notifier::start(webhook_config(receiver.url("/"))).unwrap();
+    let receiver = Receiver::start_scripted(vec![
+        Answer::reply(503, "try later"),
+        Answer::reply(200, ""),
+    ])
+    .unwrap();
+    let notifier = Notifier::start(webhook_config(crate::url(&receiver, "/"))).unwrap();
     let now = OffsetDateTime::now_utc();
     let mut alerts = [firing_alert("FeDown", "fe1:8030", now)];
     notifier.submit(1, "prod", &mut alerts, EVAL, now);
-    let requests = receiver.wait_for(WAIT, |_| receiver.requests().len() >= 2);
+    let requests = crate::wait_count(&receiver, WAIT, 2);
     assert_eq!(
         requests[0].body, requests[1].body,
         "the same notification again"
@@ -132,14 +134,15 @@ fn a_503_is_retried_and_then_delivered() {
 fn a_400_is_dropped_and_counted_and_an_echoed_token_is_scrubbed() {
     logged();
     let token = "s3cret-token";
-    let receiver = Receiver::start(vec![Reply::status(
+    let receiver = Receiver::start_scripted(vec![Answer::reply(
         400,
         &format!("bad request; you sent Authorization: Bearer {token}"),
-    )]);
+    )])
+    .unwrap();
     let config = NotifyConfig {
         alertmanagers: vec![ReceiverConfig {
             bearer_token: Some(Secret::new(token)),
-            ..ReceiverConfig::new(receiver.url("/am"))
+            ..ReceiverConfig::new(crate::url(&receiver, "/am"))
         }],
         ..NotifyConfig::default()
     };
@@ -147,7 +150,7 @@ fn a_400_is_dropped_and_counted_and_an_echoed_token_is_scrubbed() {
     let now = OffsetDateTime::now_utc();
     let mut alerts = [firing_alert("FeDown", "fe1:8030", now)];
     notifier.submit(1, "prod", &mut alerts, EVAL, now);
-    let requests = receiver.wait_for(WAIT, |_| true);
+    let requests = crate::wait(&receiver, WAIT, |_| true);
     assert_eq!(requests[0].target, "/am/api/v2/alerts");
     assert_eq!(
         requests[0].header("authorization"),
@@ -167,7 +170,12 @@ fn a_400_is_dropped_and_counted_and_an_echoed_token_is_scrubbed() {
     let logged = logged();
     let line = logged
         .iter()
-        .find(|l| l.contains(&format!("{}/am refused", receiver.addr)))
+        .find(|l| {
+            l.contains(&format!(
+                "{}/am refused",
+                receiver.url().trim_start_matches("http://")
+            ))
+        })
         .expect("the refusal is logged");
     assert!(line.starts_with("WARN"), "{line}");
     assert!(
@@ -217,11 +225,12 @@ fn an_unreachable_receiver_is_a_recorded_failure() {
 
 #[test]
 fn a_hung_receiver_times_out_never_blocks_submit_and_shutdown_is_bounded() {
-    let receiver = Receiver::start(vec![Reply::Hang, Reply::Hang, Reply::Hang]);
+    let receiver =
+        Receiver::start_scripted(vec![Answer::Hang, Answer::Hang, Answer::Hang]).unwrap();
     let config = NotifyConfig {
         queue_capacity: 2,
         timeout: Duration::from_millis(300),
-        ..webhook_config(receiver.url("/hook"))
+        ..webhook_config(crate::url(&receiver, "/hook"))
     };
     let notifier = Notifier::start(config).unwrap();
     let t0 = OffsetDateTime::now_utc();
@@ -251,16 +260,16 @@ fn a_hung_receiver_times_out_never_blocks_submit_and_shutdown_is_bounded() {
 
 #[test]
 fn shutdown_returns_while_a_call_hangs() {
-    let receiver = Receiver::start(vec![Reply::Hang]);
+    let receiver = Receiver::start_scripted(vec![Answer::Hang]).unwrap();
     let config = NotifyConfig {
         timeout: Duration::from_secs(60),
-        ..webhook_config(receiver.url("/hook"))
+        ..webhook_config(crate::url(&receiver, "/hook"))
     };
     let notifier = Notifier::start(config).unwrap();
     let now = OffsetDateTime::now_utc();
     let mut alerts = [firing_alert("FeDown", "fe1:8030", now)];
     notifier.submit(1, "prod", &mut alerts, EVAL, now);
-    receiver.wait_for(WAIT, |_| true);
+    crate::wait(&receiver, WAIT, |_| true);
     // The worker is now inside a call that will not end for a minute.
     let started = Instant::now();
     notifier.shutdown();
@@ -285,17 +294,17 @@ fn bad_configuration_is_refused_before_anything_starts() {
 
 #[test]
 fn a_restart_neither_renotifies_nor_loses_the_resolution() {
-    let receiver = Receiver::start(vec![]);
+    let receiver = Receiver::start_scripted(vec![]).unwrap();
     let t0 = OffsetDateTime::now_utc();
     let mut alerts = [firing_alert("FeDown", "fe1:8030", t0)];
-    let before = Notifier::start(webhook_config(receiver.url("/hook"))).unwrap();
+    let before = Notifier::start(webhook_config(crate::url(&receiver, "/hook"))).unwrap();
     before.submit(1, "prod", &mut alerts, EVAL, t0);
-    receiver.wait_for(WAIT, |_| true);
+    crate::wait(&receiver, WAIT, |_| true);
     before.shutdown();
 
     // What the store gives back after the restart: the alerts with their last_sent_* fields.
     let mut reloaded = alerts.clone();
-    let after = Notifier::start(webhook_config(receiver.url("/hook"))).unwrap();
+    let after = Notifier::start(webhook_config(crate::url(&receiver, "/hook"))).unwrap();
     let t1 = t0 + time::Duration::seconds(40);
     after.submit(1, "prod", &mut reloaded, EVAL, t1);
     assert_eq!(
@@ -305,7 +314,7 @@ fn a_restart_neither_renotifies_nor_loses_the_resolution() {
     let t2 = t1 + time::Duration::seconds(30);
     resolve(&mut reloaded[0], t2);
     after.submit(1, "prod", &mut reloaded, EVAL, t2);
-    let requests = receiver.wait_for(WAIT, |r| r.json()["status"] == "resolved");
+    let requests = crate::wait(&receiver, WAIT, |r| r.json()["status"] == "resolved");
     let statuses: Vec<_> = requests
         .iter()
         .map(|r| r.json()["status"].clone())
@@ -318,9 +327,9 @@ fn a_restart_neither_renotifies_nor_loses_the_resolution() {
 fn an_alertmanager_batch_is_not_sent_after_its_alerts_would_have_ended() {
     // endsAt = now + 4 × 250 ms: the retry after 1 s would reach Alertmanager with every firing
     // alert's endsAt past, which Alertmanager takes as their resolution.
-    let receiver = Receiver::start(vec![Reply::status(503, "starting")]);
+    let receiver = Receiver::start_scripted(vec![Answer::reply(503, "starting")]).unwrap();
     let config = NotifyConfig {
-        alertmanagers: vec![ReceiverConfig::new(receiver.url(""))],
+        alertmanagers: vec![ReceiverConfig::new(crate::url(&receiver, ""))],
         resend_delay: Duration::from_millis(250),
         timeout: Duration::from_millis(50),
         ..NotifyConfig::default()

@@ -1,9 +1,8 @@
-//! Delivery over real HTTP on 127.0.0.1: against a test-owned receiver (`delivery`) and against
-//! Debian's Alertmanager (`alertmanager`).
+//! Delivery over real HTTP on 127.0.0.1: against a test-owned receiver (the simulator's
+//! `Receiver`; `delivery`) and against Debian's Alertmanager (`alertmanager`).
 
 mod alertmanager;
 mod delivery;
-mod receiver;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
@@ -14,6 +13,55 @@ use time::OffsetDateTime;
 
 /// The longest any test waits for something to arrive.
 pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Waits up to `limit` until `receiver` has had `n` requests; they all.
+pub fn wait_count(
+    receiver: &rockscope_sim::Receiver,
+    limit: Duration,
+    n: usize,
+) -> Vec<rockscope_sim::ReceivedRequest> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let requests = receiver.requests();
+        if requests.len() >= n {
+            return requests;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} requests within {limit:?}",
+            requests.len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `path` on `receiver`.
+pub fn url(receiver: &rockscope_sim::Receiver, path: &str) -> String {
+    format!("{}{path}", receiver.url())
+}
+
+/// Waits up to `limit` for a request that `matches`, failing the test with what arrived
+/// otherwise; every request so far on success.
+pub fn wait(
+    receiver: &rockscope_sim::Receiver,
+    limit: Duration,
+    matches: impl FnMut(&rockscope_sim::ReceivedRequest) -> bool,
+) -> Vec<rockscope_sim::ReceivedRequest> {
+    if receiver.wait_for(limit, matches).is_none() {
+        let received: Vec<_> = receiver
+            .requests()
+            .iter()
+            .map(|r| {
+                (
+                    r.target.clone(),
+                    String::from_utf8_lossy(&r.body).into_owned(),
+                )
+            })
+            .collect();
+        panic!("no matching request within {limit:?}; received: {received:#?}");
+    }
+    receiver.requests()
+}
 
 /// A firing per-node alert of cluster 1 (`prod`), fired at `fired_at`.
 pub fn firing_alert(rule: &str, instance: &str, fired_at: OffsetDateTime) -> Alert {
