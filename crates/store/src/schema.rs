@@ -473,20 +473,26 @@ mod tests {
         drop(store);
     }
 
+    /// A database at schema `version` holding one cluster and one snapshot of it.
+    fn database_with_a_snapshot(path: &std::path::Path, version: usize) -> Connection {
+        let mut conn = Connection::open(path).unwrap();
+        migrate_to(&mut conn, version).unwrap();
+        conn.execute_batch(
+            "INSERT INTO clusters (name, fe_hosts, username, password, source, created_at,
+                 updated_at) VALUES ('a', '[]', 'u', 'p', 'api', 0, 0);
+             INSERT INTO metrics_snapshots (cluster_id, collected_at, qps, rates_from_gauges,
+                 scrape_nodes_total, scrape_nodes_ok) VALUES (1, 1735689600000, 5.0, 0, 1, 1);",
+        )
+        .unwrap();
+        conn
+    }
+
     #[test]
     fn a_version_1_database_gains_the_overview_index_and_keeps_its_data() {
         let db = TestDb::new("v1");
         let path = db.0.clone();
         {
-            let mut conn = Connection::open(&path).unwrap();
-            migrate_to(&mut conn, 1).unwrap();
-            conn.execute_batch(
-                "INSERT INTO clusters (name, fe_hosts, username, password, source, created_at,
-                     updated_at) VALUES ('a', '[]', 'u', 'p', 'api', 0, 0);
-                 INSERT INTO metrics_snapshots (cluster_id, collected_at, qps, rates_from_gauges,
-                     scrape_nodes_total, scrape_nodes_ok) VALUES (1, 1735689600000, 5.0, 0, 1, 1);",
-            )
-            .unwrap();
+            let conn = database_with_a_snapshot(&path, 1);
             let indexes: i64 = conn
                 .query_row(
                     "SELECT COUNT(*) FROM sqlite_master WHERE name = ?1",
@@ -582,15 +588,7 @@ mod tests {
         let db = TestDb::new("v5");
         let path = db.0.clone();
         {
-            let mut conn = Connection::open(&path).unwrap();
-            migrate_to(&mut conn, 5).unwrap();
-            conn.execute_batch(
-                "INSERT INTO clusters (name, fe_hosts, username, password, source, created_at,
-                     updated_at) VALUES ('a', '[]', 'u', 'p', 'api', 0, 0);
-                 INSERT INTO metrics_snapshots (cluster_id, collected_at, qps, rates_from_gauges,
-                     scrape_nodes_total, scrape_nodes_ok) VALUES (1, 1735689600000, 5.0, 0, 1, 1);",
-            )
-            .unwrap();
+            let conn = database_with_a_snapshot(&path, 5);
             assert!(conn.prepare("SELECT * FROM alerts").is_err());
         }
         let store = Store::open(&path).unwrap();
