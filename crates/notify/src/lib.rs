@@ -10,7 +10,6 @@
 mod config;
 mod due;
 mod endpoint;
-mod failure_log;
 mod payload;
 mod queue;
 mod retry;
