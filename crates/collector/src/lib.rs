@@ -42,7 +42,7 @@
 //!
 //! A failure that repeats every cycle (a cluster's collection, a store write, a housekeeping
 //! step) is logged once, then at most every five minutes with its count, and its recovery once
-//! (`rockscope-repeat-log`, kept per cluster in `repeat_log.rs`).
+//! (`repeat_log.rs`).
 //!
 //! **Invariant:** no metric arithmetic here (that is `rockscope-engine`), no SQL (that is
 //! `rockscope-store`).

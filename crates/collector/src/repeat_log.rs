@@ -1,39 +1,78 @@
-//! The collector's repeating failures, one run per kind of failure and cluster (a
-//! [`FailureLog`] each): the first failure is logged, then "still failing (N times)" at most
-//! every [`REPEAT_EVERY`](rockscope_repeat_log::REPEAT_EVERY), and the recovery once. An unreachable cluster at a 1 s interval would
-//! otherwise write a WARN line a second, and ten thousand of them ten thousand lines a second.
+//! Logging a failure that repeats every cycle without repeating the log line every cycle: the
+//! first failure is logged, then "still failing (N times)" at most every [`REPEAT_EVERY`], and
+//! the recovery once. An unreachable cluster at a 1 s interval would otherwise write a WARN line
+//! a second, and ten thousand of them ten thousand lines a second.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use rockscope_repeat_log::FailureLog;
-#[cfg(test)]
-pub(crate) use rockscope_repeat_log::REPEAT_EVERY;
-pub(crate) use rockscope_repeat_log::{Turn, warn_repeating};
+/// The shortest time between two log lines about the same repeating failure.
+pub(crate) const REPEAT_EVERY: Duration = Duration::from_secs(300);
+
+/// Whether to log this occurrence of a failure, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// The first failure after a success (or ever): log it.
+    First,
+    /// Still failing, and [`REPEAT_EVERY`] has passed since the last line: log that it has now
+    /// failed `times` times in a row.
+    Again {
+        /// Consecutive failures, this one included.
+        times: u64,
+    },
+    /// Still failing, logged recently: nothing at warn level.
+    Quiet,
+}
 
 /// What kind of failure (a fixed name) of what (a cluster id, or 0 for the whole collector).
 type Key = (&'static str, i64);
 
+/// One failure's run of repeats.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    times: u64,
+    last_logged: Instant,
+}
+
 /// Consecutive failures per kind and subject, and when each was last logged.
 #[derive(Debug, Default)]
 pub(crate) struct RepeatLog {
-    runs: Mutex<HashMap<Key, FailureLog>>,
+    runs: Mutex<HashMap<Key, Run>>,
 }
 
 impl RepeatLog {
     /// Records a failure of `what` for `subject` at `now`; says whether to log it.
     pub(crate) fn failed(&self, what: &'static str, subject: i64, now: Instant) -> Turn {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-        runs.entry((what, subject)).or_default().failed(now)
+        match runs.get_mut(&(what, subject)) {
+            None => {
+                runs.insert(
+                    (what, subject),
+                    Run {
+                        times: 1,
+                        last_logged: now,
+                    },
+                );
+                Turn::First
+            }
+            Some(run) => {
+                run.times += 1;
+                if now.saturating_duration_since(run.last_logged) >= REPEAT_EVERY {
+                    run.last_logged = now;
+                    Turn::Again { times: run.times }
+                } else {
+                    Turn::Quiet
+                }
+            }
+        }
     }
 
     /// Records a success of `what` for `subject`: the number of failures in a row it ends, if
     /// it ends any (log the recovery then).
     pub(crate) fn succeeded(&self, what: &'static str, subject: i64) -> Option<u64> {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-        runs.remove(&(what, subject))
-            .and_then(|mut run| run.succeeded())
+        runs.remove(&(what, subject)).map(|run| run.times)
     }
 
     /// Logs the outcome of `doing` (e.g. "Retention of snapshots"), a step that runs every cycle
@@ -63,6 +102,19 @@ impl RepeatLog {
     pub(crate) fn forget_missing(&self, present: &[i64]) {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         runs.retain(|(_, subject), _| *subject == 0 || present.contains(subject));
+    }
+}
+
+/// Logs one occurrence of a repeating failure at warn level when `turn` says so (else at
+/// debug), `message` being the first-time line, e.g. "Cluster collection failed. cluster=a".
+pub(crate) fn warn_repeating(turn: Turn, message: std::fmt::Arguments<'_>) {
+    match turn {
+        Turn::First => log::warn!("{message}"),
+        Turn::Again { times } => log::warn!(
+            "Still failing ({times} times in a row; repeats are logged every {} s). {message}",
+            REPEAT_EVERY.as_secs()
+        ),
+        Turn::Quiet => log::debug!("{message}"),
     }
 }
 
@@ -122,7 +174,6 @@ pub(crate) mod captured {
 mod tests {
     use super::*;
     use log::Level;
-    use std::time::Duration;
 
     #[test]
     fn a_repeating_failure_is_logged_first_then_at_most_every_repeat_interval() {

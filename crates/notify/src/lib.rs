@@ -10,6 +10,7 @@
 mod config;
 mod due;
 mod endpoint;
+mod failure_log;
 mod payload;
 mod queue;
 mod retry;

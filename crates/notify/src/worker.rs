@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::endpoint::Endpoint;
+use crate::failure_log::{self, FailureLog};
 use crate::queue::{Notification, Queue};
 use crate::retry::{self, MAX_ATTEMPTS, Verdict};
-use rockscope_repeat_log::{FailureLog, warn_repeating};
 
 /// Bytes of a refusal's body kept for the error.
 const ERROR_BODY_BYTES: u64 = 4096;
@@ -119,7 +119,7 @@ impl Worker {
             } else {
                 "failed; will retry"
             };
-            warn_repeating(
+            failure_log::warn(
                 turn,
                 format_args!(
                     "Alert delivery to {} {} {outcome}: {error}",

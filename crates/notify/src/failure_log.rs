@@ -1,42 +1,34 @@
-//! Logging a failure that repeats (every cycle, every attempt) without a line per repeat: the
-//! first failure is logged, then "still failing (N times)" at most every [`REPEAT_EVERY`], and
-//! the recovery once. An unreachable cluster at a 1 s interval, or a dead alert receiver, would
-//! otherwise write a WARN line a second.
-//!
-//! [`FailureLog`] is one run of failures (a delivery worker owns one per receiver; the collector
-//! keeps one per kind of failure and cluster); [`warn_repeating`] writes the line a [`Turn`]
-//! calls for.
-#![forbid(unsafe_code)]
+//! Logging a receiver that keeps failing without a line per attempt: the first failure is
+//! logged, then "still failing (N times)" at most every [`REPEAT_EVERY`], and the recovery once.
+//! (The collector's `repeat_log` does the same per cluster; this one belongs to one worker
+//! thread, so it needs no map and no lock.)
 
 use std::time::{Duration, Instant};
 
 /// The shortest time between two log lines about the same run of failures.
-pub const REPEAT_EVERY: Duration = Duration::from_secs(300);
+pub(crate) const REPEAT_EVERY: Duration = Duration::from_secs(300);
 
 /// What to log about a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Turn {
+pub(crate) enum Turn {
     /// The first failure after a success (or ever).
     First,
     /// Still failing, and nothing was logged for [`REPEAT_EVERY`]: `times` in a row.
-    Again {
-        /// Consecutive failures, this one included.
-        times: u64,
-    },
+    Again { times: u64 },
     /// Still failing, logged recently.
     Quiet,
 }
 
-/// One run of failures: how many in a row, and when it was last logged.
+/// One receiver's current run of failures.
 #[derive(Debug, Default)]
-pub struct FailureLog {
+pub(crate) struct FailureLog {
     times: u64,
     last_logged: Option<Instant>,
 }
 
 impl FailureLog {
     /// Records a failed attempt at `now`; says whether to log it.
-    pub fn failed(&mut self, now: Instant) -> Turn {
+    pub(crate) fn failed(&mut self, now: Instant) -> Turn {
         self.times += 1;
         match self.last_logged {
             Some(at) if self.times > 1 && now.saturating_duration_since(at) < REPEAT_EVERY => {
@@ -54,16 +46,15 @@ impl FailureLog {
     }
 
     /// Records a success: the number of failures in a row it ends, if any.
-    pub fn succeeded(&mut self) -> Option<u64> {
+    pub(crate) fn succeeded(&mut self) -> Option<u64> {
         let times = std::mem::take(&mut self.times);
         self.last_logged = None;
         (times > 0).then_some(times)
     }
 }
 
-/// Logs one occurrence of a repeating failure at warn level when `turn` says so (else at debug),
-/// `message` being the first-time line, e.g. "Cluster collection failed. cluster=a".
-pub fn warn_repeating(turn: Turn, message: std::fmt::Arguments<'_>) {
+/// Logs a failed attempt as `turn` says (warn, or debug when quiet).
+pub(crate) fn warn(turn: Turn, message: std::fmt::Arguments<'_>) {
     match turn {
         Turn::First => log::warn!("{message}"),
         Turn::Again { times } => log::warn!(
