@@ -224,6 +224,7 @@ fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| format!("alert rules: {e:?}"))?,
         ),
         delivery: None,
+        exported: Default::default(),
     };
     let uncached_state = ApiState {
         overview_cache: OverviewCache::disabled(),

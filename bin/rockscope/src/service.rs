@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rockscope_api::{AlertRules, ApiState, OverviewCache, OverviewCacheConfig};
-use rockscope_collector::{Alerting, Collector, CollectorConfig, StatusBoard};
+use rockscope_collector::{Alerting, Collector, CollectorConfig, CollectorParts, StatusBoard};
+use rockscope_export::{CycleSink, LatestBoard};
 use rockscope_notify::Notifier;
 use rockscope_store::{NewCluster, Password, SecretKey, Store, StoreOptions};
 use tokio::sync::watch;
@@ -159,7 +160,16 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         .map_err(|e| format!("cannot read the API's address: {e}"))?;
     let alert_rules = Arc::new(load_alert_rules(&settings, &store).await?);
     let delivery = start_delivery(&settings, bound)?;
-    let collector = collector(&settings, &store, &status, &alert_rules, delivery.as_ref());
+    let exported = Arc::new(LatestBoard::default());
+    let sinks: Vec<Arc<dyn CycleSink>> = vec![exported.clone()];
+    let collector = collector(
+        &settings,
+        &store,
+        &status,
+        &alert_rules,
+        delivery.as_ref(),
+        sinks,
+    );
     let state = ApiState {
         store,
         status,
@@ -171,6 +181,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         )),
         alert_rules,
         delivery: delivery.clone(),
+        exported,
     };
     let server = crate::api_server::serve(state, listener, SHUTDOWN_GRACE)
         .map_err(|e| format!("cannot serve the API on {bound}: {e}"))?;
@@ -231,22 +242,28 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
 }
 
 /// The collector, evaluating `rules` after each cycle and delivering through `delivery` unless
-/// alerts are off.
+/// alerts are off, and handing every cluster's cycle to `sinks`.
 fn collector(
     settings: &Settings,
     store: &Store,
     status: &StatusBoard,
     rules: &Arc<AlertRules>,
     delivery: Option<&Arc<Notifier>>,
+    sinks: Vec<Arc<dyn CycleSink>>,
 ) -> Arc<Collector> {
     let config = collector_config(settings);
-    if !settings.alerts.enabled {
+    let alerting = if settings.alerts.enabled {
+        let rules = Arc::clone(rules);
+        Some(Alerting::new(
+            Arc::new(move || rules.rules()),
+            delivery.cloned(),
+        ))
+    } else {
         log::info!("Alerts disabled by configuration.");
-        return Collector::new(config, store.clone(), status.clone());
-    }
-    let rules = Arc::clone(rules);
-    let alerting = Alerting::new(Arc::new(move || rules.rules()), delivery.cloned());
-    Collector::with_alerting(config, store.clone(), status.clone(), alerting)
+        None
+    };
+    let parts = CollectorParts { alerting, sinks };
+    Collector::with_parts(config, store.clone(), status.clone(), parts)
 }
 
 /// The effective alert rules: built-in (with the config's overrides), the config's and those

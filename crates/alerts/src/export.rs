@@ -8,19 +8,52 @@ use crate::expr::{Aggregation, Operand, Scope, Window};
 use crate::fields::{CollectorField, Field};
 use crate::rule::{Rule, RuleSet};
 
-/// The exported series (or expression) that carries a field: the one place that knows the
-/// names of issue 15's export. Cluster fields are `rockscope_cluster_<field>{cluster}`, node
-/// fields `rockscope_node_<field>{cluster,node_type,instance}`, in the units of the fields.
+/// A field's exported metric (`rockscope_export`'s one name mapping), and the factor that
+/// brings its values back to the field's unit (100 for a `_ratio` of a percentage field, 1000
+/// for `_seconds` of milliseconds), so that a rule's threshold keeps the field's unit.
+struct Exported {
+    metric: String,
+    factor: Option<f64>,
+}
+
+impl Exported {
+    /// `expr`, an expression over the metric, in the field's unit.
+    fn in_field_units(&self, expr: String) -> String {
+        match self.factor {
+            Some(factor) => format!("({expr} * {factor})"),
+            None => expr,
+        }
+    }
+}
+
+fn exported(field: Field) -> Exported {
+    let key = match field {
+        Field::Cluster(field) => field.name().to_owned(),
+        Field::Node(field) => format!("node.{}", field.name()),
+        Field::Collector(_) => unreachable!("collector figures are expressions of their own"),
+    };
+    let family = rockscope_export::family_of_field(&key)
+        .unwrap_or_else(|| panic!("the export names every field, but not `{key}`"));
+    let factor = (family.scale != 1.0).then(|| (1.0 / family.scale).round());
+    Exported {
+        metric: family.name.clone(),
+        factor,
+    }
+}
+
+/// The PromQL expression of a field's value in the field's own unit.
 pub fn exported_series(field: Field) -> String {
     match field {
-        Field::Cluster(field) => format!("rockscope_cluster_{}", field.name()),
-        Field::Node(field) => format!("rockscope_node_{}", field.name()),
         Field::Collector(CollectorField::FailedCycles) => "rockscope_cluster_failed_cycles".to_owned(),
         Field::Collector(CollectorField::DataAgeSeconds) => {
             "(time() - rockscope_cluster_last_success_timestamp_seconds)".to_owned()
         }
         Field::Collector(CollectorField::DataAgeIntervals) => {
             "((time() - rockscope_cluster_last_success_timestamp_seconds) / rockscope_cluster_collection_interval_seconds)".to_owned()
+        }
+        field => {
+            let exported = exported(field);
+            exported.in_field_units(exported.metric.clone())
         }
     }
 }
@@ -105,7 +138,8 @@ fn promql(operand: &Operand) -> (String, Option<String>) {
             )
         }
         Operand::Window(window_fn, field, window) => {
-            let series = exported_series(Field::Cluster(field));
+            let exported = exported(Field::Cluster(field));
+            let series = exported.metric.clone();
             let range = duration::format(window);
             let function = match window_fn {
                 Window::Sum => "sum_over_time",
@@ -115,6 +149,7 @@ fn promql(operand: &Operand) -> (String, Option<String>) {
                 Window::Increase => "increase",
                 Window::Rate => "rate",
                 Window::ChangePct => {
+                    // A relative change: the unit cancels out.
                     let base = format!("({series} offset {range})");
                     return (
                         format!("({series} - {base}) / {base} * 100"),
@@ -122,17 +157,18 @@ fn promql(operand: &Operand) -> (String, Option<String>) {
                     );
                 }
             };
-            (format!("{function}({series}[{range}])"), None)
+            let value = format!("{function}({series}[{range}])");
+            (exported.in_field_units(value), None)
         }
         Operand::Ratio(numerator, denominator, window) => {
             let range = duration::format(window);
-            let sum = |series: String| format!("sum_over_time({series}[{range}])");
-            let denominator = sum(exported_series(Field::Cluster(denominator)));
+            let sum = |field| {
+                let exported = exported(Field::Cluster(field));
+                exported.in_field_units(format!("sum_over_time({}[{range}])", exported.metric))
+            };
+            let denominator = sum(denominator);
             (
-                format!(
-                    "{} / {denominator} * 100",
-                    sum(exported_series(Field::Cluster(numerator)))
-                ),
+                format!("{} / {denominator} * 100", sum(numerator)),
                 Some(format!("{denominator} > 0")),
             )
         }
@@ -147,18 +183,8 @@ fn node_series(scope: Scope, field: crate::fields::NodeField) -> String {
         Scope::Cn => "{node_type=\"cn\"}",
         Scope::Backend => "{node_type=~\"be|cn\"}",
     };
-    if field.name() == "metrics_unavailable" {
-        // Derived in rockscope (alive and not scraped); exported as its two parts.
-        let alive = exported_series(field_named("alive"));
-        let scraped = exported_series(field_named("scrape_ok"));
-        return format!("((({alive}{selector}) == bool 1) * (({scraped}{selector}) == bool 0))");
-    }
-    format!("{}{selector}", exported_series(Field::Node(field)))
-}
-
-fn field_named(name: &str) -> Field {
-    crate::fields::lookup(crate::fields::Namespace::Node, name)
-        .unwrap_or_else(|e| panic!("node field table lost `{name}`: {e}"))
+    let exported = exported(Field::Node(field));
+    exported.in_field_units(format!("{}{selector}", exported.metric))
 }
 
 /// A double-quoted YAML scalar (JSON string syntax, which YAML accepts).

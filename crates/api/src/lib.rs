@@ -27,6 +27,7 @@
 //! | method | path | |
 //! |---|---|---|
 //! | GET | `/health`, `/ready` | open (no token) |
+//! | GET | `/metrics` | Prometheus text 0.0.4 or OpenMetrics (`docs/EXPORT.md`), token as `/api` |
 //! | GET | `/api/clusters/overview[?cluster_id=&time_range=&max_points=]` | summaries / overview |
 //! | GET | `/api/clusters/{id}/overview[?time_range=&max_points=]` | overview |
 //! | GET | `/api/clusters/{id}/snapshots[?from=&to=&fields=&max_points=]` | history |
@@ -62,6 +63,7 @@ pub mod dto;
 mod error;
 mod health;
 mod history;
+mod metrics;
 mod overview;
 pub mod params;
 mod status;
@@ -111,6 +113,8 @@ pub struct ApiState {
     pub alert_rules: Arc<AlertRules>,
     /// Alert delivery, for its status in `/api/collector/status`; `None` without receivers.
     pub delivery: Option<Arc<rockscope_notify::Notifier>>,
+    /// Every cluster's latest cycle, which `/metrics` renders (the collector writes it).
+    pub exported: Arc<rockscope_export::LatestBoard>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -145,6 +149,11 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
                 resource("/ready", "GET, HEAD")
                     .wrap(from_fn(auth::require_loopback_host))
                     .route(read().to(health::ready)),
+            )
+            .service(
+                resource("/metrics", "GET, HEAD")
+                    .wrap(from_fn(auth::require_token))
+                    .route(read().to(metrics::metrics)),
             )
             .service(
                 web::scope("/api")

@@ -25,6 +25,7 @@ use crate::fetch::{Hold, fetch_holding, holding};
 use crate::housekeeping::Housekeeping;
 use crate::repeat_log::{RepeatLog, warn_repeating};
 use crate::status::{CycleSummary, StatusBoard};
+use rockscope_export::{ClusterExport, CycleSink};
 
 /// How the collector runs; the binary builds it from `[collector]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,12 +130,23 @@ pub struct Collector {
     repeats: RepeatLog,
     /// Alert evaluation after each cluster's cycle, when alerts are on.
     alerting: Option<Alerting>,
+    /// Where each cluster's finished cycle is handed (`/metrics`' board, remote writers).
+    sinks: Vec<Arc<dyn CycleSink>>,
+}
+
+/// The collector's optional parts.
+#[derive(Default)]
+pub struct CollectorParts {
+    /// Alert evaluation after each cluster's cycle.
+    pub alerting: Option<Alerting>,
+    /// What each cluster's finished cycle is handed to; each must return at once.
+    pub sinks: Vec<Arc<dyn CycleSink>>,
 }
 
 impl Collector {
     /// A collector writing to `store` and reporting to `status`.
     pub fn new(config: CollectorConfig, store: Store, status: StatusBoard) -> Arc<Collector> {
-        Collector::build(config, store, status, None)
+        Collector::with_parts(config, store, status, CollectorParts::default())
     }
 
     /// A collector that also evaluates the alert rules after each cluster's cycle and hands
@@ -145,14 +157,20 @@ impl Collector {
         status: StatusBoard,
         alerting: Alerting,
     ) -> Arc<Collector> {
-        Collector::build(config, store, status, Some(alerting))
+        let parts = CollectorParts {
+            alerting: Some(alerting),
+            sinks: Vec::new(),
+        };
+        Collector::with_parts(config, store, status, parts)
     }
 
-    fn build(
+    /// A collector with its optional parts: alert evaluation, and the sinks every cluster's
+    /// finished cycle is handed to.
+    pub fn with_parts(
         config: CollectorConfig,
         store: Store,
         status: StatusBoard,
-        alerting: Option<Alerting>,
+        parts: CollectorParts,
     ) -> Arc<Collector> {
         let housekeeping = Housekeeping::new(
             store.clone(),
@@ -171,7 +189,8 @@ impl Collector {
             in_flight: Mutex::new(HashSet::new()),
             housekeeping,
             repeats: RepeatLog::default(),
-            alerting,
+            alerting: parts.alerting,
+            sinks: parts.sinks,
         })
     }
 
@@ -473,6 +492,7 @@ impl Collector {
                 (Err(error), 0, nodes_total)
             }
         };
+        self.export_cycle(cluster, stored.as_ref());
         self.evaluate_alerts(cluster, stored).await;
         ClusterOutcome {
             cluster_id,
@@ -481,6 +501,37 @@ impl Collector {
             result,
             nodes_ok,
             nodes_total,
+        }
+    }
+
+    /// Hands the cycle to the sinks: its snapshot when it stored one, else that it is down.
+    fn export_cycle(
+        &self,
+        cluster: &Cluster,
+        stored: Option<&(MetricsSnapshot, Vec<NodeSnapshot>)>,
+    ) {
+        if self.sinks.is_empty() {
+            return;
+        }
+        let status = self.status.cluster(cluster.id);
+        let (snapshot, nodes) = match stored {
+            Some((snapshot, nodes)) => (Some(snapshot.clone()), nodes.clone()),
+            None => (None, Vec::new()),
+        };
+        let cycle = Arc::new(ClusterExport {
+            cluster_id: cluster.id,
+            cluster: cluster.name.clone(),
+            at: snapshot
+                .as_ref()
+                .map_or_else(OffsetDateTime::now_utc, |s| s.collected_at),
+            snapshot,
+            nodes,
+            failed_cycles: status.as_ref().map_or(0, |s| s.consecutive_failures),
+            last_success_at: status.and_then(|s| s.last_success_at),
+            interval: self.config.interval,
+        });
+        for sink in &self.sinks {
+            sink.cycle_finished(&cycle);
         }
     }
 
@@ -554,6 +605,9 @@ impl Collector {
         self.repeats.forget_missing(present);
         if let Some(alerting) = &self.alerting {
             alerting.forget_missing(present);
+        }
+        for sink in &self.sinks {
+            sink.retain_clusters(present);
         }
     }
 

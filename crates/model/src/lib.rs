@@ -12,6 +12,7 @@
 //! * [`snapshot`]: what the engine computes and the store keeps ([`MetricsSnapshot`],
 //!   [`NodeSnapshot`], [`DailySnapshot`], and [`DailyInput`], the part of a snapshot the daily
 //!   roll-up reads).
+//! * [`fields`]: the numeric snapshot fields as one static table (name, kind, accessor).
 //! * [`secret`]: [`Secret`], a password or token that never shows itself (`Debug` and
 //!   serialization print `***`).
 //! * [`alert`]: alerts, their history and user rules as written ([`Alert`], [`AlertEvent`],
@@ -24,6 +25,7 @@
 
 pub mod alert;
 pub mod cycle;
+pub mod fields;
 pub mod nodes;
 pub mod scrape;
 pub mod secret;

@@ -185,11 +185,13 @@ fn rule_file_passes_promtool() {
     let file = crate::prometheus_rule_file(&rules);
     for expected in [
         "      - alert: \"StarRocksFeDown\"\n        expr: \"rockscope_node_alive{node_type=\\\"fe\\\"} == 0\"\n        for: 30s\n",
-        "expr: \"rockscope_node_cpu_usage_pct{node_type=~\\\"be|cn\\\"} > 90\"",
-        "expr: \"(sum_over_time(rockscope_cluster_txn_failed_interval[5m]) / sum_over_time(rockscope_cluster_txn_begin_interval[5m]) * 100 > 5) and sum_over_time(rockscope_cluster_txn_begin_interval[5m]) > 0\"",
-        "expr: \"((rockscope_cluster_qps - (rockscope_cluster_qps offset 1m)) / (rockscope_cluster_qps offset 1m) * 100 > 100) and (rockscope_cluster_qps offset 1m) > 0\"",
+        "expr: \"(rockscope_node_cpu_usage_ratio{node_type=~\\\"be|cn\\\"} * 100) > 90\"",
+        "expr: \"(sum_over_time(rockscope_cluster_transactions_failed_last_interval[5m]) / sum_over_time(rockscope_cluster_transactions_begun_last_interval[5m]) * 100 > 5) and sum_over_time(rockscope_cluster_transactions_begun_last_interval[5m]) > 0\"",
+        "expr: \"((rockscope_cluster_queries_per_second - (rockscope_cluster_queries_per_second offset 1m)) / (rockscope_cluster_queries_per_second offset 1m) * 100 > 100) and (rockscope_cluster_queries_per_second offset 1m) > 0\"",
         "expr: \"rockscope_cluster_failed_cycles >= 3\"",
         "expr: \"count by (cluster) (rockscope_node_alive{node_type=\\\"fe\\\"}) != 3\"",
+        "expr: \"(rockscope_cluster_query_latency_p95_seconds * 1000) > 5000\"",
+        "expr: \"rate(rockscope_cluster_queries_failed_total[5m]) > 1\"",
         "keep_firing_for: 5m",
         "team: \"dba \\\"core\\\"\"",
     ] {

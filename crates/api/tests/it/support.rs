@@ -41,6 +41,7 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
                 .expect("the built-in rules build"),
         ),
         delivery: None,
+        exported: Default::default(),
     }
 }
 

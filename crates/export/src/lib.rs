@@ -1,0 +1,28 @@
+//! rockscope's clusters as Prometheus series, for `/metrics` and remote write.
+//!
+//! # Overview
+//!
+//! * [`names`]: the one mapping of every numeric snapshot field to its metric: name by
+//!   Prometheus' conventions (base units, `_ratio` in 0–1 where the field is a percentage,
+//!   `_total` for counters), type, unit and help ([`families`], [`Family`]). `docs/EXPORT.md`
+//!   is this table.
+//! * [`ClusterExport`]: what one cluster's latest cycle exports (its snapshot and node snapshots
+//!   when the cycle stored one, else only that it is down); [`for_each_sample`] walks its
+//!   samples.
+//! * [`CycleSink`]: what the collector hands each cluster's cycle to (the [`LatestBoard`] that
+//!   `/metrics` renders, the remote writers).
+//! * [`text`]: the text exposition, Prometheus 0.0.4 or OpenMetrics 1.0.
+//!
+//! **Invariant:** pure, like the engine: no I/O and no clock. A down cluster exports its
+//! `rockscope_cluster_up 0` and collector figures, never the values of an older cycle.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod cycle;
+mod latest;
+pub mod names;
+pub mod text;
+
+pub use cycle::{ClusterExport, CycleSink, Labels, NodeLabels, for_each_sample};
+pub use latest::LatestBoard;
+pub use names::{Family, MetricType, Unit, families, family_of_field};

@@ -1,0 +1,154 @@
+//! The text exposition of the clusters' families: Prometheus text format 0.0.4, or
+//! OpenMetrics 1.0 when the scraper asks for it. The two differ here only in a counter's
+//! `# TYPE`/`# HELP` name (OpenMetrics names the family without `_total`) and in the final
+//! `# EOF`, which the caller writes after every other family it appends.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use crate::cycle::{ClusterExport, Labels, for_each_sample_of};
+use crate::names::{MetricType, families};
+
+/// The exposition format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`.
+    Prometheus,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` of a body in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// The format a scraper's `Accept` header asks for: OpenMetrics when it lists
+    /// `application/openmetrics-text` with a higher or equal preference than plain text.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let Some(accept) = accept else {
+            return Format::Prometheus;
+        };
+        let mut open_metrics = None::<f32>;
+        let mut text = None::<f32>;
+        for range in accept.split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or("").to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let slot = match media.as_str() {
+                "application/openmetrics-text" => &mut open_metrics,
+                "text/plain" | "*/*" | "text/*" => &mut text,
+                _ => continue,
+            };
+            *slot = Some(slot.map_or(q, |old| old.max(q)));
+        }
+        match (open_metrics, text) {
+            (Some(om), text) if om > 0.0 && om >= text.unwrap_or(0.0) => Format::OpenMetrics,
+            _ => Format::Prometheus,
+        }
+    }
+}
+
+/// Appends every cluster and node family of `clusters` to `out`: `# HELP` and `# TYPE` once per
+/// family, then its samples, cluster by cluster in the order given. A family no cluster has a
+/// value of is left out.
+pub fn render(out: &mut String, clusters: &[Arc<ClusterExport>], format: Format) {
+    for family in families() {
+        let mut header_written = false;
+        for cycle in clusters {
+            for_each_sample_of(family, cycle, &mut |family, labels, value| {
+                if !header_written {
+                    header_written = true;
+                    let name = match (format, family.metric_type) {
+                        (Format::OpenMetrics, MetricType::Counter) => {
+                            family.name.strip_suffix("_total").unwrap_or(&family.name)
+                        }
+                        _ => &family.name,
+                    };
+                    let _ = writeln!(out, "# HELP {name} {}", escape_help(family.help));
+                    let _ = writeln!(out, "# TYPE {name} {}", family.metric_type.as_str());
+                }
+                out.push_str(&family.name);
+                write_labels(out, labels);
+                let _ = writeln!(out, " {value}");
+            });
+        }
+    }
+}
+
+fn write_labels(out: &mut String, labels: Labels<'_>) {
+    out.push_str("{cluster=\"");
+    escape_label_value(out, labels.cluster);
+    if let Some(node) = labels.node {
+        out.push_str("\",node_type=\"");
+        out.push_str(node.node_type);
+        out.push_str("\",instance=\"");
+        escape_label_value(out, node.instance);
+        if let Some(path) = node.path {
+            out.push_str("\",path=\"");
+            escape_label_value(out, path);
+        }
+    }
+    out.push_str("\"}");
+}
+
+/// A label value as the text formats write it: `\`, `"` and line feeds escaped.
+pub fn escape_label_value(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_help(help: &str) -> String {
+    help.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_headers_choose_the_format() {
+        let cases = [
+            (None, Format::Prometheus),
+            (Some("text/plain"), Format::Prometheus),
+            (Some("*/*"), Format::Prometheus),
+            (Some("application/openmetrics-text"), Format::OpenMetrics),
+            // Prometheus 2.42's default scrape Accept header.
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                ),
+                Format::OpenMetrics,
+            ),
+            (
+                Some("application/openmetrics-text;q=0.2, text/plain;q=0.9"),
+                Format::Prometheus,
+            ),
+            (Some("application/openmetrics-text;q=0"), Format::Prometheus),
+            (Some("garbage;;;q=abc"), Format::Prometheus),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(Format::negotiate(accept), expected, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut out = String::new();
+        escape_label_value(&mut out, "a\"b\\c\nd");
+        assert_eq!(out, "a\\\"b\\\\c\\nd");
+    }
+}
