@@ -12,6 +12,8 @@
 //! * `auth`: the bearer token, open `/health` and `/ready`, and the refusal to serve a
 //!   non-loopback address without a token.
 //! * `logs`: a failure that repeats every cycle is logged once, and its recovery once.
+//! * `metrics`: a real Prometheus scrapes `/metrics`; a down cluster is `up 0` without old
+//!   values; `promtool check metrics` is clean. `prometheus` starts a real Prometheus.
 //! * `stalled`: thousands of stalled request bodies leave `/health` answering; each is cut off.
 //! * `secrets`: no password or token in any response body, log line (`debug`, `trace`) or
 //!   `check-config` output.
@@ -22,6 +24,8 @@ mod collection;
 mod endpoints;
 mod errors;
 mod logs;
+mod metrics;
+mod prometheus;
 mod secrets;
 mod stalled;
 mod support;
