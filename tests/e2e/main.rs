@@ -12,6 +12,8 @@
 //! * `auth`: the bearer token, open `/health` and `/ready`, and the refusal to serve a
 //!   non-loopback address without a token.
 //! * `logs`: a failure that repeats every cycle is logged once, and its recovery once.
+//! * `shards`: three instances with `collector.shard = "i/3"` and one list of 30 clusters
+//!   collect each cluster exactly once, the owner all three name.
 //! * `stalled`: thousands of stalled request bodies leave `/health` answering; each is cut off.
 //! * `secrets`: no password or token in any response body, log line (`debug`, `trace`) or
 //!   `check-config` output.
@@ -23,5 +25,6 @@ mod endpoints;
 mod errors;
 mod logs;
 mod secrets;
+mod shards;
 mod stalled;
 mod support;

@@ -24,6 +24,7 @@ use crate::error::{CollectError, SourceFailure, Stage};
 use crate::fetch::{Hold, fetch_holding, holding};
 use crate::housekeeping::Housekeeping;
 use crate::repeat_log::{RepeatLog, warn_repeating};
+use crate::shard::Shard;
 use crate::status::{CycleSummary, StatusBoard};
 
 /// How the collector runs; the binary builds it from `[collector]`.
@@ -49,6 +50,8 @@ pub struct CollectorConfig {
     pub daily_retention_days: u32,
     /// Days the alert history is kept.
     pub alert_history_days: u32,
+    /// This instance's share of the clusters (`collector.shard`); `None` collects them all.
+    pub shard: Option<Shard>,
 }
 
 impl Default for CollectorConfig {
@@ -63,6 +66,7 @@ impl Default for CollectorConfig {
             retention_days: 7,
             daily_retention_days: 30,
             alert_history_days: crate::housekeeping::DEFAULT_ALERT_HISTORY_DAYS,
+            shard: None,
         }
     }
 }
@@ -154,6 +158,7 @@ impl Collector {
         status: StatusBoard,
         alerting: Option<Alerting>,
     ) -> Arc<Collector> {
+        status.set_shard(config.shard);
         let housekeeping = Housekeeping::new(
             store.clone(),
             status.clone(),
@@ -222,7 +227,8 @@ impl Collector {
         self.status.set_running(false);
     }
 
-    /// Runs one tick and waits for it: every enabled cluster once, then housekeeping.
+    /// Runs one tick and waits for it: every enabled cluster (of this shard's) once, then
+    /// housekeeping.
     pub async fn collect_once(self: &Arc<Self>) -> Vec<ClusterOutcome> {
         self.tick().await
     }
@@ -241,7 +247,13 @@ impl Collector {
         if let Some(times) = self.repeats.succeeded("list_clusters", 0) {
             log::info!("Listing clusters works again after {times} failures.");
         }
-        let enabled: Vec<Cluster> = clusters.into_iter().filter(|c| c.enabled).collect();
+        // A cluster another shard owns is left out like a disabled one: its status, client and
+        // engine state are forgotten (they come back if a rename makes it this shard's).
+        let shard = self.config.shard;
+        let enabled: Vec<Cluster> = clusters
+            .into_iter()
+            .filter(|c| c.enabled && shard.is_none_or(|s| s.owns(&c.name)))
+            .collect();
         let ids: Vec<i64> = enabled.iter().map(|c| c.id).collect();
         self.status.forget_missing(&ids);
         self.forget_missing(&ids);

@@ -1,6 +1,7 @@
 // `/`: one card per cluster, from GET /api/clusters/overview, plus each cluster's newest
 // snapshot (FE/BE/CN counts, memory) from its overview and a badge of its firing alerts (from
-// GET /api/alerts). A card opens the cluster.
+// GET /api/alerts). A card opens the cluster. On a sharded instance (`collector.shard`), a
+// cluster another shard collects says so instead of looking never collected.
 
 import { get } from '../api.js';
 import { h, fill } from '../dom.js';
@@ -10,10 +11,18 @@ import { firingBadge } from './alerts.js';
 
 const HEALTH_TEXT = { healthy: 'Healthy', degraded: 'Degraded', down: 'Down', unknown: 'Never collected' };
 
+/** "2/3" when another instance (shard 2 of 3) collects the cluster, else null. */
+export function otherShard(row) {
+  const s = row.shard;
+  return s && row.enabled && !s.collected_here ? `${s.owner}/${s.count}` : null;
+}
+
 /** Why a cluster is not healthy, in words, from its summary row. */
 export function reason(row) {
   if (row.health === 'healthy') return null;
   if (!row.enabled) return 'Disabled: not collected.';
+  const shard = otherShard(row);
+  if (shard) return `Collected by shard ${shard}, another rockscope instance: its data is there.`;
   if (row.health === 'unknown') return 'Not collected yet.';
   if (row.health === 'down') {
     if (row.last_error) return 'The last collection failed.';
@@ -30,6 +39,13 @@ export function healthBadge(health) {
   return h('span', { class: `badge health-${health}`, dataset: { health } }, HEALTH_TEXT[health] || health);
 }
 
+/** The health badge, or which shard collects the cluster when another instance does. */
+export function statusBadge(row) {
+  const shard = otherShard(row);
+  if (!shard) return healthBadge(row.health);
+  return h('span', { class: 'badge shard-elsewhere', dataset: { shard } }, `Collected by shard ${shard}`);
+}
+
 function fact(label, value) {
   return h('div', { class: 'fact' }, h('dt', {}, label), h('dd', {}, value));
 }
@@ -39,7 +55,7 @@ function card(row, snap, firing) {
   return h('li', { class: `cluster-card health-border-${row.health}`, dataset: { clusterId: row.id } },
     h('a', { class: 'card-link', href: `/clusters/${row.id}` },
       h('span', { class: 'card-head' }, h('span', { class: 'cluster-name' }, row.name),
-        h('span', { class: 'badges' }, firingBadge(firing), healthBadge(row.health)))),
+        h('span', { class: 'badges' }, firingBadge(firing), statusBadge(row)))),
     why ? h('p', { class: 'reason' }, why) : null,
     row.last_error ? h('p', { class: 'last-error', title: row.last_error }, `Last error: ${row.last_error}`) : null,
     h('dl', { class: 'facts' },
