@@ -11,6 +11,8 @@
 //! * `alerts`: the badge of firing alerts in the cluster list, a cluster's alerts at the top of
 //!   its overview, and the Alerts page (filters, history, rules), over alerts stored in the
 //!   binary's database.
+//! * `shards`: a `shard = "1/3"` instance marks the clusters other shards collect in the list
+//!   and on a cluster's page, and names its shard on the collector page.
 //! * `figures`: `#[ignore]`d measurements for docs/BENCHMARKS.md (run by hand).
 //!
 //! Every page is checked for console errors and warnings (chromedriver's browser log).
@@ -26,6 +28,7 @@ mod driver;
 mod figures;
 mod manage;
 mod monitoring;
+mod shards;
 
 /// Runs a browser test's async body on its own runtime (the simulator owns another one, so
 /// tests stay synchronous at the top and the simulator is dropped outside any runtime).

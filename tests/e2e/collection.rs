@@ -100,6 +100,7 @@ fn config_and_api_clusters_are_collected_and_match_ground_truth() {
         ] {
             assert!(row.get(key).is_some(), "{key} missing: {row}");
         }
+        assert_eq!(row["shard"], Value::Null, "not sharded: {row}");
     }
     assert_eq!(rows[0]["id"], file_id);
     assert_eq!(rows[1]["id"], api_id);

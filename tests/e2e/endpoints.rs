@@ -40,7 +40,8 @@ fn every_endpoint_answers_with_its_documented_shape() {
             "nodes_alive",
             "nodes_total",
             "qps",
-            "query_latency_p99"
+            "query_latency_p99",
+            "shard"
         ]
     );
     assert_eq!(row["id"], id);
@@ -174,8 +175,9 @@ fn every_endpoint_answers_with_its_documented_shape() {
     let status = app.get("/api/collector/status").expect(200);
     assert_eq!(
         keys(&status),
-        ["alert_delivery", "clusters", "cycles", "storage"]
+        ["alert_delivery", "clusters", "cycles", "shard", "storage"]
     );
+    assert_eq!(status["shard"], Value::Null, "not sharded");
     assert_eq!(
         status["alert_delivery"],
         serde_json::json!([]),

@@ -14,6 +14,8 @@
 //! * `logs`: a failure that repeats every cycle is logged once, and its recovery once.
 //! * `metrics`: a real Prometheus scrapes `/metrics`; a down cluster is `up 0` without old
 //!   values; `promtool check metrics` is clean. `prometheus` starts a real Prometheus.
+//! * `shards`: three instances with `collector.shard = "i/3"` and one list of 30 clusters
+//!   collect each cluster exactly once, the owner all three name.
 //! * `stalled`: thousands of stalled request bodies leave `/health` answering; each is cut off.
 //! * `secrets`: no password or token in any response body, log line (`debug`, `trace`) or
 //!   `check-config` output.
@@ -27,5 +29,6 @@ mod logs;
 mod metrics;
 mod prometheus;
 mod secrets;
+mod shards;
 mod stalled;
 mod support;

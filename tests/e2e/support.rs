@@ -95,6 +95,8 @@ pub struct AppConfig {
     pub rust_log: String,
     /// Extra lines of the `[server]` section (`key = value`).
     pub server_lines: Vec<String>,
+    /// Extra lines of the `[collector]` section (`key = value`).
+    pub collector_lines: Vec<String>,
     /// The open-files soft limit the process starts with (`ulimit -Sn`), if not inherited.
     pub open_files: Option<u64>,
     /// Further sections appended to the file as they are (e.g. `[alerts]`).
@@ -109,6 +111,7 @@ impl Default for AppConfig {
             clusters: Vec::new(),
             rust_log: "debug".to_owned(),
             server_lines: Vec::new(),
+            collector_lines: Vec::new(),
             open_files: None,
             sections: Vec::new(),
         }
@@ -139,6 +142,13 @@ impl AppConfig {
         self
     }
 
+    /// Adds `key = <value as a TOML string>` to `[collector]`.
+    pub fn collector(mut self, key: &str, value: &str) -> AppConfig {
+        let value = Value::String(value.to_owned()).to_string();
+        self.collector_lines.push(format!("{key} = {value}"));
+        self
+    }
+
     /// Appends `toml` (whole sections) to the configuration file.
     pub fn section(mut self, toml: &str) -> AppConfig {
         self.sections.push(toml.to_owned());
@@ -150,7 +160,13 @@ impl AppConfig {
         // TOML basic strings accept JSON string escapes.
         let s = |text: &str| Value::String(text.to_owned()).to_string();
         let mut out = String::new();
-        out.push_str("[collector]\ninterval_secs = 1\nconnect_timeout_secs = 2\nrequest_timeout_secs = 3\n\n");
+        out.push_str(
+            "[collector]\ninterval_secs = 1\nconnect_timeout_secs = 2\nrequest_timeout_secs = 3\n",
+        );
+        for line in &self.collector_lines {
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
         let _ = writeln!(out, "[server]\nhost = {}\nport = 0", s(&self.host));
         if let Some(token) = &self.api_token {
             let _ = writeln!(out, "api_token = {}", s(token));
@@ -733,7 +749,8 @@ pub fn assert_collector_entry_shape(entry: &Value) {
             "last_error",
             "consecutive_failures",
             "last_duration_ms",
-            "node_failures"
+            "node_failures",
+            "shard"
         ]),
         "{entry}"
     );

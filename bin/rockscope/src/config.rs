@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use rockscope_collector::Shard;
 use serde::{Deserialize, Serialize};
 
 mod alerts;
@@ -53,6 +54,29 @@ pub struct CollectorSettings {
     pub request_timeout_secs: u64,
     /// Seconds one cluster's collection may take; `None` means `interval_secs`.
     pub cluster_deadline_secs: Option<u64>,
+    /// `"i/n"`: collect only shard `i` of `n` of the clusters (by a stable hash of each name);
+    /// `None` collects every cluster. Kept as written and checked by [`CollectorSettings::shard`],
+    /// so that a wrong value (even a bare number) is refused naming the key and the form.
+    #[serde(deserialize_with = "text_or_number")]
+    pub shard: Option<String>,
+}
+
+/// An optional string that may also be written as a number (`shard = 3` in TOML, or
+/// `ROCKSCOPE_COLLECTOR__SHARD=3`, which figment reads as a number): kept as text for the
+/// validation to refuse with its own message.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Whole(i64),
+        Fraction(f64),
+    }
+    Ok(Option::<TextOrNumber>::deserialize(d)?.map(|v| match v {
+        TextOrNumber::Text(text) => text,
+        TextOrNumber::Whole(n) => n.to_string(),
+        TextOrNumber::Fraction(x) => x.to_string(),
+    }))
 }
 
 impl Default for CollectorSettings {
@@ -66,6 +90,7 @@ impl Default for CollectorSettings {
             connect_timeout_secs: 3,
             request_timeout_secs: 10,
             cluster_deadline_secs: None,
+            shard: None,
         }
     }
 }
@@ -74,6 +99,16 @@ impl CollectorSettings {
     /// The per-cluster deadline in seconds, defaulting to the interval.
     pub fn cluster_deadline_secs(&self) -> u64 {
         self.cluster_deadline_secs.unwrap_or(self.interval_secs)
+    }
+
+    /// This instance's shard from `collector.shard`, `None` when unset (every cluster).
+    pub fn shard(&self) -> Result<Option<Shard>, ConfigError> {
+        let Some(text) = &self.shard else {
+            return Ok(None);
+        };
+        Shard::parse(text)
+            .map(Some)
+            .map_err(|e| ConfigError(format!("collector.shard = {text:?} is not allowed: {e}")))
     }
 }
 
@@ -344,6 +379,7 @@ impl Settings {
         if let Some(deadline) = c.cluster_deadline_secs {
             in_range("collector.cluster_deadline_secs", deadline, &INTERVAL_SECS)?;
         }
+        c.shard()?;
         self.server.tokens()?;
         if self.server.host.trim().is_empty() {
             return Err(ConfigError(
@@ -552,6 +588,63 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("collector.concurrency"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn shard_is_i_of_n_or_refused_naming_key_and_form() {
+        assert_eq!(from_toml("").unwrap().collector.shard().unwrap(), None);
+        let s = from_toml("[collector]\nshard = \"2/3\"\n").unwrap();
+        assert_eq!(
+            s.collector.shard().unwrap(),
+            Some(Shard::new(2, 3).unwrap())
+        );
+        for (value, why) in [
+            (
+                "\"4/3\"",
+                "i (this instance's number) must be from 1 to n = 3, not 4",
+            ),
+            ("\"0/3\"", "must be from 1 to n = 3, not 0"),
+            (
+                "\"1/0\"",
+                "n (the number of instances) must be from 1 to 1024, not 0",
+            ),
+            ("\"a/b\"", "expected \"i/n\""),
+            ("\"3\"", "expected \"i/n\""),
+            ("3", "expected \"i/n\""),
+            ("0.5", "expected \"i/n\""),
+        ] {
+            let e = from_toml(&format!("[collector]\nshard = {value}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("collector.shard = ") && e.contains(why),
+                "{value}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment's own large error
+    fn shard_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "[collector]\nshard = \"1/2\"\n")?;
+            jail.set_env("ROCKSCOPE_COLLECTOR__SHARD", "3/3");
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(
+                s.collector.shard().unwrap(),
+                Some(Shard::new(3, 3).unwrap())
+            );
+            // A bare number reaches figment as a number, and is refused with the form.
+            jail.set_env("ROCKSCOPE_COLLECTOR__SHARD", "3");
+            let e = Settings::load(Some(Path::new("c.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("collector.shard = \"3\"") && e.contains("i/n"),
+                "{e}"
+            );
             Ok(())
         });
     }

@@ -38,10 +38,11 @@ pub fn block_on<F: Future<Output = Result<(), String>>>(work: F) -> Result<(), S
     result
 }
 
-/// The collector's settings from `[collector]`.
-pub fn collector_config(settings: &Settings) -> CollectorConfig {
+/// The collector's settings from `[collector]`; fails only on a `collector.shard` that
+/// [`Settings::validate`] refuses too.
+pub fn collector_config(settings: &Settings) -> Result<CollectorConfig, String> {
     let c = &settings.collector;
-    CollectorConfig {
+    Ok(CollectorConfig {
         interval: Duration::from_secs(c.interval_secs),
         concurrency: c.concurrency,
         connect_timeout: Duration::from_secs(c.connect_timeout_secs),
@@ -50,8 +51,9 @@ pub fn collector_config(settings: &Settings) -> CollectorConfig {
         retention_days: c.retention_days,
         daily_retention_days: c.daily_retention_days,
         alert_history_days: settings.alerts.history_retention_days,
+        shard: c.shard().map_err(|e| e.to_string())?,
         ..CollectorConfig::default()
-    }
+    })
 }
 
 /// How the store opens: the secret key from [`SECRET_KEY_ENV`] when it is set, else the key
@@ -160,10 +162,15 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         .map_err(|e| format!("cannot read the API's address: {e}"))?;
     let alert_rules = Arc::new(load_alert_rules(&settings, &store).await?);
     let delivery = start_delivery(&settings, bound)?;
+    let config = collector_config(&settings)?;
+    let shard = config
+        .shard
+        .map_or_else(|| "all".to_owned(), |s| s.to_string());
     let exported = Arc::new(LatestBoard::default());
     let sinks: Vec<Arc<dyn CycleSink>> = vec![exported.clone()];
     let collector = collector(
         &settings,
+        &config,
         &store,
         &status,
         &alert_rules,
@@ -175,7 +182,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         status,
         api_token: tokens.admin.as_ref().map(|t| t.expose().to_owned()),
         api_read_token: tokens.read.as_ref().map(|t| t.expose().to_owned()),
-        tester: Arc::new(ClientTester::new(collector_config(&settings))),
+        tester: Arc::new(ClientTester::new(config)),
         overview_cache: OverviewCache::new(OverviewCacheConfig::for_interval(
             std::time::Duration::from_secs(settings.collector.interval_secs),
         )),
@@ -197,9 +204,10 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let grace = SHUTDOWN_GRACE;
     let collector_task = settings.collector.enabled.then(|| {
         log::info!(
-            "Collector started. interval_secs={} clusters_in_config={}",
+            "Collector started. interval_secs={} clusters_in_config={} shard={}",
             settings.collector.interval_secs,
-            settings.clusters.len()
+            settings.clusters.len(),
+            shard
         );
         tokio::spawn(Arc::clone(&collector).run(stopped, grace))
     });
@@ -245,13 +253,14 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
 /// alerts are off, and handing every cluster's cycle to `sinks`.
 fn collector(
     settings: &Settings,
+    config: &CollectorConfig,
     store: &Store,
     status: &StatusBoard,
     rules: &Arc<AlertRules>,
     delivery: Option<&Arc<Notifier>>,
     sinks: Vec<Arc<dyn CycleSink>>,
 ) -> Arc<Collector> {
-    let config = collector_config(settings);
+    let config = config.clone();
     let alerting = if settings.alerts.enabled {
         let rules = Arc::clone(rules);
         Some(Alerting::new(
@@ -359,7 +368,7 @@ async fn wait_for_signal() {
 
 /// One cycle over every enabled cluster; prints a line per cluster. Fails when one failed.
 pub async fn collect_once(settings: Settings, store: Store) -> Result<(), String> {
-    let collector = Collector::new(collector_config(&settings), store, StatusBoard::default());
+    let collector = Collector::new(collector_config(&settings)?, store, StatusBoard::default());
     let outcomes = collector.collect_once().await;
     if outcomes.is_empty() {
         println!(

@@ -34,7 +34,8 @@ pub(crate) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let clusters = blocking(move || Ok(store.list_clusters()?)).await?;
-    let body: Vec<ClusterDto> = clusters.iter().map(ClusterDto::from).collect();
+    let shard = state.status.shard();
+    let body: Vec<ClusterDto> = clusters.iter().map(|c| ClusterDto::new(c, shard)).collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -64,7 +65,7 @@ pub(crate) async fn create(
     log::info!("api: registered cluster {} `{}`", cluster.id, cluster.name);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/clusters/{}", cluster.id)))
-        .json(ClusterDto::from(&cluster)))
+        .json(ClusterDto::new(&cluster, state.status.shard())))
 }
 
 /// `GET /api/clusters/{id}`.
@@ -76,7 +77,7 @@ pub(crate) async fn get(
     let id = id.into_inner();
     let store = state.store.clone();
     let cluster = blocking(move || Ok(store.get_cluster(id)?)).await?;
-    Ok(HttpResponse::Ok().json(ClusterDto::from(&cluster)))
+    Ok(HttpResponse::Ok().json(ClusterDto::new(&cluster, state.status.shard())))
 }
 
 /// `PUT /api/clusters/{id}`: a partial update; the collector picks it up at its next cycle.
@@ -109,7 +110,7 @@ pub(crate) async fn update(
     let store = state.store.clone();
     let cluster = blocking(move || Ok(store.update_cluster(id, &update)?)).await?;
     log::info!("api: updated cluster {} `{}`", cluster.id, cluster.name);
-    Ok(HttpResponse::Ok().json(ClusterDto::from(&cluster)))
+    Ok(HttpResponse::Ok().json(ClusterDto::new(&cluster, state.status.shard())))
 }
 
 /// `DELETE /api/clusters/{id}`: the cluster and all its data; `204 No Content`.

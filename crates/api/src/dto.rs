@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use rockscope_collector::{ClusterStatus, CycleSummary};
+use rockscope_collector::{ClusterStatus, CycleSummary, Shard};
 use rockscope_model::{MetricsSnapshot, SourceError};
 use rockscope_store::{Cluster, Password};
 use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
@@ -118,10 +118,15 @@ pub struct ClusterDto {
     /// When it was last changed.
     #[serde(with = "rfc3339_millis")]
     pub updated_at: OffsetDateTime,
+    /// Which shard owns it, when this instance collects a shard (`collector.shard`); `null`
+    /// when it collects every cluster.
+    #[serde(default)]
+    pub shard: Option<ClusterShardDto>,
 }
 
-impl From<&Cluster> for ClusterDto {
-    fn from(c: &Cluster) -> ClusterDto {
+impl ClusterDto {
+    /// The cluster as seen by an instance collecting `shard` (`None`: every cluster).
+    pub fn new(c: &Cluster, shard: Option<Shard>) -> ClusterDto {
         ClusterDto {
             id: c.id,
             name: c.name.clone(),
@@ -133,6 +138,48 @@ impl From<&Cluster> for ClusterDto {
             source: c.source.as_str().to_owned(),
             created_at: utc(c.created_at),
             updated_at: utc(c.updated_at),
+            shard: ClusterShardDto::new(shard, &c.name, c.enabled),
+        }
+    }
+}
+
+/// Which instance of a sharded fleet collects a cluster (`collector.shard = "i/n"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterShardDto {
+    /// The shard (1 to `count`) that owns the cluster, by its name.
+    pub owner: u32,
+    /// The number of shards.
+    pub count: u32,
+    /// Whether this instance collects the cluster: it owns it and the cluster is enabled.
+    pub collected_here: bool,
+}
+
+impl ClusterShardDto {
+    /// Who collects the cluster `name` in the fleet of this instance's `shard`; `None` when
+    /// the instance collects every cluster.
+    pub fn new(shard: Option<Shard>, name: &str, enabled: bool) -> Option<ClusterShardDto> {
+        shard.map(|shard| ClusterShardDto {
+            owner: shard.owner_of(name),
+            count: shard.count(),
+            collected_here: enabled && shard.owns(name),
+        })
+    }
+}
+
+/// This instance's shard in `GET /api/collector/status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardDto {
+    /// This instance's shard, 1 to `count`.
+    pub index: u32,
+    /// The number of shards.
+    pub count: u32,
+}
+
+impl From<Shard> for ShardDto {
+    fn from(shard: Shard) -> ShardDto {
+        ShardDto {
+            index: shard.index(),
+            count: shard.count(),
         }
     }
 }
@@ -259,6 +306,10 @@ pub struct ClusterSummaryDto {
     pub last_collected: Option<OffsetDateTime>,
     /// Why the collector's last attempt failed (`null` when it succeeded or none was made).
     pub last_error: Option<String>,
+    /// Which shard owns it (`null` when this instance collects every cluster). A cluster
+    /// another shard collects has `health` `unknown` here, like a disabled one.
+    #[serde(default)]
+    pub shard: Option<ClusterShardDto>,
 }
 
 /// One point of a trend: a bucket's time and the mean of its values (`null` when the field was
@@ -330,11 +381,20 @@ pub struct CollectorClusterDto {
     pub last_duration_ms: Option<u64>,
     /// The nodes and sources that failed in the last attempt.
     pub node_failures: Vec<SourceErrorDto>,
+    /// Which shard owns it (`null` when this instance collects every cluster); a cluster
+    /// another shard collects has no status here.
+    #[serde(default)]
+    pub shard: Option<ClusterShardDto>,
 }
 
 impl CollectorClusterDto {
     /// The status of cluster `cluster`, or nulls when the collector has none yet.
-    pub fn new(cluster_id: i64, cluster_name: &str, status: Option<&ClusterStatus>) -> Self {
+    pub fn new(
+        cluster_id: i64,
+        cluster_name: &str,
+        status: Option<&ClusterStatus>,
+        shard: Option<ClusterShardDto>,
+    ) -> Self {
         let Some(s) = status else {
             return CollectorClusterDto {
                 cluster_id,
@@ -345,6 +405,7 @@ impl CollectorClusterDto {
                 consecutive_failures: 0,
                 last_duration_ms: None,
                 node_failures: Vec::new(),
+                shard,
             };
         };
         CollectorClusterDto {
@@ -357,6 +418,7 @@ impl CollectorClusterDto {
             consecutive_failures: s.consecutive_failures,
             last_duration_ms: s.last_duration_ms,
             node_failures: s.node_failures.iter().map(SourceErrorDto::from).collect(),
+            shard,
         }
     }
 }
@@ -413,6 +475,10 @@ impl From<&CycleSummary> for CycleDto {
 /// `GET /api/collector/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CollectorStatusDto {
+    /// This instance's shard (`collector.shard = "i/n"`); `null` when it collects every
+    /// cluster.
+    #[serde(default)]
+    pub shard: Option<ShardDto>,
     /// Every registered cluster's status, by id.
     pub clusters: Vec<CollectorClusterDto>,
     /// The recent cycles, newest first.

@@ -14,7 +14,10 @@ use time::OffsetDateTime;
 
 use crate::ApiState;
 use crate::cache::{CacheKey, Validity};
-use crate::dto::{ClusterSummaryDto, CollectorClusterDto, OverviewDto, SeriesStatsDto, TrendPoint};
+use crate::dto::{
+    ClusterShardDto, ClusterSummaryDto, CollectorClusterDto, OverviewDto, SeriesStatsDto,
+    TrendPoint,
+};
 use crate::error::{ApiError, blocking};
 use crate::params::{self, DEFAULT_MAX_POINTS, utc};
 
@@ -128,11 +131,13 @@ async fn compute_overview(
     let from = to - range;
     let store = state.store.clone();
     let status = validity.status.clone();
+    let shard = state.status.shard();
     blocking(move || {
         let cluster = store.get_cluster(cluster_id)?;
         let latest = store.latest_snapshot(cluster_id)?;
         let scanned = store.series_with_stats(cluster_id, from, to, &F, max_points)?;
-        let body = overview_dto(cluster, range_name, latest, scanned, status.as_ref());
+        let owner = ClusterShardDto::new(shard, &cluster.name, cluster.enabled);
+        let body = overview_dto(cluster, range_name, latest, scanned, status.as_ref(), owner);
         serde_json::to_vec(&body)
             .map(Bytes::from)
             .map_err(|e| ApiError::internal("serializing an overview", e))
@@ -147,6 +152,7 @@ fn overview_dto(
     latest: Option<MetricsSnapshot>,
     scanned: rockscope_store::SeriesWithStats,
     status: Option<&ClusterStatus>,
+    shard: Option<ClusterShardDto>,
 ) -> OverviewDto {
     let (series, stats) = (scanned.points, scanned.stats);
     let trend = |index: usize| -> Vec<TrendPoint> {
@@ -184,7 +190,7 @@ fn overview_dto(
         .collect();
     OverviewDto {
         cluster_id: cluster.id,
-        collector: CollectorClusterDto::new(cluster.id, &cluster.name, status),
+        collector: CollectorClusterDto::new(cluster.id, &cluster.name, status, shard),
         cluster_name: cluster.name,
         time_range: range_name.to_owned(),
         latest_snapshot: latest,
@@ -197,17 +203,22 @@ fn overview_dto(
 async fn summaries(state: &ApiState) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let rows = blocking(move || Ok(store.cluster_summaries()?)).await?;
+    let shard = state.status.shard();
     let body: Vec<ClusterSummaryDto> = rows
         .iter()
         .map(|row| {
             let status = state.status.cluster(row.cluster.id);
             let latest = row.latest.as_ref();
             let (nodes_alive, nodes_total) = latest.map(node_counts).unwrap_or((None, None));
+            let owner = ClusterShardDto::new(shard, &row.cluster.name, row.cluster.enabled);
+            // A cluster another shard collects is, here, like a disabled one: whatever this
+            // database still holds of it (from before a change of shards) is not its health.
+            let collected = owner.map_or(row.cluster.enabled, |o| o.collected_here);
             ClusterSummaryDto {
                 id: row.cluster.id,
                 name: row.cluster.name.clone(),
                 enabled: row.cluster.enabled,
-                health: health(row.cluster.enabled, latest, status.as_ref()).to_owned(),
+                health: health(collected, latest, status.as_ref()).to_owned(),
                 qps: latest.and_then(|s| s.qps),
                 query_latency_p99: latest.and_then(|s| s.query_latency_p99),
                 avg_cpu_usage: latest.and_then(|s| s.avg_cpu_usage),
@@ -216,6 +227,7 @@ async fn summaries(state: &ApiState) -> Result<HttpResponse, ApiError> {
                 nodes_total,
                 last_collected: latest.map(|s| utc(s.collected_at)),
                 last_error: status.and_then(|s| s.last_error),
+                shard: owner,
             }
         })
         .collect();
@@ -239,16 +251,17 @@ fn node_counts(s: &MetricsSnapshot) -> (Option<i64>, Option<i64>) {
 
 /// A cluster's health from its newest snapshot and the collector's status:
 ///
-/// * `unknown`: disabled, or nothing collected and no failed attempt;
+/// * `unknown`: not collected here (disabled, or another shard's), or nothing collected and no
+///   failed attempt;
 /// * `down`: the last attempt failed, no node was scraped, or every backend is dead;
 /// * `degraded`: some FE/BE/CN is not alive, or some source failed in the newest cycle;
 /// * `healthy`: otherwise.
 pub(crate) fn health(
-    enabled: bool,
+    collected: bool,
     latest: Option<&MetricsSnapshot>,
     status: Option<&ClusterStatus>,
 ) -> &'static str {
-    if !enabled {
+    if !collected {
         return "unknown";
     }
     if status.is_some_and(|s| s.last_error.is_some()) {

@@ -11,6 +11,8 @@
 //! * [`fetch_cycle`]: one cluster's fetch exactly as the service runs it (node lists hedged over
 //!   the FE entry points, every `/metrics`, every step on tokio's blocking pool, every request
 //!   ending by a deadline) as a [`rockscope_model::CycleInput`]; for tests and benchmarks.
+//! * [`Shard`]: `collector.shard = "i/n"`, which clusters this instance collects of a fleet of
+//!   `n` (rendezvous hashing of the cluster's name); a tick leaves the others out.
 //! * [`CollectError`]: why a cluster's collection stored nothing; [`Stage`]: where a failure
 //!   happened, stored with every collection error ([`Stage::as_str`]); [`SourceFailure`].
 //!
@@ -55,6 +57,7 @@ mod fetch;
 mod housekeeping;
 mod repeat_log;
 mod scheduler;
+mod shard;
 mod status;
 
 pub use alerting::{Alerting, RulesReader};
@@ -68,4 +71,5 @@ pub use fetch::{fetch_cycle, source_error};
 /// the service's CPU at 1,300 nodes (`docs/BENCHMARKS.md`). Idle threads cost little memory.
 pub const BLOCKING_THREAD_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(600);
 pub use scheduler::{ClusterOutcome, Collector, CollectorConfig, CollectorParts};
+pub use shard::{MAX_SHARDS, Shard, ShardError};
 pub use status::{ClusterStatus, CycleSummary, StatusBoard};

@@ -24,6 +24,7 @@ use crate::error::{CollectError, SourceFailure, Stage};
 use crate::fetch::{Hold, fetch_holding, holding};
 use crate::housekeeping::Housekeeping;
 use crate::repeat_log::{RepeatLog, warn_repeating};
+use crate::shard::Shard;
 use crate::status::{CycleSummary, StatusBoard};
 use rockscope_export::{ClusterExport, CycleSink};
 
@@ -50,6 +51,8 @@ pub struct CollectorConfig {
     pub daily_retention_days: u32,
     /// Days the alert history is kept.
     pub alert_history_days: u32,
+    /// This instance's share of the clusters (`collector.shard`); `None` collects them all.
+    pub shard: Option<Shard>,
 }
 
 impl Default for CollectorConfig {
@@ -64,6 +67,7 @@ impl Default for CollectorConfig {
             retention_days: 7,
             daily_retention_days: 30,
             alert_history_days: crate::housekeeping::DEFAULT_ALERT_HISTORY_DAYS,
+            shard: None,
         }
     }
 }
@@ -172,6 +176,7 @@ impl Collector {
         status: StatusBoard,
         parts: CollectorParts,
     ) -> Arc<Collector> {
+        status.set_shard(config.shard);
         let housekeeping = Housekeeping::new(
             store.clone(),
             status.clone(),
@@ -241,7 +246,8 @@ impl Collector {
         self.status.set_running(false);
     }
 
-    /// Runs one tick and waits for it: every enabled cluster once, then housekeeping.
+    /// Runs one tick and waits for it: every enabled cluster (of this shard's) once, then
+    /// housekeeping.
     pub async fn collect_once(self: &Arc<Self>) -> Vec<ClusterOutcome> {
         self.tick().await
     }
@@ -260,7 +266,13 @@ impl Collector {
         if let Some(times) = self.repeats.succeeded("list_clusters", 0) {
             log::info!("Listing clusters works again after {times} failures.");
         }
-        let enabled: Vec<Cluster> = clusters.into_iter().filter(|c| c.enabled).collect();
+        // A cluster another shard owns is left out like a disabled one: its status, client and
+        // engine state are forgotten (they come back if a rename makes it this shard's).
+        let shard = self.config.shard;
+        let enabled: Vec<Cluster> = clusters
+            .into_iter()
+            .filter(|c| c.enabled && shard.is_none_or(|s| s.owns(&c.name)))
+            .collect();
         let ids: Vec<i64> = enabled.iter().map(|c| c.id).collect();
         self.status.forget_missing(&ids);
         self.forget_missing(&ids);

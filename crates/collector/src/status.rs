@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::error::CollectError;
+use crate::shard::Shard;
 
 /// Cycles remembered for `/api/collector/status`.
 const KEPT_CYCLES: usize = 50;
@@ -79,6 +80,8 @@ struct Board {
     running: bool,
     /// Why the last housekeeping pass panicked; `None` once a pass completes.
     housekeeping_error: Option<String>,
+    /// The collector's shard (`collector.shard`); `None` when it collects every cluster.
+    shard: Option<Shard>,
 }
 
 impl StatusBoard {
@@ -95,6 +98,16 @@ impl StatusBoard {
     /// The recent cycles, newest first.
     pub fn cycles(&self) -> Vec<CycleSummary> {
         self.lock().cycles.iter().rev().cloned().collect()
+    }
+
+    /// The share of the clusters the collector collects (`collector.shard`); `None` when it
+    /// collects every cluster. Set when the collector is built.
+    pub fn shard(&self) -> Option<Shard> {
+        self.lock().shard
+    }
+
+    pub(crate) fn set_shard(&self, shard: Option<Shard>) {
+        self.lock().shard = shard;
     }
 
     /// Whether the collection loop is running (for readiness).

@@ -14,7 +14,7 @@ fn put(uri: &str, body: Value) -> TestRequest {
     TestRequest::put().uri(uri).set_json(body)
 }
 
-const CLUSTER_KEYS: [&str; 10] = [
+const CLUSTER_KEYS: [&str; 11] = [
     "connect_timeout_secs",
     "created_at",
     "enabled",
@@ -22,6 +22,7 @@ const CLUSTER_KEYS: [&str; 10] = [
     "id",
     "name",
     "request_timeout_secs",
+    "shard",
     "source",
     "updated_at",
     "username",
@@ -69,6 +70,11 @@ async fn create_list_get_update_delete() {
     assert_eq!(c["request_timeout_secs"], Value::Null);
     assert_eq!(c["enabled"], true, "enabled by default");
     assert_eq!(c["source"], "api");
+    assert_eq!(
+        c["shard"],
+        Value::Null,
+        "an unsharded instance collects every cluster"
+    );
     assert!(c["created_at"].as_str().unwrap().ends_with('Z'), "{c}");
 
     let list = get!(app, "/api/clusters").ok_json();
@@ -267,6 +273,7 @@ async fn collector_status_lists_every_registered_cluster() {
         (&json!([]), &json!([]))
     );
     assert_eq!(empty["storage"]["healthy"], true);
+    assert_eq!(empty["shard"], Value::Null);
     let a = store.create_cluster(&new_cluster("a")).unwrap().id;
     let b = store.create_cluster(&new_cluster("b")).unwrap().id;
     let status = get!(app, "/api/collector/status").ok_json();
@@ -274,7 +281,7 @@ async fn collector_status_lists_every_registered_cluster() {
         json!({
             "cluster_id": id, "cluster_name": name, "last_attempt_at": null,
             "last_success_at": null, "last_error": null, "consecutive_failures": 0,
-            "last_duration_ms": null, "node_failures": []
+            "last_duration_ms": null, "node_failures": [], "shard": null
         })
     };
     assert_eq!(

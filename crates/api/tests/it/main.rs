@@ -9,4 +9,5 @@ mod clusters;
 mod history;
 mod overview;
 mod secrets;
+mod shard;
 mod storage;

@@ -257,7 +257,8 @@ async fn summaries_have_one_row_per_cluster_with_health() {
             "nodes_alive",
             "nodes_total",
             "qps",
-            "query_latency_p99"
+            "query_latency_p99",
+            "shard"
         ]
     );
     let row = |id: i64| rows.iter().find(|r| r["id"] == id).unwrap().clone();
@@ -271,6 +272,7 @@ async fn summaries_have_one_row_per_cluster_with_health() {
     assert_eq!(h["nodes_alive"], 6);
     assert_eq!(h["nodes_total"], 6);
     assert_eq!(h["last_error"], Value::Null);
+    assert_eq!(h["shard"], Value::Null);
     let at = time::OffsetDateTime::parse(
         h["last_collected"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,

@@ -6,7 +6,7 @@ import { TimeChart } from '../chart.js';
 import { h, fill, select, uid } from '../dom.js';
 import * as f from '../format.js';
 import { Refresher } from '../refresh.js';
-import { healthBadge, reason } from './clusters.js';
+import { otherShard, reason, statusBadge } from './clusters.js';
 import { alertsTable } from './alerts.js';
 
 const RANGES = [['15m', '15 min'], ['1h', '1 hour'], ['6h', '6 hours'], ['24h', '24 hours'], ['3d', '3 days'], ['7d', '7 days']];
@@ -194,10 +194,13 @@ export function render(main, id) {
     document.title = `${overview.cluster_name} · rockscope`;
     title.textContent = overview.cluster_name;
     const row = summaries.find((r) => r.id === id);
-    fill(badge, row ? healthBadge(row.health) : null);
+    fill(badge, row ? statusBadge(row) : null);
     why.textContent = row ? [reason(row), row.last_error ? `Last error: ${row.last_error}` : null].filter(Boolean).join(' ') : '';
     fill(alerts, alertsTable(active.alerts, { caption: 'Firing and pending alerts of this cluster', withCluster: false }));
-    fill(cards, kpis(overview.latest_snapshot));
+    const elsewhere = row ? otherShard(row) : null;
+    fill(cards, elsewhere
+      ? h('p', { class: 'muted kpis-note' }, `Not collected by this instance: shard ${elsewhere} collects it (any history below is from before it moved there).`)
+      : kpis(overview.latest_snapshot));
     const to = Date.now();
     const from = to - RANGE_MS[range];
     const started = performance.now();
