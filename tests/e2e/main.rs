@@ -11,6 +11,8 @@
 //! * `errors`: the documented error statuses and shape.
 //! * `auth`: the bearer token, open `/health` and `/ready`, and the refusal to serve a
 //!   non-loopback address without a token.
+//! * `grafana`: the Grafana dashboard's JSON is importable, and every panel's query returns data
+//!   for the simulated clusters from a real Prometheus that scraped the binary.
 //! * `logs`: a failure that repeats every cycle is logged once, and its recovery once.
 //! * `metrics`: a real Prometheus scrapes `/metrics`; a down cluster is `up 0` without old
 //!   values; `promtool check metrics` is clean. `prometheus` starts a real Prometheus.
@@ -25,6 +27,7 @@ mod auth;
 mod collection;
 mod endpoints;
 mod errors;
+mod grafana;
 mod logs;
 mod metrics;
 mod prometheus;

@@ -14,7 +14,7 @@ use crate::support::{AppConfig, ConfigCluster, TestApp, wait_for};
 const TOKEN: &str = "metrics-e2e-token-0123456789";
 
 /// `promtool check metrics` on a body: its complaints (empty when clean).
-fn promtool_check(body: &str) -> String {
+pub(crate) fn promtool_check(body: &str) -> String {
     let mut child = Command::new(PROMTOOL)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

@@ -29,6 +29,10 @@ pub struct PrometheusOptions {
     pub scrape_interval: Option<Duration>,
     /// Whether `/api/v1/write` accepts remote write (`--web.enable-remote-write-receiver`).
     pub remote_write_receiver: bool,
+    /// The scrape job's `honor_labels`: keep the exposed `instance` label of the node series
+    /// (the node's address) instead of renaming it `exported_instance`, as a dashboard by
+    /// node wants (docs/GRAFANA.md).
+    pub honor_labels: bool,
 }
 
 /// A running Prometheus; killed on drop. [`Prometheus::stop`] and [`Prometheus::start_again`]
@@ -75,7 +79,8 @@ impl Prometheus {
         );
         if let Some((target, token)) = &self.options.scrape {
             config.push_str(&format!(
-                "  - job_name: rockscope\n    static_configs:\n      - targets: [\"{target}\"]\n"
+                "  - job_name: rockscope\n    honor_labels: {}\n    static_configs:\n      - targets: [\"{target}\"]\n",
+                self.options.honor_labels
             ));
             if let Some(token) = token {
                 let file = self.dir.path().join("token");

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rockscope_alerts::{ClusterView, RuleSet, evaluate};
+use rockscope_export::ActiveAlert;
 use rockscope_model::{AlertState, MetricsSnapshot, NodeSnapshot};
 use rockscope_notify::Notifier;
 use rockscope_store::{Error as StoreError, Store};
@@ -52,12 +53,14 @@ pub(crate) struct CycleForAlerts {
     pub failed_cycles: u32,
 }
 
-/// What one evaluation came to, for the log.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct AlertCounts {
+/// What one evaluation came to: counts for the log, the active alerts for the export.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Evaluated {
     pub firing: usize,
     pub pending: usize,
     pub changes: usize,
+    /// The pending and firing alerts, as `/metrics` and remote write export them.
+    pub active: Vec<ActiveAlert>,
 }
 
 impl Alerting {
@@ -129,7 +132,7 @@ impl Alerting {
         cycle: CycleForAlerts,
         interval: Duration,
         now: OffsetDateTime,
-    ) -> Result<AlertCounts, StoreError> {
+    ) -> Result<Evaluated, StoreError> {
         let rules = (self.rules)();
         let previous = store.cluster_alerts(cycle.cluster_id)?;
         let lookback = time::Duration::try_from(rules.lookback()).unwrap_or(time::Duration::DAY);
@@ -172,10 +175,15 @@ impl Alerting {
                 .filter(|a| a.state == state)
                 .count()
         };
-        Ok(AlertCounts {
+        Ok(Evaluated {
             firing: count(AlertState::Firing),
             pending: count(AlertState::Pending),
             changes: evaluation.events.len(),
+            active: evaluation
+                .alerts
+                .iter()
+                .filter_map(ActiveAlert::of)
+                .collect(),
         })
     }
 }

@@ -26,7 +26,7 @@ use crate::housekeeping::Housekeeping;
 use crate::repeat_log::{RepeatLog, warn_repeating};
 use crate::shard::Shard;
 use crate::status::{CycleSummary, StatusBoard};
-use rockscope_export::{ClusterExport, CycleSink};
+use rockscope_export::{ActiveAlert, ClusterExport, CycleSink};
 
 /// How the collector runs; the binary builds it from `[collector]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -504,8 +504,12 @@ impl Collector {
                 (Err(error), 0, nodes_total)
             }
         };
-        self.export_cycle(cluster, stored.as_ref());
-        self.evaluate_alerts(cluster, stored).await;
+        // The export follows the alert evaluation, so that it carries the cycle's alerts.
+        let to_export = (!self.sinks.is_empty()).then(|| stored.clone());
+        let alerts = self.evaluate_alerts(cluster, stored).await;
+        if let Some(stored) = to_export {
+            self.export_cycle(cluster, stored, alerts);
+        }
         ClusterOutcome {
             cluster_id,
             cluster_name: name.clone(),
@@ -516,18 +520,17 @@ impl Collector {
         }
     }
 
-    /// Hands the cycle to the sinks: its snapshot when it stored one, else that it is down.
+    /// Hands the cycle to the sinks: its snapshot when it stored one, else that it is down, and
+    /// its active alerts when alerts are on.
     fn export_cycle(
         &self,
         cluster: &Cluster,
-        stored: Option<&(MetricsSnapshot, Vec<NodeSnapshot>)>,
+        stored: Option<(MetricsSnapshot, Vec<NodeSnapshot>)>,
+        alerts: Option<Vec<ActiveAlert>>,
     ) {
-        if self.sinks.is_empty() {
-            return;
-        }
         let status = self.status.cluster(cluster.id);
         let (snapshot, nodes) = match stored {
-            Some((snapshot, nodes)) => (Some(snapshot.clone()), nodes.clone()),
+            Some((snapshot, nodes)) => (Some(snapshot), nodes),
             None => (None, Vec::new()),
         };
         let cycle = Arc::new(ClusterExport {
@@ -541,6 +544,7 @@ impl Collector {
             failed_cycles: status.as_ref().map_or(0, |s| s.consecutive_failures),
             last_success_at: status.and_then(|s| s.last_success_at),
             interval: self.config.interval,
+            alerts,
         });
         for sink in &self.sinks {
             sink.cycle_finished(&cycle);
@@ -548,15 +552,14 @@ impl Collector {
     }
 
     /// Evaluates the alert rules of `cluster` after its cycle (also after a failed one, over
-    /// its last stored cycle), when alerts are on.
+    /// its last stored cycle), when alerts are on: its active alerts, or `None` when alerts are
+    /// off or the evaluation failed.
     async fn evaluate_alerts(
         &self,
         cluster: &Cluster,
         stored: Option<(MetricsSnapshot, Vec<NodeSnapshot>)>,
-    ) {
-        let Some(alerting) = self.alerting.clone() else {
-            return;
-        };
+    ) -> Option<Vec<ActiveAlert>> {
+        let alerting = self.alerting.clone()?;
         let status = self.status.cluster(cluster.id);
         let cycle = CycleForAlerts {
             cluster_id: cluster.id,
@@ -572,20 +575,21 @@ impl Collector {
             .await;
         let name = &cluster.name;
         match result {
-            Ok(counts) => {
+            Ok(evaluated) => {
                 if let Some(times) = self.repeats.succeeded("alerts", cluster.id) {
                     log::info!(
                         "Evaluating alerts works again after {times} failures. cluster={name}"
                     );
                 }
-                if counts.changes > 0 {
+                if evaluated.changes > 0 {
                     log::info!(
                         "Alerts changed. cluster={name} firing={} pending={} changes={}",
-                        counts.firing,
-                        counts.pending,
-                        counts.changes
+                        evaluated.firing,
+                        evaluated.pending,
+                        evaluated.changes
                     );
                 }
+                Some(evaluated.active)
             }
             Err(e) => {
                 let turn = self.repeats.failed("alerts", cluster.id, Instant::now());
@@ -593,6 +597,7 @@ impl Collector {
                     turn,
                     format_args!("Evaluating alerts failed. cluster={name} error={e}"),
                 );
+                None
             }
         }
     }

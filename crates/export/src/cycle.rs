@@ -6,7 +6,8 @@ use std::time::Duration;
 use rockscope_model::{MetricsSnapshot, NodeSnapshot};
 use time::OffsetDateTime;
 
-use crate::names::{CollectorSeries, Family, Source, families};
+use crate::alert::ActiveAlert;
+use crate::names::{AlertSeries, CollectorSeries, Family, Source, families};
 
 /// What one cluster's cycle exports.
 #[derive(Debug, Clone)]
@@ -27,6 +28,9 @@ pub struct ClusterExport {
     pub last_success_at: Option<OffsetDateTime>,
     /// The collection interval.
     pub interval: Duration,
+    /// The cluster's pending and firing alerts after the cycle's evaluation; `None` when alerts
+    /// are off (or the evaluation failed), and then no alert family is exported.
+    pub alerts: Option<Vec<ActiveAlert>>,
 }
 
 impl ClusterExport {
@@ -52,6 +56,32 @@ pub struct Labels<'a> {
     pub cluster: &'a str,
     /// A node's labels, for node families.
     pub node: Option<NodeLabels<'a>>,
+    /// An alert's labels, for `rockscope_alerts`.
+    pub alert: Option<&'a ActiveAlert>,
+}
+
+impl<'a> Labels<'a> {
+    /// Every label as (name, value), `cluster` first (not sorted by name: a writer that needs
+    /// them sorted, like remote write, sorts them).
+    pub fn pairs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + use<'a> {
+        let node = self.node.into_iter().flat_map(|node| {
+            [
+                Some(("node_type", node.node_type)),
+                Some(("instance", node.instance)),
+                node.path.map(|path| ("path", path)),
+            ]
+            .into_iter()
+            .flatten()
+        });
+        let alert = self.alert.into_iter().flat_map(|alert| {
+            let state = std::iter::once(("alertstate", alert.alertstate()));
+            let labels = alert.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            state.chain(labels)
+        });
+        std::iter::once(("cluster", self.cluster))
+            .chain(node)
+            .chain(alert)
+    }
 }
 
 /// The labels that tell a node.
@@ -66,7 +96,8 @@ pub struct NodeLabels<'a> {
 }
 
 /// Calls `f` with every sample of `cycle`, family by family in [`families`]' order: the
-/// collector's figures always, the snapshot's fields and its nodes' only when it stored one.
+/// collector's figures always, the alerts' when alerts are on, the snapshot's fields and its
+/// nodes' only when it stored one.
 /// A missing value gives no sample.
 pub fn for_each_sample(cycle: &ClusterExport, mut f: impl FnMut(&'static Family, Labels<'_>, f64)) {
     for family in families() {
@@ -83,6 +114,7 @@ pub(crate) fn for_each_sample_of(
     let cluster = Labels {
         cluster: &cycle.cluster,
         node: None,
+        alert: None,
     };
     match family.source {
         Source::Collector(series) => {
@@ -93,6 +125,23 @@ pub(crate) fn for_each_sample_of(
         Source::Cluster(get) => {
             if let Some(value) = cycle.snapshot.as_ref().and_then(get) {
                 f(family, cluster, value * family.scale);
+            }
+        }
+        Source::Alerts(series) => {
+            let Some(alerts) = &cycle.alerts else { return };
+            let count = |firing: bool| alerts.iter().filter(|a| a.firing == firing).count() as f64;
+            match series {
+                AlertSeries::Firing => f(family, cluster, count(true)),
+                AlertSeries::Pending => f(family, cluster, count(false)),
+                AlertSeries::Active => {
+                    for alert in alerts {
+                        let labels = Labels {
+                            alert: Some(alert),
+                            ..cluster
+                        };
+                        f(family, labels, 1.0);
+                    }
+                }
             }
         }
         Source::Node { get, path } => {
@@ -117,6 +166,7 @@ pub(crate) fn for_each_sample_of(
                         instance: &instance,
                         path,
                     }),
+                    alert: None,
                 };
                 f(family, labels, value * family.scale);
             }
@@ -132,5 +182,105 @@ fn collector_value(series: CollectorSeries, cycle: &ClusterExport) -> Option<f64
             .last_success_at
             .map(|at| at.unix_timestamp_nanos() as f64 / 1e9),
         CollectorSeries::Interval => Some(cycle.interval.as_secs_f64()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use rockscope_model::AlertState;
+
+    use super::*;
+    use crate::alert::tests::alert;
+
+    /// A cluster whose cycle stored nothing, with `alerts`.
+    pub(crate) fn down_cluster(alerts: Option<Vec<ActiveAlert>>) -> ClusterExport {
+        ClusterExport {
+            cluster_id: 7,
+            cluster: "prod".to_owned(),
+            at: OffsetDateTime::UNIX_EPOCH,
+            snapshot: None,
+            nodes: Vec::new(),
+            failed_cycles: 3,
+            last_success_at: None,
+            interval: Duration::from_secs(15),
+            alerts,
+        }
+    }
+
+    pub(crate) fn active(state: AlertState, labels: &[(&str, &str)]) -> ActiveAlert {
+        ActiveAlert::of(&alert(state, labels)).unwrap()
+    }
+
+    /// One sample: family name, its labels as `k=v,…`, value.
+    type Sample = (String, String, f64);
+
+    fn samples(cycle: &ClusterExport) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for_each_sample(cycle, |family, labels, value| {
+            let pairs: Vec<String> = labels.pairs().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push((family.name.clone(), pairs.join(","), value));
+        });
+        out
+    }
+
+    fn of<'a>(samples: &'a [Sample], name: &str) -> Vec<&'a Sample> {
+        samples.iter().filter(|(n, _, _)| n == name).collect()
+    }
+
+    #[test]
+    fn active_alerts_are_series_like_prometheus_alerts_with_counts_per_state() {
+        let alerts = vec![
+            active(
+                AlertState::Firing,
+                &[
+                    ("alertname", "BackendDown"),
+                    ("severity", "critical"),
+                    ("instance", "10.0.0.1:8040"),
+                    ("node_type", "be"),
+                ],
+            ),
+            active(
+                AlertState::Pending,
+                &[
+                    ("alertname", "ClusterUnreachable"),
+                    ("severity", "critical"),
+                ],
+            ),
+            active(
+                AlertState::Pending,
+                &[("alertname", "StaleData"), ("severity", "warning")],
+            ),
+        ];
+        let samples = samples(&down_cluster(Some(alerts)));
+        let count = |name| of(&samples, name)[0].2;
+        assert_eq!(count("rockscope_cluster_alerts_firing"), 1.0);
+        assert_eq!(count("rockscope_cluster_alerts_pending"), 2.0);
+        let series = of(&samples, "rockscope_alerts");
+        assert_eq!(series.len(), 3);
+        assert!(series.iter().all(|(_, _, value)| *value == 1.0));
+        assert_eq!(
+            series[0].1,
+            "cluster=prod,alertstate=firing,alertname=BackendDown,instance=10.0.0.1:8040,\
+             node_type=be,severity=critical"
+        );
+        assert_eq!(
+            series[1].1,
+            "cluster=prod,alertstate=pending,alertname=ClusterUnreachable,severity=critical"
+        );
+    }
+
+    #[test]
+    fn no_alert_gives_zero_counts_and_alerts_off_gives_no_alert_family() {
+        let quiet = samples(&down_cluster(Some(Vec::new())));
+        assert_eq!(of(&quiet, "rockscope_cluster_alerts_firing")[0].2, 0.0);
+        assert_eq!(of(&quiet, "rockscope_cluster_alerts_pending")[0].2, 0.0);
+        assert!(of(&quiet, "rockscope_alerts").is_empty());
+
+        let off = samples(&down_cluster(None));
+        assert!(
+            off.iter().all(|(name, _, _)| !name.contains("alerts")),
+            "{off:?}"
+        );
+        assert_eq!(of(&off, "rockscope_cluster_up")[0].2, 0.0);
     }
 }

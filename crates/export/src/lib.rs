@@ -8,7 +8,8 @@
 //!   is this table.
 //! * [`ClusterExport`]: what one cluster's latest cycle exports (its snapshot and node snapshots
 //!   when the cycle stored one, else only that it is down); [`for_each_sample`] walks its
-//!   samples.
+//!   samples. Its [`ActiveAlert`]s, when alerts are on, are `rockscope_alerts` (Prometheus'
+//!   `ALERTS`) and each cluster's firing and pending counts.
 //! * [`CycleSink`]: what the collector hands each cluster's cycle to (the [`LatestBoard`] that
 //!   `/metrics` renders, the remote writers).
 //! * [`text`]: the text exposition, Prometheus 0.0.4 or OpenMetrics 1.0.
@@ -18,11 +19,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod alert;
 mod cycle;
 mod latest;
 pub mod names;
 pub mod text;
 
+pub use alert::ActiveAlert;
 pub use cycle::{ClusterExport, CycleSink, Labels, NodeLabels, for_each_sample};
 pub use latest::LatestBoard;
 pub use names::{Family, MetricType, Unit, families, family_of_field};

@@ -1059,6 +1059,19 @@ pub(crate) enum Source {
     },
     /// What the collector knows of the cluster.
     Collector(CollectorSeries),
+    /// The cluster's active alerts.
+    Alerts(AlertSeries),
+}
+
+/// The series of a cluster's active alerts, present when alerts are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AlertSeries {
+    /// `rockscope_cluster_alerts_firing`: how many fire.
+    Firing,
+    /// `rockscope_cluster_alerts_pending`: how many are pending.
+    Pending,
+    /// `rockscope_alerts`: 1 per active alert, labelled like Prometheus' `ALERTS`.
+    Active,
 }
 
 /// The collector's own figures of a cluster, present whether or not its last cycle worked.
@@ -1115,10 +1128,28 @@ const COLLECTOR: [(&str, CollectorSeries, Unit, &str); 4] = [
     ),
 ];
 
+const ALERTS: [(&str, AlertSeries, &str); 3] = [
+    (
+        "rockscope_cluster_alerts_firing",
+        AlertSeries::Firing,
+        "Alerts of the cluster that fire (present while alerts are on, 0 when none)",
+    ),
+    (
+        "rockscope_cluster_alerts_pending",
+        AlertSeries::Pending,
+        "Alerts of the cluster that are pending (present while alerts are on, 0 when none)",
+    ),
+    (
+        "rockscope_alerts",
+        AlertSeries::Active,
+        "1 per pending or firing alert, labelled like Prometheus' ALERTS: alertname, alertstate, severity, and a node's instance, node, node_type (and path)",
+    ),
+];
+
 static FAMILIES: LazyLock<Vec<Family>> = LazyLock::new(build_families);
 
 /// Every family, in the order `/metrics` renders them: the collector's figures of each cluster,
-/// the cluster fields, the node fields.
+/// its alerts, the cluster fields, the node fields.
 pub fn families() -> &'static [Family] {
     &FAMILIES
 }
@@ -1144,6 +1175,15 @@ fn build_families() -> Vec<Family> {
             source: Source::Collector(series),
         })
         .collect();
+    families.extend(ALERTS.iter().map(|&(name, series, help)| Family {
+        name: name.to_owned(),
+        metric_type: MetricType::Gauge,
+        unit: Unit::None,
+        help,
+        field: None,
+        scale: 1.0,
+        source: Source::Alerts(series),
+    }));
     for def in CLUSTER_FIELDS {
         let Some(metric) = name_of(CLUSTER_METRICS, def) else {
             continue;

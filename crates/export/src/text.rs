@@ -84,19 +84,17 @@ pub fn render(out: &mut String, clusters: &[Arc<ClusterExport>], format: Format)
 }
 
 fn write_labels(out: &mut String, labels: Labels<'_>) {
-    out.push_str("{cluster=\"");
-    escape_label_value(out, labels.cluster);
-    if let Some(node) = labels.node {
-        out.push_str("\",node_type=\"");
-        out.push_str(node.node_type);
-        out.push_str("\",instance=\"");
-        escape_label_value(out, node.instance);
-        if let Some(path) = node.path {
-            out.push_str("\",path=\"");
-            escape_label_value(out, path);
+    out.push('{');
+    for (i, (name, value)) in labels.pairs().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
+        out.push_str(name);
+        out.push_str("=\"");
+        escape_label_value(out, value);
+        out.push('"');
     }
-    out.push_str("\"}");
+    out.push('}');
 }
 
 /// A label value as the text formats write it: `\`, `"` and line feeds escaped.
@@ -142,6 +140,35 @@ mod tests {
         ];
         for (accept, expected) in cases {
             assert_eq!(Format::negotiate(accept), expected, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn alerts_render_as_their_own_families_with_escaped_labels() {
+        use rockscope_model::AlertState;
+
+        use crate::cycle::tests::{active, down_cluster};
+
+        let alerts = vec![active(
+            AlertState::Firing,
+            &[
+                ("alertname", "DiskFull"),
+                ("severity", "critical"),
+                ("path", "/data/\"x\""),
+            ],
+        )];
+        let mut out = String::new();
+        render(
+            &mut out,
+            &[Arc::new(down_cluster(Some(alerts)))],
+            Format::Prometheus,
+        );
+        for expected in [
+            "# TYPE rockscope_cluster_alerts_firing gauge\nrockscope_cluster_alerts_firing{cluster=\"prod\"} 1\n",
+            "rockscope_cluster_alerts_pending{cluster=\"prod\"} 0\n",
+            "# TYPE rockscope_alerts gauge\nrockscope_alerts{cluster=\"prod\",alertstate=\"firing\",alertname=\"DiskFull\",path=\"/data/\\\"x\\\"\",severity=\"critical\"} 1\n",
+        ] {
+            assert!(out.contains(expected), "{expected} not in:\n{out}");
         }
     }
 
