@@ -23,6 +23,8 @@ mod latest;
 pub mod names;
 pub mod text;
 
-pub use cycle::{ClusterExport, CycleSink, Labels, NodeLabels, for_each_sample};
+pub use cycle::{
+    ClusterExport, CycleSink, Labels, NodeLabels, for_each_sample, for_each_sample_of,
+};
 pub use latest::LatestBoard;
 pub use names::{Family, MetricType, Unit, families, family_of_field};
