@@ -170,16 +170,14 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     if let Some(notifier) = &delivery {
         telemetry.watch_delivery(Arc::clone(notifier));
     }
-    let parts = CollectorParts {
-        alerting: alerting(&settings, &alert_rules, delivery.as_ref()),
+    let collector = collector(
+        &settings,
+        &store,
+        &status,
+        &alert_rules,
+        delivery.as_ref(),
         sinks,
-        telemetry: telemetry.clone(),
-    };
-    let collector = Collector::with_parts(
-        collector_config(&settings),
-        store.clone(),
-        status.clone(),
-        parts,
+        telemetry.clone(),
     );
     let state = ApiState {
         store,
@@ -253,22 +251,35 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     Ok(())
 }
 
-/// The collector's alert evaluation over `rules`, delivering through `delivery`; `None` when
-/// alerts are off.
-fn alerting(
+/// The collector, evaluating `rules` after each cycle and delivering through `delivery` unless
+/// alerts are off, handing every cluster's cycle to `sinks` and recording its own figures in
+/// `telemetry`.
+fn collector(
     settings: &Settings,
+    store: &Store,
+    status: &StatusBoard,
     rules: &Arc<AlertRules>,
     delivery: Option<&Arc<Notifier>>,
-) -> Option<Alerting> {
-    if !settings.alerts.enabled {
+    sinks: Vec<Arc<dyn CycleSink>>,
+    telemetry: Telemetry,
+) -> Arc<Collector> {
+    let config = collector_config(settings);
+    let alerting = if settings.alerts.enabled {
+        let rules = Arc::clone(rules);
+        Some(Alerting::new(
+            Arc::new(move || rules.rules()),
+            delivery.cloned(),
+        ))
+    } else {
         log::info!("Alerts disabled by configuration.");
-        return None;
-    }
-    let rules = Arc::clone(rules);
-    Some(Alerting::new(
-        Arc::new(move || rules.rules()),
-        delivery.cloned(),
-    ))
+        None
+    };
+    let parts = CollectorParts {
+        alerting,
+        sinks,
+        telemetry,
+    };
+    Collector::with_parts(config, store.clone(), status.clone(), parts)
 }
 
 /// The effective alert rules: built-in (with the config's overrides), the config's and those
