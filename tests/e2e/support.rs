@@ -465,6 +465,20 @@ impl TestApp {
         )
     }
 
+    /// A `GET` with the app's token and one more header, `name: value` (and no other `Accept`
+    /// than one given there).
+    pub fn get_with_header(&self, path: &str, name: &str, value: &str) -> Response {
+        let mut head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{name}: {value}\r\n",
+            self.addr
+        );
+        if let Some(token) = &self.token {
+            let _ = write!(head, "Authorization: Bearer {token}\r\n");
+        }
+        head.push_str("\r\n");
+        self.exchange("GET", path, head.as_bytes())
+    }
+
     /// A request without body whose only extra header is `name: value`.
     pub fn request_with_header(
         &self,

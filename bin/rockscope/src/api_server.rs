@@ -17,6 +17,7 @@ use actix_server::Server;
 use actix_service::{ServiceFactoryExt, fn_service, map_config};
 use actix_web::App;
 use actix_web::dev::AppConfig;
+use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use rockscope_api::{ApiState, HEAD_READ_TIMEOUT};
 
@@ -50,7 +51,9 @@ pub fn serve(
         .shutdown_timeout(grace.as_secs())
         .listen("rockscope-api", listener, move || {
             // The pages first, then the API, whose JSON 404 is the default for every other path.
+            // Every request, pages too, is timed by its route into rockscope's own metrics.
             let app = App::new()
+                .wrap(from_fn(rockscope_api::observe_request))
                 .configure(rockscope_web::configure)
                 .configure(rockscope_api::configure(state.clone()));
             let shutdown = shutdown.clone();

@@ -11,6 +11,7 @@ use rockscope_collector::{Alerting, Collector, CollectorConfig, CollectorParts, 
 use rockscope_export::{CycleSink, LatestBoard};
 use rockscope_notify::Notifier;
 use rockscope_store::{NewCluster, Password, SecretKey, Store, StoreOptions};
+use rockscope_telemetry::Telemetry;
 use tokio::sync::watch;
 
 use crate::config::{SECRET_KEY_ENV, Settings};
@@ -168,15 +169,19 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         .map_or_else(|| "all".to_owned(), |s| s.to_string());
     let exported = Arc::new(LatestBoard::default());
     let sinks: Vec<Arc<dyn CycleSink>> = vec![exported.clone()];
-    let collector = collector(
-        &settings,
-        &config,
-        &store,
-        &status,
-        &alert_rules,
-        delivery.as_ref(),
+    // rockscope's own health in /metrics: the collector and the API record into it; the
+    // database's size and delivery's counts are read at each scrape.
+    let telemetry = Telemetry::new();
+    telemetry.watch_database(store.path().to_path_buf());
+    if let Some(notifier) = &delivery {
+        telemetry.watch_delivery(Arc::clone(notifier));
+    }
+    let parts = CollectorParts {
+        alerting: alerting(&settings, &alert_rules, delivery.as_ref()),
         sinks,
-    );
+        telemetry: telemetry.clone(),
+    };
+    let collector = Collector::with_parts(config.clone(), store.clone(), status.clone(), parts);
     let state = ApiState {
         store,
         status,
@@ -189,6 +194,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         alert_rules,
         delivery: delivery.clone(),
         exported,
+        telemetry,
     };
     let server = crate::api_server::serve(state, listener, SHUTDOWN_GRACE)
         .map_err(|e| format!("cannot serve the API on {bound}: {e}"))?;
@@ -249,30 +255,22 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     Ok(())
 }
 
-/// The collector, evaluating `rules` after each cycle and delivering through `delivery` unless
-/// alerts are off, and handing every cluster's cycle to `sinks`.
-fn collector(
+/// The alert evaluation after each cycle, delivering through `delivery`; `None` when alerts are
+/// off.
+fn alerting(
     settings: &Settings,
-    config: &CollectorConfig,
-    store: &Store,
-    status: &StatusBoard,
     rules: &Arc<AlertRules>,
     delivery: Option<&Arc<Notifier>>,
-    sinks: Vec<Arc<dyn CycleSink>>,
-) -> Arc<Collector> {
-    let config = config.clone();
-    let alerting = if settings.alerts.enabled {
-        let rules = Arc::clone(rules);
-        Some(Alerting::new(
-            Arc::new(move || rules.rules()),
-            delivery.cloned(),
-        ))
-    } else {
+) -> Option<Alerting> {
+    if !settings.alerts.enabled {
         log::info!("Alerts disabled by configuration.");
-        None
-    };
-    let parts = CollectorParts { alerting, sinks };
-    Collector::with_parts(config, store.clone(), status.clone(), parts)
+        return None;
+    }
+    let rules = Arc::clone(rules);
+    Some(Alerting::new(
+        Arc::new(move || rules.rules()),
+        delivery.cloned(),
+    ))
 }
 
 /// The effective alert rules: built-in (with the config's overrides), the config's and those

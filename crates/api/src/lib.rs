@@ -18,6 +18,9 @@
 //!   405 `method_not_allowed`, 408 `request_timeout`, 409 `conflict`, 413 `payload_too_large`,
 //!   415 `unsupported_media_type`, 500 `internal`).
 //!
+//! * [`observe_request`]: the middleware that times every request by its route's pattern and
+//!   status into [`ApiState::telemetry`] (the binary wraps the whole app in it).
+//!
 //! Modules: `auth` (bearer token, constant-time), `params` (query parsing), `overview`,
 //! `clusters`, `alerts` (alerts, history, rules) with [`alert_rules`] (the rule set shared
 //! with the evaluator), `history` (snapshots, nodes, daily), `status` (collector), `health`.
@@ -66,6 +69,7 @@ mod history;
 mod metrics;
 mod overview;
 pub mod params;
+mod request_metrics;
 mod status;
 
 use std::sync::Arc;
@@ -83,6 +87,7 @@ pub use clusters::{TIMEOUT_RANGE, check_cluster_fields};
 pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail, protocol_error_body};
 pub use history::RAW_SNAPSHOT_CAP;
 pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
+pub use request_metrics::observe_request;
 
 /// Tries a cluster's endpoints now, for `POST /api/clusters/{id}/test`. The binary implements it
 /// with the StarRocks client, which keeps this crate free of HTTP-client code.
@@ -115,6 +120,9 @@ pub struct ApiState {
     pub delivery: Option<Arc<rockscope_notify::Notifier>>,
     /// Every cluster's latest cycle, which `/metrics` renders (the collector writes it).
     pub exported: Arc<rockscope_export::LatestBoard>,
+    /// rockscope's own metrics, which `/metrics` appends to the clusters' and
+    /// [`observe_request`] records every request in.
+    pub telemetry: rockscope_telemetry::Telemetry,
 }
 
 impl std::fmt::Debug for ApiState {

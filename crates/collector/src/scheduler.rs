@@ -27,6 +27,7 @@ use crate::repeat_log::{RepeatLog, warn_repeating};
 use crate::shard::Shard;
 use crate::status::{CycleSummary, StatusBoard};
 use rockscope_export::{ActiveAlert, ClusterExport, CycleSink};
+use rockscope_telemetry::Telemetry;
 
 /// How the collector runs; the binary builds it from `[collector]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +137,8 @@ pub struct Collector {
     alerting: Option<Alerting>,
     /// Where each cluster's finished cycle is handed (`/metrics`' board, remote writers).
     sinks: Vec<Arc<dyn CycleSink>>,
+    /// rockscope's own metrics: durations, errors, samples, store writes, alert evaluations.
+    telemetry: Telemetry,
 }
 
 /// The collector's optional parts.
@@ -145,6 +148,9 @@ pub struct CollectorParts {
     pub alerting: Option<Alerting>,
     /// What each cluster's finished cycle is handed to; each must return at once.
     pub sinks: Vec<Arc<dyn CycleSink>>,
+    /// Where the collector records its own metrics (`/metrics` shows them); by default a
+    /// registry nobody reads.
+    pub telemetry: Telemetry,
 }
 
 impl Collector {
@@ -163,7 +169,7 @@ impl Collector {
     ) -> Arc<Collector> {
         let parts = CollectorParts {
             alerting: Some(alerting),
-            sinks: Vec::new(),
+            ..CollectorParts::default()
         };
         Collector::with_parts(config, store, status, parts)
     }
@@ -196,6 +202,7 @@ impl Collector {
             repeats: RepeatLog::default(),
             alerting: parts.alerting,
             sinks: parts.sinks,
+            telemetry: parts.telemetry,
         })
     }
 
@@ -320,6 +327,7 @@ impl Collector {
         let ok = outcomes.iter().filter(|o| o.result.is_ok()).count() as u32;
         let failed = outcomes.len() as u32 - ok;
         let duration_ms = started.elapsed().as_millis() as u64;
+        self.telemetry.cycle_finished(started.elapsed());
         self.status.cycle_finished(CycleSummary {
             started_at,
             duration_ms,
@@ -337,7 +345,8 @@ impl Collector {
         self.log_store_write(
             "record_run",
             "Recording the cycle",
-            self.blocking(move |store| store.record_run(&run)).await,
+            self.store_write("record_run", move |store| store.record_run(&run))
+                .await,
         );
         self.housekeeping.run(OffsetDateTime::now_utc()).await;
         outcomes
@@ -361,6 +370,8 @@ impl Collector {
         self.status
             .attempt_started(cluster.id, &cluster.name, started_at);
         let result = self.collect(&cluster, started, flight).await;
+        self.telemetry
+            .cluster_collected(&cluster.name, started.elapsed());
         self.finish(&cluster, started_at, started.elapsed(), result)
             .await
     }
@@ -418,10 +429,12 @@ impl Collector {
                 started.elapsed().as_millis()
             );
         }
+        self.telemetry
+            .samples_parsed(&cluster.name, aggregation.samples_parsed);
         let source_errors = aggregation.snapshot.source_errors.clone();
         let (snapshot, nodes) = (aggregation.snapshot, aggregation.nodes);
         let stored = self
-            .blocking(move |store| {
+            .store_write("insert_cycle", move |store| {
                 store
                     .insert_cycle(&snapshot, &nodes)
                     .map(|_| (snapshot, nodes))
@@ -454,6 +467,7 @@ impl Collector {
         };
         for failure in failures {
             let SourceError { code, message, .. } = &failure.error;
+            self.telemetry.scrape_failed(&cluster.name, code);
             self.record_error(cluster.id, failure.stage, code, message)
                 .await;
         }
@@ -486,6 +500,7 @@ impl Collector {
                 );
                 if error.source_failures().is_empty() {
                     // A failure of the collection itself; failed sources are recorded above.
+                    self.telemetry.scrape_failed(name, error.code());
                     let message = error.to_string();
                     self.record_error(cluster_id, error.stage(), error.code(), &message)
                         .await;
@@ -570,9 +585,12 @@ impl Collector {
         };
         let interval = self.config.interval;
         let now = OffsetDateTime::now_utc();
+        let started = Instant::now();
         let result = self
             .blocking(move |store| alerting.evaluate_cycle(store, cycle, interval, now))
             .await;
+        self.telemetry
+            .alert_evaluated(started.elapsed(), result.is_ok());
         let name = &cluster.name;
         match result {
             Ok(evaluated) => {
@@ -644,7 +662,9 @@ impl Collector {
             code: code.to_owned(),
             message: message.to_owned(),
         };
-        let result = self.blocking(move |store| store.record_error(&error)).await;
+        let result = self
+            .store_write("record_error", move |store| store.record_error(&error))
+            .await;
         self.log_store_write("record_error", "Recording a collection error", result);
     }
 
@@ -656,9 +676,24 @@ impl Collector {
             reachability: Reachability::Unreachable,
         };
         let result = self
-            .blocking(move |store| store.record_outcome(&outcome))
+            .store_write("record_outcome", move |store| {
+                store.record_outcome(&outcome)
+            })
             .await;
         self.log_store_write("record_outcome", "Recording a cycle outcome", result);
+    }
+
+    /// Runs a store write on the blocking pool, timed as `operation` (the time includes the
+    /// wait for a blocking thread and for the store's write gate: what a cycle waits for).
+    async fn store_write<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, CollectError> {
+        let started = Instant::now();
+        let result = self.blocking(work).await;
+        self.telemetry.store_write(operation, started.elapsed());
+        result
     }
 
     /// Runs store work on the blocking pool.

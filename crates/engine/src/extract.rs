@@ -176,6 +176,8 @@ pub struct FeMetrics {
     pub scheduled_tablet_num: Option<f64>,
     /// Lines of the body the lenient parse skipped as invalid.
     pub skipped_lines: usize,
+    /// Samples the lenient parse gave (NaN and infinite ones included, skipped lines not).
+    pub samples: usize,
     /// `jvm_heap_size_bytes{type="max"}`.
     pub heap_max: Option<f64>,
     /// `jvm_heap_size_bytes{type="committed"}`.
@@ -281,6 +283,8 @@ pub struct BeMetrics {
     pub max_disk_io_util: Option<f64>,
     /// Lines of the body the lenient parse skipped as invalid.
     pub skipped_lines: usize,
+    /// Samples the lenient parse gave (NaN and infinite ones included, skipped lines not).
+    pub samples: usize,
 }
 
 impl BeMetrics {
@@ -304,10 +308,15 @@ fn label_is(s: &Sample<'_>, name: &str, value: &str) -> bool {
     s.label(name).is_some_and(|v| v == value)
 }
 
-/// The finite samples of a lenient parse; the parser keeps count of the lines it skips.
-fn finite<'a, 'p>(parser: &'p mut Parser<'a>) -> impl Iterator<Item = Sample<'a>> + 'p {
+/// The finite samples of a lenient parse, counting every sample in `samples`; the parser keeps
+/// count of the lines it skips.
+fn finite<'a, 'p>(
+    parser: &'p mut Parser<'a>,
+    samples: &'p mut usize,
+) -> impl Iterator<Item = Sample<'a>> + 'p {
     parser
         .filter_map(Result::ok)
+        .inspect(|_| *samples += 1)
         .filter(|s| s.value.is_finite())
 }
 
@@ -315,7 +324,8 @@ fn finite<'a, 'p>(parser: &'p mut Parser<'a>) -> impl Iterator<Item = Sample<'a>
 pub fn extract_fe(body: &[u8]) -> FeMetrics {
     let mut m = FeMetrics::default();
     let mut parser = Parser::new(body, Mode::Lenient);
-    for s in finite(&mut parser) {
+    let mut samples = 0;
+    for s in finite(&mut parser, &mut samples) {
         let v = s.value;
         let c = &mut m.counters;
         match s.name {
@@ -445,6 +455,7 @@ pub fn extract_fe(body: &[u8]) -> FeMetrics {
         }
     }
     m.skipped_lines = parser.diagnostics().skipped_lines;
+    m.samples = samples;
     m
 }
 
@@ -461,7 +472,8 @@ fn path_capacity<'m>(
 pub fn extract_be(body: &[u8]) -> BeMetrics {
     let mut m = BeMetrics::default();
     let mut parser = Parser::new(body, Mode::Lenient);
-    for s in finite(&mut parser) {
+    let mut samples = 0;
+    for s in finite(&mut parser, &mut samples) {
         let v = s.value;
         let c = &mut m.counters;
         match s.name {
@@ -524,6 +536,7 @@ pub fn extract_be(body: &[u8]) -> BeMetrics {
         }
     }
     m.skipped_lines = parser.diagnostics().skipped_lines;
+    m.samples = samples;
     m
 }
 

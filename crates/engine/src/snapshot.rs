@@ -56,6 +56,9 @@ pub struct Aggregation {
     pub nodes: Vec<NodeSnapshot>,
     /// The state for the next cycle.
     pub state: EngineState,
+    /// Samples parsed from the cycle's bodies (lines skipped as invalid not included): the
+    /// parse's own count, for rockscope's self-metrics.
+    pub samples_parsed: u64,
 }
 
 /// Aggregates one cycle. Pure: the same `prev` and `input` always give the same result.
@@ -75,10 +78,19 @@ pub fn aggregate(prev: &EngineState, input: &CycleInput) -> Aggregation {
             node_snapshot(input.cluster_id, collected_at, n, figures)
         })
         .collect();
+    let samples_parsed = nodes
+        .iter()
+        .map(|n| {
+            let fe = n.fe.as_ref().map_or(0, |m| m.samples);
+            let be = n.be.as_ref().map_or(0, |m| m.samples);
+            (fe + be) as u64
+        })
+        .sum();
     Aggregation {
         snapshot: cluster_snapshot(input, collected_at, groups),
         nodes: node_snapshots,
         state,
+        samples_parsed,
     }
 }
 
@@ -373,6 +385,8 @@ pub(crate) mod tests {
         assert_eq!(a.snapshot.collected_at, datetime!(2025-01-01 00:00:00 UTC));
         assert_eq!(a.snapshot.collected_at.offset(), UtcOffset::UTC);
         assert_eq!(a.snapshot.scrape_skipped_lines, 2);
+        // The one valid line; the two skipped ones are not samples.
+        assert_eq!(a.samples_parsed, 1);
         assert_eq!(a.snapshot.scrape_nodes_ok, 1);
         assert_eq!(a.snapshot.backend_total, Some(0));
         assert_eq!(a.nodes.len(), 1);

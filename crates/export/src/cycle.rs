@@ -1,5 +1,6 @@
 //! One cluster's latest cycle as exported, and the samples it gives.
 
+use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,8 +106,8 @@ pub fn for_each_sample(cycle: &ClusterExport, mut f: impl FnMut(&'static Family,
     }
 }
 
-/// The samples of one family in one cycle (the text exposition walks families outermost).
-pub(crate) fn for_each_sample_of(
+/// The samples of one family in one cycle (an exposition walks families outermost).
+pub fn for_each_sample_of(
     family: &'static Family,
     cycle: &ClusterExport,
     f: &mut impl FnMut(&'static Family, Labels<'_>, f64),
@@ -148,6 +149,8 @@ pub(crate) fn for_each_sample_of(
             if cycle.snapshot.is_none() {
                 return;
             }
+            // One buffer for every node's `instance`, not an allocation per node and family.
+            let mut instance = String::with_capacity(32);
             for node in &cycle.nodes {
                 let Some(value) = get(node) else { continue };
                 let path = if path {
@@ -158,7 +161,8 @@ pub(crate) fn for_each_sample_of(
                 } else {
                     None
                 };
-                let instance = format!("{}:{}", node.host, node.http_port);
+                instance.clear();
+                let _ = write!(instance, "{}:{}", node.host, node.http_port);
                 let labels = Labels {
                     cluster: &cycle.cluster,
                     node: Some(NodeLabels {

@@ -26,6 +26,8 @@ pub mod names;
 pub mod text;
 
 pub use alert::ActiveAlert;
-pub use cycle::{ClusterExport, CycleSink, Labels, NodeLabels, for_each_sample};
+pub use cycle::{
+    ClusterExport, CycleSink, Labels, NodeLabels, for_each_sample, for_each_sample_of,
+};
 pub use latest::LatestBoard;
 pub use names::{Family, MetricType, Unit, families, family_of_field};

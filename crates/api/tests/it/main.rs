@@ -7,6 +7,7 @@ mod alerts;
 mod auth;
 mod clusters;
 mod history;
+mod metrics;
 mod overview;
 mod secrets;
 mod shard;

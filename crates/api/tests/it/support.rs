@@ -42,6 +42,7 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
         ),
         delivery: None,
         exported: Default::default(),
+        telemetry: Default::default(),
     }
 }
 
@@ -51,9 +52,15 @@ macro_rules! app {
         app!($store, None)
     };
     ($store:expr, $token:expr) => {
-        actix_web::test::init_service(actix_web::App::new().configure(rockscope_api::configure(
-            $crate::support::state(&$store, $token),
-        )))
+        actix_web::test::init_service(
+            actix_web::App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    rockscope_api::observe_request,
+                ))
+                .configure(rockscope_api::configure($crate::support::state(
+                    &$store, $token,
+                ))),
+        )
         .await
     };
 }
