@@ -100,9 +100,7 @@ pub fn post(
         .read_to_end(&mut head);
     let error = || {
         let text = String::from_utf8_lossy(&head);
-        endpoint
-            .scrubber
-            .excerpt(&format!("HTTP {status}: {text}"))
+        endpoint.scrubber.excerpt(&format!("HTTP {status}: {text}"))
     };
     match verdict {
         Verdict::Delivered => Attempt::Delivered,

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use crate::endpoint::Endpoint;
 use crate::failure_log::{self, FailureLog};
-use crate::queue::{Notification, Queue};
 use crate::http::{self, Attempt};
+use crate::queue::{Notification, Queue};
 use crate::retry::{self, MAX_ATTEMPTS};
 
 /// One receiver's worker.

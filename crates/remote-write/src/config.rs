@@ -207,7 +207,12 @@ mod tests {
             queue_capacity: 0,
             ..a.clone()
         };
-        assert!(check(&[zero]).unwrap_err().to_string().contains("queue_capacity"));
+        assert!(
+            check(&[zero])
+                .unwrap_err()
+                .to_string()
+                .contains("queue_capacity")
+        );
         let err = format!("{:?}", targets(&[a]).unwrap());
         assert!(!err.contains("t0ken"), "{err}");
     }

@@ -30,6 +30,8 @@ pub mod proto;
 mod queue;
 mod replay;
 mod retry;
+#[cfg(test)]
+mod tests;
 mod worker;
 
 use std::sync::Arc;

@@ -263,7 +263,10 @@ mod tests {
         }
         let mut exposed = Vec::new();
         rockscope_export::for_each_sample(&c, |family, _, _| exposed.push(family.name.clone()));
-        assert_eq!(names, exposed, "one series per sample of /metrics, same names");
+        assert_eq!(
+            names, exposed,
+            "one series per sample of /metrics, same names"
+        );
     }
 
     #[test]

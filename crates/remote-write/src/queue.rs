@@ -285,6 +285,9 @@ mod tests {
         assert!(q.next(Duration::from_millis(1)).is_none());
         q.stop();
         assert!(!q.push(&Arc::new(cycle(1, "a", t(11)))));
-        assert!(!q.sleep(Duration::from_secs(60)), "a stopped writer does not sleep");
+        assert!(
+            !q.sleep(Duration::from_secs(60)),
+            "a stopped writer does not sleep"
+        );
     }
 }

@@ -133,7 +133,11 @@ mod tests {
     fn snapshots_and_outages_come_back_in_time_order_each_with_its_own_nodes() {
         let t = |s: i64| datetime!(2026-01-01 0:00 UTC) + time::Duration::seconds(s);
         let snapshots = vec![snapshot(1, t(1), 1.0), snapshot(1, t(4), 4.0)];
-        let nodes = vec![node(1, t(1), 10.0), node(1, t(4), 40.0), node(1, t(4), 41.0)];
+        let nodes = vec![
+            node(1, t(1), 10.0),
+            node(1, t(4), 40.0),
+            node(1, t(4), 41.0),
+        ];
         let downs = vec![t(2), t(3), t(5)];
         let mut r = replay();
         let cycles = assemble(&mut r, snapshots, nodes, downs);

@@ -52,7 +52,10 @@ mod tests {
             let j = jitter();
             assert!((0.0..1.0).contains(&j), "{j}");
             let d = backoff(3, None, j);
-            assert!(d >= Duration::from_secs(1) && d < Duration::from_secs(2), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(1) && d < Duration::from_secs(2),
+                "{d:?}"
+            );
         }
     }
 
@@ -60,6 +63,9 @@ mod tests {
     fn retry_after_is_honoured_up_to_a_minute() {
         let asked = Some(Duration::from_secs(7));
         assert_eq!(backoff(1, asked, 0.3), Duration::from_secs(7));
-        assert_eq!(backoff(1, Some(Duration::from_secs(3600)), 0.3), MAX_RETRY_AFTER);
+        assert_eq!(
+            backoff(1, Some(Duration::from_secs(3600)), 0.3),
+            MAX_RETRY_AFTER
+        );
     }
 }

@@ -120,7 +120,11 @@ impl Worker {
             let at = timestamp_ms(&cycle);
             let progress = self.progress(cycle.cluster_id);
             let in_pending = pending.newest.get(&cycle.cluster_id).copied();
-            if progress.sent_until.max(in_pending).is_some_and(|sent| at <= sent) {
+            if progress
+                .sent_until
+                .max(in_pending)
+                .is_some_and(|sent| at <= sent)
+            {
                 continue;
             }
             if progress.owed_from.is_some_and(|from| from < at) {
@@ -208,7 +212,11 @@ impl Worker {
         // The stored snapshots owed, for the backlog shown while they are sent.
         let stored = self
             .store
-            .count_snapshots(id, replay::from_ms(after + 1), replay::from_ms(before_ms - 1))
+            .count_snapshots(
+                id,
+                replay::from_ms(after + 1),
+                replay::from_ms(before_ms - 1),
+            )
             .unwrap_or(0);
         self.queue.set_stored_backlog(stored);
         let mut sent_snapshots = 0;
@@ -330,7 +338,10 @@ impl Worker {
             progress.sent_until = Some(progress.sent_until.map_or(ms, |s| s.max(ms)));
             rows.push((id, replay::from_ms(ms)));
         }
-        match self.store.save_remote_write_progress(self.target.url(), &rows) {
+        match self
+            .store
+            .save_remote_write_progress(self.target.url(), &rows)
+        {
             Ok(()) => {
                 self.store_failures.succeeded();
             }
