@@ -26,6 +26,7 @@ mod errors;
 mod logs;
 mod metrics;
 mod prometheus;
+mod remote_write;
 mod secrets;
 mod stalled;
 mod support;

@@ -225,6 +225,7 @@ fn run(args: Args) -> Result<(), String> {
         ),
         delivery: None,
         exported: Default::default(),
+        remote_write: None,
     };
     let uncached_state = ApiState {
         overview_cache: OverviewCache::disabled(),

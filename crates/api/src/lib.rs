@@ -115,6 +115,8 @@ pub struct ApiState {
     pub delivery: Option<Arc<rockscope_notify::Notifier>>,
     /// Every cluster's latest cycle, which `/metrics` renders (the collector writes it).
     pub exported: Arc<rockscope_export::LatestBoard>,
+    /// Remote write, for its backlog in `/api/collector/status`; `None` without endpoints.
+    pub remote_write: Option<Arc<rockscope_remote_write::RemoteWriter>>,
 }
 
 impl std::fmt::Debug for ApiState {

@@ -1,11 +1,14 @@
 //! `GET /api/collector/status`: every registered cluster's collection status (nulls for a
 //! cluster the collector has not tried yet), the recent cycles, newest first, and the storage's
-//! own state (apart from the clusters': a failing disk is not a cluster that is down).
+//! own state (apart from the clusters': a failing disk is not a cluster that is down), alert
+//! delivery and remote write.
 
 use actix_web::{HttpResponse, web};
 
 use crate::ApiState;
-use crate::dto::{CollectorClusterDto, CollectorStatusDto, CycleDto, DeliveryDto, StorageDto};
+use crate::dto::{
+    CollectorClusterDto, CollectorStatusDto, CycleDto, DeliveryDto, RemoteWriteDto, StorageDto,
+};
 use crate::error::{ApiError, blocking};
 
 /// `GET /api/collector/status`.
@@ -43,6 +46,11 @@ pub(crate) async fn collector_status(
             .delivery
             .as_ref()
             .map(|d| d.status().iter().map(DeliveryDto::from).collect())
+            .unwrap_or_default(),
+        remote_write: state
+            .remote_write
+            .as_ref()
+            .map(|w| w.status().iter().map(RemoteWriteDto::from).collect())
             .unwrap_or_default(),
     };
     Ok(HttpResponse::Ok().json(body))

@@ -42,6 +42,7 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
         ),
         delivery: None,
         exported: Default::default(),
+        remote_write: None,
     }
 }
 
