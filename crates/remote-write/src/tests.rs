@@ -113,7 +113,7 @@ fn a_request_is_remote_write_1_0_with_the_credentials_and_extra_labels() {
             .iter()
             .all(|s| s.labels.iter().any(|l| l.name == "dc" && l.value == "eu1"))
     );
-    assert_eq!(up_seconds(&[request.clone()]), [1]);
+    assert_eq!(up_seconds(std::slice::from_ref(request)), [1]);
     wait_until(|| writer.status()[0].samples_sent > 0);
     let status = &writer.status()[0];
     assert_eq!(status.url, format!("{}/api/v1/write", receiver.url()));
