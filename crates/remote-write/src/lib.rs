@@ -57,7 +57,7 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 struct Writer {
     url: String,
     queue: Arc<Queue>,
-    worker: Option<JoinHandle<()>>,
+    worker: JoinHandle<()>,
 }
 
 /// Writes every cluster's cycles to the configured endpoints; see the crate's documentation.
@@ -89,7 +89,7 @@ impl RemoteWriter {
                 Ok(handle) => writer.writers.push(Writer {
                     url,
                     queue,
-                    worker: Some(handle),
+                    worker: handle,
                 }),
                 Err(e) => {
                     writer.stop_all();
@@ -120,13 +120,10 @@ impl RemoteWriter {
         }
         let deadline = Instant::now() + SHUTDOWN_WAIT;
         for writer in &self.writers {
-            let Some(handle) = &writer.worker else {
-                continue;
-            };
-            while !handle.is_finished() && Instant::now() < deadline {
+            while !writer.worker.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            if !handle.is_finished() {
+            if !writer.worker.is_finished() {
                 log::debug!(
                     "Remote write to {}: the worker is still in a call; leaving it.",
                     writer.url

@@ -105,11 +105,9 @@ impl Worker {
             }
             self.note_missed();
             let Some(cycle) = next else {
-                if !pending.builder.is_empty() {
-                    let full = std::mem::replace(&mut pending, self.empty_request());
-                    if self.send(full) == Sent::Stopped {
-                        return;
-                    }
+                // Nothing more came: send what is filled.
+                if self.flush(&mut pending) == Sent::Stopped {
+                    return;
                 }
                 continue;
             };
@@ -129,8 +127,7 @@ impl Worker {
             }
             if progress.owed_from.is_some_and(|from| from < at) {
                 // Send what is filled first: the replay starts where it ends.
-                let full = std::mem::replace(&mut pending, self.empty_request());
-                if self.send(full) == Sent::Stopped {
+                if self.flush(&mut pending) == Sent::Stopped {
                     return;
                 }
                 match self.replay(&cycle, at) {
@@ -141,13 +138,18 @@ impl Worker {
                 }
             }
             add(&mut pending, &cycle, at);
-            if pending.builder.samples() >= MAX_SAMPLES_PER_REQUEST {
-                let full = std::mem::replace(&mut pending, self.empty_request());
-                if self.send(full) == Sent::Stopped {
-                    return;
-                }
+            if pending.builder.samples() >= MAX_SAMPLES_PER_REQUEST
+                && self.flush(&mut pending) == Sent::Stopped
+            {
+                return;
             }
         }
+    }
+
+    /// Sends `pending` and leaves it empty.
+    fn flush(&mut self, pending: &mut Pending) -> Sent {
+        let full = std::mem::replace(pending, self.empty_request());
+        self.send(full)
     }
 
     fn empty_request(&self) -> Pending {
