@@ -175,9 +175,17 @@ fn every_endpoint_answers_with_its_documented_shape() {
     let status = app.get("/api/collector/status").expect(200);
     assert_eq!(
         keys(&status),
-        ["alert_delivery", "clusters", "cycles", "shard", "storage"]
+        [
+            "alert_delivery",
+            "clusters",
+            "cycles",
+            "remote_write",
+            "shard",
+            "storage"
+        ]
     );
     assert_eq!(status["shard"], Value::Null, "not sharded");
+    assert_eq!(status["remote_write"], json!([]), "no endpoint configured");
     assert_eq!(
         status["alert_delivery"],
         serde_json::json!([]),

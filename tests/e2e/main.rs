@@ -31,6 +31,7 @@ mod grafana;
 mod logs;
 mod metrics;
 mod prometheus;
+mod remote_write;
 mod secrets;
 mod shards;
 mod stalled;

@@ -226,6 +226,7 @@ fn run(args: Args) -> Result<(), String> {
         delivery: None,
         exported: Default::default(),
         telemetry: Default::default(),
+        remote_write: None,
     };
     let uncached_state = ApiState {
         overview_cache: OverviewCache::disabled(),

@@ -6,6 +6,7 @@
 //! #   defaults: --clusters 100 --fes 3 --bes 10 --interval-secs 10 --warmup-secs 60
 //! #             --duration-secs 240 [--only rockscope|prometheus] [--keep]
 //! #             [--rockscope PATH]  (use this rockscope binary instead of building one)
+//! #             [--remote-write]    (rockscope also remote-writes every cycle, see below)
 //! ```
 //!
 //! The simulator serves `clusters × (fes + bes)` StarRocks 3.3 nodes on 127.0.0.1 in this
@@ -22,7 +23,11 @@
 //! (steady state: Prometheus creates its series and rockscope opens its connections during the
 //! warm-up). Scrapes, bytes and samples are counted by the simulator, the same way for both;
 //! CPU is `utime + stime` of the tool's process from `/proc/<pid>/stat`, peak RSS its `VmHWM`,
-//! disk the bytes of its data folder at the end. Everything started is stopped at the end (and
+//! disk the bytes of its data folder at the end. With `--remote-write`, rockscope also writes
+//! every cycle (`[[export.remote_write]]`) to a second Prometheus, started by the harness as a
+//! remote-write receiver (`--web.enable-remote-write-receiver`) beside it: the figures stay
+//! rockscope's own process (the receiver's CPU is not in them), so a run with and one without
+//! the flag give the cost of remote write. Everything started is stopped at the end (and
 //! on error); the temporary folder is removed unless `--keep`.
 
 use std::net::TcpListener;
@@ -49,6 +54,7 @@ struct Args {
     only: Option<String>,
     keep: bool,
     rockscope: Option<PathBuf>,
+    remote_write: bool,
 }
 
 /// rockscope against Prometheus on the same simulated fleet (see docs/BENCHMARKS.md).
@@ -82,6 +88,10 @@ struct Cli {
     /// The rockscope binary to run (default: built from this workspace).
     #[arg(long, value_name = "PATH")]
     rockscope: Option<PathBuf>,
+    /// rockscope also remote-writes every cycle to a Prometheus receiver the harness starts
+    /// (whose CPU is not counted as rockscope's).
+    #[arg(long)]
+    remote_write: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -97,6 +107,7 @@ fn parse_args() -> Result<Args, String> {
         only: cli.only,
         keep: cli.keep,
         rockscope: cli.rockscope,
+        remote_write: cli.remote_write,
     })
 }
 
@@ -119,7 +130,7 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), String> {
     let want = |tool: &str| args.only.as_deref().is_none_or(|o| o == tool);
-    let prometheus = if want("prometheus") {
+    let prometheus = if want("prometheus") || (want("rockscope") && args.remote_write) {
         Some(ensure_prometheus()?)
     } else {
         None
@@ -159,9 +170,16 @@ fn run(args: &Args) -> Result<(), String> {
 
     let mut outcomes = Vec::new();
     if let Some(bin) = &rockscope {
-        outcomes.push(run_rockscope(bin, &sim, &clusters, nodes, &dir, args)?);
+        let receiver = match (&prometheus, args.remote_write) {
+            (Some(prometheus), true) => Some(start_receiver(prometheus, &dir)?),
+            _ => None,
+        };
+        let receiver = receiver.as_ref().map(|(url, _)| url.as_str());
+        outcomes.push(run_rockscope(
+            bin, &sim, &clusters, nodes, &dir, args, receiver,
+        )?);
     }
-    if let Some(bin) = &prometheus {
+    if let Some(bin) = prometheus.as_ref().filter(|_| want("prometheus")) {
         outcomes.push(run_prometheus(bin, &sim, &clusters, nodes, &dir, args)?);
     }
     println!("# load average at the end: {}", load_average());
@@ -224,6 +242,32 @@ fn measure(
     Ok(Outcome::between(tool, &a, &b, peak, disk, nodes))
 }
 
+/// A Prometheus that only receives remote write, in `dir/receiver`: its remote-write URL and
+/// process (stopped when dropped).
+fn start_receiver(bin: &Path, dir: &Path) -> Result<(String, Running), String> {
+    let data = dir.join("receiver");
+    let tsdb = data.join("data");
+    std::fs::create_dir_all(&tsdb).map_err(|e| format!("{}: {e}", tsdb.display()))?;
+    let config = data.join("prometheus.yml");
+    write(
+        &config,
+        "global:\n  scrape_interval: 60s\nscrape_configs: []\n",
+    )?;
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut command = Command::new(bin);
+    command
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver")
+        .arg("--log.level=warn");
+    let (_, child) = start("receiver", &mut command, dir, &format!("{base}/-/ready"))?;
+    println!("# remote write on: rockscope writes to the receiver at {base}");
+    Ok((format!("{base}/api/v1/write"), child))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_rockscope(
     bin: &Path,
     sim: &Simulator,
@@ -231,16 +275,18 @@ fn run_rockscope(
     nodes: usize,
     dir: &Path,
     args: &Args,
+    remote_write: Option<&str>,
 ) -> Result<Outcome, String> {
     let data = dir.join("rockscope");
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     let port = free_port()?;
     let config = data.join("rockscope.toml");
     let db = data.join("rockscope.db");
-    write(
-        &config,
-        &rockscope_config(clusters, args.interval, port, &db),
-    )?;
+    let mut toml = rockscope_config(clusters, args.interval, port, &db);
+    if let Some(url) = remote_write {
+        toml.push_str(&format!("[[export.remote_write]]\nurl = {url:?}\n"));
+    }
+    write(&config, &toml)?;
     let base = format!("http://127.0.0.1:{port}");
     let mut command = Command::new(bin);
     command
@@ -259,18 +305,27 @@ fn run_rockscope(
                 .filter(|c| c["last_success_at"].is_string() && c["last_error"].is_null())
                 .count()
         });
-        Ok(format!("{ok} of {all} clusters collected without error"))
+        let mut text = format!("{ok} of {all} clusters collected without error");
+        if let Some(rw) = v["remote_write"].as_array().and_then(|a| a.first()) {
+            text.push_str(&format!(
+                "; remote write: {} samples in {} requests, {} failed, {} dropped, backlog {} \
+                 cycles ({} s)",
+                rw["samples_sent"],
+                rw["requests_sent"],
+                rw["failed_requests"],
+                rw["dropped_requests"],
+                rw["backlog_cycles"],
+                rw["backlog_seconds"]
+            ));
+        }
+        Ok(text)
     };
-    measure(
-        "rockscope",
-        started,
-        child,
-        sim,
-        nodes,
-        &data,
-        args,
-        &status,
-    )
+    let tool = if remote_write.is_some() {
+        "rockscope + remote write"
+    } else {
+        "rockscope"
+    };
+    measure(tool, started, child, sim, nodes, &data, args, &status)
 }
 
 fn run_prometheus(

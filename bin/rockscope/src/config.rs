@@ -13,7 +13,9 @@ use rockscope_collector::Shard;
 use serde::{Deserialize, Serialize};
 
 mod alerts;
+mod export;
 pub use alerts::AlertsSettings;
+pub use export::ExportSettings;
 
 /// The file read when no `--config` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/metrics-collector.toml";
@@ -32,6 +34,8 @@ pub struct Settings {
     pub clusters: Vec<ClusterSettings>,
     /// `[alerts]`: rules and their delivery.
     pub alerts: AlertsSettings,
+    /// `[export]`: remote write.
+    pub export: ExportSettings,
 }
 
 /// `[collector]`.
@@ -392,6 +396,7 @@ impl Settings {
             ));
         }
         self.alerts.validate()?;
+        self.export.validate()?;
         let mut names = std::collections::HashSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
             rockscope_api::check_cluster_fields(
@@ -682,5 +687,55 @@ mod tests {
         assert!(e.contains("alerts.resend_delay_secs"), "{e}");
         let e = from_toml("[alerts]\nbogus = 1\n").unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn remote_write_endpoints_are_checked_at_load_without_showing_secrets() {
+        let s = from_toml(
+            "[[export.remote_write]]\nurl = \"http://127.0.0.1:9090/api/v1/write\"\n\
+             basic_auth = { username = \"rw\", password = \"rw-Secret-9\" }\n\
+             labels = { dc = \"eu1\" }\n\
+             [[export.remote_write]]\nurl = \"http://127.0.0.1:8428/api/v1/write\"\n\
+             bearer_token = \"tok-Secret-7\"\nqueue_capacity = 5\ntimeout_secs = 3\n",
+        )
+        .unwrap();
+        let endpoints = s.export.remote_write_endpoints();
+        assert_eq!(endpoints.len(), 2);
+        assert_eq!(endpoints[0].labels, [("dc".to_owned(), "eu1".to_owned())]);
+        assert_eq!(endpoints[0].queue_capacity, 10_000);
+        assert_eq!(endpoints[1].timeout, std::time::Duration::from_secs(3));
+        let shown = serde_json::to_string(&s).unwrap() + &format!("{s:?}");
+        assert!(!shown.contains("Secret"), "{shown}");
+
+        for (text, wanted) in [
+            ("url = \"https://h/w\"\n", "TLS"),
+            (
+                "url = \"http://h/w\"\nlabels = { cluster = \"x\" }\n",
+                "rockscope's own",
+            ),
+            (
+                "url = \"http://h/w\"\nlabels = { __x = \"x\" }\n",
+                "starts with __",
+            ),
+            (
+                "url = \"http://h/w\"\nqueue_capacity = 0\n",
+                "export.remote_write[0].queue_capacity",
+            ),
+            (
+                "url = \"http://h/w\"\ntimeout_secs = 301\n",
+                "from 1 to 300",
+            ),
+            ("url = \"http://h/w\"\nbogus = 1\n", "bogus"),
+            (
+                "url = \"http://h/w\"\nbearer_token = \"t-Secret\"\nbearer_token_file = \"/x\"\n",
+                "not both",
+            ),
+        ] {
+            let e = from_toml(&format!("[[export.remote_write]]\n{text}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(wanted), "{text}: {e}");
+            assert!(!e.contains("Secret"), "{text}: {e}");
+        }
     }
 }

@@ -10,6 +10,7 @@ use rockscope_api::{AlertRules, ApiState, OverviewCache, OverviewCacheConfig};
 use rockscope_collector::{Alerting, Collector, CollectorConfig, CollectorParts, StatusBoard};
 use rockscope_export::{CycleSink, LatestBoard};
 use rockscope_notify::Notifier;
+use rockscope_remote_write::RemoteWriter;
 use rockscope_store::{NewCluster, Password, SecretKey, Store, StoreOptions};
 use rockscope_telemetry::Telemetry;
 use tokio::sync::watch;
@@ -168,13 +169,20 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         .shard
         .map_or_else(|| "all".to_owned(), |s| s.to_string());
     let exported = Arc::new(LatestBoard::default());
-    let sinks: Vec<Arc<dyn CycleSink>> = vec![exported.clone()];
+    let remote_write = start_remote_write(&settings, &store).await?;
+    let mut sinks: Vec<Arc<dyn CycleSink>> = vec![exported.clone()];
+    if let Some(writer) = &remote_write {
+        sinks.push(writer.clone());
+    }
     // rockscope's own health in /metrics: the collector and the API record into it; the
-    // database's size and delivery's counts are read at each scrape.
+    // database's size, delivery's counts and remote write's backlog are read at each scrape.
     let telemetry = Telemetry::new();
     telemetry.watch_database(store.path().to_path_buf());
     if let Some(notifier) = &delivery {
         telemetry.watch_delivery(Arc::clone(notifier));
+    }
+    if let Some(writer) = &remote_write {
+        telemetry.watch_remote_write(Arc::clone(writer));
     }
     let parts = CollectorParts {
         alerting: alerting(&settings, &alert_rules, delivery.as_ref()),
@@ -195,6 +203,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         delivery: delivery.clone(),
         exported,
         telemetry,
+        remote_write: remote_write.clone(),
     };
     let server = crate::api_server::serve(state, listener, SHUTDOWN_GRACE)
         .map_err(|e| format!("cannot serve the API on {bound}: {e}"))?;
@@ -251,6 +260,10 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         // Queued notifications (a resolution, say) get one last try, within a second.
         notifier.shutdown();
     }
+    if let Some(writer) = remote_write {
+        // What is not sent yet is in the database; the next start sends it.
+        let _ = tokio::task::spawn_blocking(move || writer.shutdown()).await;
+    }
     log::info!("Stopped.");
     Ok(())
 }
@@ -303,6 +316,26 @@ fn start_delivery(settings: &Settings, bound: SocketAddr) -> Result<Option<Arc<N
     Notifier::start(config)
         .map(|n| Some(Arc::new(n)))
         .map_err(|e| format!("[alerts]: {e}"))
+}
+
+/// Remote write to the `[[export.remote_write]]` endpoints; `None` without any. Started on a
+/// blocking thread (it forgets the stored progress of endpoints no longer configured).
+async fn start_remote_write(
+    settings: &Settings,
+    store: &Store,
+) -> Result<Option<Arc<RemoteWriter>>, String> {
+    let endpoints = settings.export.remote_write_endpoints();
+    if endpoints.is_empty() {
+        return Ok(None);
+    }
+    let store = store.clone();
+    let writer = tokio::task::spawn_blocking(move || RemoteWriter::start(&endpoints, store))
+        .await
+        .map_err(|e| format!("starting remote write failed: {e}"))?
+        .map_err(|e| format!("[export]: {e}"))?;
+    let urls: Vec<String> = writer.status().into_iter().map(|s| s.url).collect();
+    log::info!("Remote write started. endpoints={}", urls.join(","));
+    Ok(Some(writer))
 }
 
 /// Fails with a clear message when the API's address can't be bound (another process holds the

@@ -487,6 +487,62 @@ pub struct CollectorStatusDto {
     pub storage: StorageDto,
     /// Every alert receiver (Alertmanagers, then webhooks) and how delivery to it goes.
     pub alert_delivery: Vec<DeliveryDto>,
+    /// Every remote-write endpoint (`[[export.remote_write]]`) and how far behind it is.
+    pub remote_write: Vec<RemoteWriteDto>,
+}
+
+/// One remote-write endpoint in `GET /api/collector/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteWriteDto {
+    /// The endpoint's URL, credentials shown as `***`.
+    pub url: String,
+    /// Cycles (one cluster's each) waiting in the queue.
+    pub queued_cycles: usize,
+    /// The queue's bound (`queue_capacity`).
+    pub queue_capacity: usize,
+    /// Cycles not yet delivered: queued, turned away by the full queue (to be read back from
+    /// the database), or being read back.
+    pub backlog_cycles: u64,
+    /// How old the oldest cycle not yet delivered is, in seconds (0 when none is owed).
+    pub backlog_seconds: f64,
+    /// Samples the endpoint accepted.
+    pub samples_sent: u64,
+    /// Requests the endpoint accepted.
+    pub requests_sent: u64,
+    /// Failed requests that were retried (transport errors, 429, 5xx).
+    pub failed_requests: u64,
+    /// Samples of requests the endpoint refused (another 4xx), dropped.
+    pub dropped_samples: u64,
+    /// Requests the endpoint refused, dropped.
+    pub dropped_requests: u64,
+    /// When a request was last accepted.
+    #[serde(with = "rfc3339_millis::option")]
+    pub last_success_at: Option<OffsetDateTime>,
+    /// The last failure, short and scrubbed of credentials.
+    pub last_error: Option<String>,
+    /// When it happened.
+    #[serde(with = "rfc3339_millis::option")]
+    pub last_error_at: Option<OffsetDateTime>,
+}
+
+impl From<&rockscope_remote_write::EndpointStatus> for RemoteWriteDto {
+    fn from(e: &rockscope_remote_write::EndpointStatus) -> RemoteWriteDto {
+        RemoteWriteDto {
+            url: e.url.clone(),
+            queued_cycles: e.queued_cycles,
+            queue_capacity: e.queue_capacity,
+            backlog_cycles: e.backlog_cycles,
+            backlog_seconds: e.backlog_seconds,
+            samples_sent: e.samples_sent,
+            requests_sent: e.requests_sent,
+            failed_requests: e.failed_requests,
+            dropped_samples: e.dropped_samples,
+            dropped_requests: e.dropped_requests,
+            last_success_at: e.last_success_at,
+            last_error: e.last_error.clone(),
+            last_error_at: e.last_error_at,
+        }
+    }
 }
 
 /// One alert receiver in `GET /api/collector/status`.

@@ -123,6 +123,8 @@ pub struct ApiState {
     /// rockscope's own metrics, which `/metrics` appends to the clusters' and
     /// [`observe_request`] records every request in.
     pub telemetry: rockscope_telemetry::Telemetry,
+    /// Remote write, for its backlog in `/api/collector/status`; `None` without endpoints.
+    pub remote_write: Option<Arc<rockscope_remote_write::RemoteWriter>>,
 }
 
 impl std::fmt::Debug for ApiState {

@@ -1,14 +1,14 @@
 //! `GET /api/collector/status`: this instance's shard, every registered cluster's collection
 //! status (nulls for a cluster the collector has not tried yet or another shard collects), the
-//! recent cycles, newest first, and the storage's
-//! own state (apart from the clusters': a failing disk is not a cluster that is down).
+//! recent cycles, newest first, the storage's own state (apart from the clusters': a failing
+//! disk is not a cluster that is down), alert delivery and remote write.
 
 use actix_web::{HttpResponse, web};
 
 use crate::ApiState;
 use crate::dto::{
-    ClusterShardDto, CollectorClusterDto, CollectorStatusDto, CycleDto, DeliveryDto, ShardDto,
-    StorageDto,
+    ClusterShardDto, CollectorClusterDto, CollectorStatusDto, CycleDto, DeliveryDto,
+    RemoteWriteDto, ShardDto, StorageDto,
 };
 use crate::error::{ApiError, blocking};
 
@@ -54,6 +54,11 @@ pub(crate) async fn collector_status(
             .delivery
             .as_ref()
             .map(|d| d.status().iter().map(DeliveryDto::from).collect())
+            .unwrap_or_default(),
+        remote_write: state
+            .remote_write
+            .as_ref()
+            .map(|w| w.status().iter().map(RemoteWriteDto::from).collect())
             .unwrap_or_default(),
     };
     Ok(HttpResponse::Ok().json(body))

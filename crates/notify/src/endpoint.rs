@@ -14,6 +14,9 @@ pub enum ReceiverKind {
     Alertmanager,
     /// Alertmanager's webhook payload, version 4, posted to the URL.
     Webhook,
+    /// Prometheus remote write (`rockscope-remote-write`), posted to the URL like a webhook;
+    /// never a receiver of alerts.
+    RemoteWrite,
 }
 
 impl ReceiverKind {
@@ -22,13 +25,14 @@ impl ReceiverKind {
         match self {
             ReceiverKind::Alertmanager => "alertmanager",
             ReceiverKind::Webhook => "webhook",
+            ReceiverKind::RemoteWrite => "remote_write",
         }
     }
 }
 
-/// One receiver, ready to be posted to.
+/// One receiver, ready to be posted to (with [`crate::post`]).
 #[derive(Debug, Clone)]
-pub(crate) struct Endpoint {
+pub struct Endpoint {
     pub(crate) kind: ReceiverKind,
     /// The URL requests go to: the configured one without user info (and, for an Alertmanager,
     /// with `/api/v2/alerts` appended).
@@ -50,8 +54,8 @@ struct Parts<'a> {
 }
 
 impl Endpoint {
-    /// Checks `config`'s URL and credentials.
-    pub(crate) fn new(kind: ReceiverKind, config: &ReceiverConfig) -> Result<Self, ConfigError> {
+    /// Checks `config`'s URL and credentials (and reads its token file).
+    pub fn new(kind: ReceiverKind, config: &ReceiverConfig) -> Result<Self, ConfigError> {
         let url = config.url.trim();
         let parts = split(url);
         let redacted_url = match &parts {
@@ -104,7 +108,7 @@ impl Endpoint {
                 post_url.truncate(post_url.trim_end_matches('/').len());
                 post_url.push_str("/api/v2/alerts");
             }
-            ReceiverKind::Webhook => {
+            ReceiverKind::Webhook | ReceiverKind::RemoteWrite => {
                 if let Some(query) = parts.query {
                     post_url.push('?');
                     post_url.push_str(query);
@@ -118,6 +122,19 @@ impl Endpoint {
             authorization,
             scrubber: Scrubber::new(secrets.iter().map(String::as_str)),
         })
+    }
+}
+
+impl Endpoint {
+    /// The configured URL with user info and query shown as `***`: how it is shown.
+    pub fn redacted_url(&self) -> &str {
+        &self.redacted_url
+    }
+
+    /// `text` (a receiver's answer, an error) without the endpoint's secrets, on one line of
+    /// at most 200 characters.
+    pub fn excerpt(&self, text: &str) -> String {
+        self.scrubber.excerpt(text)
     }
 }
 

@@ -1,16 +1,16 @@
 //! Logging a receiver that keeps failing without a line per attempt: the first failure is
 //! logged, then "still failing (N times)" at most every [`REPEAT_EVERY`], and the recovery once.
 //! (The collector's `repeat_log` does the same per cluster; this one belongs to one worker
-//! thread, so it needs no map and no lock.)
+//! thread, so it needs no map and no lock. Remote write's workers use it too.)
 
 use std::time::{Duration, Instant};
 
 /// The shortest time between two log lines about the same run of failures.
-pub(crate) const REPEAT_EVERY: Duration = Duration::from_secs(300);
+pub const REPEAT_EVERY: Duration = Duration::from_secs(300);
 
 /// What to log about a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Turn {
+pub enum Turn {
     /// The first failure after a success (or ever).
     First,
     /// Still failing, and nothing was logged for [`REPEAT_EVERY`]: `times` in a row.
@@ -21,14 +21,14 @@ pub(crate) enum Turn {
 
 /// One receiver's current run of failures.
 #[derive(Debug, Default)]
-pub(crate) struct FailureLog {
+pub struct FailureLog {
     times: u64,
     last_logged: Option<Instant>,
 }
 
 impl FailureLog {
     /// Records a failed attempt at `now`; says whether to log it.
-    pub(crate) fn failed(&mut self, now: Instant) -> Turn {
+    pub fn failed(&mut self, now: Instant) -> Turn {
         self.times += 1;
         match self.last_logged {
             Some(at) if self.times > 1 && now.saturating_duration_since(at) < REPEAT_EVERY => {
@@ -46,7 +46,7 @@ impl FailureLog {
     }
 
     /// Records a success: the number of failures in a row it ends, if any.
-    pub(crate) fn succeeded(&mut self) -> Option<u64> {
+    pub fn succeeded(&mut self) -> Option<u64> {
         let times = std::mem::take(&mut self.times);
         self.last_logged = None;
         (times > 0).then_some(times)
@@ -54,7 +54,7 @@ impl FailureLog {
 }
 
 /// Logs a failed attempt as `turn` says (warn, or debug when quiet).
-pub(crate) fn warn(turn: Turn, message: std::fmt::Arguments<'_>) {
+pub fn warn(turn: Turn, message: std::fmt::Arguments<'_>) {
     match turn {
         Turn::First => log::warn!("{message}"),
         Turn::Again { times } => log::warn!(

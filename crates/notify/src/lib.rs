@@ -6,11 +6,16 @@
 //! and queues them; one worker thread per receiver posts them (`worker`), with retries and a
 //! bounded queue, so a dead or hung receiver never holds up the caller. Delivery is described in
 //! `docs/ALERTS.md`.
+//!
+//! Remote write (`rockscope-remote-write`) pushes through the same parts: a checked
+//! [`Endpoint`] (URL, credentials, what to scrub), [`post`] and its [`Attempt`], and the
+//! [`failure_log`] of a receiver that keeps failing.
 
 mod config;
 mod due;
 mod endpoint;
-mod failure_log;
+pub mod failure_log;
+mod http;
 mod payload;
 mod queue;
 mod retry;
@@ -25,11 +30,11 @@ use rockscope_model::alert::{Alert, AlertState};
 use time::OffsetDateTime;
 
 pub use config::{BasicAuth, ConfigError, NotifyConfig, ReceiverConfig, Secret};
-pub use endpoint::ReceiverKind;
+pub use endpoint::{Endpoint, ReceiverKind};
+pub use http::{Attempt, agent, post};
 pub use queue::ReceiverStatus;
 
 use crate::due::{Cadence, Receivers};
-use crate::endpoint::Endpoint;
 use crate::queue::{Notification, Queue};
 use crate::worker::Worker;
 

@@ -9,11 +9,20 @@ pub(crate) const REDACTED: &str = "***";
 /// Characters kept of a receiver's answer or an error.
 pub(crate) const EXCERPT_CHARS: usize = 200;
 
-/// The secrets of one receiver, in every form it could send them back in.
-#[derive(Debug, Clone, Default)]
+/// The secrets of one receiver, in every form it could send them back in. Its `Debug` shows
+/// how many, never which.
+#[derive(Clone, Default)]
 pub(crate) struct Scrubber {
     /// Longest first, so that `user:password` goes before the bare password it contains.
     needles: Vec<String>,
+}
+
+impl std::fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scrubber")
+            .field("secrets", &self.needles.len())
+            .finish()
+    }
 }
 
 impl Scrubber {
@@ -105,6 +114,8 @@ mod tests {
         let text = "token to\"ken, json \"to\\\"ken\", basic user:pw";
         let clean = s.scrub(text);
         assert_eq!(clean, "token ***, json \"***\", basic ***");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("ken") && !shown.contains("pw"), "{shown}");
     }
 
     #[test]

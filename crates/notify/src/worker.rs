@@ -2,7 +2,6 @@
 //! them, retrying with backoff (see `retry`), so that a slow or dead receiver holds up only its
 //! own queue.
 
-use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,28 +9,9 @@ use time::OffsetDateTime;
 
 use crate::endpoint::Endpoint;
 use crate::failure_log::{self, FailureLog};
+use crate::http::{self, Attempt};
 use crate::queue::{Notification, Queue};
-use crate::retry::{self, MAX_ATTEMPTS, Verdict};
-
-/// Bytes of a refusal's body kept for the error.
-const ERROR_BODY_BYTES: u64 = 4096;
-/// Bytes of a success's body read (and thrown away), so the connection can be reused.
-const OK_BODY_BYTES: u64 = 64 * 1024;
-
-/// How one attempt went.
-#[derive(Debug)]
-enum Attempt {
-    Delivered,
-    /// Worth another try, after `retry_after` when the receiver said.
-    Failed {
-        error: String,
-        retry_after: Option<Duration>,
-    },
-    /// Another try cannot help.
-    Refused {
-        error: String,
-    },
-}
+use crate::retry::{self, MAX_ATTEMPTS};
 
 /// One receiver's worker.
 pub(crate) struct Worker {
@@ -44,21 +24,10 @@ pub(crate) struct Worker {
 
 impl Worker {
     pub(crate) fn new(endpoint: Endpoint, queue: Arc<Queue>, timeout: Duration) -> Self {
-        let agent = ureq::Agent::config_builder()
-            // Statuses are judged by `retry::verdict`, with the body's start as the reason.
-            .http_status_as_error(false)
-            // A redirect of a POST is not followed (ureq would turn it into a GET).
-            .max_redirects(0)
-            // Receivers are addressed directly, never through a proxy from the environment.
-            .proxy(None)
-            .timeout_global(Some(timeout))
-            .user_agent(concat!("rockscope/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
         Self {
+            agent: http::agent(timeout),
             endpoint,
             queue,
-            agent,
             timeout,
             failures: FailureLog::default(),
         }
@@ -144,57 +113,7 @@ impl Worker {
 
     /// One POST of `body`, ending within `limit`.
     fn attempt(&self, body: &[u8], limit: Duration) -> Attempt {
-        let mut request = self
-            .agent
-            .post(&self.endpoint.post_url)
-            .config()
-            .timeout_global(Some(limit))
-            .build()
-            .header("Content-Type", "application/json");
-        if let Some(authorization) = &self.endpoint.authorization {
-            request = request.header("Authorization", authorization.expose());
-        }
-        let mut response = match request.send(body) {
-            Ok(response) => response,
-            Err(e) => {
-                return Attempt::Failed {
-                    error: self.endpoint.scrubber.excerpt(&e.to_string()),
-                    retry_after: None,
-                };
-            }
-        };
-        let status = response.status().as_u16();
-        let verdict = retry::verdict(status);
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(retry::parse_retry_after);
-        let keep = if verdict == Verdict::Delivered {
-            OK_BODY_BYTES
-        } else {
-            ERROR_BODY_BYTES
-        };
-        let mut head = Vec::new();
-        // Best effort: a body cut short changes nothing about the verdict.
-        let _ = response
-            .body_mut()
-            .as_reader()
-            .take(keep)
-            .read_to_end(&mut head);
-        let error = || {
-            let text = String::from_utf8_lossy(&head);
-            self.endpoint
-                .scrubber
-                .excerpt(&format!("HTTP {status}: {text}"))
-        };
-        match verdict {
-            Verdict::Delivered => Attempt::Delivered,
-            Verdict::Retry => Attempt::Failed {
-                error: error(),
-                retry_after,
-            },
-            Verdict::Refused => Attempt::Refused { error: error() },
-        }
+        let json = [("Content-Type", "application/json")];
+        http::post(&self.agent, &self.endpoint, &json, body, limit)
     }
 }

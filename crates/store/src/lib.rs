@@ -62,6 +62,7 @@
 //! | `alerts` | one per cluster and alert that is not inactive: `cluster_id`, `fingerprint`, `rule`, `labels`/`annotations` (JSON), `state`, `severity`, `value`, the alert's times, `last_sent_at`/`last_sent_state` | primary `(cluster_id, fingerprint)` |
 //! | `alert_events` | alert history, one per state change: `cluster_id`, `at`, `rule`, `fingerprint`, `labels` (JSON), `state`, `severity`, `value` | `(cluster_id, at)`, `(at)` |
 //! | `alert_rules` | user rules created through the API: `name`, `spec` (the rule as JSON), `created_at`, `updated_at` | `name` |
+//! | `remote_write_progress` | per remote-write endpoint (`endpoint`: its URL) and cluster, `sent_until`: the newest cycle delivered (or refused for good) | primary `(endpoint, cluster_id)` |
 //! | `collection_errors` | per-cluster errors: `cluster_id`, `at` (last time), `stage`, `code`, `message`, `count`, `first_at` | `(cluster_id, at)`, `(at)` |
 //!
 //! Every table is `STRICT`; every per-cluster table references `clusters(id) ON DELETE CASCADE`.
@@ -110,6 +111,7 @@ mod gate;
 mod generation;
 mod health;
 pub mod outcomes;
+pub mod remote_write;
 pub mod retention;
 pub mod runs;
 mod schema;

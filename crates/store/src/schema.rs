@@ -49,6 +49,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "alerts: current alerts, their history and the user rules of the API",
         apply: v6_alerts,
     },
+    Migration {
+        name: "remote write: how far each endpoint was sent each cluster's cycles",
+        apply: v7_remote_write_progress,
+    },
 ];
 
 /// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
@@ -388,6 +392,18 @@ CREATE TABLE alert_rules (
     spec TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
+) STRICT;",
+    )?;
+    Ok(())
+}
+
+fn v7_remote_write_progress(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE remote_write_progress (
+    endpoint TEXT NOT NULL,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    sent_until INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, cluster_id)
 ) STRICT;",
     )?;
     Ok(())

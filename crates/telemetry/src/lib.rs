@@ -8,7 +8,8 @@
 //!   [`Telemetry::encode`] appends the families to a `/metrics` body in either text format.
 //! * Read at scrape time, through `prometheus-client` custom collectors: the process
 //!   (`process.rs`, `/proc/self` on Linux), the database and WAL files (`files.rs`) and alert
-//!   delivery's counts (`delivery.rs`, `rockscope_notify::Notifier::status`).
+//!   delivery's counts (`delivery.rs`, `rockscope_notify::Notifier::status`) and remote write's
+//!   backlog (`remote_write.rs`, `rockscope_remote_write::RemoteWriter::status`).
 //! * `convert.rs`: `prometheus-client` writes OpenMetrics only; the Prometheus text 0.0.4 form
 //!   is converted from it.
 //!
@@ -20,6 +21,7 @@ mod convert;
 mod delivery;
 mod files;
 mod process;
+mod remote_write;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +74,7 @@ struct Inner {
     alert_duration: Histogram,
     database: Arc<files::DatabaseFiles>,
     delivery: Arc<delivery::Delivery>,
+    remote_write: Arc<remote_write::RemoteWrite>,
 }
 
 /// A label value already escaped for the text formats (`prometheus-client` writes label values
@@ -219,6 +222,8 @@ impl Telemetry {
         registry.register_collector(Box::new(Arc::clone(&database)));
         let delivery = Arc::new(delivery::Delivery::default());
         registry.register_collector(Box::new(Arc::clone(&delivery)));
+        let remote_write = Arc::new(remote_write::RemoteWrite::default());
+        registry.register_collector(Box::new(Arc::clone(&remote_write)));
         registry.register_collector(Box::new(process::Process));
 
         Telemetry {
@@ -235,6 +240,7 @@ impl Telemetry {
                 alert_duration,
                 database,
                 delivery,
+                remote_write,
             }),
         }
     }
@@ -249,6 +255,12 @@ impl Telemetry {
     /// first call wins.
     pub fn watch_delivery(&self, notifier: Arc<Notifier>) {
         let _ = self.inner.delivery.notifier.set(notifier);
+    }
+
+    /// Reports remote write's backlog and counts by endpoint, read from
+    /// [`RemoteWriter::status`] at each scrape. The first call wins.
+    pub fn watch_remote_write(&self, writer: Arc<rockscope_remote_write::RemoteWriter>) {
+        let _ = self.inner.remote_write.writer.set(writer);
     }
 
     /// A collection cycle (tick) ended after `duration`.

@@ -43,6 +43,7 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
         delivery: None,
         exported: Default::default(),
         telemetry: Default::default(),
+        remote_write: None,
     }
 }
 
