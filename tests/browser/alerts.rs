@@ -315,6 +315,33 @@ fn badge_overview_block_and_alerts_page() {
                    .map(s => document.querySelector(`label[for=\"${s.id}\"]`)?.textContent)")
             .await;
         assert_eq!(labelled, json!(["Cluster", "Severity", "State"]));
+        // On a phone nothing scrolls sideways: not the page, not a table (each row is a card).
+        browser.size(390, 844).await;
+        let sideways = browser
+            .js("const d = document.documentElement;\
+                 const wide = [...document.querySelectorAll('.table-wrap')]\
+                   .filter(w => w.scrollWidth > w.clientWidth)\
+                   .map(w => w.querySelector('caption')?.textContent);\
+                 return [d.scrollWidth <= window.innerWidth, wide]")
+            .await;
+        assert_eq!(sideways, json!([true, []]), "at 390 px");
+        let labels = browser
+            .js(
+                "return [...document.querySelector('table.alerts tr.alert-row').cells]\
+                   .map(c => c.dataset.label ?? null)",
+            )
+            .await;
+        assert_eq!(
+            labels,
+            json!([null, null, null, "Cluster", "Node", "Value", "Since"]),
+            "each plain cell names its column; badges and the row's name need none"
+        );
+        browser.size(1280, 800).await;
+        let head = browser
+            .js("const t = document.querySelector('table.alerts');\
+                 return [getComputedStyle(t.tHead).position, t.tHead.rows[0].cells.length]")
+            .await;
+        assert_eq!(head, json!(["static", 7]), "a plain table at 1280 px");
         browser.screenshots("alerts-page").await;
 
         // Filter: critical only, then pending only.

@@ -258,11 +258,11 @@ const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "StarRocksQueryErrors",
         item: "#19 Query Failure Alert (error rate)",
-        expr: "fe.query_error_per_second > 0.1",
+        expr: "fe.query_error_per_second_15s > 0.1",
         severity: Warning,
         for_duration: "30s",
         summary: "{{ $value | printf \"%.2f\" }} failed queries per second on FE {{ $labels.instance }} ({{ $labels.cluster }})",
-        description: "FE {{ $labels.instance }} of cluster {{ $labels.cluster }} failed {{ $value | printf \"%.2f\" }} queries per second over the last interval (syntax errors and timeouts included).",
+        description: "FE {{ $labels.instance }} of cluster {{ $labels.cluster }} failed {{ $value | printf \"%.2f\" }} queries per second over its last 15 s (syntax errors and timeouts included).",
         runbook: "`grep 'State=ERR' fe.audit.log` (or the AuditLoader table) to see which queries fail; for internal errors take the stack from fe.log and a query dump.",
     },
     Builtin {

@@ -3,8 +3,8 @@
 //! When [`ApiState::api_token`] is set, a request passes only with
 //! `Authorization: Bearer <token>`, compared in constant time; anything else is answered
 //! `401 unauthorized` before the handler (and its body extractor) runs. The optional
-//! [`ApiState::api_read_token`] passes for reads only (`GET`, `HEAD`); any other method with it
-//! is `403 forbidden`. `/health` and `/ready` are outside the `/api` scope and stay open. The
+//! [`ApiState::api_read_token`] passes for reads only (`GET`, `HEAD`, and the `POST`s of
+//! [`READ_ONLY_POSTS`], which change nothing); any other method with it is `403 forbidden`. `/health` and `/ready` are outside the `/api` scope and stay open. The
 //! header is never logged.
 //!
 //! Without a token (loopback binds only), a request passes only when its `Host` is a loopback
@@ -75,7 +75,24 @@ fn refuse<B>(
     Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
 }
 
-/// The admin token passes every request, the read token reads only (`GET`, `HEAD`).
+/// The `POST` routes the read token may call: they read stored data and change nothing (a `POST`
+/// only because the request has a body). Compared with the raw path, so any other spelling of
+/// it is refused, never let through.
+const READ_ONLY_POSTS: &[&str] = &[
+    // Replays a rule over stored history: nothing is stored, nobody is notified.
+    "/api/alert-rules/test",
+];
+
+/// Whether the read token may make this request.
+fn is_read(req: &ServiceRequest) -> bool {
+    match *req.method() {
+        Method::GET | Method::HEAD => true,
+        Method::POST => READ_ONLY_POSTS.contains(&req.path()),
+        _ => false,
+    }
+}
+
+/// The admin token passes every request, the read token reads only ([`is_read`]).
 fn check_token(req: &ServiceRequest, admin: &str, read: Option<&str>) -> Result<(), ApiError> {
     let given = req
         .headers()
@@ -89,12 +106,15 @@ fn check_token(req: &ServiceRequest, admin: &str, read: Option<&str>) -> Result<
     if !read.is_some_and(|read| constant_time_eq(given.as_bytes(), read.as_bytes())) {
         return Err(ApiError::Unauthorized);
     }
-    if matches!(*req.method(), Method::GET | Method::HEAD) {
+    if is_read(req) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(
-            "the read-only token allows GET and HEAD only; {} needs the admin token (server.api_token)",
-            req.method()
+            "the read-only token allows GET, HEAD and POST {} only; {} {} needs the admin token \
+             (server.api_token)",
+            READ_ONLY_POSTS.join(", "),
+            req.method(),
+            req.path()
         )))
     }
 }

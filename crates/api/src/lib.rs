@@ -107,7 +107,8 @@ pub struct ApiState {
     /// The bearer token `/api` requests must carry; `None` means no auth, and then only
     /// loopback `Host` values are accepted.
     pub api_token: Option<String>,
-    /// A second token that allows reads only (`GET`, `HEAD`); used only with `api_token`.
+    /// A second token that allows reads only (`GET`, `HEAD`, and `POST /api/alert-rules/test`,
+    /// a replay that changes nothing); used only with `api_token`.
     pub api_read_token: Option<String>,
     /// Probes clusters for the test endpoint.
     pub tester: Arc<dyn ClusterTester>,

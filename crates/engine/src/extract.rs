@@ -146,6 +146,9 @@ pub struct FeMetrics {
     pub qps: Option<f64>,
     /// `starrocks_fe_rps` gauge.
     pub rps: Option<f64>,
+    /// `starrocks_fe_query_err_rate` gauge: failed queries per second over the FE's last
+    /// `MetricCalculator` tick (15 s).
+    pub query_err_rate: Option<f64>,
     /// The latency window gauges.
     pub latency_window: LatencyWindow,
     /// The latency summary quantiles.
@@ -356,6 +359,7 @@ pub fn extract_fe(body: &[u8]) -> FeMetrics {
             }
             "starrocks_fe_qps" => m.qps = Some(v),
             "starrocks_fe_rps" => m.rps = Some(v),
+            "starrocks_fe_query_err_rate" => m.query_err_rate = Some(v),
             "starrocks_fe_query_latency" => {
                 let w = &mut m.latency_window;
                 let slot = match s.label("type").as_deref() {
@@ -568,6 +572,7 @@ starrocks_fe_slow_query 3
 starrocks_fe_request_total 2000
 starrocks_fe_qps 12.5
 starrocks_fe_rps NaN
+starrocks_fe_query_err_rate 0.125
 starrocks_fe_query_latency{type=\"mean\"} 4.0
 starrocks_fe_query_latency{type=\"99_quantile\"} 40.0
 starrocks_fe_connection_total 7
@@ -612,6 +617,7 @@ node_info{type=\"is_master\"} 1
         assert_eq!(m.counters.latency_count, Some(100.0));
         assert_eq!(m.qps, Some(12.5));
         assert_eq!(m.rps, None, "NaN is missing");
+        assert_eq!(m.query_err_rate, Some(0.125));
         assert_eq!(m.latency_window.mean, Some(4.0));
         assert_eq!(m.latency_window.p99, Some(40.0));
         assert_eq!(m.latency_window.p50, None);

@@ -61,6 +61,7 @@ pub(crate) fn node_snapshot(
         qps: figures.fe.and_then(|f| f.qps),
         query_latency_p99: figures.fe.and_then(|f| f.latency.p99),
         query_error_per_second: figures.fe.and_then(|f| f.error_per_second),
+        query_error_per_second_15s: figures.fe.and_then(|f| f.error_per_second_15s),
         connections: to_i64(fe.and_then(|m| m.connections)),
         network_send_rate: c.and_then(|c| c.net_send),
         network_receive_rate: c.and_then(|c| c.net_recv),

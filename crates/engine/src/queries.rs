@@ -11,10 +11,11 @@ use crate::latency::{FeLatency, Latency, combine, fe_latency};
 use crate::nodes::Node;
 use crate::rates::{increase, pct, per_second, sum_opt, to_i64};
 
-/// The period of StarRocks' FE `MetricCalculator` timer, which sets the `qps`/`rps` gauges.
+/// The period of StarRocks' FE `MetricCalculator` timer, which sets the `qps`/`rps`/
+/// `query_err_rate` gauges.
 pub const CALCULATOR_TICK_SECS: f64 = 15.0;
 
-/// The true rate behind a `qps`/`rps` gauge.
+/// The true rate behind a `qps`/`rps`/`query_err_rate` gauge.
 ///
 /// `MetricCalculator.update` divides a tick's increase by `(currentTs − lastTs) / 1000 + 1`
 /// (integer milliseconds, integer division): 16 over its 15 s tick, so the gauge reads
@@ -30,6 +31,9 @@ pub(crate) struct FeQueries {
     pub qps: Option<f64>,
     /// Failed queries per second over the interval (`None` without a previous scrape).
     pub error_per_second: Option<f64>,
+    /// Failed queries per second over the FE's last 15 s tick (its corrected `query_err_rate`):
+    /// a window that does not shrink with the collection interval.
+    pub error_per_second_15s: Option<f64>,
     /// Its own latency.
     pub latency: Latency,
 }
@@ -89,6 +93,7 @@ impl Counts {
 /// One FE's figures of the cycle.
 struct FeCycle {
     qps: Option<f64>,
+    error_per_second_15s: Option<f64>,
     rps: Option<f64>,
     from_gauges: bool,
     /// Counter increases over the interval (fields `None` without a previous scrape).
@@ -124,6 +129,7 @@ fn fe_cycle(m: &FeMetrics, n: &Node<'_>) -> FeCycle {
     };
     FeCycle {
         qps,
+        error_per_second_15s: calculator_rate(m.query_err_rate),
         rps,
         from_gauges,
         increases,
@@ -172,6 +178,7 @@ pub(crate) fn query_figures(nodes: &[Node<'_>]) -> QueryFigures {
                 let q = FeQueries {
                     qps: f.qps,
                     error_per_second: per_second(f.increases.query_err, f.seconds),
+                    error_per_second_15s: f.error_per_second_15s,
                     latency: f.latency,
                 };
                 (*i, q)

@@ -974,6 +974,12 @@ static NODE_METRICS: &[MetricName] = &[
         "Failed queries per second over the interval (FE; None on its first scrape)",
     ),
     metric(
+        "query_error_per_second_15s",
+        "queries_failed_15s_per_second",
+        PerSecond,
+        "Failed queries per second over the FE's own 15 s window (FE, query_err_rate)",
+    ),
+    metric(
         "connections",
         "connections",
         Count,

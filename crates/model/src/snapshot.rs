@@ -367,6 +367,9 @@ pub struct NodeSnapshot {
     pub query_latency_p99: Option<f64>,
     /// Failed queries per second over the interval (FE; `None` on its first scrape).
     pub query_error_per_second: Option<f64>,
+    /// Failed queries per second over the FE's own 15 s window, whatever the collection
+    /// interval (FE, `starrocks_fe_query_err_rate` corrected like `qps`).
+    pub query_error_per_second_15s: Option<f64>,
     /// Open MySQL connections (FE).
     pub connections: Option<i64>,
     /// Bytes sent per second, loopback excluded (BE/CN).

@@ -309,6 +309,7 @@ column_set! {
         qps: Real,
         query_latency_p99: Real,
         query_error_per_second: Real,
+        query_error_per_second_15s: Real,
         connections: Int,
         network_send_rate: Real,
         network_receive_rate: Real,

@@ -231,7 +231,7 @@ fn cases() -> Vec<Case> {
             "StarRocksQueryErrors",
             |k, i| {
                 if k == NodeKind::Fe && i == 1 {
-                    json!({"query_error_per_second": 0.5})
+                    json!({"query_error_per_second_15s": 0.5})
                 } else {
                     json!({})
                 }

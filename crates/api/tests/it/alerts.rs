@@ -297,13 +297,55 @@ async fn the_read_token_reads_alerts_but_cannot_write_rules() {
             .uri("/api/alert-rules/Busy")
             .set_json(body.clone()),
         TestRequest::delete().uri("/api/alert-rules/Busy"),
+        // Only the exact path of the replay is open to the read token.
         TestRequest::post()
-            .uri("/api/alert-rules/test")
+            .uri("/api/alert-rules/test/")
             .set_json(json!({"rule": body, "cluster_id": 1})),
+        TestRequest::post().uri("/api/clusters/1/test"),
     ] {
         send!(app, authed(req, READ_TOKEN)).error(403, "forbidden");
     }
     assert!(store.user_rules().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn the_read_token_replays_a_rule_and_nothing_is_stored() {
+    let store = store();
+    let id = store.create_cluster(&new_cluster("prod")).unwrap().id;
+    let now = OffsetDateTime::now_utc();
+    for i in 0..10 {
+        let at = now - time::Duration::minutes(20 - i);
+        store
+            .insert_cycle(&snapshot(id, at, json!({"qps": 2000.0})), &[])
+            .unwrap();
+    }
+    let app = actix_web::test::init_service(
+        actix_web::App::new().configure(rockscope_api::configure(with_tokens(&store, vec![]))),
+    )
+    .await;
+    let replay = || {
+        TestRequest::post()
+            .uri("/api/alert-rules/test")
+            .set_json(json!({
+                "rule": {"name": "Busy", "expr": "qps > 1000", "for": "2m"},
+                "cluster_id": id,
+                "range": "1h",
+            }))
+    };
+    let v = send!(app, authed(replay(), READ_TOKEN)).ok_json();
+    assert_eq!(v["would_fire"], true, "{v}");
+    assert_eq!(v["cycles"], 10, "{v}");
+    // The admin token still may, and no token still may not.
+    send!(app, authed(replay(), TOKEN)).ok_json();
+    send!(app, replay()).error(401, "unauthorized");
+    // A replay stores nothing: no rule, no alert, no history.
+    assert!(store.user_rules().unwrap().is_empty());
+    let alerts = send!(
+        app,
+        authed(TestRequest::get().uri("/api/alerts"), READ_TOKEN)
+    )
+    .ok_json();
+    assert_eq!(alerts["alerts"], json!([]), "{alerts}");
 }
 
 #[actix_web::test]

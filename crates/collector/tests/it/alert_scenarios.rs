@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rockscope_alerts::{ClusterView, RuleSet, evaluate};
 use rockscope_collector::fetch_cycle;
 use rockscope_engine::{EngineState, aggregate};
-use rockscope_model::{Alert, AlertState, MetricsSnapshot, NodeSnapshot};
+use rockscope_model::{Alert, AlertState, MetricsSnapshot, NodeKind, NodeSnapshot};
 use rockscope_notify::{Notifier, NotifyConfig, ReceiverConfig};
 use rockscope_sim::{
     ClusterInfo, ClusterSpec, Condition, EngineTask, Fault, NodeId, ReceivedRequest, Receiver,
@@ -186,6 +186,8 @@ fn scenarios() -> Vec<Scenario> {
 struct Tracked {
     id: i64,
     info: ClusterInfo,
+    /// The collection interval the cycles play.
+    interval: Duration,
     client: ClusterClient,
     engine: EngineState,
     history: Vec<MetricsSnapshot>,
@@ -207,6 +209,22 @@ fn client_for(info: &ClusterInfo) -> ClusterClient {
 }
 
 impl Tracked {
+    fn new(id: i64, info: ClusterInfo, interval: Duration) -> Tracked {
+        Tracked {
+            id,
+            client: client_for(&info),
+            info,
+            interval,
+            engine: EngineState::default(),
+            history: Vec::new(),
+            nodes: Vec::new(),
+            alerts: Vec::new(),
+            last_success_at: None,
+            failed_cycles: 0,
+            fired: BTreeSet::new(),
+        }
+    }
+
     /// One cycle at the simulator's `now`: fetch, aggregate, evaluate, deliver.
     fn cycle(
         &mut self,
@@ -244,14 +262,20 @@ impl Tracked {
         let view = ClusterView {
             cluster_id: self.id,
             cluster_name: &self.info.name,
-            interval: STEP,
+            interval: self.interval,
             history: &self.history,
             nodes: &self.nodes,
             last_success_at: self.last_success_at,
             failed_cycles: self.failed_cycles,
         };
         let mut evaluation = evaluate(rules, &view, &self.alerts, now);
-        notifier.submit(self.id, &self.info.name, &mut evaluation.alerts, STEP, now);
+        notifier.submit(
+            self.id,
+            &self.info.name,
+            &mut evaluation.alerts,
+            self.interval,
+            now,
+        );
         for alert in &evaluation.alerts {
             if alert.state == AlertState::Firing {
                 self.fired.insert(alert.rule.clone());
@@ -335,18 +359,7 @@ fn every_builtin_rule_fires_on_its_fault_and_resolves_when_healed() {
         .clusters()
         .into_iter()
         .enumerate()
-        .map(|(i, info)| Tracked {
-            id: i as i64 + 1,
-            client: client_for(&info),
-            info,
-            engine: EngineState::default(),
-            history: Vec::new(),
-            nodes: Vec::new(),
-            alerts: Vec::new(),
-            last_success_at: None,
-            failed_cycles: 0,
-            fired: BTreeSet::new(),
-        })
+        .map(|(i, info)| Tracked::new(i as i64 + 1, info, STEP))
         .collect();
     let run_phase = |clusters: &mut Vec<Tracked>| {
         for c in clusters.iter_mut() {
@@ -426,5 +439,81 @@ fn every_builtin_rule_fires_on_its_fault_and_resolves_when_healed() {
             );
         }
     }
+    notifier.shutdown();
+}
+
+/// `StarRocksQueryErrors` whatever the collection interval: at a 1 s interval, a steady
+/// 0.05 failed queries per second (half the threshold, one failure every 20 s) reads 1/s over
+/// each interval that holds a failure, which made the rule go pending on noise; over the FE's own
+/// 15 s window it never exceeds 1/15 s, so the rule must never go pending. A sustained 2/s fires
+/// it.
+#[test]
+fn query_errors_rule_ignores_a_short_collection_interval() {
+    const RULE: &str = "StarRocksQueryErrors";
+    const SECOND: Duration = Duration::from_secs(1);
+    let rules = RuleSet::build(&[], &[]).unwrap();
+    let spec = ClusterSpec::new("errors", 1, 1, Version::V4_0);
+    let sim = Simulator::start(SimConfig::with_clusters(vec![spec]).seed(5)).unwrap();
+    sim.set_manual_time(Some(sim.now()));
+    let fe0 = Some(NodeId::fe(0));
+    // The FE's own traffic (and the failures in it) all but stops, so that the only failures
+    // are the steady ones.
+    sim.set_condition("errors", fe0, Condition::QpsFactor(1e-9))
+        .unwrap();
+    sim.set_condition("errors", fe0, Condition::QueryErrors(0.05))
+        .unwrap();
+    // Past the FE's 15 s tick that still held its own traffic.
+    sim.advance(Duration::from_secs(40));
+    let notifier = Notifier::start(NotifyConfig::default()).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let info = sim.cluster("errors").unwrap();
+    let mut c = Tracked::new(1, info, SECOND);
+    let fe_rates = |c: &Tracked| {
+        let fe = c
+            .nodes
+            .iter()
+            .find(|n| n.node_type == NodeKind::Fe)
+            .unwrap();
+        (fe.query_error_per_second, fe.query_error_per_second_15s)
+    };
+    let mut noisy_intervals = 0;
+    for _ in 0..180 {
+        sim.advance(SECOND);
+        let now = sim.now();
+        c.cycle(&runtime, &rules, &notifier, now);
+        let (interval_rate, window_rate) = fe_rates(&c);
+        if interval_rate.is_some_and(|r| r >= 1.0) {
+            noisy_intervals += 1;
+        }
+        let window_rate = window_rate.expect("the FE serves query_err_rate");
+        assert!(window_rate <= 1.0 / 15.0 + 1e-9, "{window_rate} at {now}");
+        assert!(
+            c.alerts.iter().all(|a| a.rule != RULE),
+            "{RULE} went {:?} at {now} on a steady 0.05/s",
+            c.alerts.iter().find(|a| a.rule == RULE).map(|a| a.state)
+        );
+    }
+    // The noise the rule must not follow: 1 failure in a 1 s interval is 1/s.
+    assert!(noisy_intervals >= 8, "{noisy_intervals} noisy intervals");
+
+    sim.set_condition("errors", fe0, Condition::QueryErrors(2.0))
+        .unwrap();
+    for _ in 0..75 {
+        sim.advance(SECOND);
+        let now = sim.now();
+        c.cycle(&runtime, &rules, &notifier, now);
+    }
+    let alert = c.alerts.iter().find(|a| a.rule == RULE);
+    assert_eq!(
+        alert.map(|a| a.state),
+        Some(AlertState::Firing),
+        "{RULE} on a sustained 2/s"
+    );
+    let (_, window_rate) = fe_rates(&c);
+    let rate = window_rate.unwrap();
+    assert!((rate - 2.0).abs() < 0.1, "{rate}");
     notifier.shutdown();
 }

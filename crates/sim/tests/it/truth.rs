@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rockscope_sim::{NodeId, NodeKind, SimConfig, Simulator, Version};
+use rockscope_sim::{Condition, NodeId, NodeKind, SimConfig, Simulator, Version};
 
 use crate::support::{
     Sample, by_series, get, monotonic_names, parse_prom, sum_where, value, within,
@@ -209,6 +209,37 @@ fn qps_gauge_reads_fifteen_sixteenths_of_the_true_rate() {
         gt.qps
     );
     assert!(gt.qps * 15.0 > 100.0, "enough queries for the check");
+    // query_err_rate: the same tick's failed queries, through the same division.
+    let err_rate = value(&s, "starrocks_fe_query_err_rate", &[]).unwrap();
+    let errors = gt.query_errors as f64;
+    assert!(
+        (err_rate * 16.0 - errors).abs() <= 1.0 + 1e-9,
+        "{err_rate} × 16 vs {errors} failed in the tick"
+    );
+}
+
+#[test]
+fn query_err_rate_follows_the_error_counter_over_the_tick() {
+    // 2 extra failures a second on top of the model's own (under 0.1/s): the gauge reads the
+    // last closed tick's Δquery_err / 16. The clock stays on a whole minute: the tick is
+    // [now − 15 s, now].
+    let (sim, info) = start(Version::V4_0, 1, 1);
+    sim.set_condition("sim-1", Some(NodeId::fe(0)), Condition::QueryErrors(2.0))
+        .unwrap();
+    sim.advance(Duration::from_secs(60));
+    let fe = info.node(NodeId::fe(0)).unwrap().addr;
+    let scrape = || parse_prom(get(fe, "/metrics", ROOT).text());
+    let now = scrape();
+    let err_rate = value(&now, "starrocks_fe_query_err_rate", &[]).unwrap();
+    sim.set_manual_time(Some(sim.now() - time::Duration::seconds(15)));
+    let tick_start = scrape();
+    let delta = value(&now, "starrocks_fe_query_err", &[]).unwrap()
+        - value(&tick_start, "starrocks_fe_query_err", &[]).unwrap();
+    assert!((30.0..=32.0).contains(&delta), "{delta} failed in the tick");
+    assert!(
+        (err_rate * 16.0 - delta).abs() < 1e-9,
+        "{err_rate} × 16 vs {delta}"
+    );
 }
 
 #[test]

@@ -47,8 +47,15 @@ function node(labels) {
   return labels.instance ? [labels.instance, labels.path ? ` ${labels.path}` : ''].join('') : 'cluster';
 }
 
+/** A table whose rows become labelled cards on a phone (`table.stack` in app.css): each cell
+ *  carries its column's name, shown before it there (a badge names itself and needs none). */
 function table(caption, columns, rows, empty, cls = '') {
-  return h('div', { class: 'table-wrap' }, h('table', { class: cls },
+  for (const row of rows) {
+    [...row.cells].forEach((cell, i) => {
+      if (cell.tagName === 'TD' && !cell.querySelector(':scope > .badge')) cell.dataset.label = columns[i];
+    });
+  }
+  return h('div', { class: 'table-wrap' }, h('table', { class: `stack ${cls}`.trim() },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: columns.length }, empty)))));
