@@ -18,15 +18,19 @@ use crate::prometheus::{Prometheus, PrometheusOptions};
 use crate::support::{AppConfig, ConfigCluster, TestApp, wait_for};
 
 const DASHBOARD: &str = include_str!("../../docs/grafana/rockscope-overview.json");
+/// The export's contract, whose "rockscope's own health" table a telemetry test holds to what
+/// rockscope writes.
+const EXPORT_DOC: &str = include_str!("../../docs/EXPORT.md");
 const DATASOURCE: &str = "${DS_PROMETHEUS}";
 const TOKEN: &str = "grafana-e2e-token-0123456789";
-/// The rows of the overview page the dashboard mirrors.
-const ROWS: [&str; 5] = [
+/// The rows of the overview page the dashboard mirrors, then rockscope's own health.
+const ROWS: [&str; 6] = [
     "Performance",
     "Resources",
     "Nodes",
     "Collector health",
     "Alerts",
+    "rockscope itself",
 ];
 /// Grafana's `$__rate_interval` at a 1 s scrape interval is 4 × 1 s at the least; a wider
 /// window gives every rate more than two samples.
@@ -86,6 +90,27 @@ fn metric_names(expr: &str) -> Vec<&str> {
         rest = &tail[end..];
     }
     names
+}
+
+/// rockscope's own families as `docs/EXPORT.md` lists them: name, unit, and whether they carry
+/// a `cluster` label.
+fn own_families() -> Vec<(String, Unit, bool)> {
+    let start = EXPORT_DOC
+        .find("## rockscope's own health")
+        .expect("EXPORT.md has the self-metrics section");
+    EXPORT_DOC[start..]
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let unit = match *cells.get(3)? {
+                "seconds" => Unit::Seconds,
+                "bytes" => Unit::Bytes,
+                _ => Unit::None,
+            };
+            Some((name.to_owned(), unit, cells.get(4)?.contains("`cluster`")))
+        })
+        .collect()
 }
 
 /// The units a panel may show a family in: its own, or, under `rate()`, its unit per second.
@@ -191,6 +216,12 @@ fn the_dashboard_imports_into_grafana_and_every_panel_has_a_datasource_unit_and_
         .iter()
         .map(|f| (f.name.as_str(), f.unit))
         .collect();
+    let own = own_families();
+    assert!(
+        own.iter()
+            .any(|(n, _, _)| n == "rockscope_collector_cycle_duration_seconds"),
+        "EXPORT.md's self-metrics table was not read"
+    );
     for panel in panels(&dashboard) {
         let title = panel["title"].as_str().expect("a title");
         let kind = panel["type"].as_str().unwrap();
@@ -219,14 +250,35 @@ fn the_dashboard_imports_into_grafana_and_every_panel_has_a_datasource_unit_and_
                 "{title}: reads no rockscope metric: {expr}"
             );
             for name in names {
-                let Some(&(_, family_unit)) = families.iter().find(|(n, _)| *n == name) else {
-                    panic!("{title}: {name} is not a family of rockscope_export::families()");
+                // A histogram's quantile is in the family's unit; a rate of anything else is
+                // per second.
+                let (family_unit, clustered, quantile) = match families
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                {
+                    Some(&(_, unit)) => (unit, true, false),
+                    None => {
+                        let base = name.strip_suffix("_bucket").unwrap_or(name);
+                        let Some((_, unit, clustered)) = own.iter().find(|(n, _, _)| n == base)
+                        else {
+                            panic!(
+                                "{title}: {name} is neither a cluster family nor one of rockscope's own (docs/EXPORT.md)"
+                            );
+                        };
+                        (
+                            *unit,
+                            *clustered,
+                            base != name && expr.contains("histogram_quantile"),
+                        )
+                    }
                 };
-                assert!(
-                    expr.contains(&format!("{name}{{cluster=~\"$cluster\"}}")),
-                    "{title}: {name} is not filtered by $cluster: {expr}"
-                );
-                let rated = expr.contains(&format!("rate({name}"));
+                if clustered {
+                    assert!(
+                        expr.contains(&format!("{name}{{cluster=~\"$cluster\"}}")),
+                        "{title}: {name} is not filtered by $cluster: {expr}"
+                    );
+                }
+                let rated = !quantile && expr.contains(&format!("rate({name}"));
                 let allowed = units_for(family_unit, rated);
                 assert!(
                     allowed.contains(&unit.unwrap()),
@@ -360,7 +412,7 @@ fn every_dashboard_query_returns_data_for_the_simulated_clusters_from_a_real_pro
     for query in &queries {
         for name in metric_names(&query.expr) {
             assert!(
-                body.contains(&format!("\n{name}{{")),
+                body.contains(&format!("\n{name}{{")) || body.contains(&format!("\n{name} ")),
                 "{}: {name} is not on /metrics",
                 query.panel
             );
