@@ -245,26 +245,43 @@ fn measure(
 /// A Prometheus that only receives remote write, in `dir/receiver`: its remote-write URL and
 /// process (stopped when dropped).
 fn start_receiver(bin: &Path, dir: &Path) -> Result<(String, Running), String> {
-    let data = dir.join("receiver");
+    let config = "global:\n  scrape_interval: 60s\nscrape_configs: []\n";
+    let (base, _, child) = launch_prometheus(
+        bin,
+        dir,
+        "receiver",
+        config,
+        &["--web.enable-remote-write-receiver"],
+    )?;
+    println!("# remote write on: rockscope writes to the receiver at {base}");
+    Ok((format!("{base}/api/v1/write"), child))
+}
+
+/// Starts a Prometheus as `name` with `config` in `dir/<folder>` on a free loopback port, and
+/// waits until it is ready: its base URL, when it started, and the process.
+fn launch_prometheus(
+    bin: &Path,
+    dir: &Path,
+    name: &str,
+    config: &str,
+    extra_args: &[&str],
+) -> Result<(String, Instant, Running), String> {
+    let data = dir.join(name);
     let tsdb = data.join("data");
     std::fs::create_dir_all(&tsdb).map_err(|e| format!("{}: {e}", tsdb.display()))?;
-    let config = data.join("prometheus.yml");
-    write(
-        &config,
-        "global:\n  scrape_interval: 60s\nscrape_configs: []\n",
-    )?;
+    let config_file = data.join("prometheus.yml");
+    write(&config_file, config)?;
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     let mut command = Command::new(bin);
     command
-        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--config.file={}", config_file.display()))
         .arg(format!("--storage.tsdb.path={}", tsdb.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver")
+        .args(extra_args)
         .arg("--log.level=warn");
-    let (_, child) = start("receiver", &mut command, dir, &format!("{base}/-/ready"))?;
-    println!("# remote write on: rockscope writes to the receiver at {base}");
-    Ok((format!("{base}/api/v1/write"), child))
+    let (started, child) = start(name, &mut command, dir, &format!("{base}/-/ready"))?;
+    Ok((base, started, child))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -336,20 +353,8 @@ fn run_prometheus(
     dir: &Path,
     args: &Args,
 ) -> Result<Outcome, String> {
-    let data = dir.join("prometheus");
-    let tsdb = data.join("data");
-    std::fs::create_dir_all(&tsdb).map_err(|e| format!("{}: {e}", tsdb.display()))?;
-    let config = data.join("prometheus.yml");
-    write(&config, &prometheus_config(clusters, args.interval))?;
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let mut command = Command::new(bin);
-    command
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", tsdb.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--log.level=warn");
-    let (started, child) = start("prometheus", &mut command, dir, &format!("{base}/-/ready"))?;
+    let config = prometheus_config(clusters, args.interval);
+    let (base, started, child) = launch_prometheus(bin, dir, "prometheus", &config, &[])?;
     let status = || -> Result<String, String> {
         let body = get(&format!("{base}/api/v1/query?query=sum(up)"))?;
         let v: serde_json::Value =
@@ -376,7 +381,7 @@ fn run_prometheus(
         child,
         sim,
         nodes,
-        &data,
+        &dir.join("prometheus"),
         args,
         &status,
     )
