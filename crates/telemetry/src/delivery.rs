@@ -1,28 +1,18 @@
 //! Alert delivery's counts by receiver, read from `Notifier::status` at each scrape, so that
 //! the notify crate keeps its own counts and knows nothing of Prometheus.
 
-use std::sync::{Arc, OnceLock};
-
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use rockscope_notify::{Notifier, ReceiverStatus};
 
-use crate::escaped;
+use crate::{Watched, escaped};
 
 /// The notifier to report; nothing until [`crate::Telemetry::watch_delivery`].
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Delivery {
-    pub(crate) notifier: OnceLock<Arc<Notifier>>,
-}
-
-impl std::fmt::Debug for Delivery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Delivery")
-            .field("watching", &self.notifier.get().is_some())
-            .finish()
-    }
+    pub(crate) notifier: Watched<Notifier>,
 }
 
 type Count = fn(&ReceiverStatus) -> u64;

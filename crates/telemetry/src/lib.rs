@@ -24,7 +24,7 @@ mod process;
 mod remote_write;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -75,6 +75,36 @@ struct Inner {
     database: Arc<files::DatabaseFiles>,
     delivery: Arc<delivery::Delivery>,
     remote_write: Arc<remote_write::RemoteWrite>,
+}
+
+/// A source read at each scrape (alert delivery, remote write), given once after the start;
+/// nothing of it is reported until then.
+pub(crate) struct Watched<T>(OnceLock<Arc<T>>);
+
+impl<T> Default for Watched<T> {
+    fn default() -> Self {
+        Watched(OnceLock::new())
+    }
+}
+
+impl<T> std::fmt::Debug for Watched<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watched")
+            .field("watching", &self.0.get().is_some())
+            .finish()
+    }
+}
+
+impl<T> Watched<T> {
+    /// Starts reporting `source`; the first call wins.
+    fn set(&self, source: Arc<T>) {
+        let _ = self.0.set(source);
+    }
+
+    /// The source, once given.
+    pub(crate) fn get(&self) -> Option<&Arc<T>> {
+        self.0.get()
+    }
 }
 
 /// A label value already escaped for the text formats (`prometheus-client` writes label values
@@ -254,13 +284,13 @@ impl Telemetry {
     /// Reports alert delivery's counts, read from [`Notifier::status`] at each scrape. The
     /// first call wins.
     pub fn watch_delivery(&self, notifier: Arc<Notifier>) {
-        let _ = self.inner.delivery.notifier.set(notifier);
+        self.inner.delivery.notifier.set(notifier);
     }
 
     /// Reports remote write's backlog and counts by endpoint, read from
     /// [`RemoteWriter::status`] at each scrape. The first call wins.
     pub fn watch_remote_write(&self, writer: Arc<rockscope_remote_write::RemoteWriter>) {
-        let _ = self.inner.remote_write.writer.set(writer);
+        self.inner.remote_write.writer.set(writer);
     }
 
     /// A collection cycle (tick) ended after `duration`.

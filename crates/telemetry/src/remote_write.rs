@@ -1,8 +1,6 @@
 //! Remote write's backlog and counts by endpoint, read from `RemoteWriter::status` at each
 //! scrape, so that the remote-write crate keeps its own counts and knows nothing of Prometheus.
 
-use std::sync::{Arc, OnceLock};
-
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -10,20 +8,12 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Unit;
 use rockscope_remote_write::{EndpointStatus, RemoteWriter};
 
-use crate::escaped;
+use crate::{Watched, escaped};
 
 /// The writer to report; nothing until [`crate::Telemetry::watch_remote_write`].
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct RemoteWrite {
-    pub(crate) writer: OnceLock<Arc<RemoteWriter>>,
-}
-
-impl std::fmt::Debug for RemoteWrite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteWrite")
-            .field("watching", &self.writer.get().is_some())
-            .finish()
-    }
+    pub(crate) writer: Watched<RemoteWriter>,
 }
 
 type Count = fn(&EndpointStatus) -> u64;
