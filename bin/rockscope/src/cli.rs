@@ -40,9 +40,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AlertsCommand,
     },
-    /// Print each sample of a Prometheus text body as one JSON object per line; strict by
-    /// default (exit 1 on the first invalid line).
+    /// Print each sample of a Prometheus text body as one JSON object per line (with
+    /// `--families`, each metric family); strict by default (exit 1 on the first invalid line).
     ParseMetrics {
+        /// One line per family instead: name, TYPE, HELP and the label names seen.
+        #[arg(long)]
+        families: bool,
         /// Skip and report bad lines instead of failing on the first.
         #[arg(long, overrides_with = "strict")]
         lenient: bool,
@@ -90,6 +93,7 @@ mod tests {
     #[test]
     fn parse_metrics_arguments() {
         let metrics = |lenient, file: Option<&str>| Command::ParseMetrics {
+            families: false,
             lenient,
             strict: false,
             file: file.map(str::to_owned),
@@ -98,6 +102,15 @@ mod tests {
         assert_eq!(
             command("parse-metrics --lenient body.txt").unwrap(),
             metrics(true, Some("body.txt"))
+        );
+        assert_eq!(
+            command("parse-metrics --families --lenient").unwrap(),
+            Command::ParseMetrics {
+                families: true,
+                lenient: true,
+                strict: false,
+                file: None,
+            }
         );
         assert_eq!(
             Command::metrics_file(Some("-".to_owned())),

@@ -28,8 +28,18 @@ fn main() -> ExitCode {
         })
     };
     match invocation.command.clone() {
-        cli::Command::ParseMetrics { file, lenient, .. } => {
-            parse_metrics::run(cli::Command::metrics_file(file).as_deref(), lenient)
+        cli::Command::ParseMetrics {
+            file,
+            lenient,
+            families,
+            ..
+        } => {
+            let output = if families {
+                parse_metrics::Output::Families
+            } else {
+                parse_metrics::Output::Samples
+            };
+            parse_metrics::run(cli::Command::metrics_file(file).as_deref(), lenient, output)
         }
         cli::Command::CheckConfig => match settings() {
             Ok(settings) => check_config(invocation.config.as_deref(), &settings),

@@ -1,5 +1,7 @@
-//! `rockscope parse-metrics`: what rockscope reads from a node, one JSON object per sample.
+//! `rockscope parse-metrics`: what rockscope reads from a node, one JSON object per sample, or
+//! with `--families` one per metric family (to pick a custom metric's series and matchers).
 
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
@@ -9,8 +11,17 @@ use rockscope_promtext::{Mode, Parser, Sample};
 /// Bodies larger than this are refused rather than read into memory.
 const MAX_INPUT_BYTES: u64 = 1 << 30;
 
+/// What the command prints for each body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// One line per sample.
+    Samples,
+    /// One line per family: name, TYPE, HELP and the label names its samples carry.
+    Families,
+}
+
 /// Runs the command; the exit code is 1 on invalid input (strict) or an unreadable input.
-pub fn run(path: Option<&str>, lenient: bool) -> ExitCode {
+pub fn run(path: Option<&str>, lenient: bool, output: Output) -> ExitCode {
     let input = match read_input(path) {
         Ok(input) => input,
         Err(e) => {
@@ -32,7 +43,11 @@ pub fn run(path: Option<&str>, lenient: bool) -> ExitCode {
         }
     }
     // HELP may follow a family's samples, so samples are printed once the whole body is read.
-    match write_samples(&parser, &samples) {
+    let written = match output {
+        Output::Samples => write_samples(&parser, &samples),
+        Output::Families => write_families(&parser, &samples),
+    };
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
@@ -70,6 +85,29 @@ fn write_samples(parser: &Parser<'_>, samples: &[Sample<'_>]) -> io::Result<()> 
         line.clear();
         sample_json(parser, sample, &mut line);
         out.write_all(line.as_bytes())?;
+    }
+    out.flush()
+}
+
+/// One line per family in order of first appearance (a `# TYPE` or `# HELP` without samples
+/// included): `{"name":..,"type":..,"help":..,"label_names":[..]}`, `type` and `help` null when
+/// the body has no such line, label names sorted (`le`, `quantile` included: a matcher can use
+/// them).
+fn write_families(parser: &Parser<'_>, samples: &[Sample<'_>]) -> io::Result<()> {
+    let mut label_names: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for sample in samples {
+        let names = label_names.entry(sample.family).or_default();
+        names.extend(sample.labels().map(|(name, _)| name));
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    for family in parser.families() {
+        let line = serde_json::json!({
+            "name": family.name,
+            "type": family.metric_type.map(|t| t.as_str()),
+            "help": family.help.as_deref(),
+            "label_names": label_names.remove(family.name).unwrap_or_default(),
+        });
+        writeln!(out, "{line}")?;
     }
     out.flush()
 }

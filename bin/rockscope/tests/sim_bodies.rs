@@ -3,6 +3,7 @@
 //! the first line that breaks the exposition format, so exit 0 with one JSON line per sample the
 //! client's lenient parse counted means the bodies are valid as a whole, not just mostly.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::thread;
@@ -13,8 +14,14 @@ use rockscope_starrocks::{ClusterClient, NodeAddr};
 
 /// Runs `rockscope parse-metrics` on `body` (standard input); exit status, stdout, stderr.
 fn parse_metrics(body: &[u8]) -> (std::process::ExitStatus, String, String) {
+    parse_metrics_with(&[], body)
+}
+
+/// `rockscope parse-metrics <args>` on `body`; exit status, stdout, stderr.
+fn parse_metrics_with(args: &[&str], body: &[u8]) -> (std::process::ExitStatus, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rockscope"))
         .arg("parse-metrics")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -93,4 +100,85 @@ fn strict_parse_of_every_simulated_body() {
         assert_eq!(kinds, [4, 5, 2], "{}", cluster.name);
     }
     assert_eq!(bodies, 3 * 11);
+}
+
+/// `parse-metrics --families` on a simulated FE and BE body (StarRocks' formats: FE families have
+/// HELP and TYPE, summaries included; BE families TYPE only): one line per family the body
+/// declares, with its TYPE, HELP and the label names its samples carry.
+#[test]
+fn families_of_an_fe_and_a_be_body() {
+    let spec = ClusterSpec::new("sim-families", 1, 1, Version::V3_3);
+    let sim = Simulator::start(SimConfig::with_clusters(vec![spec]).seed(3)).expect("simulator");
+    let cluster = &sim.clusters()[0];
+    let client = ClusterClient::builder()
+        .username(cluster.username.clone())
+        .password(cluster.password.as_str())
+        .request_timeout(Duration::from_secs(10))
+        .build();
+    for node in &cluster.nodes {
+        let what = format!("{} {}", cluster.name, node.id);
+        let addr = NodeAddr::new(node.addr.ip().to_string(), node.addr.port());
+        let body = client.fetch_metrics(&addr).expect("scrape").body;
+        let (status, stdout, stderr) = parse_metrics_with(&["--families"], &body);
+        assert!(status.success(), "{what}: {status}: {stderr}");
+        let families: BTreeMap<String, serde_json::Value> = stdout
+            .lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+                (v["name"].as_str().expect("name").to_owned(), v)
+            })
+            .collect();
+        assert_eq!(
+            families.len(),
+            stdout.lines().count(),
+            "{what}: a name twice"
+        );
+        // Every family the body types, and no other (the simulator types every family).
+        let typed: BTreeSet<String> = String::from_utf8_lossy(&body)
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE"))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect();
+        assert_eq!(
+            families.keys().cloned().collect::<BTreeSet<_>>(),
+            typed,
+            "{what}"
+        );
+        let family = |name: &str| {
+            families
+                .get(name)
+                .unwrap_or_else(|| panic!("{what}: {name}"))
+        };
+        let labels = |name: &str| family(name)["label_names"].clone();
+        match node.kind {
+            NodeKind::Fe => {
+                let total = family("starrocks_fe_query_total");
+                assert_eq!(total["type"], "counter", "{what}");
+                assert!(
+                    total["help"].as_str().is_some_and(|h| !h.is_empty()),
+                    "{what}"
+                );
+                assert_eq!(total["label_names"], serde_json::json!([]), "{what}");
+                let latency = family("starrocks_fe_query_latency_ms");
+                assert_eq!(latency["type"], "summary", "{what}");
+                // `# HELP name ` with an empty docstring is no HELP.
+                assert!(latency["help"].is_null(), "{what}");
+                assert_eq!(
+                    labels("starrocks_fe_query_latency_ms"),
+                    serde_json::json!(["quantile"])
+                );
+                assert_eq!(labels("node_info"), serde_json::json!(["state", "type"]));
+                assert_eq!(labels("jvm_heap_size_bytes"), serde_json::json!(["type"]));
+            }
+            NodeKind::Be | NodeKind::Cn => {
+                let cpu = family("starrocks_be_cpu");
+                assert_eq!(cpu["type"], "counter", "{what}");
+                assert!(cpu["help"].is_null(), "{what}: BEs write no HELP");
+                assert_eq!(cpu["label_names"], serde_json::json!(["mode"]), "{what}");
+                let used = family("starrocks_be_disks_data_used_capacity");
+                assert_eq!(used["type"], "gauge", "{what}");
+                assert_eq!(used["label_names"], serde_json::json!(["path"]), "{what}");
+            }
+        }
+    }
 }

@@ -26,7 +26,8 @@
 //! * `node_snapshot`: one node's snapshot;
 //! * [`snapshot`]: matches scrapes to list rows (`nodes`), runs the groups and assembles the
 //!   snapshots;
-//! * [`daily`]: the daily rollup and the retention cut-off.
+//! * [`daily`]: the daily rollup and the retention cut-off;
+//! * [`custom`]: custom metric definitions validated and compiled (matchers, regexes) once.
 //!
 //! Rules that hold throughout: a figure with no source is `None`, never an invented 0; NaN and
 //! infinite sample values count as missing; rates are Δcounter/Δt per node between two consecutive
@@ -40,6 +41,7 @@
 
 mod compute;
 pub mod cpu;
+pub mod custom;
 pub mod daily;
 pub mod disk;
 pub mod extract;

@@ -15,6 +15,8 @@
 //! * [`fields`]: the numeric snapshot fields as one static table (name, kind, accessor).
 //! * [`secret`]: [`Secret`], a password or token that never shows itself (`Debug` and
 //!   serialization print `***`).
+//! * [`custom`]: a custom metric definition as written ([`CustomMetricSpec`]); the engine
+//!   validates and compiles it.
 //! * [`alert`]: alerts, their history and user rules as written ([`Alert`], [`AlertEvent`],
 //!   [`RuleSpec`], [`RuleOverride`]); `rockscope-alerts` evaluates them.
 //!
@@ -24,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod custom;
 pub mod cycle;
 pub mod fields;
 pub mod nodes;
@@ -32,6 +35,7 @@ pub mod secret;
 pub mod snapshot;
 
 pub use alert::*;
+pub use custom::CustomMetricSpec;
 pub use cycle::*;
 pub use nodes::*;
 pub use scrape::*;
