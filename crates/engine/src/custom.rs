@@ -6,16 +6,21 @@
 //! type only a body can tell is not refused: [`rate_warning`] reports "rate on a gauge" once the
 //! family's `# TYPE` is known (StarRocks mistypes some counters as gauges).
 
+mod eval;
+pub mod families;
 pub mod matchers;
+pub(crate) mod tap;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use rockscope_model::CustomMetricSpec;
 use rockscope_model::fields::CLUSTER_FIELDS;
+use rockscope_model::{CustomMetricSpec, NodeKind};
 use rockscope_promtext::MetricType;
 use thiserror::Error;
 
+pub(crate) use eval::evaluate;
 pub use matchers::{MatchOp, Matcher, MatcherError};
+pub(crate) use tap::NodeTap;
 
 /// How a custom metric combines the nodes' values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +86,74 @@ pub struct CustomMetric {
     pub unit: Option<String>,
     /// The description as written.
     pub description: Option<String>,
+    /// Whether node values are kept (node snapshots, store).
+    pub per_node: bool,
+}
+
+impl NodeTypes {
+    /// Whether nodes of `kind` are read.
+    pub fn has(self, kind: NodeKind) -> bool {
+        match kind {
+            NodeKind::Fe => self.fe,
+            NodeKind::Be => self.be,
+            NodeKind::Cn => self.cn,
+        }
+    }
+}
+
+/// The definitions in force, compiled once and indexed by series name for the engine's pass:
+/// a sample costs one comparison with the previous sample's name, and a hash lookup only where
+/// the name changes.
+#[derive(Debug, Clone, Default)]
+pub struct CustomSet {
+    metrics: Vec<CustomMetric>,
+    /// Series name → indices into `metrics`.
+    by_series: HashMap<String, Vec<usize>>,
+    /// Per metric, the index of its `ratio_of`.
+    denominators: Vec<Option<usize>>,
+}
+
+impl CustomSet {
+    /// Validates and compiles a whole list ([`compile_all`]).
+    pub fn new(specs: &[CustomMetricSpec]) -> Result<CustomSet, CustomMetricError> {
+        let metrics = compile_all(specs)?;
+        let mut by_series: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, m) in metrics.iter().enumerate() {
+            by_series.entry(m.metric.clone()).or_default().push(i);
+        }
+        let denominators = metrics
+            .iter()
+            .map(|m| {
+                let of = m.ratio_of.as_deref()?;
+                metrics.iter().position(|d| d.name == of)
+            })
+            .collect();
+        Ok(CustomSet {
+            metrics,
+            by_series,
+            denominators,
+        })
+    }
+
+    /// No definition.
+    pub fn is_empty(&self) -> bool {
+        self.metrics.is_empty()
+    }
+
+    /// The definitions, in the order given.
+    pub fn metrics(&self) -> &[CustomMetric] {
+        &self.metrics
+    }
+
+    /// The definition named `name`.
+    pub fn get(&self, name: &str) -> Option<&CustomMetric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// The indices of the definitions reading series `name`.
+    fn reading(&self, name: &str) -> &[usize] {
+        self.by_series.get(name).map_or(&[], Vec::as_slice)
+    }
 }
 
 impl CustomMetric {
@@ -266,6 +339,7 @@ pub fn compile(spec: &CustomMetricSpec) -> Result<CustomMetric, CustomMetricErro
         ratio_of: spec.ratio_of.clone(),
         unit: spec.unit.clone(),
         description: spec.description.clone(),
+        per_node: spec.per_node,
     })
 }
 

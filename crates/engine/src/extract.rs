@@ -8,8 +8,12 @@
 
 use std::collections::BTreeMap;
 
+use rockscope_model::NodeKind;
 use rockscope_promtext::{Mode, Parser, Sample};
 use serde::{Deserialize, Serialize};
+
+use crate::custom::tap::NodeCustom;
+use crate::custom::{CustomSet, NodeTap};
 
 /// The cumulative counters of one FE, kept between cycles to compute interval deltas.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -311,24 +315,32 @@ fn label_is(s: &Sample<'_>, name: &str, value: &str) -> bool {
     s.label(name).is_some_and(|v| v == value)
 }
 
-/// The finite samples of a lenient parse, counting every sample in `samples`; the parser keeps
-/// count of the lines it skips.
+/// The finite samples of a lenient parse, counting every sample in `samples` and showing each
+/// finite one to the custom metrics' `tap`; the parser keeps count of the lines it skips.
 fn finite<'a, 'p>(
     parser: &'p mut Parser<'a>,
     samples: &'p mut usize,
+    tap: &'p mut NodeTap<'_>,
 ) -> impl Iterator<Item = Sample<'a>> + 'p {
     parser
         .filter_map(Result::ok)
         .inspect(|_| *samples += 1)
         .filter(|s| s.value.is_finite())
+        .inspect(|s| tap.observe(s))
 }
 
 /// Extracts an FE's figures from its `/metrics` body in one pass.
 pub fn extract_fe(body: &[u8]) -> FeMetrics {
+    let set = CustomSet::default();
+    extract_fe_with(body, NodeTap::new(&set, NodeKind::Fe, false)).0
+}
+
+/// [`extract_fe`] with the custom metrics observed in the same pass.
+pub(crate) fn extract_fe_with(body: &[u8], mut tap: NodeTap<'_>) -> (FeMetrics, NodeCustom) {
     let mut m = FeMetrics::default();
     let mut parser = Parser::new(body, Mode::Lenient);
     let mut samples = 0;
-    for s in finite(&mut parser, &mut samples) {
+    for s in finite(&mut parser, &mut samples, &mut tap) {
         let v = s.value;
         let c = &mut m.counters;
         match s.name {
@@ -460,7 +472,7 @@ pub fn extract_fe(body: &[u8]) -> FeMetrics {
     }
     m.skipped_lines = parser.diagnostics().skipped_lines;
     m.samples = samples;
-    m
+    (m, tap.finish(&parser))
 }
 
 /// The entry of a sample's `path` label (the empty path when it has none).
@@ -474,10 +486,16 @@ fn path_capacity<'m>(
 
 /// Extracts a BE's or CN's figures from its `/metrics` body in one pass.
 pub fn extract_be(body: &[u8]) -> BeMetrics {
+    let set = CustomSet::default();
+    extract_be_with(body, NodeTap::new(&set, NodeKind::Be, false)).0
+}
+
+/// [`extract_be`] with the custom metrics observed in the same pass.
+pub(crate) fn extract_be_with(body: &[u8], mut tap: NodeTap<'_>) -> (BeMetrics, NodeCustom) {
     let mut m = BeMetrics::default();
     let mut parser = Parser::new(body, Mode::Lenient);
     let mut samples = 0;
-    for s in finite(&mut parser, &mut samples) {
+    for s in finite(&mut parser, &mut samples, &mut tap) {
         let v = s.value;
         let c = &mut m.counters;
         match s.name {
@@ -541,7 +559,7 @@ pub fn extract_be(body: &[u8]) -> BeMetrics {
     }
     m.skipped_lines = parser.diagnostics().skipped_lines;
     m.samples = samples;
-    m
+    (m, tap.finish(&parser))
 }
 
 #[cfg(test)]

@@ -55,7 +55,8 @@ pub mod queries;
 pub mod rates;
 pub mod snapshot;
 
+pub use custom::CustomSet;
 pub use daily::{cluster_answered_nothing, expired_before, rollup_day, rollup_window};
 pub use extract::{BeCounters, BeMetrics, FeCounters, FeMetrics, extract_be, extract_fe};
 pub use rockscope_model::{CycleInput, DailySnapshot, MetricsSnapshot, NodeSnapshot};
-pub use snapshot::{Aggregation, EngineState, NodeState, aggregate};
+pub use snapshot::{Aggregation, EngineState, NodeState, aggregate, aggregate_with};

@@ -75,6 +75,7 @@ pub(crate) fn node_snapshot(
         scrape_ok: false,
         scrape_error: None,
         scrape_duration_ms: None,
+        custom: std::collections::BTreeMap::new(),
     };
     scrape_outcome(&mut s, n);
     row_figures(&mut s, n);

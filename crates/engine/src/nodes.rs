@@ -11,6 +11,7 @@ use rockscope_model::{
     Backend, ComputeNode, CycleInput, Frontend, MetricsScrape, NodeKind, NodeRef, NodeScrape,
 };
 
+use crate::custom::tap::NodeCustom;
 use crate::extract::{BeCounters, BeMetrics, FeCounters, FeMetrics, FeView};
 use crate::snapshot::NodeState;
 
@@ -33,6 +34,8 @@ pub(crate) struct Node<'a> {
     pub prev: Option<&'a NodeState>,
     /// Seconds since that scrape.
     pub seconds: Option<f64>,
+    /// What its body gave the custom metrics.
+    pub custom: Option<NodeCustom>,
 }
 
 impl<'a> Node<'a> {
@@ -45,6 +48,7 @@ impl<'a> Node<'a> {
             be: None,
             prev: None,
             seconds: None,
+            custom: None,
         }
     }
 

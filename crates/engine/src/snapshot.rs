@@ -10,13 +10,14 @@
 
 use std::collections::BTreeMap;
 
-use rockscope_model::{CycleInput, MetricsSnapshot, NodeKind, NodeSnapshot};
+use rockscope_model::{CycleInput, MetricsSnapshot, NodeFamilies, NodeKind, NodeSnapshot};
 use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::compute::{ComputeTotals, compute_totals, cpu_cores_total, running_query_contexts};
+use crate::custom::{self, CustomMetricWarning, CustomSet, NodeTap};
 use crate::disk::{DiskTotals, disk_totals};
-use crate::extract::{BeCounters, FeCounters, FeView, extract_be, extract_fe};
+use crate::extract::{BeCounters, FeCounters, FeView, extract_be_with, extract_fe_with};
 use crate::health::{
     Leader, NodeCounts, ScrapeHealth, distinct_versions, node_counts, scrape_health,
 };
@@ -37,6 +38,9 @@ pub struct NodeState {
     pub fe: Option<FeCounters>,
     /// Its counters, for a BE or CN.
     pub be: Option<BeCounters>,
+    /// The raw values of the `rate` custom metrics, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, f64>,
 }
 
 /// The state kept between cycles of one cluster: per node, the counters of its last successful
@@ -59,14 +63,25 @@ pub struct Aggregation {
     /// Samples parsed from the cycle's bodies (lines skipped as invalid not included): the
     /// parse's own count, for rockscope's self-metrics.
     pub samples_parsed: u64,
+    /// Custom definitions that are probably not what was meant ("rate on a gauge").
+    pub custom_warnings: Vec<CustomMetricWarning>,
+    /// The families of the first body of each node type this cycle (for discovery).
+    pub families: Vec<NodeFamilies>,
 }
 
-/// Aggregates one cycle. Pure: the same `prev` and `input` always give the same result.
+/// Aggregates one cycle without custom metrics ([`aggregate_with`]).
 pub fn aggregate(prev: &EngineState, input: &CycleInput) -> Aggregation {
+    aggregate_with(prev, input, &CustomSet::default())
+}
+
+/// Aggregates one cycle with the custom metrics of `custom`, resolved in the same pass over
+/// each body. Pure: the same arguments always give the same result.
+pub fn aggregate_with(prev: &EngineState, input: &CycleInput, custom: &CustomSet) -> Aggregation {
     let collected_at = input.collected_at.to_offset(UtcOffset::UTC);
     let mut nodes = gather(input);
-    let state = parse_bodies(prev, collected_at, &mut nodes);
+    let (state, families) = parse_bodies(prev, collected_at, &mut nodes, custom);
     let groups = Groups::compute(input, &nodes);
+    let mut custom = custom::evaluate(custom, &nodes, groups.leader_index);
     let node_snapshots = nodes
         .iter()
         .enumerate()
@@ -75,7 +90,9 @@ pub fn aggregate(prev: &EngineState, input: &CycleInput) -> Aggregation {
                 fe: groups.queries.per_fe.get(&i),
                 compute: groups.compute.per_node.get(&i),
             };
-            node_snapshot(input.cluster_id, collected_at, n, figures)
+            let mut node = node_snapshot(input.cluster_id, collected_at, n, figures);
+            node.custom = std::mem::take(&mut custom.per_node[i]);
+            node
         })
         .collect();
     let samples_parsed = nodes
@@ -86,22 +103,30 @@ pub fn aggregate(prev: &EngineState, input: &CycleInput) -> Aggregation {
             (fe + be) as u64
         })
         .sum();
+    let mut snapshot = cluster_snapshot(input, collected_at, groups);
+    snapshot.custom = custom.cluster;
     Aggregation {
-        snapshot: cluster_snapshot(input, collected_at, groups),
+        snapshot,
         nodes: node_snapshots,
         state,
         samples_parsed,
+        custom_warnings: custom.warnings,
+        families,
     }
 }
 
-/// Parses every successful body once, links each node to its previous scrape, and builds the
-/// next state (a node that failed keeps its previous scrape while it is recent enough).
+/// Parses every successful body once (observing the custom metrics in the same pass, and the
+/// families of the first body of each node type), links each node to its previous scrape, and
+/// builds the next state (a node that failed keeps its previous scrape while it is recent
+/// enough).
 fn parse_bodies<'a>(
     prev: &'a EngineState,
     collected_at: OffsetDateTime,
     nodes: &mut [Node<'a>],
-) -> EngineState {
+    custom: &CustomSet,
+) -> (EngineState, Vec<NodeFamilies>) {
     let mut state = EngineState::default();
+    let mut families = Vec::new();
     for n in nodes.iter_mut() {
         let key = n.node.key();
         let old = prev.nodes.get(&key);
@@ -115,23 +140,43 @@ fn parse_bodies<'a>(
         let old = old.filter(|o| at - o.fetched_at <= MAX_COUNTER_GAP);
         n.seconds = old.and_then(|o| seconds_between(o.fetched_at, at));
         n.prev = old.filter(|_| n.seconds.is_some());
+        let kind = n.node.kind;
+        let first_of_kind = !families.iter().any(|f: &NodeFamilies| f.node_type == kind);
+        let tap = NodeTap::new(custom, kind, first_of_kind);
         let mut entry = NodeState {
             fetched_at: at,
             fe: None,
             be: None,
+            custom: BTreeMap::new(),
         };
-        if n.node.kind == NodeKind::Fe {
-            let m = extract_fe(&scrape.body);
+        let mut seen = if kind == NodeKind::Fe {
+            let (m, seen) = extract_fe_with(&scrape.body, tap);
             entry.fe = Some(m.counters.clone());
             n.fe = Some(m);
+            seen
         } else {
-            let m = extract_be(&scrape.body);
+            let (m, seen) = extract_be_with(&scrape.body, tap);
             entry.be = Some(m.counters.clone());
             n.be = Some(m);
+            seen
+        };
+        for (metric, value) in custom.metrics().iter().zip(&seen.values) {
+            if let (true, Some(v)) = (metric.rate, value) {
+                entry.custom.insert(metric.name.clone(), *v);
+            }
         }
+        if let Some(list) = seen.families.take() {
+            families.push(NodeFamilies {
+                node_type: kind,
+                node: format!("{}:{}", n.node.host, n.node.http_port),
+                fetched_at: at,
+                families: list,
+            });
+        }
+        n.custom = Some(seen);
         state.nodes.insert(key, entry);
     }
-    state
+    (state, families)
 }
 
 /// What every metric group computed for the cluster.
@@ -145,6 +190,8 @@ struct Groups {
     leader: LeaderFigures,
     leader_name: Option<String>,
     leader_host: Option<String>,
+    /// The index of the leader FE's node, if one was scraped.
+    leader_index: Option<usize>,
     version: Option<String>,
     distinct_versions: Option<i64>,
     journal_replay_lag: Option<i64>,
@@ -177,6 +224,9 @@ impl Groups {
             leader: leader_figures(leader_metrics),
             leader_name: leader.name(),
             leader_host: leader.host(),
+            leader_index: leader
+                .node
+                .and_then(|l| nodes.iter().position(|n| std::ptr::eq(n, l))),
             version: leader.row.and_then(|l| l.version.clone()),
             distinct_versions: distinct_versions(nodes),
             journal_replay_lag: leader.journal_replay_lag(frontends),
@@ -323,6 +373,7 @@ fn cluster_snapshot(
         interval_seconds: g.health.interval_seconds,
         rates_from_gauges: q.rates_from_gauges,
         source_errors: g.health.source_errors,
+        custom: BTreeMap::new(),
     }
 }
 
@@ -439,6 +490,7 @@ starrocks_be_max_tablet_rowset_num 650
                 ..FeCounters::default()
             }),
             be: None,
+            custom: BTreeMap::new(),
         }
     }
 
@@ -494,6 +546,7 @@ starrocks_be_max_tablet_rowset_num 650
                 fetched_at: datetime!(2025-01-01 00:00:00 UTC),
                 fe: None,
                 be: Some(be_prev),
+                custom: BTreeMap::new(),
             },
         );
         let a = aggregate(&prev, &input(Vec::new(), scrapes));
@@ -572,6 +625,7 @@ starrocks_be_max_tablet_rowset_num 650
                 fetched_at: datetime!(2025-01-01 00:00:00 UTC),
                 fe: None,
                 be: Some(BeCounters::default()),
+                custom: BTreeMap::new(),
             },
         );
         let a = aggregate(&prev, &input(Vec::new(), Vec::new()));

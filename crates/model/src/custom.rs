@@ -33,8 +33,42 @@ pub struct CustomMetricSpec {
     /// What the metric means, for the page and `/metrics`' HELP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Whether each node's value is kept too (in the node snapshots and the store), not only
+    /// the aggregate: off by default, since it multiplies the rows by the nodes.
+    #[serde(default)]
+    pub per_node: bool,
 }
 
 fn match_all() -> String {
     "{}".to_owned()
+}
+
+/// One metric family as a body declares it, for discovery (`GET
+/// /api/clusters/{id}/metric-families`, `rockscope parse-metrics --families`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyInfo {
+    /// The family name (`x` for a summary's `x`, `x_sum` and `x_count`).
+    pub name: String,
+    /// `# TYPE` as written (`counter`, `gauge`, `summary`, `histogram`, `untyped`), if any.
+    #[serde(rename = "type")]
+    pub metric_type: Option<String>,
+    /// `# HELP`, if any.
+    pub help: Option<String>,
+    /// The label names its samples carry, sorted (`le` and `quantile` included: a matcher can
+    /// use them).
+    pub label_names: Vec<String>,
+}
+
+/// The families of the newest body of one node type, and whose body it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeFamilies {
+    /// `fe`, `be` or `cn`.
+    pub node_type: crate::NodeKind,
+    /// The node read (`host:http_port`).
+    pub node: String,
+    /// When its body was fetched.
+    #[serde(with = "time::serde::rfc3339")]
+    pub fetched_at: time::OffsetDateTime,
+    /// Its families, in the order of the body.
+    pub families: Vec<FamilyInfo>,
 }

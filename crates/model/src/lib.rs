@@ -35,7 +35,7 @@ pub mod secret;
 pub mod snapshot;
 
 pub use alert::*;
-pub use custom::CustomMetricSpec;
+pub use custom::{CustomMetricSpec, FamilyInfo, NodeFamilies};
 pub use cycle::*;
 pub use nodes::*;
 pub use scrape::*;

@@ -11,6 +11,8 @@
 //!   when a node is missing or restarts: use the `*_interval` fields and the rates for trends);
 //! * times are serialized as RFC 3339 in UTC, dates as `YYYY-MM-DD`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -303,6 +305,12 @@ pub struct MetricsSnapshot {
     pub rates_from_gauges: bool,
     /// The sources that failed this cycle, and why.
     pub source_errors: Vec<SourceError>,
+
+    // ---- custom metrics ------------------------------------------------------------------------
+    /// The operator's custom metrics (`docs/CUSTOM_METRICS.md`) by name: every definition in
+    /// force this cycle, `None` when no node had its series (never an invented 0).
+    #[serde(default)]
+    pub custom: BTreeMap<String, Option<f64>>,
 }
 
 /// One node's figures of one collection cycle.
@@ -396,6 +404,10 @@ pub struct NodeSnapshot {
     pub scrape_error: Option<String>,
     /// How long the scrape took, ms.
     pub scrape_duration_ms: Option<i64>,
+    /// This node's values of the custom metrics defined with `per_node = true`, by name (a
+    /// node without the series has no entry).
+    #[serde(default)]
+    pub custom: BTreeMap<String, f64>,
 }
 
 /// One cluster's figures of one UTC day, rolled up from that day's [`MetricsSnapshot`]s and

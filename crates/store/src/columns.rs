@@ -141,6 +141,8 @@ macro_rules! column_set {
     };
 }
 
+use std::collections::BTreeMap;
+
 use rockscope_model::{
     DailyInput, DailySnapshot, MetricsSnapshot, NodeKind, NodeSnapshot, SourceError,
 };
@@ -149,7 +151,12 @@ column_set! {
     /// `metrics_snapshots` ↔ [`MetricsSnapshot`]. Extra columns: `cluster_id`, `collected_at`
     /// (Unix ms), `source_errors` (JSON text).
     mod metric for MetricsSnapshot in "metrics_snapshots";
-    extra { cluster_id: i64, collected_at: OffsetDateTime, source_errors: Vec<SourceError> }
+    extra {
+        cluster_id: i64,
+        collected_at: OffsetDateTime,
+        source_errors: Vec<SourceError>,
+        custom: BTreeMap<String, Option<f64>>,
+    }
     columns {
         qps: Real,
         rps: Real,
@@ -281,7 +288,12 @@ column_set! {
     /// `node_snapshots` ↔ [`NodeSnapshot`]. Extra columns: `cluster_id`, `collected_at` (Unix ms),
     /// `node_type` (`fe`, `be`, `cn`).
     mod node for NodeSnapshot in "node_snapshots";
-    extra { cluster_id: i64, collected_at: OffsetDateTime, node_type: NodeKind }
+    extra {
+        cluster_id: i64,
+        collected_at: OffsetDateTime,
+        node_type: NodeKind,
+        custom: BTreeMap<String, f64>,
+    }
     columns {
         node_id: RequiredText,
         host: RequiredText,

@@ -63,7 +63,16 @@ pub(crate) fn metric_from_row(row: &Row<'_>, start: usize) -> Result<MetricsSnap
             format_args!("not a JSON list of source errors: {e}"),
         )
     })?;
-    metric::from_row(row, start + 3, cluster_id, collected_at, source_errors)
+    // The custom values live in their own table; readers that serve them attach them.
+    let custom = std::collections::BTreeMap::new();
+    metric::from_row(
+        row,
+        start + 3,
+        cluster_id,
+        collected_at,
+        source_errors,
+        custom,
+    )
 }
 
 /// A node snapshot from the node select list starting at `start`.
@@ -81,6 +90,7 @@ fn node_from_row(row: &Row<'_>, start: usize) -> Result<NodeSnapshot> {
         cluster_id,
         collected_at,
         parse_node_kind(&kind)?,
+        std::collections::BTreeMap::new(),
     )
 }
 

@@ -13,6 +13,7 @@ fn spec(name: &str) -> CustomMetricSpec {
         ratio_of: None,
         unit: Some("ratio".to_owned()),
         description: None,
+        per_node: false,
     }
 }
 
