@@ -53,6 +53,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "remote write: how far each endpoint was sent each cluster's cycles",
         apply: v7_remote_write_progress,
     },
+    Migration {
+        name: "custom metrics: their values, per-node values, daily roll-ups and definitions",
+        apply: v8_custom_metrics,
+    },
 ];
 
 /// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
@@ -404,6 +408,59 @@ fn v7_remote_write_progress(tx: &Transaction<'_>) -> Result<()> {
     cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
     sent_until INTEGER NOT NULL,
     PRIMARY KEY (endpoint, cluster_id)
+) STRICT;",
+    )?;
+    Ok(())
+}
+
+/// Version 8: the custom metrics (see [`crate::custom`]). Narrow tables keyed for their reads,
+/// `WITHOUT ROWID` so that the key is the row (no second B-tree):
+///
+/// * `custom_values`: one row per cluster, cycle and custom metric in force, `value` NULL when
+///   no node had the series; keyed by `(cluster_id, name, collected_at)` so that a series or a
+///   day of one metric is one range of the key;
+/// * `custom_node_values`: the per-node values of `per_node` definitions, keyed like the node
+///   snapshot they belong to (`cluster_id, collected_at, node_type, node_id`) and then `name`;
+/// * `custom_daily`: the daily roll-up of each metric (`avg`, `min`, `max` over the non-null
+///   values, `samples` their count), keyed `(cluster_id, date, name)`;
+/// * `custom_metrics`: the definitions added through the API (`spec`: the
+///   `CustomMetricSpec` as JSON), like `alert_rules`.
+fn v8_custom_metrics(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE custom_values (
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    collected_at INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (cluster_id, name, collected_at)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE custom_node_values (
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    collected_at INTEGER NOT NULL,
+    node_type TEXT NOT NULL CHECK (node_type IN ('fe', 'be', 'cn')),
+    node_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (cluster_id, collected_at, node_type, node_id, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE custom_daily (
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    date TEXT NOT NULL,
+    name TEXT NOT NULL,
+    avg REAL,
+    min REAL,
+    max REAL,
+    samples INTEGER NOT NULL,
+    PRIMARY KEY (cluster_id, date, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE custom_metrics (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
 ) STRICT;",
     )?;
     Ok(())
