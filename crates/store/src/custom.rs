@@ -7,12 +7,12 @@
 //! runs, and a removed one keeps its history until retention. [`Store::insert_cycle`] writes
 //! them in the cycle's transaction; the snapshot readers attach them to
 //! [`MetricsSnapshot::custom`] and [`NodeSnapshot::custom`] with one query per call over the
-//! time span of the rows read ([`attach_to_snapshots`], [`attach_to_nodes`]), in the read
+//! time span of the rows read (`attach_to_snapshots`, `attach_to_nodes`), in the read
 //! transaction of the rows, so that both come from the same state of the file.
 //!
 //! `custom_values` is keyed `(cluster_id, name, collected_at)`: a metric's series or day is one
 //! range of the key. A read of every metric over a time span walks the cluster's names by the
-//! key ([`NAMES`]: one seek per name, however many rows a name holds) and reads each name's
+//! key (`NAMES`: one seek per name, however many rows a name holds) and reads each name's
 //! range, so no read scans a cluster's whole history. A NULL value is stored: the definition
 //! was in force and no node had its series, a null point of the trend, not a gap.
 //!
@@ -77,6 +77,10 @@ static ROLL_UP_DAY: LazyLock<String> = LazyLock::new(|| {
          GROUP BY v.name"
     )
 });
+
+/// The node values of cluster `?1` in `?2..=?3`: a range of the key.
+const NODE_VALUES_IN_RANGE: &str = "SELECT collected_at, node_type, node_id, name, value \
+     FROM custom_node_values WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3";
 
 const INSERT_VALUE: &str =
     "INSERT INTO custom_values (cluster_id, collected_at, name, value) VALUES (?1, ?2, ?3, ?4)";
@@ -194,8 +198,7 @@ pub(crate) fn attach_to_nodes(conn: &Connection, nodes: &mut [NodeSnapshot]) -> 
     const T: &str = "custom_node_values";
     let rows = query_all(
         conn,
-        "SELECT collected_at, node_type, node_id, name, value FROM custom_node_values \
-         WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3",
+        NODE_VALUES_IN_RANGE,
         params![cluster_id, from, to],
         |r| {
             let at: i64 = get(r, 0, T, "collected_at")?;
@@ -335,5 +338,49 @@ impl Store {
                 })
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of `sql` over `params`, one line per step.
+    fn plan(store: &Store, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Vec<String> {
+        let conn = store.conn().unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        stmt.query_map(params, |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_read_of_the_values_is_a_range_of_a_primary_key() {
+        let store = Store::open_temporary().unwrap();
+        let plans = [
+            plan(&store, &VALUES_IN_RANGE, params![1, 0, 10]),
+            plan(&store, &NAMES_IN_RANGE, params![1, 0, 10]),
+            plan(&store, &ROLL_UP_DAY, params![1, 0, 10, "2025-01-01"]),
+            plan(&store, NODE_VALUES_IN_RANGE, params![1, 0, 10]),
+        ];
+        for steps in plans {
+            let reads: Vec<&String> = steps
+                .iter()
+                .filter(|s| s.contains("custom_") || s.contains(" v "))
+                .collect();
+            assert!(!reads.is_empty(), "{steps:?}");
+            for read in reads {
+                assert!(
+                    read.starts_with("SEARCH ") && read.contains("USING PRIMARY KEY (cluster_id="),
+                    "{read} in {steps:?}"
+                );
+            }
+            // The names are walked by the key, one seek each, never by a scan of the table.
+            assert!(
+                !steps.iter().any(|s| s.starts_with("SCAN custom_")),
+                "{steps:?}"
+            );
+        }
     }
 }

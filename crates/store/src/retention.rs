@@ -415,6 +415,34 @@ mod tests {
     }
 
     #[test]
+    fn the_row_key_of_every_table_without_rowid_is_its_primary_key() {
+        let store = crate::Store::open_temporary().unwrap();
+        let conn = store.conn().unwrap();
+        let tables: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND sql LIKE '%WITHOUT ROWID%' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(tables.len(), WITHOUT_ROWID_KEYS.len(), "{tables:?}");
+        for table in tables {
+            let key: Vec<String> = conn
+                .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+                .unwrap()
+                .query_map([&table], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(row_key(&table), key.join(", "), "{table}");
+        }
+        assert_eq!(row_key("metrics_snapshots"), "rowid");
+    }
+
+    #[test]
     fn a_pace_starts_small_and_doubles_while_batches_are_quick() {
         let mut pace = Pace::new(2_000);
         assert_eq!(pace.size(), 250);

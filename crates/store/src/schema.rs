@@ -684,6 +684,73 @@ mod tests {
     }
 
     #[test]
+    fn a_version_7_database_gains_the_custom_metric_tables_and_keeps_its_data() {
+        let db = TestDb::new("v7");
+        let path = db.0.clone();
+        {
+            let conn = database_with_a_snapshot(&path, 7);
+            conn.execute_batch(
+                "INSERT INTO node_snapshots (cluster_id, collected_at, node_type, node_id, host,
+                     http_port, alive, decommissioned, scrape_ok)
+                     VALUES (1, 1735689600000, 'be', '10001', 'h', 8040, 1, 0, 1);
+                 INSERT INTO daily_snapshots (cluster_id, date, first_at, last_at,
+                     snapshot_count, observed_seconds, downtime_seconds)
+                     VALUES (1, '2025-01-01', 1735689600000, 1735689600000, 1, 30, 0);
+                 INSERT INTO cycle_outcomes (cluster_id, at, reachable)
+                     VALUES (1, 1735689600000, 1);
+                 INSERT INTO alert_rules (name, spec, created_at, updated_at) VALUES ('r',
+                     '{\"name\":\"r\",\"expr\":\"qps > 1\"}', 0, 0);
+                 INSERT INTO remote_write_progress (endpoint, cluster_id, sent_until)
+                     VALUES ('http://127.0.0.1:9/w', 1, 1735689600000);",
+            )
+            .unwrap();
+            assert!(conn.prepare("SELECT * FROM custom_values").is_err());
+        }
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn().unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((version, SCHEMA_VERSION), (8, 8));
+        let t = datetime!(2025-01-01 0:00 UTC);
+        let hour = time::Duration::hours(1);
+        let rows = store.snapshots_range(1, t, t + hour, 10).unwrap();
+        assert_eq!((rows.len(), rows[0].qps), (1, Some(5.0)));
+        assert!(
+            rows[0].custom.is_empty(),
+            "no custom values before version 8"
+        );
+        let nodes = store.nodes_range(1, t, t + hour, 10).unwrap();
+        assert_eq!((nodes.len(), nodes[0].node_id.as_str()), (1, "10001"));
+        let day = t.date();
+        assert_eq!(store.daily_range(1, day, day).unwrap().len(), 1);
+        assert_eq!(store.cycle_outcomes(1, t, t + hour).unwrap().len(), 1);
+        let spec: String = conn
+            .query_row("SELECT spec FROM alert_rules WHERE name = 'r'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(spec.contains("qps > 1"));
+        let progress: i64 = conn
+            .query_row("SELECT sent_until FROM remote_write_progress", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(progress, 1_735_689_600_000);
+        // The new tables work.
+        let mut next = rows[0].clone();
+        next.collected_at = t + time::Duration::minutes(1);
+        next.custom.insert("hits".into(), Some(2.0));
+        store.insert_cycle(&next, &[]).unwrap();
+        assert_eq!(
+            store.latest_snapshot(1).unwrap().unwrap().custom,
+            next.custom
+        );
+        assert!(store.custom_metric_specs().unwrap().is_empty());
+        assert_eq!(store.integrity_check().unwrap(), ["ok"]);
+    }
+
+    #[test]
     fn a_version_2_database_keeps_its_errors_as_single_occurrences() {
         let db = TestDb::new("v2");
         let path = db.0.clone();

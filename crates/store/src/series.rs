@@ -18,6 +18,12 @@
 //! asks for [`OVERVIEW_FIELDS`], which the covering index `metrics_snapshots_overview` holds, so
 //! its scan reads only that index, never the table. [`Store::range_stats`] is the same scan's
 //! statistics alone.
+//!
+//! [`Store::series_with_stats_custom`] adds custom metrics ([`crate::custom`]): the snapshot scan
+//! makes the buckets as above, then each custom name is one range scan of `custom_values`' key
+//! (`(cluster_id, name, collected_at)`, time order) whose values are folded into the bucket the
+//! same formula gives (`Grid`, the one bucket formula; `Buckets`, the one accumulation), so the
+//! built-in and custom values of a point cannot drift apart.
 
 use rusqlite::params;
 use rusqlite::types::ValueRef;
@@ -630,6 +636,186 @@ mod tests {
             store.series_with_stats(id, from, to, &["qps", "nope"], 10),
             Err(crate::Error::InvalidField(f)) if f == "nope"
         ));
+    }
+
+    /// `snapshot(id, at, seed)` with custom values: `a` (every 5th null), `b` only in the
+    /// first 200 cycles (a removed definition) and as integers-valued reals, `c` null always.
+    fn snapshot_with_custom(cluster_id: i64, at: OffsetDateTime, seed: u64) -> MetricsSnapshot {
+        let mut s = snapshot(cluster_id, at, seed);
+        let a = (!seed.is_multiple_of(5))
+            .then(|| (seed.wrapping_mul(7_919) % 1_013) as f64 / 3.0 - 100.0);
+        s.custom.insert("a".into(), a);
+        if seed < 200 {
+            s.custom.insert("b".into(), Some((seed % 17) as f64));
+        }
+        s.custom.insert("c".into(), None);
+        s
+    }
+
+    /// Per bucket of the snapshots (the `old_series` formula), the AVG, MAX and MIN of custom
+    /// metric `name` over the values at those snapshots' times.
+    fn sql_custom_buckets(
+        store: &Store,
+        id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        points: usize,
+        name: &str,
+    ) -> Vec<BucketValue> {
+        let (from, to) = (to_ms(from), to_ms(to));
+        let sql = "SELECT MIN(?5 - 1, ((m.collected_at - ?2) * ?5) / ?4) AS bucket, \
+             AVG(c.value), MAX(c.value), MIN(c.value) \
+             FROM metrics_snapshots m LEFT JOIN custom_values c \
+             ON c.cluster_id = m.cluster_id AND c.collected_at = m.collected_at AND c.name = ?6 \
+             WHERE m.cluster_id = ?1 AND m.collected_at >= ?2 AND m.collected_at <= ?3 \
+             GROUP BY bucket ORDER BY bucket";
+        let conn = store.conn().unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt
+            .query_map(
+                params![id, from, to, (to - from).max(1), points as i64, name],
+                |r| {
+                    let (max, min): (Option<f64>, Option<f64>) = (r.get(2)?, r.get(3)?);
+                    Ok(BucketValue {
+                        avg: within(r.get(1)?, min, max),
+                        max,
+                    })
+                },
+            )
+            .unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// SQL's COUNT, AVG, MAX and MIN of custom metric `name` over `from..=to`.
+    fn sql_custom_stats(
+        store: &Store,
+        id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        name: &str,
+    ) -> FieldStats {
+        let conn = store.conn().unwrap();
+        conn.query_row(
+            "SELECT COUNT(value), AVG(value), MAX(value), MIN(value) FROM \
+             (SELECT value FROM custom_values WHERE cluster_id = ?1 AND name = ?2 \
+              AND collected_at >= ?3 AND collected_at <= ?4 ORDER BY collected_at)",
+            params![id, name, to_ms(from), to_ms(to)],
+            |r| {
+                let (max, min): (Option<f64>, Option<f64>) = (r.get(2)?, r.get(3)?);
+                Ok(FieldStats {
+                    field: name.to_owned(),
+                    count: r.get::<_, i64>(0)? as u64,
+                    avg: within(r.get(1)?, min, max),
+                    max,
+                    min,
+                })
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn custom_series_fold_into_the_snapshots_buckets() {
+        let (store, id) = store_with_cluster();
+        let other = add_cluster(&store, "b");
+        let t0 = datetime!(2025-01-01 0:00 UTC);
+        for i in 0..500u64 {
+            let at = t0 + Duration::seconds(30 * i as i64);
+            store
+                .insert_cycle(&snapshot_with_custom(id, at, i), &[])
+                .unwrap();
+            store
+                .insert_cycle(&snapshot_with_custom(other, at, i + 1), &[])
+                .unwrap();
+        }
+        let custom = ["a", "b", "c", "never"];
+        let fields = ["qps", "avg_cpu_usage"];
+        let (from, to) = (t0 + Duration::minutes(7), t0 + Duration::hours(3));
+        for points in [1, 7, 40, 1000] {
+            let mixed = store
+                .series_with_stats_custom(id, from, to, &fields, &custom, points)
+                .unwrap();
+            let plain = store
+                .series_with_stats(id, from, to, &fields, points)
+                .unwrap();
+            // The snapshots make the buckets: the built-in part is series_with_stats's.
+            assert_eq!(mixed.points.len(), plain.points.len());
+            for (m, p) in mixed.points.iter().zip(&plain.points) {
+                assert_eq!((m.timestamp, m.count), (p.timestamp, p.count));
+                assert_eq!(m.values[..fields.len()], p.values[..], "{points} points");
+            }
+            assert_eq!(mixed.stats[..fields.len()], plain.stats[..]);
+            // Each custom metric's buckets and statistics are SQL's over custom_values.
+            for (k, name) in custom.iter().enumerate() {
+                let got: Vec<BucketValue> = mixed
+                    .points
+                    .iter()
+                    .map(|p| p.values[fields.len() + k])
+                    .collect();
+                assert_eq!(
+                    got,
+                    sql_custom_buckets(&store, id, from, to, points, name),
+                    "{name}, {points} points"
+                );
+                assert_eq!(
+                    mixed.stats[fields.len() + k],
+                    sql_custom_stats(&store, id, from, to, name)
+                );
+            }
+            // Only custom names: the same buckets.
+            let alone = store
+                .series_with_stats_custom(id, from, to, &[], &["a"], points)
+                .unwrap();
+            assert_eq!(alone.stats[..], mixed.stats[fields.len()..fields.len() + 1]);
+            for (a, m) in alone.points.iter().zip(&mixed.points) {
+                assert_eq!((a.timestamp, a.count), (m.timestamp, m.count));
+                assert_eq!(a.values, m.values[fields.len()..fields.len() + 1]);
+            }
+        }
+        let stats = store
+            .series_with_stats_custom(id, from, to, &[], &custom, 10)
+            .unwrap()
+            .stats;
+        assert!(stats[0].count > 0 && stats[1].count > 0);
+        // In force but always null, and never stored: nulls and count 0 alike.
+        for s in &stats[2..] {
+            assert_eq!((s.count, s.avg, s.max, s.min), (0, None, None, None));
+        }
+        let inverted = store
+            .series_with_stats_custom(id, to, from, &["qps"], &["a"], 10)
+            .unwrap();
+        assert!(inverted.points.is_empty());
+        assert_eq!(
+            inverted
+                .stats
+                .iter()
+                .map(|s| (s.field.as_str(), s.count))
+                .collect::<Vec<_>>(),
+            [("qps", 0), ("a", 0)]
+        );
+        assert!(matches!(
+            store.series_with_stats_custom(id, from, to, &["nope"], &["a"], 10),
+            Err(crate::Error::InvalidField(f)) if f == "nope"
+        ));
+    }
+
+    #[test]
+    fn a_custom_series_reads_one_range_of_the_key() {
+        let (store, _) = store_with_cluster();
+        let conn = store.conn().unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CUSTOM_SCAN}"))
+            .unwrap()
+            .query_map(params![1, "a", 0, 10], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH custom_values USING PRIMARY KEY \
+              (cluster_id=? AND name=? AND collected_at>? AND collected_at<?)"],
+            "no sort, no other table"
+        );
     }
 
     /// The range statistics as SQL's aggregates compute them (the former `range_stats`).

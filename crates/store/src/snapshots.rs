@@ -1,4 +1,6 @@
 //! The `metrics_snapshots` and `node_snapshots` tables: one cycle's figures per cluster and node.
+//! Their custom metric values ([`crate::custom`]) are written in the same transaction and
+//! attached to what the readers return.
 
 use std::sync::LazyLock;
 
