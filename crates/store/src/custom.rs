@@ -145,12 +145,17 @@ pub(crate) fn insert_values(
     Ok(())
 }
 
-/// The `(first, last)` times (ms) of `times`, `None` when empty.
-fn span(times: impl Iterator<Item = OffsetDateTime>) -> Option<(i64, i64)> {
-    times.map(to_ms).fold(None, |acc, t| match acc {
-        None => Some((t, t)),
-        Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
-    })
+/// The cluster of the first of `rows` (`(cluster_id, time)`, all of one cluster) and their
+/// earliest and latest times (ms); `None` when empty.
+fn span(mut rows: impl Iterator<Item = (i64, OffsetDateTime)>) -> Option<(i64, i64, i64)> {
+    let (cluster_id, first) = rows.next()?;
+    let first = to_ms(first);
+    Some(
+        rows.fold((cluster_id, first, first), |(c, lo, hi), (_, t)| {
+            let t = to_ms(t);
+            (c, lo.min(t), hi.max(t))
+        }),
+    )
 }
 
 /// Fills the `custom` map of every snapshot of `snapshots` (all of one cluster) from
@@ -159,11 +164,9 @@ pub(crate) fn attach_to_snapshots(
     conn: &Connection,
     snapshots: &mut [MetricsSnapshot],
 ) -> Result<()> {
-    let Some(first) = snapshots.first() else {
-        return Ok(());
-    };
-    let cluster_id = first.cluster_id;
-    let Some((from, to)) = span(snapshots.iter().map(|s| s.collected_at)) else {
+    let Some((cluster_id, from, to)) =
+        span(snapshots.iter().map(|s| (s.cluster_id, s.collected_at)))
+    else {
         return Ok(());
     };
     const T: &str = "custom_values";
@@ -188,11 +191,8 @@ pub(crate) fn attach_to_snapshots(
 /// Fills the `custom` map of every node snapshot of `nodes` (all of one cluster) from
 /// `custom_node_values`, with one query over their time span.
 pub(crate) fn attach_to_nodes(conn: &Connection, nodes: &mut [NodeSnapshot]) -> Result<()> {
-    let Some(first) = nodes.first() else {
-        return Ok(());
-    };
-    let cluster_id = first.cluster_id;
-    let Some((from, to)) = span(nodes.iter().map(|n| n.collected_at)) else {
+    let Some((cluster_id, from, to)) = span(nodes.iter().map(|n| (n.cluster_id, n.collected_at)))
+    else {
         return Ok(());
     };
     const T: &str = "custom_node_values";
@@ -258,7 +258,7 @@ pub(crate) fn delete_values_before(
         cutoff,
         pace,
     )?;
-    let names = store.custom_names_before(cluster_id, cutoff)?;
+    let names = store.custom_names_in(cluster_id, i64::MIN, cutoff.saturating_sub(1))?;
     for name in names {
         done += delete_batched(
             store,
@@ -288,24 +288,15 @@ impl Store {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<String>> {
-        let conn = self.conn()?;
-        query_all(
-            &conn,
-            &NAMES_IN_RANGE,
-            params![cluster_id, to_ms(from), to_ms(to)],
-            |r| get(r, 0, "custom_values", "name"),
-        )
+        self.custom_names_in(cluster_id, to_ms(from), to_ms(to))
     }
 
-    /// The names with values before `cutoff` (ms), for retention.
-    fn custom_names_before(&self, cluster_id: i64, cutoff: i64) -> Result<Vec<String>> {
+    /// [`Store::custom_names`] over `from..=to` in ms.
+    fn custom_names_in(&self, cluster_id: i64, from: i64, to: i64) -> Result<Vec<String>> {
         let conn = self.conn()?;
-        query_all(
-            &conn,
-            &NAMES_IN_RANGE,
-            params![cluster_id, i64::MIN, cutoff.saturating_sub(1)],
-            |r| get(r, 0, "custom_values", "name"),
-        )
+        query_all(&conn, &NAMES_IN_RANGE, params![cluster_id, from, to], |r| {
+            get(r, 0, "custom_values", "name")
+        })
     }
 
     /// The daily roll-ups of the custom metrics of cluster `cluster_id` from `from_date` to

@@ -16,8 +16,7 @@
 //!   [`Store::upsert_config_cluster`];
 //! * snapshots ([`snapshots`]): [`Store::insert_cycle`] (one transaction per cycle),
 //!   [`Store::latest_snapshot`], [`Store::latest_nodes`], [`Store::snapshots_range`],
-//!   [`Store::nodes_range`], [`Store::count_snapshots`], [`Store::cluster_summaries`] (its
-//!   snapshots without their custom values);
+//!   [`Store::nodes_range`], [`Store::count_snapshots`], [`Store::cluster_summaries`];
 //! * custom metric values ([`custom`]): written by [`Store::insert_cycle`] and attached by the
 //!   snapshot and node readers above (`MetricsSnapshot::custom`, `NodeSnapshot::custom`), one
 //!   query per call; [`Store::custom_names`] (the names with values in a range, removed

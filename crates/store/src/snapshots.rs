@@ -298,7 +298,8 @@ impl Store {
     }
 
     /// Every cluster (by id) with its newest snapshot, in one query (the newest row of each
-    /// cluster is found by a correlated subquery on the `(cluster_id, collected_at)` index).
+    /// cluster is found by a correlated subquery on the `(cluster_id, collected_at)` index), and
+    /// each snapshot's custom values with one more query per cluster that has one.
     pub fn cluster_summaries(&self) -> Result<Vec<ClusterSummary>> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
@@ -310,8 +311,9 @@ impl Store {
                 metric_select("m")
             )
         });
-        let conn = self.conn()?;
-        query_all(&conn, &SQL, &[], |row| {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut summaries = query_all(&tx, &SQL, &[], |row| {
             let cluster = cluster_from_row(row, 0, self.key())?;
             let has_snapshot: Option<i64> = get(
                 row,
@@ -324,6 +326,10 @@ impl Store {
                 None => None,
             };
             Ok(ClusterSummary { cluster, latest })
-        })
+        })?;
+        for latest in summaries.iter_mut().filter_map(|s| s.latest.as_mut()) {
+            custom::attach_to_snapshots(&tx, std::slice::from_mut(latest))?;
+        }
+        Ok(summaries)
     }
 }
