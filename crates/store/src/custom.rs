@@ -85,8 +85,8 @@ const NODE_VALUES_IN_RANGE: &str = "SELECT collected_at, node_type, node_id, nam
 const INSERT_VALUE: &str =
     "INSERT INTO custom_values (cluster_id, collected_at, name, value) VALUES (?1, ?2, ?3, ?4)";
 
-/// Two nodes of one cycle with the same type and id (a malformed node list) keep the first
-/// one's values rather than fail the cycle.
+/// Two nodes of one cycle with the same type and id (a malformed node list) share one identity
+/// here: the first value of each name is kept, rather than the cycle failed.
 const INSERT_NODE_VALUE: &str = "INSERT INTO custom_node_values \
      (cluster_id, collected_at, node_type, node_id, name, value) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
@@ -214,6 +214,7 @@ pub(crate) fn attach_to_nodes(conn: &Connection, nodes: &mut [NodeSnapshot]) -> 
         by_node.entry(node).or_default().insert(name, value);
     }
     for n in nodes {
+        // The id moves into the key and back, rather than being cloned for each node.
         let key = (
             to_ms(n.collected_at),
             n.node_type,

@@ -192,6 +192,22 @@ fn a_failed_cycle_stores_none_of_its_custom_values() {
 }
 
 #[test]
+fn two_nodes_with_one_id_keep_their_cycle_and_the_first_value_of_each_name() {
+    let db = TempDb::new("custom-duplicate-node");
+    let store = db.open();
+    let id = store.create_cluster(&new_cluster("a")).unwrap().id;
+    let (snapshot, mut nodes) = cycle(id, t0(), values(&[("hits", Some(1.0))]), 1);
+    // A malformed node list: the second BE has the first one's id.
+    nodes[2].node_id = nodes[1].node_id.clone();
+    store.insert_cycle(&snapshot, &nodes).unwrap();
+    let read = store.latest_nodes(id).unwrap();
+    assert_eq!(read.len(), 3);
+    // Both rows read the one stored identity: the first node's `hits`, the second's `lag`.
+    let merged = node_values(&[("hits", 1.0), ("lag", -1.25)]);
+    assert_eq!((&read[1].custom, &read[2].custom), (&merged, &merged));
+}
+
+#[test]
 fn the_days_custom_roll_up_is_written_with_its_daily_row() {
     let db = TempDb::new("custom-daily");
     let store = db.open();
