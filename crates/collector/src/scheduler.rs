@@ -560,6 +560,9 @@ impl Collector {
             last_success_at: status.and_then(|s| s.last_success_at),
             interval: self.config.interval,
             alerts,
+            // Issue 16: the coordinator fills in the definitions' families
+            // (`CustomFamilies::new(&specs)`); without them values export with a generated HELP.
+            custom: rockscope_export::CustomFamilies::default(),
         });
         for sink in &self.sinks {
             sink.cycle_finished(&cycle);
