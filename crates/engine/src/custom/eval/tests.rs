@@ -758,3 +758,43 @@ fn old_state_without_custom_values_still_deserializes() {
     assert_eq!(back, a.state);
     assert_eq!(back.nodes["be/10.0.1.1:8040"].custom.len(), 1);
 }
+
+#[test]
+fn metric_is_the_sample_name_of_a_summary_or_histogram() {
+    let body = "\
+# TYPE starrocks_fe_query_latency_ms summary
+starrocks_fe_query_latency_ms{quantile=\"0.75\"} 4
+starrocks_fe_query_latency_ms{quantile=\"0.99\"} 30
+starrocks_fe_query_latency_ms_sum 1200
+starrocks_fe_query_latency_ms_count 100
+# TYPE starrocks_fe_wait_ms histogram
+starrocks_fe_wait_ms_bucket{le=\"10\"} 6
+starrocks_fe_wait_ms_bucket{le=\"+Inf\"} 9
+starrocks_fe_wait_ms_count 9
+";
+    let fe_def = |name: &str, metric: &str, matchers: &str| {
+        matching(def(name, metric, &["fe"], "sum"), matchers)
+    };
+    let custom = set(vec![
+        fe_def("queries", "starrocks_fe_query_latency_ms_count", "{}"),
+        fe_def("latency_sum", "starrocks_fe_query_latency_ms_sum", "{}"),
+        fe_def(
+            "p99",
+            "starrocks_fe_query_latency_ms",
+            "{quantile=\"0.99\"}",
+        ),
+        fe_def("fast_waits", "starrocks_fe_wait_ms_bucket", "{le=\"10\"}"),
+        rate(fe_def(
+            "queries_rate",
+            "starrocks_fe_query_latency_ms_count",
+            "{}",
+        )),
+    ]);
+    let a = run(&custom, vec![fe(1, 1, body), fe(2, 1, body)]);
+    close(value(&a, "queries"), 200.0);
+    close(value(&a, "latency_sum"), 2400.0);
+    close(value(&a, "p99"), 60.0);
+    close(value(&a, "fast_waits"), 12.0);
+    // A summary's `_count` is not a gauge: no warning.
+    assert!(a.custom_warnings.is_empty());
+}
