@@ -113,6 +113,8 @@ pub struct CustomSet {
     denominators: Vec<Option<usize>>,
     /// Per metric, [`CustomMetric::state_key`], computed once.
     state_keys: Vec<String>,
+    /// The definitions as written, in the same order.
+    specs: Vec<CustomMetricSpec>,
 }
 
 impl CustomSet {
@@ -136,12 +138,18 @@ impl CustomSet {
             by_series,
             denominators,
             state_keys,
+            specs: specs.to_vec(),
         })
     }
 
     /// No definition.
     pub fn is_empty(&self) -> bool {
         self.metrics.is_empty()
+    }
+
+    /// The definitions as written, in the order given.
+    pub fn specs(&self) -> &[CustomMetricSpec] {
+        &self.specs
     }
 
     /// The definitions, in the order given.
