@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use rockscope_alerts::{RuleSet, prometheus_rule_file};
-use rockscope_model::RuleSpec;
+use rockscope_alerts::{CustomNames, RuleSet, prometheus_rule_file};
+use rockscope_model::{CustomMetricSpec, RuleSpec};
 use rockscope_store::Store;
 
 use crate::config::Settings;
@@ -12,7 +12,7 @@ use crate::config::Settings;
 /// Builds the rule set of `settings` plus the rules added through the API (when the database
 /// exists), and writes it to `output` or standard output.
 pub fn run(settings: &Settings, output: Option<&Path>) -> ExitCode {
-    let stored = match stored_rules(settings) {
+    let (stored, custom) = match stored_definitions(settings) {
         Ok(stored) => stored,
         Err(message) => {
             eprintln!("rockscope: {message}");
@@ -21,7 +21,10 @@ pub fn run(settings: &Settings, output: Option<&Path>) -> ExitCode {
     };
     let mut rules = settings.alerts.rules.clone();
     rules.extend(stored);
-    let set = match RuleSet::build(&rules, &settings.alerts.overrides) {
+    let mut definitions = settings.collector.custom_metrics.clone();
+    definitions.extend(custom);
+    let names = CustomNames::of(&definitions);
+    let set = match RuleSet::build_with(&rules, &settings.alerts.overrides, &names) {
         Ok(set) => set,
         Err(errors) => {
             for error in errors {
@@ -47,16 +50,26 @@ pub fn run(settings: &Settings, output: Option<&Path>) -> ExitCode {
     }
 }
 
-/// The rules created through `/api/alert-rules`; none when the database does not exist yet.
-fn stored_rules(settings: &Settings) -> Result<Vec<RuleSpec>, String> {
+/// The rules created through `/api/alert-rules` and the custom metrics created through
+/// `/api/custom-metrics` (which rules may read); none when the database does not exist yet.
+fn stored_definitions(
+    settings: &Settings,
+) -> Result<(Vec<RuleSpec>, Vec<CustomMetricSpec>), String> {
     let path = &settings.storage.path;
     if !path.exists() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let options = crate::service::store_options()?;
     let store = Store::open_with(path, &options)
         .map_err(|e| format!("cannot open the database {}: {e}", path.display()))?;
-    store
+    let rules = store
         .user_rules()
-        .map_err(|e| format!("cannot read the alert rules from {}: {e}", path.display()))
+        .map_err(|e| format!("cannot read the alert rules from {}: {e}", path.display()))?;
+    let custom = store.custom_metric_specs().map_err(|e| {
+        format!(
+            "cannot read the custom metrics from {}: {e}",
+            path.display()
+        )
+    })?;
+    Ok((rules, custom))
 }

@@ -13,7 +13,7 @@ pub(crate) mod tap;
 
 use std::collections::{HashMap, HashSet};
 
-use rockscope_model::fields::CLUSTER_FIELDS;
+use rockscope_model::fields::{CLUSTER_FIELDS, NODE_FIELDS};
 use rockscope_model::{CustomMetricSpec, NodeKind};
 use rockscope_promtext::MetricType;
 use thiserror::Error;
@@ -334,7 +334,12 @@ pub fn compile(spec: &CustomMetricSpec) -> Result<CustomMetric, CustomMetricErro
     if !is_output_name(&spec.name) {
         return Err(CustomMetricError::InvalidName { name: name() });
     }
-    if CLUSTER_FIELDS.iter().any(|f| f.name == spec.name) {
+    // Node fields too: a `per_node` value is read as `be.<name>` by alert rules.
+    let builtin = CLUSTER_FIELDS.iter().map(|f| f.name);
+    if builtin
+        .chain(NODE_FIELDS.iter().map(|f| f.name))
+        .any(|f| f == spec.name)
+    {
         return Err(CustomMetricError::BuiltinName { name: name() });
     }
     if !is_metric_name(&spec.metric) {

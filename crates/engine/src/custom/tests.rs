@@ -78,6 +78,11 @@ fn a_built_in_field_name_is_refused() {
     assert!(matches!(e, CustomMetricError::BuiltinName { .. }), "{e}");
     assert!(e.to_string().contains("clashes with the built-in field"));
     assert!(e.to_string().contains(builtin));
+    // A node field's name too (alert rules read a per_node value as `be.<name>`).
+    let node_only = "cpu_usage_pct";
+    assert!(!CLUSTER_FIELDS.iter().any(|f| f.name == node_only));
+    let e = error(spec(node_only));
+    assert!(matches!(e, CustomMetricError::BuiltinName { .. }), "{e}");
 }
 
 #[test]
