@@ -7,6 +7,9 @@
 //!   a restart neither re-notifies nor loses the resolution.
 //! * `collection`: clusters from the config file and from `POST /api/clusters` are collected;
 //!   list, overview and values vs ground truth.
+//! * `custom`: custom metrics from the config file and the API, collected, served by the
+//!   overview, `/snapshots`, `/metrics` and `metric-families`, read by an alert rule; bad
+//!   definitions refused with their documented errors.
 //! * `endpoints`: every other endpoint's shape and values.
 //! * `errors`: the documented error statuses and shape.
 //! * `auth`: the bearer token, open `/health` and `/ready`, and the refusal to serve a
@@ -25,6 +28,7 @@
 mod alerts;
 mod auth;
 mod collection;
+mod custom;
 mod endpoints;
 mod errors;
 mod grafana;

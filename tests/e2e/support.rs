@@ -785,6 +785,8 @@ pub fn assert_overview_shape(overview: &Value) {
             "performance_trends",
             "resource_trends",
             "statistics",
+            "custom_trends",
+            "custom_statistics",
             "collector"
         ])
     );

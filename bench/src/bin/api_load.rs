@@ -227,6 +227,10 @@ fn run(args: Args) -> Result<(), String> {
         exported: Default::default(),
         telemetry: Default::default(),
         remote_write: None,
+        custom_metrics: Arc::new(
+            rockscope_api::CustomMetrics::load(store.clone(), Vec::new())
+                .map_err(|e| format!("custom metrics: {e}"))?,
+        ),
     };
     let uncached_state = ApiState {
         overview_cache: OverviewCache::disabled(),

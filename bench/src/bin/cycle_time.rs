@@ -5,7 +5,12 @@
 //! cargo run --release -p rockscope-bench --bin cycle_time            # ≤ 1,300 nodes, ~15 s
 //! cargo run --release -p rockscope-bench --bin cycle_time -- --full  # + 5,300 and 6,000 nodes, ~75 s
 //! cargo run --release -p rockscope-bench --bin cycle_time -- --point 100x3+50 --reps 5
+//! cargo run --release -p rockscope-bench --bin cycle_time -- --point 100x3+10 --custom 50
 //! ```
+//!
+//! `--custom N` defines N custom metrics (issue 16: a realistic mix of summed gauges, counter
+//! rates, label regexes, leader-only FE series and ratios over real StarRocks series) for the
+//! collector and the aggregate phase; run it beside the same point without to see their cost.
 //!
 //! For each grid point (clusters × FE+BE per cluster) the simulator serves the fleet on
 //! 127.0.0.1 (one port per node), the clusters are registered in a temporary store, and the
@@ -19,14 +24,18 @@
 //! and SQLite writes (`insert_cycle`).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rockscope_bench::fleet::{
     client_for, load_average, median, ms, par_map, process_cpu, register_clusters, start_simulator,
     threads_cpu,
 };
-use rockscope_collector::{Collector, CollectorConfig, StatusBoard, fetch_cycle};
-use rockscope_engine::{EngineState, aggregate};
+use rockscope_collector::{
+    Collector, CollectorConfig, CollectorParts, CustomInForce, StatusBoard, fetch_cycle,
+};
+use rockscope_engine::{CustomSet, EngineState, aggregate_with};
+use rockscope_model::CustomMetricSpec;
 use rockscope_store::Store;
 
 /// Clusters fetched at once, as the collector's default `concurrency`.
@@ -51,6 +60,7 @@ impl Point {
 struct Args {
     points: Vec<Point>,
     reps: usize,
+    custom: Arc<CustomInForce>,
 }
 
 /// Collection cycle time over simulated fleets (see docs/BENCHMARKS.md).
@@ -66,6 +76,47 @@ struct Cli {
     /// A point to measure instead of the grid, as CLUSTERSx3+BES (repeatable).
     #[arg(long = "point", value_name = "CLUSTERSx3+BES")]
     points: Vec<String>,
+    /// Custom metric definitions in force (issue 16's cost: 50 against 0).
+    #[arg(long, default_value_t = 0)]
+    custom: usize,
+}
+
+/// `n` custom metrics over series every simulated body serves, cycling through the shapes
+/// operators write: a BE gauge summed, a BE counter's rate, a regex on a label, a leader-only
+/// FE series, an FE counter's rate with a label matcher, the busiest BE, and every fifth a
+/// ratio of the one before.
+fn custom_definitions(n: usize) -> Vec<CustomMetricSpec> {
+    const SHAPES: [(&str, &str, &str, &str, bool); 6] = [
+        ("starrocks_be_process_mem_bytes", "{}", "be", "sum", false),
+        ("starrocks_be_segment_read_total", "{}", "be", "sum", true),
+        (
+            "starrocks_be_disks_total_capacity",
+            r#"{path=~"/data1/.*"}"#,
+            "be",
+            "sum",
+            false,
+        ),
+        ("starrocks_fe_meta_log_count", "{}", "fe", "leader", false),
+        ("jvm_young_gc", r#"{type="count"}"#, "fe", "sum", true),
+        ("starrocks_be_process_thread_num", "{}", "be", "max", false),
+    ];
+    (0..n)
+        .map(|i| {
+            let (metric, matchers, node_type, aggregate, rate) = SHAPES[i % SHAPES.len()];
+            CustomMetricSpec {
+                name: format!("custom_{i}"),
+                metric: metric.to_owned(),
+                matchers: matchers.to_owned(),
+                node_types: vec![node_type.to_owned()],
+                aggregate: aggregate.to_owned(),
+                rate,
+                ratio_of: (i % 5 == 4).then(|| format!("custom_{}", i - 1)),
+                unit: None,
+                description: None,
+                per_node: false,
+            }
+        })
+        .collect()
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -116,7 +167,13 @@ fn parse_args() -> Result<Args, String> {
             ]);
         }
     }
-    Ok(Args { points, reps })
+    let custom = CustomSet::new(&custom_definitions(cli.custom))
+        .map_err(|e| format!("--custom {}: {e}", cli.custom))?;
+    Ok(Args {
+        points,
+        reps,
+        custom: Arc::new(CustomInForce::new(custom)),
+    })
 }
 
 fn parse_point(v: &str) -> Result<Point, String> {
@@ -187,7 +244,12 @@ impl Cpu {
     }
 }
 
-fn measure(point: Point, reps: usize, rt: &tokio::runtime::Runtime) -> Result<Row, String> {
+fn measure(
+    point: Point,
+    reps: usize,
+    custom: &Arc<CustomInForce>,
+    rt: &tokio::runtime::Runtime,
+) -> Result<Row, String> {
     let sim = start_simulator(point.clusters, FES, point.bes)
         .map_err(|e| format!("starting the simulator: {e}"))?;
     let store = Store::open_temporary().map_err(|e| format!("opening a temporary store: {e}"))?;
@@ -195,13 +257,18 @@ fn measure(point: Point, reps: usize, rt: &tokio::runtime::Runtime) -> Result<Ro
         register_clusters(&sim, &store).map_err(|e| format!("registering clusters: {e}"))?;
 
     // The whole cycle, through the collector.
-    let collector = Collector::new(
+    let in_force = Arc::clone(custom);
+    let collector = Collector::with_parts(
         CollectorConfig {
             concurrency: CONCURRENCY,
             ..CollectorConfig::default()
         },
         store.clone(),
         StatusBoard::default(),
+        CollectorParts {
+            custom: Some(Arc::new(move || Arc::clone(&in_force))),
+            ..CollectorParts::default()
+        },
     );
     rt.block_on(collector.collect_once()); // warm-up: connections, first engine state
     let mut walls = Vec::new();
@@ -246,7 +313,7 @@ fn measure(point: Point, reps: usize, rt: &tokio::runtime::Runtime) -> Result<Ro
     };
     let states: Vec<EngineState> = fetch_all()
         .iter()
-        .map(|input| aggregate(&EngineState::default(), input).state)
+        .map(|input| aggregate_with(&EngineState::default(), input, &custom.set).state)
         .collect();
 
     let cpu = Cpu::now();
@@ -262,7 +329,9 @@ fn measure(point: Point, reps: usize, rt: &tokio::runtime::Runtime) -> Result<Ro
         .sum();
 
     let started = Instant::now();
-    let aggregations = par_map(&work, CONCURRENCY, |&i| aggregate(&states[i], &inputs[i]));
+    let aggregations = par_map(&work, CONCURRENCY, |&i| {
+        aggregate_with(&states[i], &inputs[i], &custom.set)
+    });
     let aggregate_wall = started.elapsed();
 
     let started = Instant::now();
@@ -311,9 +380,10 @@ fn main() -> ExitCode {
     };
     println!(
         "cycle_time: one collection cycle vs fleet size ({} FEs per cluster, concurrency {CONCURRENCY}, \
-         median of {} cycles after a warm-up); load average at start: {}",
+         median of {} cycles after a warm-up; {} custom metrics); load average at start: {}",
         FES,
         args.reps,
+        args.custom.set.metrics().len(),
         load_average()
     );
     let mut rows = Vec::new();
@@ -325,7 +395,7 @@ fn main() -> ExitCode {
             point.bes,
             point.nodes()
         );
-        match measure(*point, args.reps, &rt) {
+        match measure(*point, args.reps, &args.custom, &rt) {
             Ok(row) => rows.push(row),
             Err(e) => {
                 eprintln!("cycle_time: {e}");

@@ -75,6 +75,8 @@ fn run(cli: &Cli) -> Result<(), String> {
                 interval: Duration::from_secs(30),
                 // Alerts on, none active: each cluster's firing and pending counts.
                 alerts: Some(Vec::new()),
+                // No custom metric defined.
+                custom: rockscope_export::CustomFamilies::default(),
             })
         })
         .collect();
@@ -205,7 +207,7 @@ impl Collector for ClientCollector {
                     prometheus_client::metrics::MetricType::Gauge,
                 ),
             };
-            let mut metric = encoder.encode_descriptor(name, family.help, None, kind)?;
+            let mut metric = encoder.encode_descriptor(name, &family.help, None, kind)?;
             let mut result = Ok(());
             for cycle in &self.0 {
                 for_each_sample_of(family, cycle, &mut |family, labels, value| {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use rockscope_collector::Shard;
+use rockscope_model::CustomMetricSpec;
 use serde::{Deserialize, Serialize};
 
 mod alerts;
@@ -63,6 +64,9 @@ pub struct CollectorSettings {
     /// so that a wrong value (even a bare number) is refused naming the key and the form.
     #[serde(deserialize_with = "text_or_number")]
     pub shard: Option<String>,
+    /// `[[collector.custom_metrics]]`: StarRocks series collected beside the built-in fields
+    /// (`docs/CUSTOM_METRICS.md`); read-only through the API, which can add more.
+    pub custom_metrics: Vec<CustomMetricSpec>,
 }
 
 /// An optional string that may also be written as a number (`shard = 3` in TOML, or
@@ -95,6 +99,7 @@ impl Default for CollectorSettings {
             request_timeout_secs: 10,
             cluster_deadline_secs: None,
             shard: None,
+            custom_metrics: Vec::new(),
         }
     }
 }
@@ -384,6 +389,8 @@ impl Settings {
             in_range("collector.cluster_deadline_secs", deadline, &INTERVAL_SECS)?;
         }
         c.shard()?;
+        rockscope_engine::CustomSet::new(&c.custom_metrics)
+            .map_err(|e| ConfigError(format!("[[collector.custom_metrics]]: {e}")))?;
         self.server.tokens()?;
         if self.server.host.trim().is_empty() {
             return Err(ConfigError(
@@ -395,7 +402,8 @@ impl Settings {
                 "storage.path is empty; give a file such as data/rockscope.db".to_owned(),
             ));
         }
-        self.alerts.validate()?;
+        self.alerts
+            .validate(&rockscope_alerts::CustomNames::of(&c.custom_metrics))?;
         self.export.validate()?;
         let mut names = std::collections::HashSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
@@ -737,5 +745,55 @@ mod tests {
             assert!(e.contains(wanted), "{text}: {e}");
             assert!(!e.contains("Secret"), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn custom_metrics_are_read_and_checked_naming_the_definition() {
+        let ok = from_toml(
+            "[[collector.custom_metrics]]\nname = \"page_cache_hit_ratio\"\n\
+             metric = \"starrocks_be_page_cache_hit_count\"\nmatch = '{path=~\"/data[0-9]+\"}'\n\
+             node_types = [\"be\", \"cn\"]\naggregate = \"sum\"\nrate = true\n\
+             ratio_of = \"page_cache_lookups\"\nunit = \"ratio\"\n\
+             [[collector.custom_metrics]]\nname = \"page_cache_lookups\"\n\
+             metric = \"starrocks_be_page_cache_lookup_count\"\nnode_types = [\"be\"]\n\
+             aggregate = \"sum\"\nrate = true\n",
+        )
+        .unwrap();
+        let specs = &ok.collector.custom_metrics;
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].matchers, "{path=~\"/data[0-9]+\"}");
+        assert_eq!(specs[0].ratio_of.as_deref(), Some("page_cache_lookups"));
+        for (definition, wanted) in [
+            (
+                "name = \"qps\"\nmetric = \"m\"\nnode_types = [\"be\"]\naggregate = \"sum\"",
+                "clashes with the built-in field qps",
+            ),
+            (
+                "name = \"a\"\nmetric = \"m\"\nmatch = '{p=~\"(\"}'\nnode_types = [\"be\"]\naggregate = \"sum\"",
+                "does not compile",
+            ),
+            (
+                "name = \"a\"\nmetric = \"m\"\nnode_types = [\"xe\"]\naggregate = \"sum\"",
+                "unknown node type \"xe\"",
+            ),
+            (
+                "name = \"a\"\nmetric = \"m\"\nnode_types = [\"be\"]\naggregate = \"sum\"\nratio_of = \"a\"",
+                "ratio_of names the metric itself",
+            ),
+        ] {
+            let text = format!("[[collector.custom_metrics]]\n{definition}\n");
+            let e = from_toml(&text).unwrap_err().to_string();
+            assert!(
+                e.contains("[[collector.custom_metrics]]") && e.contains(wanted),
+                "{text}: {e}"
+            );
+        }
+        let unknown = from_toml(
+            "[[collector.custom_metrics]]\nname = \"a\"\nmetric = \"m\"\nnode_types = [\"be\"]\n\
+             aggregate = \"sum\"\nrates = true\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(unknown.contains("rates"), "{unknown}");
     }
 }

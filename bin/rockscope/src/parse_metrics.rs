@@ -1,11 +1,11 @@
 //! `rockscope parse-metrics`: what rockscope reads from a node, one JSON object per sample, or
 //! with `--families` one per metric family (to pick a custom metric's series and matchers).
 
-use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
+use rockscope_engine::custom::families::FamilyCollector;
 use rockscope_promtext::{Mode, Parser, Sample};
 
 /// Bodies larger than this are refused rather than read into memory.
@@ -92,21 +92,15 @@ fn write_samples(parser: &Parser<'_>, samples: &[Sample<'_>]) -> io::Result<()> 
 /// One line per family in order of first appearance (a `# TYPE` or `# HELP` without samples
 /// included): `{"name":..,"type":..,"help":..,"label_names":[..]}`, `type` and `help` null when
 /// the body has no such line, label names sorted (`le`, `quantile` included: a matcher can use
-/// them).
+/// them). The same list as `GET /api/clusters/{id}/metric-families` (one implementation).
 fn write_families(parser: &Parser<'_>, samples: &[Sample<'_>]) -> io::Result<()> {
-    let mut label_names: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    let mut collector = FamilyCollector::default();
     for sample in samples {
-        let names = label_names.entry(sample.family).or_default();
-        names.extend(sample.labels().map(|(name, _)| name));
+        collector.observe(sample);
     }
     let mut out = BufWriter::new(io::stdout().lock());
-    for family in parser.families() {
-        let line = serde_json::json!({
-            "name": family.name,
-            "type": family.metric_type.map(|t| t.as_str()),
-            "help": family.help.as_deref(),
-            "label_names": label_names.remove(family.name).unwrap_or_default(),
-        });
+    for family in collector.finish(parser) {
+        let line = serde_json::to_string(&family).map_err(io::Error::other)?;
         writeln!(out, "{line}")?;
     }
     out.flush()

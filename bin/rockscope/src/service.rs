@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rockscope_api::{AlertRules, ApiState, OverviewCache, OverviewCacheConfig};
+use rockscope_api::{AlertRules, ApiState, CustomMetrics, OverviewCache, OverviewCacheConfig};
 use rockscope_collector::{Alerting, Collector, CollectorConfig, CollectorParts, StatusBoard};
 use rockscope_export::{CycleSink, LatestBoard};
 use rockscope_notify::Notifier;
@@ -162,7 +162,8 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot read the API's address: {e}"))?;
-    let alert_rules = Arc::new(load_alert_rules(&settings, &store).await?);
+    let custom_metrics = Arc::new(load_custom_metrics(&settings, &store).await?);
+    let alert_rules = Arc::new(load_alert_rules(&settings, &store, &custom_metrics).await?);
     let delivery = start_delivery(&settings, bound)?;
     let config = collector_config(&settings)?;
     let shard = config
@@ -184,10 +185,12 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
     if let Some(writer) = &remote_write {
         telemetry.watch_remote_write(Arc::clone(writer));
     }
+    let custom_reader = Arc::clone(&custom_metrics);
     let parts = CollectorParts {
         alerting: alerting(&settings, &alert_rules, delivery.as_ref()),
         sinks,
         telemetry: telemetry.clone(),
+        custom: Some(Arc::new(move || custom_reader.in_force())),
     };
     let collector = Collector::with_parts(config.clone(), store.clone(), status.clone(), parts);
     let state = ApiState {
@@ -204,6 +207,7 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         exported,
         telemetry,
         remote_write: remote_write.clone(),
+        custom_metrics,
     };
     let server = crate::api_server::serve(state, listener, SHUTDOWN_GRACE)
         .map_err(|e| format!("cannot serve the API on {bound}: {e}"))?;
@@ -287,18 +291,35 @@ fn alerting(
 }
 
 /// The effective alert rules: built-in (with the config's overrides), the config's and those
-/// stored through the API.
-async fn load_alert_rules(settings: &Settings, store: &Store) -> Result<AlertRules, String> {
+/// stored through the API; they may read the custom metrics in force.
+async fn load_alert_rules(
+    settings: &Settings,
+    store: &Store,
+    custom: &Arc<CustomMetrics>,
+) -> Result<AlertRules, String> {
     let store = store.clone();
     let rules = settings.alerts.rules.clone();
     let overrides = settings.alerts.overrides.clone();
-    tokio::task::spawn_blocking(move || AlertRules::load(store, rules, overrides))
+    let custom = Some(Arc::clone(custom));
+    tokio::task::spawn_blocking(move || {
+        AlertRules::load_with_custom(store, rules, overrides, custom)
+    })
+    .await
+    .map_err(|e| format!("loading the alert rules failed: {e}"))?
+    .map_err(|errors| {
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        format!("[alerts]: {}", messages.join("; "))
+    })
+}
+
+/// The custom metric definitions in force: the config's and those stored through the API.
+async fn load_custom_metrics(settings: &Settings, store: &Store) -> Result<CustomMetrics, String> {
+    let store = store.clone();
+    let config = settings.collector.custom_metrics.clone();
+    tokio::task::spawn_blocking(move || CustomMetrics::load(store, config))
         .await
-        .map_err(|e| format!("loading the alert rules failed: {e}"))?
-        .map_err(|errors| {
-            let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            format!("[alerts]: {}", messages.join("; "))
-        })
+        .map_err(|e| format!("loading the custom metrics failed: {e}"))?
+        .map_err(|e| format!("[[collector.custom_metrics]]: {e}"))
 }
 
 /// Alert delivery to the configured Alertmanagers and webhooks; `None` without any.
@@ -399,7 +420,13 @@ async fn wait_for_signal() {
 
 /// One cycle over every enabled cluster; prints a line per cluster. Fails when one failed.
 pub async fn collect_once(settings: Settings, store: Store) -> Result<(), String> {
-    let collector = Collector::new(collector_config(&settings)?, store, StatusBoard::default());
+    let custom_metrics = Arc::new(load_custom_metrics(&settings, &store).await?);
+    let parts = CollectorParts {
+        custom: Some(Arc::new(move || custom_metrics.in_force())),
+        ..CollectorParts::default()
+    };
+    let config = collector_config(&settings)?;
+    let collector = Collector::with_parts(config, store, StatusBoard::default(), parts);
     let outcomes = collector.collect_once().await;
     if outcomes.is_empty() {
         println!(

@@ -26,24 +26,36 @@ impl Exported {
     }
 }
 
-fn exported(field: Field) -> Exported {
+/// A field's exported series; `None` for a custom metric's node values, which `/metrics` does
+/// not export (only a custom metric's cluster value, `rockscope_custom_<name>`).
+fn exported(field: &Field) -> Option<Exported> {
     let key = match field {
-        Field::Cluster(field) => field.name().to_owned(),
+        Field::Cluster(field) => match field.custom_name() {
+            Some(name) => {
+                return Some(Exported {
+                    metric: rockscope_export::custom_metric_name(name),
+                    factor: None,
+                });
+            }
+            None => field.name().to_owned(),
+        },
+        Field::Node(field) if field.custom_name().is_some() => return None,
         Field::Node(field) => format!("node.{}", field.name()),
         Field::Collector(_) => unreachable!("collector figures are expressions of their own"),
     };
     let family = rockscope_export::family_of_field(&key)
         .unwrap_or_else(|| panic!("the export names every field, but not `{key}`"));
     let factor = (family.scale != 1.0).then(|| (1.0 / family.scale).round());
-    Exported {
+    Some(Exported {
         metric: family.name.clone(),
         factor,
-    }
+    })
 }
 
-/// The PromQL expression of a field's value in the field's own unit.
-pub fn exported_series(field: Field) -> String {
-    match field {
+/// The PromQL expression of a field's value in the field's own unit; `None` for a field that
+/// is not exported (a custom metric's node values).
+pub fn exported_series(field: &Field) -> Option<String> {
+    Some(match field {
         Field::Collector(CollectorField::FailedCycles) => "rockscope_cluster_failed_cycles".to_owned(),
         Field::Collector(CollectorField::DataAgeSeconds) => {
             "(time() - rockscope_cluster_last_success_timestamp_seconds)".to_owned()
@@ -52,10 +64,10 @@ pub fn exported_series(field: Field) -> String {
             "((time() - rockscope_cluster_last_success_timestamp_seconds) / rockscope_cluster_collection_interval_seconds)".to_owned()
         }
         field => {
-            let exported = exported(field);
+            let exported = exported(field)?;
             exported.in_field_units(exported.metric.clone())
         }
-    }
+    })
 }
 
 /// The enabled rules as a Prometheus rule file (YAML) over the series rockscope exports at
@@ -83,7 +95,15 @@ fn write_rule(out: &mut String, rule: &Rule) {
             one_line(&rule.condition())
         ));
     }
-    let (operand, guard) = promql(&condition.operand);
+    let Some((operand, guard)) = promql(&condition.operand) else {
+        // Written as a comment, so that the file still says why the rule is missing.
+        out.push_str(&format!(
+            "      # {} (rockscope: {}) reads a custom metric's node values, which /metrics does not export: left out\n",
+            one_line(&rule.name),
+            one_line(&rule.condition())
+        ));
+        return;
+    };
     let mut expr = format!(
         "{operand} {} {}",
         condition.cmp.symbol(),
@@ -118,12 +138,13 @@ fn write_rule(out: &mut String, rule: &Rule) {
     }
 }
 
-/// The PromQL of an operand, and a guard that must also hold (a ratio's denominator above 0).
-fn promql(operand: &Operand) -> (String, Option<String>) {
-    match *operand {
-        Operand::Cluster(field) => (exported_series(Field::Cluster(field)), None),
-        Operand::Collector(field) => (exported_series(Field::Collector(field)), None),
-        Operand::Node(scope, field) => (node_series(scope, field), None),
+/// The PromQL of an operand, and a guard that must also hold (a ratio's denominator above 0);
+/// `None` when it reads a series `/metrics` does not export.
+fn promql(operand: &Operand) -> Option<(String, Option<String>)> {
+    Some(match operand {
+        Operand::Cluster(field) => (exported_series(&Field::Cluster(field.clone()))?, None),
+        Operand::Collector(field) => (exported_series(&Field::Collector(*field))?, None),
+        Operand::Node(scope, field) => (node_series(*scope, field)?, None),
         Operand::Aggregate(aggregation, scope, field) => {
             let function = match aggregation {
                 Aggregation::Sum => "sum",
@@ -133,14 +154,14 @@ fn promql(operand: &Operand) -> (String, Option<String>) {
                 Aggregation::Count => "count",
             };
             (
-                format!("{function} by (cluster) ({})", node_series(scope, field)),
+                format!("{function} by (cluster) ({})", node_series(*scope, field)?),
                 None,
             )
         }
         Operand::Window(window_fn, field, window) => {
-            let exported = exported(Field::Cluster(field));
+            let exported = exported(&Field::Cluster(field.clone()))?;
             let series = exported.metric.clone();
-            let range = duration::format(window);
+            let range = duration::format(*window);
             let function = match window_fn {
                 Window::Sum => "sum_over_time",
                 Window::Avg => "avg_over_time",
@@ -151,31 +172,32 @@ fn promql(operand: &Operand) -> (String, Option<String>) {
                 Window::ChangePct => {
                     // A relative change: the unit cancels out.
                     let base = format!("({series} offset {range})");
-                    return (
+                    return Some((
                         format!("({series} - {base}) / {base} * 100"),
                         Some(format!("{base} > 0")),
-                    );
+                    ));
                 }
             };
             let value = format!("{function}({series}[{range}])");
             (exported.in_field_units(value), None)
         }
         Operand::Ratio(numerator, denominator, window) => {
-            let range = duration::format(window);
-            let sum = |field| {
-                let exported = exported(Field::Cluster(field));
-                exported.in_field_units(format!("sum_over_time({}[{range}])", exported.metric))
+            let range = duration::format(*window);
+            let sum = |field: &crate::fields::ClusterField| {
+                let exported = exported(&Field::Cluster(field.clone()))?;
+                let sum = format!("sum_over_time({}[{range}])", exported.metric);
+                Some(exported.in_field_units(sum))
             };
-            let denominator = sum(denominator);
+            let denominator = sum(denominator)?;
             (
-                format!("{} / {denominator} * 100", sum(numerator)),
+                format!("{} / {denominator} * 100", sum(numerator)?),
                 Some(format!("{denominator} > 0")),
             )
         }
-    }
+    })
 }
 
-fn node_series(scope: Scope, field: crate::fields::NodeField) -> String {
+fn node_series(scope: Scope, field: &crate::fields::NodeField) -> Option<String> {
     let selector = match scope {
         Scope::Node => "",
         Scope::Fe => "{node_type=\"fe\"}",
@@ -183,8 +205,8 @@ fn node_series(scope: Scope, field: crate::fields::NodeField) -> String {
         Scope::Cn => "{node_type=\"cn\"}",
         Scope::Backend => "{node_type=~\"be|cn\"}",
     };
-    let exported = exported(Field::Node(field));
-    exported.in_field_units(format!("{}{selector}", exported.metric))
+    let exported = exported(&Field::Node(field.clone()))?;
+    Some(exported.in_field_units(format!("{}{selector}", exported.metric)))
 }
 
 /// A double-quoted YAML scalar (JSON string syntax, which YAML accepts).

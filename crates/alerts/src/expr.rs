@@ -5,7 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::duration;
-use crate::fields::{self, ClusterField, CollectorField, Field, Kind, Namespace, NodeField};
+use crate::fields::{
+    self, ClusterField, CollectorField, CustomNames, Field, Kind, Namespace, NodeField,
+};
 
 /// Which nodes a per-node operand reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +104,7 @@ const WINDOWS: [(&str, Window); 7] = [
 ];
 
 /// What a condition compares.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
     /// The newest snapshot's field: one cluster alert.
     Cluster(ClusterField),
@@ -120,11 +122,26 @@ pub enum Operand {
 
 impl Operand {
     /// Whether it gives one alert per node.
-    pub fn per_node(&self) -> Option<NodeField> {
+    pub fn per_node(&self) -> Option<&NodeField> {
         match self {
-            Operand::Node(_, field) => Some(*field),
+            Operand::Node(_, field) => Some(field),
             _ => None,
         }
+    }
+
+    /// The custom metrics it reads, by name (none, one, or a ratio's two).
+    pub fn custom_names(&self) -> impl Iterator<Item = &str> {
+        let (first, second) = match self {
+            Operand::Cluster(field) | Operand::Window(_, field, _) => (field.custom_name(), None),
+            Operand::Node(_, field) | Operand::Aggregate(_, _, field) => {
+                (field.custom_name(), None)
+            }
+            Operand::Ratio(numerator, denominator, _) => {
+                (numerator.custom_name(), denominator.custom_name())
+            }
+            Operand::Collector(_) => (None, None),
+        };
+        first.into_iter().chain(second)
     }
 
     /// The window it reads back over (zero for none).
@@ -199,8 +216,9 @@ pub struct Condition {
     pub threshold: f64,
 }
 
-/// Parses an expression; the error is the problem in words.
-pub fn parse(text: &str) -> Result<Condition, String> {
+/// Parses an expression whose field names may be `custom`'s; the error is the problem in
+/// words.
+pub fn parse(text: &str, custom: &CustomNames) -> Result<Condition, String> {
     let at = text.find(['<', '>', '=', '!']).ok_or_else(|| {
         "no comparison: write `<operand> <op> <number>` with op one of > >= < <= == !=".to_owned()
     })?;
@@ -214,7 +232,7 @@ pub fn parse(text: &str) -> Result<Condition, String> {
                 &text[at..at + 1]
             )
         })?;
-    let operand = parse_operand(text[..at].trim())?;
+    let operand = parse_operand(text[..at].trim(), custom)?;
     let threshold = parse_number(text[at + symbol.len()..].trim())?;
     Ok(Condition {
         operand,
@@ -235,12 +253,12 @@ pub fn parse_number(text: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_operand(text: &str) -> Result<Operand, String> {
+fn parse_operand(text: &str, custom: &CustomNames) -> Result<Operand, String> {
     if text.is_empty() {
         return Err("nothing before the comparison".to_owned());
     }
     let Some(open) = text.find('(') else {
-        return parse_field(text);
+        return parse_field(text, custom);
     };
     let inner = text[open + 1..]
         .strip_suffix(')')
@@ -248,7 +266,7 @@ fn parse_operand(text: &str) -> Result<Operand, String> {
         .trim();
     let function = text[..open].trim();
     if let Some((_, aggregation)) = AGGREGATIONS.iter().find(|(name, _)| *name == function) {
-        return match parse_field(inner)? {
+        return match parse_field(inner, custom)? {
             Operand::Node(scope, field) => Ok(Operand::Aggregate(*aggregation, scope, field)),
             _ => Err(format!(
                 "`{function}` aggregates over nodes: write e.g. `{function}(be.cpu_usage_pct)`"
@@ -259,9 +277,9 @@ fn parse_operand(text: &str) -> Result<Operand, String> {
         let (numerator, rest) = inner.split_once(',').ok_or_else(|| {
             "`ratio_over_time` takes two fields: `ratio_over_time(a, b[5m])`".to_owned()
         })?;
-        let (denominator, window) = parse_ranged(rest.trim())?;
+        let (denominator, window) = parse_ranged(rest.trim(), custom)?;
         return Ok(Operand::Ratio(
-            cluster_field(numerator.trim())?,
+            cluster_field(numerator.trim(), custom)?,
             denominator,
             window,
         ));
@@ -271,7 +289,7 @@ fn parse_operand(text: &str) -> Result<Operand, String> {
             "unknown function `{function}` (known: sum, avg, min, max, count over nodes; rate, increase, sum_over_time, avg_over_time, max_over_time, min_over_time, change_pct, ratio_over_time over the cluster's history)"
         )
     })?;
-    let (field, window) = parse_ranged(inner)?;
+    let (field, window) = parse_ranged(inner, custom)?;
     if matches!(window_fn, Window::Rate | Window::Increase) && field.kind() != Kind::Counter {
         return Err(format!(
             "`{function}` needs a cumulative counter, and `{}` is not one (counters: {}); compare the field itself or use avg_over_time/sum_over_time",
@@ -283,7 +301,7 @@ fn parse_operand(text: &str) -> Result<Operand, String> {
 }
 
 /// `field[window]`, a cluster field and a positive window.
-fn parse_ranged(text: &str) -> Result<(ClusterField, Duration), String> {
+fn parse_ranged(text: &str, custom: &CustomNames) -> Result<(ClusterField, Duration), String> {
     let (name, rest) = text
         .split_once('[')
         .ok_or_else(|| format!("`{text}`: a window is needed, e.g. `{text}[5m]`"))?;
@@ -299,11 +317,11 @@ fn parse_ranged(text: &str) -> Result<(ClusterField, Duration), String> {
             "window `{window_text}` is longer than the longest allowed, 1d"
         ));
     }
-    Ok((cluster_field(name.trim())?, window))
+    Ok((cluster_field(name.trim(), custom)?, window))
 }
 
-fn cluster_field(name: &str) -> Result<ClusterField, String> {
-    match parse_field(name)? {
+fn cluster_field(name: &str, custom: &CustomNames) -> Result<ClusterField, String> {
+    match parse_field(name, custom)? {
         Operand::Cluster(field) => Ok(field),
         _ => Err(format!(
             "`{name}`: functions over time read cluster fields (no `node.`/`collector.` prefix)"
@@ -312,7 +330,7 @@ fn cluster_field(name: &str) -> Result<ClusterField, String> {
 }
 
 /// A bare field: `qps`, `node.x`/`fe.x`/`be.x`/`cn.x`/`backend.x`, `collector.x`.
-fn parse_field(text: &str) -> Result<Operand, String> {
+fn parse_field(text: &str, custom: &CustomNames) -> Result<Operand, String> {
     let valid = |name: &str| {
         !name.is_empty()
             && name
@@ -329,13 +347,13 @@ fn parse_field(text: &str) -> Result<Operand, String> {
         ));
     }
     let Some(prefix) = prefix else {
-        return match fields::lookup(Namespace::Cluster, name)? {
+        return match fields::lookup(Namespace::Cluster, name, custom)? {
             Field::Cluster(field) => Ok(Operand::Cluster(field)),
             _ => unreachable_field(name),
         };
     };
     if prefix == "collector" {
-        return match fields::lookup(Namespace::Collector, name)? {
+        return match fields::lookup(Namespace::Collector, name, custom)? {
             Field::Collector(field) => Ok(Operand::Collector(field)),
             _ => unreachable_field(name),
         };
@@ -346,7 +364,7 @@ fn parse_field(text: &str) -> Result<Operand, String> {
         .ok_or_else(|| {
             format!("unknown prefix `{prefix}.` (node., fe., be., cn., backend., collector.)")
         })?;
-    match fields::lookup(Namespace::Node, name)? {
+    match fields::lookup(Namespace::Node, name, custom)? {
         Field::Node(field) => Ok(Operand::Node(scope, field)),
         _ => unreachable_field(name),
     }
@@ -360,10 +378,12 @@ fn unreachable_field<T>(name: &str) -> Result<T, String> {
 fn counters() -> Vec<&'static str> {
     fields::cluster_names()
         .into_iter()
-        .filter(|name| match fields::lookup(Namespace::Cluster, name) {
-            Ok(Field::Cluster(field)) => field.kind() == Kind::Counter,
-            _ => false,
-        })
+        .filter(
+            |name| match fields::lookup(Namespace::Cluster, name, &CustomNames::default()) {
+                Ok(Field::Cluster(field)) => field.kind() == Kind::Counter,
+                _ => false,
+            },
+        )
         .collect()
 }
 
@@ -428,7 +448,7 @@ mod tests {
     use super::*;
 
     fn round_trip(text: &str) -> String {
-        parse(text)
+        parse(text, &CustomNames::default())
             .unwrap_or_else(|e| panic!("{text}: {e}"))
             .to_string()
     }
@@ -461,7 +481,7 @@ mod tests {
     }
 
     fn error(text: &str) -> String {
-        parse(text).expect_err(text)
+        parse(text, &CustomNames::default()).expect_err(text)
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! delivers what [`evaluate`] returns.
 //!
 //! The map:
-//! * [`rule`]: a rule validated ([`check_rule`]), the effective set ([`RuleSet::build`]);
+//! * [`rule`]: a rule validated ([`check_rule_with`]), the effective set
+//!   ([`RuleSet::build_with`]), given the custom metrics in force ([`CustomNames`]);
 //! * [`builtin`]: the built-in catalogue;
 //! * `expr` parses the expression grammar, `fields` resolves field names, `template` parses and
 //!   renders `{{ $labels.x }}`/`{{ $value }}`, `duration` reads Prometheus durations;
@@ -34,7 +35,8 @@ mod value;
 mod tests;
 
 pub use export::prometheus_rule_file;
-pub use rule::{LOOKBACK_SLACK, Rule, RuleError, RuleSet, check_rule};
+pub use fields::CustomNames;
+pub use rule::{LOOKBACK_SLACK, Rule, RuleError, RuleSet, check_rule, check_rule_with};
 pub use state::{
     ClusterView, Evaluation, Frame, RESOLVED_RETENTION, STALE_AFTER_INTERVALS, evaluate, replay,
 };

@@ -1,5 +1,7 @@
-//! Rules: one rule validated and compiled ([`check_rule`]), and the effective set, built-in rules
-//! with overrides then the user's ([`RuleSet::build`]).
+//! Rules: one rule validated and compiled ([`check_rule_with`]), and the effective set, built-in
+//! rules with overrides then the user's ([`RuleSet::build_with`]). Both take the custom metrics
+//! in force ([`CustomNames`]), whose names a rule may read like any field; [`check_rule`] and
+//! [`RuleSet::build`] are the same with none.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use rockscope_model::{RuleOverride, RuleSpec, Severity};
 use crate::builtin;
 use crate::duration;
 use crate::expr::{self, Condition};
+use crate::fields::CustomNames;
 use crate::template::Template;
 
 /// A rule that could not be accepted, naming the rule and the problem.
@@ -65,6 +68,12 @@ impl Rule {
         self.compiled.condition.threshold
     }
 
+    /// The custom metrics the condition reads, by name (a rule that reads one keeps it from
+    /// being deleted).
+    pub fn custom_metrics(&self) -> impl Iterator<Item = &str> {
+        self.compiled.condition.operand.custom_names()
+    }
+
     /// Whether the number compared with is a threshold (`>`, `>=`, `<`, `<=`), not a state
     /// (`fe.alive == 0` has none to override).
     pub fn has_threshold(&self) -> bool {
@@ -87,22 +96,29 @@ pub(crate) const RESERVED_LABELS: [&str; 7] = [
     "path",
 ];
 
-/// Validates one user rule alone (as the API does before storing it).
+/// Validates one user rule alone (as the API does before storing it), with no custom metric.
 pub fn check_rule(spec: &RuleSpec) -> Result<Rule, RuleError> {
+    check_rule_with(spec, &CustomNames::default())
+}
+
+/// Validates one user rule alone (as the API does before storing it); its fields may be the
+/// names of `custom`.
+pub fn check_rule_with(spec: &RuleSpec, custom: &CustomNames) -> Result<Rule, RuleError> {
     let name = if spec.name.is_empty() {
         "(unnamed)"
     } else {
         spec.name.as_str()
     };
-    compile(spec).map_err(|problem| RuleError {
+    compile(spec, custom).map_err(|problem| RuleError {
         rule: name.to_owned(),
         problem,
     })
 }
 
-fn compile(spec: &RuleSpec) -> Result<Rule, String> {
+fn compile(spec: &RuleSpec, custom: &CustomNames) -> Result<Rule, String> {
     check_name(&spec.name)?;
-    let condition = expr::parse(&spec.expr).map_err(|e| format!("expr `{}`: {e}", spec.expr))?;
+    let condition =
+        expr::parse(&spec.expr, custom).map_err(|e| format!("expr `{}`: {e}", spec.expr))?;
     let for_duration = optional_duration("for", spec.for_duration.as_deref())?;
     let keep_firing_for = optional_duration("keep_firing_for", spec.keep_firing_for.as_deref())?;
 
@@ -213,8 +229,19 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// Builds and validates the rule set; every bad rule is reported, not only the first.
+    /// Builds and validates the rule set with no custom metric; every bad rule is reported, not
+    /// only the first.
     pub fn build(user: &[RuleSpec], overrides: &[RuleOverride]) -> Result<RuleSet, Vec<RuleError>> {
+        RuleSet::build_with(user, overrides, &CustomNames::default())
+    }
+
+    /// Builds and validates the rule set, whose user rules may read the custom metrics of
+    /// `custom`; every bad rule is reported, not only the first.
+    pub fn build_with(
+        user: &[RuleSpec],
+        overrides: &[RuleOverride],
+        custom: &CustomNames,
+    ) -> Result<RuleSet, Vec<RuleError>> {
         let mut errors = Vec::new();
         let mut rules = builtin::rules();
         for (index, change) in overrides.iter().enumerate() {
@@ -249,7 +276,7 @@ impl RuleSet {
                     "duplicate name: another user rule is called `{}`",
                     rule.name
                 )),
-                None => check_rule(spec).map_err(|e| e.problem),
+                None => check_rule_with(spec, custom).map_err(|e| e.problem),
             };
             match result {
                 Ok(rule) => rules.push(rule),
@@ -269,6 +296,16 @@ impl RuleSet {
     /// Every rule, enabled or not, built-in first.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The names of the rules (enabled or not) that read the custom metric `custom`: while
+    /// one does, the definition cannot be deleted.
+    pub fn rules_using(&self, custom: &str) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|rule| rule.custom_metrics().any(|name| name == custom))
+            .map(|rule| rule.name.as_str())
+            .collect()
     }
 
     /// How far back [`crate::ClusterView::history`] must reach for every enabled rule's windows:

@@ -44,9 +44,9 @@ pub fn samples<'a>(operand: &Operand, data: &Data<'a>) -> Vec<Sample<'a>> {
             .into_iter()
             .collect()
     };
-    match *operand {
+    match operand {
         Operand::Cluster(field) => cluster(data.history.last().and_then(|s| field.get(s))),
-        Operand::Collector(field) => cluster(collector(field, data)),
+        Operand::Collector(field) => cluster(collector(*field, data)),
         Operand::Node(scope, field) => data
             .nodes
             .iter()
@@ -64,14 +64,14 @@ pub fn samples<'a>(operand: &Operand, data: &Data<'a>) -> Vec<Sample<'a>> {
                 .iter()
                 .filter(|node| scope.contains(node.node_type))
                 .filter_map(|node| field.get(node));
-            cluster(aggregate(aggregation, values))
+            cluster(aggregate(*aggregation, values))
         }
         Operand::Window(window_fn, field, window) => {
-            cluster(over_time(window_fn, field, window, data))
+            cluster(over_time(*window_fn, field, *window, data))
         }
         Operand::Ratio(numerator, denominator, window) => {
-            let in_window = in_window(data, window);
-            let sum = |field: ClusterField| -> Option<f64> {
+            let in_window = in_window(data, *window);
+            let sum = |field: &ClusterField| -> Option<f64> {
                 in_window
                     .iter()
                     .filter_map(|s| field.get(s))
@@ -137,7 +137,7 @@ fn in_window<'a>(data: &Data<'a>, window: Duration) -> &'a [&'a MetricsSnapshot]
 
 fn over_time(
     window_fn: Window,
-    field: ClusterField,
+    field: &ClusterField,
     window: Duration,
     data: &Data<'_>,
 ) -> Option<f64> {
@@ -169,7 +169,7 @@ fn over_time(
 /// interval counts, like the `*_interval` fields) to the newest. A drop is a restart (or a node
 /// leaving the sum): the new value is counted as the growth since, as Prometheus does. No
 /// extrapolation: `None` with fewer than two samples.
-fn increase(field: ClusterField, window: Duration, data: &Data<'_>) -> Option<(f64, f64)> {
+fn increase(field: &ClusterField, window: Duration, data: &Data<'_>) -> Option<(f64, f64)> {
     let start = window_start(data, window);
     let first_in = data.history.partition_point(|s| s.collected_at <= start);
     let end = data.history.partition_point(|s| s.collected_at <= data.now);

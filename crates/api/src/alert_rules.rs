@@ -11,9 +11,11 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use rockscope_alerts::{RuleError, RuleSet};
+use rockscope_alerts::{CustomNames, RuleError, RuleSet};
 use rockscope_model::{RuleOverride, RuleSpec};
 use rockscope_store::Store;
+
+use crate::custom_metrics::CustomMetrics;
 
 /// Where an effective rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,8 @@ pub struct AlertRules {
     /// Held over validate-store-publish of an edit, so that two edits cannot both validate
     /// against the same old set.
     edits: Mutex<()>,
+    /// The custom metrics whose names rules may read; none without.
+    custom: Option<Arc<CustomMetrics>>,
 }
 
 impl AlertRules {
@@ -84,13 +88,26 @@ impl AlertRules {
         config_rules: Vec<RuleSpec>,
         overrides: Vec<RuleOverride>,
     ) -> Result<AlertRules, Vec<RuleError>> {
-        let set = RuleSet::build(&config_rules, &overrides)?;
+        AlertRules::load_with_custom(store, config_rules, overrides, None)
+    }
+
+    /// [`AlertRules::load`] with rules that may read the custom metrics of `custom` (the names
+    /// in force when a rule is checked: at load and at each edit).
+    pub fn load_with_custom(
+        store: Store,
+        config_rules: Vec<RuleSpec>,
+        overrides: Vec<RuleOverride>,
+        custom: Option<Arc<CustomMetrics>>,
+    ) -> Result<AlertRules, Vec<RuleError>> {
+        let names = custom.as_ref().map(|c| c.names()).unwrap_or_default();
+        let set = RuleSet::build_with(&config_rules, &overrides, &names)?;
         let rules = AlertRules {
             store,
             config_rules,
             overrides,
             current: RwLock::new(Arc::new(set)),
             edits: Mutex::new(()),
+            custom,
         };
         if let Err(e) = rules.reload() {
             log::error!("alerts: cannot read the API's alert rules: {e}");
@@ -204,10 +221,15 @@ impl AlertRules {
         Ok(())
     }
 
+    /// The custom metric names rules may read now.
+    pub fn custom_names(&self) -> CustomNames {
+        self.custom.as_ref().map(|c| c.names()).unwrap_or_default()
+    }
+
     /// The rule set of the config's rules followed by `api_rules`.
     fn build_with(&self, api_rules: &[RuleSpec]) -> Result<RuleSet, Vec<RuleError>> {
         let all: Vec<RuleSpec> = self.config_rules.iter().chain(api_rules).cloned().collect();
-        RuleSet::build(&all, &self.overrides)
+        RuleSet::build_with(&all, &self.overrides, &self.custom_names())
     }
 
     /// [`RuleEditError::ReadOnly`] for a config rule's or a built-in rule's name.

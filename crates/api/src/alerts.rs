@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use rockscope_alerts::{Frame, Rule, check_rule, replay};
+use rockscope_alerts::{Frame, Rule, check_rule_with, replay};
 use rockscope_model::{AlertState, MetricsSnapshot, NodeSnapshot, RuleSpec, Severity};
 use rockscope_store::{AlertFilter, Store};
 use serde::Deserialize;
@@ -286,8 +286,9 @@ fn rule_spec(body: Value) -> Result<RuleSpec, ApiError> {
 }
 
 /// The rule validated alone ([`check_rule`]): `400` naming the rule and the problem.
-fn checked(spec: &RuleSpec) -> Result<Rule, ApiError> {
-    check_rule(spec).map_err(|e| ApiError::InvalidParameter(e.to_string()))
+fn checked(state: &ApiState, spec: &RuleSpec) -> Result<Rule, ApiError> {
+    let custom = state.alert_rules.custom_names();
+    check_rule_with(spec, &custom).map_err(|e| ApiError::InvalidParameter(e.to_string()))
 }
 
 fn edit_error(err: RuleEditError) -> ApiError {
@@ -308,7 +309,7 @@ pub(crate) async fn create(
     body: web::Json<JsonObject<Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let spec = rule_spec(body.into_inner().0)?;
-    let rule = checked(&spec)?;
+    let rule = checked(&state, &spec)?;
     let handle = Arc::clone(&state.alert_rules);
     let stored = spec.clone();
     blocking(move || handle.create(&stored).map_err(edit_error)).await?;
@@ -334,7 +335,7 @@ pub(crate) async fn replace(
             spec.name
         )));
     }
-    let rule = checked(&spec)?;
+    let rule = checked(&state, &spec)?;
     let handle = Arc::clone(&state.alert_rules);
     blocking(move || handle.replace(&name, &spec).map_err(edit_error)).await?;
     log::info!("api: replaced alert rule `{}`", rule.name);
@@ -365,7 +366,7 @@ pub(crate) async fn test(
     let body = body.into_inner().0;
     let req: RuleTestRequest = serde_json::from_value(body)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
-    let rule = checked(&req.rule)?;
+    let rule = checked(&state, &req.rule)?;
     let (from, to) = test_window(&req)?;
     let store = state.store.clone();
     let cluster_id = req.cluster_id;

@@ -105,6 +105,8 @@ pub(crate) struct Validity {
     pub(crate) generation: u64,
     /// The collector status rendered into the answer.
     pub(crate) status: Option<ClusterStatus>,
+    /// [`crate::CustomMetrics::version`]: the custom metrics listed in the answer.
+    pub(crate) custom_version: u64,
 }
 
 struct Entry {
@@ -315,6 +317,7 @@ mod tests {
         Validity {
             generation,
             status: None,
+            custom_version: 0,
         }
     }
 
@@ -353,6 +356,7 @@ mod tests {
         let with_status = Validity {
             generation: 4,
             status: Some(status.clone()),
+            custom_version: 0,
         };
         assert_eq!(c.get(&key(1), &with_status), None, "the status changed");
         c.put(key(1), Bytes::from_static(b"two"), with_status.clone());
@@ -361,10 +365,21 @@ mod tests {
         let later = Validity {
             generation: 4,
             status: Some(status),
+            custom_version: 0,
         };
         assert_eq!(c.get(&key(1), &later), None);
+        c.put(key(1), Bytes::from_static(b"three"), later.clone());
+        let redefined = Validity {
+            custom_version: 1,
+            ..later
+        };
+        assert_eq!(
+            c.get(&key(1), &redefined),
+            None,
+            "the custom metrics changed"
+        );
         let s = c.stats();
-        assert_eq!((s.hits, s.misses), (2, 5));
+        assert_eq!((s.hits, s.misses), (2, 6));
     }
 
     #[test]

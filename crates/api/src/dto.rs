@@ -354,6 +354,11 @@ pub struct OverviewDto {
     pub resource_trends: BTreeMap<String, Vec<TrendPoint>>,
     /// Count, mean, maximum and minimum over the range of every series above, by its trend name.
     pub statistics: BTreeMap<String, SeriesStatsDto>,
+    /// Every custom metric in force, by name: its trend like the built-in ones (`null` where
+    /// no node had the series).
+    pub custom_trends: BTreeMap<String, Vec<TrendPoint>>,
+    /// Count, mean, maximum and minimum of every custom metric over the range, by name.
+    pub custom_statistics: BTreeMap<String, SeriesStatsDto>,
     /// The cluster's collection status.
     pub collector: CollectorClusterDto,
 }

@@ -50,16 +50,17 @@ pub(crate) async fn snapshots(
         DEFAULT_SNAPSHOT_WINDOW,
         now,
     )?;
-    let fields = params::fields(query.fields.as_deref())?;
+    let fields = snapshot_fields(&state, cluster_id, from, to, query.fields.as_deref()).await?;
     let max_points = query
         .max_points
         .as_deref()
         .map(|raw| params::max_points(Some(raw), params::DEFAULT_MAX_POINTS))
         .transpose()?;
     let store = state.store.clone();
-    let field_names: Option<Vec<String>> = fields
-        .as_ref()
-        .map(|f| f.iter().map(|s| (*s).to_owned()).collect());
+    let field_names: Option<Vec<String>> = fields.as_ref().map(|f| {
+        let builtin = f.builtin.iter().map(|s| (*s).to_owned());
+        builtin.chain(f.custom.iter().cloned()).collect()
+    });
 
     let body = match max_points {
         None => {
@@ -93,23 +94,35 @@ pub(crate) async fn snapshots(
             }
         }
         Some(max_points) => {
-            let wanted: Vec<&'static str> = fields
-                .clone()
-                .unwrap_or_else(|| rockscope_store::Store::numeric_metric_fields().collect());
-            let names = wanted.clone();
+            // Without `fields`: every numeric field and every custom metric in force.
+            let wanted = fields.unwrap_or_else(|| params::FieldList {
+                builtin: rockscope_store::Store::numeric_metric_fields().collect(),
+                custom: custom_in_force(&state),
+            });
+            let builtin = wanted.builtin.clone();
+            let custom = wanted.custom.clone();
             let (total, series) = blocking(move || {
                 store.get_cluster(cluster_id)?;
                 let total = store.count_snapshots(cluster_id, from, to)?;
-                let series = store.series(cluster_id, from, to, &names, max_points)?;
-                Ok((total, series))
+                let custom: Vec<&str> = custom.iter().map(String::as_str).collect();
+                let series = store.series_with_stats_custom(
+                    cluster_id, from, to, &builtin, &custom, max_points,
+                )?;
+                Ok((total, series.points))
             })
             .await?;
+            let names: Vec<&str> = wanted
+                .builtin
+                .iter()
+                .copied()
+                .chain(wanted.custom.iter().map(String::as_str))
+                .collect();
             let points = series
                 .iter()
                 .map(|p| {
                     let mut avg = BTreeMap::new();
                     let mut max = BTreeMap::new();
-                    for (name, v) in wanted.iter().zip(&p.values) {
+                    for (name, v) in names.iter().zip(&p.values) {
                         avg.insert((*name).to_owned(), v.avg);
                         max.insert((*name).to_owned(), v.max);
                     }
@@ -138,16 +151,51 @@ pub(crate) async fn snapshots(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `collected_at` and `fields` of a serialized snapshot.
-fn pick(full: Value, fields: &[&str]) -> Value {
+/// The names of the custom metrics in force.
+fn custom_in_force(state: &ApiState) -> Vec<String> {
+    let set = state.custom_metrics.set();
+    set.metrics().iter().map(|m| m.name.clone()).collect()
+}
+
+/// `fields` of `/snapshots`: built-in fields, and custom metrics in force or with history in
+/// the window (a removed definition's history stays readable until retention).
+async fn snapshot_fields(
+    state: &ApiState,
+    cluster_id: i64,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    raw: Option<&str>,
+) -> Result<Option<params::FieldList>, ApiError> {
+    let in_force = custom_in_force(state);
+    let first = params::fields(raw, |name| in_force.iter().any(|n| n == name));
+    if first.is_ok() || raw.is_none() {
+        return first;
+    }
+    let store = state.store.clone();
+    let stored = blocking(move || Ok(store.custom_names(cluster_id, from, to)?)).await?;
+    params::fields(raw, |name| {
+        in_force.iter().chain(&stored).any(|n| n == name)
+    })
+}
+
+/// `collected_at` and `fields` of a serialized snapshot: the built-in fields from the top
+/// level, the custom metrics from its `custom` object (`null` when the cycle has no value).
+fn pick(full: Value, fields: &params::FieldList) -> Value {
     let Value::Object(mut all) = full else {
         return full;
     };
     let mut out = Map::new();
-    for key in std::iter::once("collected_at").chain(fields.iter().copied()) {
+    for key in std::iter::once("collected_at").chain(fields.builtin.iter().copied()) {
         if let Some(v) = all.remove(key) {
             out.insert(key.to_owned(), v);
         }
+    }
+    let mut custom = match all.remove("custom") {
+        Some(Value::Object(custom)) => custom,
+        _ => Map::new(),
+    };
+    for name in &fields.custom {
+        out.insert(name.clone(), custom.remove(name).unwrap_or(Value::Null));
     }
     Value::Object(out)
 }
@@ -181,10 +229,32 @@ pub(crate) async fn daily(
         OffsetDateTime::now_utc().date(),
     )?;
     let store = state.store.clone();
-    let rows = blocking(move || {
+    let (rows, custom) = blocking(move || {
         store.get_cluster(cluster_id)?;
-        Ok(store.daily_range(cluster_id, from, to)?)
+        let rows = store.daily_range(cluster_id, from, to)?;
+        let custom = store.custom_daily_range(cluster_id, from, to)?;
+        Ok((rows, custom))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(rows))
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut value =
+            serde_json::to_value(row).map_err(|e| ApiError::internal("encode daily row", e))?;
+        // The custom metrics' roll-ups of the day, by name.
+        let of_day: Map<String, Value> = custom
+            .iter()
+            .filter(|c| c.date == row.date)
+            .map(|c| {
+                let stats = serde_json::json!({
+                    "avg": c.avg, "min": c.min, "max": c.max, "samples": c.samples,
+                });
+                (c.name.clone(), stats)
+            })
+            .collect();
+        if let Value::Object(fields) = &mut value {
+            fields.insert("custom".to_owned(), Value::Object(of_day));
+        }
+        out.push(value);
+    }
+    Ok(HttpResponse::Ok().json(out))
 }

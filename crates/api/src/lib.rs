@@ -62,6 +62,8 @@ mod auth;
 mod body;
 pub mod cache;
 mod clusters;
+mod custom;
+pub mod custom_metrics;
 pub mod dto;
 mod error;
 mod health;
@@ -84,6 +86,8 @@ pub use alerts::{DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_TEST_CYCLES, MAX_
 pub use body::{BODY_READ_TIMEOUT, HEAD_READ_TIMEOUT};
 pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
 pub use clusters::{TIMEOUT_RANGE, check_cluster_fields};
+pub use custom::{CustomMetricDto, CustomMetricsDto, MetricFamiliesDto};
+pub use custom_metrics::{CustomEditError, CustomMetrics, DefinitionSource};
 pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail, protocol_error_body};
 pub use history::RAW_SNAPSHOT_CAP;
 pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
@@ -126,6 +130,9 @@ pub struct ApiState {
     pub telemetry: rockscope_telemetry::Telemetry,
     /// Remote write, for its backlog in `/api/collector/status`; `None` without endpoints.
     pub remote_write: Option<Arc<rockscope_remote_write::RemoteWriter>>,
+    /// The custom metric definitions in force, shared with the collector;
+    /// `/api/custom-metrics` lists them and edits those stored through the API.
+    pub custom_metrics: Arc<CustomMetrics>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -201,6 +208,21 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(
                         resource("/clusters/{id}/daily", "GET, HEAD")
                             .route(read().to(history::daily)),
+                    )
+                    .service(
+                        resource("/clusters/{id}/metric-families", "GET, HEAD")
+                            .route(read().to(custom::families)),
+                    )
+                    .service(
+                        resource("/custom-metrics", "GET, HEAD, POST")
+                            .route(read().to(custom::list))
+                            .route(web::post().to(custom::create)),
+                    )
+                    .service(
+                        resource("/custom-metrics/{name}", "GET, HEAD, PUT, DELETE")
+                            .route(read().to(custom::get))
+                            .route(web::put().to(custom::replace))
+                            .route(web::delete().to(custom::delete)),
                     )
                     .service(
                         resource("/clusters/{id}/test", "POST")

@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, web};
 use rockscope_collector::ClusterStatus;
 use rockscope_model::MetricsSnapshot;
 use rockscope_store::OVERVIEW_FIELDS as F;
+use rockscope_store::SeriesWithStats;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -99,6 +100,7 @@ async fn overview(
     let validity = Validity {
         generation: state.store.write_generation(cluster_id),
         status: state.status.cluster(cluster_id),
+        custom_version: state.custom_metrics.version(),
     };
     if let Some(body) = state.overview_cache.get(&key, &validity) {
         return Ok(json_bytes(body));
@@ -132,12 +134,29 @@ async fn compute_overview(
     let store = state.store.clone();
     let status = validity.status.clone();
     let shard = state.status.shard();
+    let custom: Vec<String> = state
+        .custom_metrics
+        .set()
+        .metrics()
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
     blocking(move || {
         let cluster = store.get_cluster(cluster_id)?;
         let latest = store.latest_snapshot(cluster_id)?;
-        let scanned = store.series_with_stats(cluster_id, from, to, &F, max_points)?;
+        let names: Vec<&str> = custom.iter().map(String::as_str).collect();
+        let scanned =
+            store.series_with_stats_custom(cluster_id, from, to, &F, &names, max_points)?;
         let owner = ClusterShardDto::new(shard, &cluster.name, cluster.enabled);
-        let body = overview_dto(cluster, range_name, latest, scanned, status.as_ref(), owner);
+        let mut body = overview_dto(
+            cluster,
+            range_name,
+            latest,
+            &scanned,
+            status.as_ref(),
+            owner,
+        );
+        custom_series(&mut body, &custom, &scanned);
         serde_json::to_vec(&body)
             .map(Bytes::from)
             .map_err(|e| ApiError::internal("serializing an overview", e))
@@ -145,25 +164,51 @@ async fn compute_overview(
     .await
 }
 
-/// The overview's DTO from what the store returned.
+/// One trend: the mean of value `index` of every point.
+fn trend(scanned: &SeriesWithStats, index: usize) -> Vec<TrendPoint> {
+    scanned
+        .points
+        .iter()
+        .map(|p| TrendPoint {
+            timestamp: utc(p.timestamp),
+            value: p.values.get(index).and_then(|v| v.avg),
+        })
+        .collect()
+}
+
+fn stats_dto(s: &rockscope_store::FieldStats) -> SeriesStatsDto {
+    SeriesStatsDto {
+        count: s.count,
+        avg: s.avg,
+        max: s.max,
+        min: s.min,
+    }
+}
+
+/// `custom_trends` and `custom_statistics`: the custom names follow [`F`] in the scan.
+fn custom_series(body: &mut OverviewDto, names: &[String], scanned: &SeriesWithStats) {
+    for (i, name) in names.iter().enumerate() {
+        let index = F.len() + i;
+        body.custom_trends
+            .insert(name.clone(), trend(scanned, index));
+        if let Some(s) = scanned.stats.get(index) {
+            body.custom_statistics.insert(name.clone(), stats_dto(s));
+        }
+    }
+}
+
+/// The overview's DTO from what the store returned (the built-in series; the custom ones are
+/// [`custom_series`]').
 fn overview_dto(
     cluster: rockscope_store::Cluster,
     range_name: &str,
     latest: Option<MetricsSnapshot>,
-    scanned: rockscope_store::SeriesWithStats,
+    scanned: &SeriesWithStats,
     status: Option<&ClusterStatus>,
     shard: Option<ClusterShardDto>,
 ) -> OverviewDto {
-    let (series, stats) = (scanned.points, scanned.stats);
-    let trend = |index: usize| -> Vec<TrendPoint> {
-        series
-            .iter()
-            .map(|p| TrendPoint {
-                timestamp: utc(p.timestamp),
-                value: p.values.get(index).and_then(|v| v.avg),
-            })
-            .collect()
-    };
+    let stats = &scanned.stats;
+    let trend = |index: usize| trend(scanned, index);
     let performance_trends: BTreeMap<String, Vec<TrendPoint>> = PERFORMANCE_TRENDS
         .iter()
         .enumerate()
@@ -178,15 +223,7 @@ fn overview_dto(
         .iter()
         .chain(RESOURCE_TRENDS.iter())
         .zip(stats.iter())
-        .map(|((name, _), s)| {
-            let dto = SeriesStatsDto {
-                count: s.count,
-                avg: s.avg,
-                max: s.max,
-                min: s.min,
-            };
-            ((*name).to_owned(), dto)
-        })
+        .map(|((name, _), s)| ((*name).to_owned(), stats_dto(s)))
         .collect();
     OverviewDto {
         cluster_id: cluster.id,
@@ -197,6 +234,8 @@ fn overview_dto(
         performance_trends,
         resource_trends,
         statistics,
+        custom_trends: BTreeMap::new(),
+        custom_statistics: BTreeMap::new(),
     }
 }
 

@@ -157,33 +157,53 @@ pub(crate) fn date_window(
     Ok((from, to))
 }
 
-/// `fields=a,b`: known numeric snapshot fields (see `Store::numeric_metric_fields`), without
-/// duplicates, in the order given. `None` when absent.
-pub(crate) fn fields(raw: Option<&str>) -> Result<Option<Vec<&'static str>>, ApiError> {
+/// `fields=a,b`: known numeric snapshot fields (see `Store::numeric_metric_fields`) and the
+/// names `is_custom` accepts, without duplicates, in the order given. `None` when absent.
+pub(crate) fn fields(
+    raw: Option<&str>,
+    is_custom: impl Fn(&str) -> bool,
+) -> Result<Option<FieldList>, ApiError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
-    let mut out: Vec<&'static str> = Vec::new();
+    let mut out = FieldList::default();
     for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let Some(known) = rockscope_store::Store::numeric_metric_fields().find(|f| *f == name)
-        else {
+        if let Some(known) = rockscope_store::Store::numeric_metric_fields().find(|f| *f == name) {
+            if !out.builtin.contains(&known) {
+                out.builtin.push(known);
+            }
+            continue;
+        }
+        if !is_custom(name) {
             let allowed: Vec<&str> = rockscope_store::Store::numeric_metric_fields().collect();
             return Err(ApiError::InvalidParameter(format!(
-                "fields: `{name}` is not a numeric snapshot field; allowed: {}",
+                "fields: `{name}` is not a numeric snapshot field; allowed: {}, or the name of a \
+                 custom metric (in force, or with history in the window)",
                 allowed.join(", ")
             )));
-        };
-        if !out.contains(&known) {
-            out.push(known);
+        }
+        if !out.custom.iter().any(|c| c == name) {
+            out.custom.push(name.to_owned());
         }
     }
-    if out.is_empty() {
+    if out.builtin.is_empty() && out.custom.is_empty() {
         return Err(ApiError::InvalidParameter(
-            "fields must be a comma-separated list of numeric snapshot fields, e.g. qps,rps"
+            "fields must be a comma-separated list of numeric snapshot fields or custom \
+             metrics, e.g. qps,rps"
                 .to_owned(),
         ));
     }
     Ok(Some(out))
+}
+
+/// The `fields` of `/snapshots`: built-in snapshot fields and custom metric names, each once,
+/// in the order asked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct FieldList {
+    /// Numeric snapshot fields.
+    pub builtin: Vec<&'static str>,
+    /// Custom metric names.
+    pub custom: Vec<String>,
 }
 
 /// `t` in UTC.
@@ -286,21 +306,29 @@ mod tests {
 
     #[test]
     fn field_lists() {
-        assert_eq!(fields(None).unwrap(), None);
+        let none = |_: &str| false;
+        assert_eq!(fields(None, none).unwrap(), None);
         assert_eq!(
-            fields(Some("qps, rps,qps")).unwrap(),
-            Some(vec!["qps", "rps"])
+            fields(Some("qps, rps,qps"), none).unwrap().unwrap().builtin,
+            vec!["qps", "rps"]
         );
         assert!(
-            fields(Some("qps,nope"))
+            fields(Some("qps,nope"), none)
                 .unwrap_err()
                 .message()
                 .contains("`nope`")
         );
         assert!(
-            fields(Some("version")).is_err(),
+            fields(Some("version"), none).is_err(),
             "text fields are not numeric"
         );
-        assert!(fields(Some(",")).is_err());
+        assert!(fields(Some(","), none).is_err());
+        let hit_ratio = |n: &str| n == "hit_ratio";
+        let mixed = fields(Some("hit_ratio,qps,hit_ratio"), hit_ratio)
+            .unwrap()
+            .unwrap();
+        assert_eq!(mixed.builtin, vec!["qps"]);
+        assert_eq!(mixed.custom, vec!["hit_ratio".to_owned()]);
+        assert!(fields(Some("hit_ratios"), hit_ratio).is_err());
     }
 }

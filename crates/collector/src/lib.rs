@@ -70,6 +70,8 @@ pub use fetch::{fetch_cycle, source_error};
 /// interval, every cycle would start and end all those threads again, which cost a quarter of
 /// the service's CPU at 1,300 nodes (`docs/BENCHMARKS.md`). Idle threads cost little memory.
 pub const BLOCKING_THREAD_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(600);
-pub use scheduler::{ClusterOutcome, Collector, CollectorConfig, CollectorParts};
+pub use scheduler::{
+    ClusterOutcome, Collector, CollectorConfig, CollectorParts, CustomInForce, CustomSource,
+};
 pub use shard::{MAX_SHARDS, Shard, ShardError};
 pub use status::{ClusterStatus, CycleSummary, StatusBoard};

@@ -8,7 +8,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use rockscope_engine::{EngineState, aggregate, cluster_answered_nothing};
+use rockscope_engine::custom::CustomMetricWarning;
+use rockscope_engine::{
+    Aggregation, CustomSet, EngineState, aggregate_with, cluster_answered_nothing,
+};
 use rockscope_model::{
     CycleInput, CycleOutcome, MetricsSnapshot, NodeSnapshot, Reachability, SourceError,
 };
@@ -26,7 +29,7 @@ use crate::housekeeping::Housekeeping;
 use crate::repeat_log::{RepeatLog, warn_repeating};
 use crate::shard::Shard;
 use crate::status::{CycleSummary, StatusBoard};
-use rockscope_export::{ActiveAlert, ClusterExport, CycleSink};
+use rockscope_export::{ActiveAlert, ClusterExport, CustomFamilies, CycleSink};
 use rockscope_telemetry::Telemetry;
 
 /// How the collector runs; the binary builds it from `[collector]`.
@@ -139,6 +142,32 @@ pub struct Collector {
     sinks: Vec<Arc<dyn CycleSink>>,
     /// rockscope's own metrics: durations, errors, samples, store writes, alert evaluations.
     telemetry: Telemetry,
+    /// The custom metric definitions in force, read at the start of each cluster's
+    /// aggregation (a change applies from the next cycle on).
+    custom: Option<CustomSource>,
+}
+
+/// Reads the custom metric definitions in force now.
+pub type CustomSource = Arc<dyn Fn() -> Arc<CustomInForce> + Send + Sync>;
+
+/// The custom metric definitions in force: compiled for the engine, and as the export's
+/// families (HELP, unit), both made once per change of the definitions.
+#[derive(Debug, Clone, Default)]
+pub struct CustomInForce {
+    /// What the engine resolves in each body.
+    pub set: Arc<CustomSet>,
+    /// How the export describes each definition's family.
+    pub families: CustomFamilies,
+}
+
+impl CustomInForce {
+    /// Both views of `set`.
+    pub fn new(set: CustomSet) -> CustomInForce {
+        CustomInForce {
+            families: CustomFamilies::new(set.specs()),
+            set: Arc::new(set),
+        }
+    }
 }
 
 /// The collector's optional parts.
@@ -151,6 +180,8 @@ pub struct CollectorParts {
     /// Where the collector records its own metrics (`/metrics` shows them); by default a
     /// registry nobody reads.
     pub telemetry: Telemetry,
+    /// The custom metric definitions; none without.
+    pub custom: Option<CustomSource>,
 }
 
 impl Collector {
@@ -203,6 +234,7 @@ impl Collector {
             alerting: parts.alerting,
             sinks: parts.sinks,
             telemetry: parts.telemetry,
+            custom: parts.custom,
         })
     }
 
@@ -418,9 +450,13 @@ impl Collector {
             .cloned()
             .unwrap_or_default();
         let hold: Hold = flight;
-        let aggregation = holding(&hold, move || aggregate(&previous, &input))
-            .await
-            .map_err(|e| CollectError::panicked(Stage::Aggregate, &e))?;
+        let custom = self.custom_in_force();
+        let aggregation = holding(&hold, move || {
+            aggregate_with(&previous, &input, &custom.set)
+        })
+        .await
+        .map_err(|e| CollectError::panicked(Stage::Aggregate, &e))?;
+        self.note_custom_findings(cluster, &aggregation);
         if started.elapsed() > deadline {
             // Not cut: the data is here, and the aggregation waits on nothing outside.
             log::warn!(
@@ -432,6 +468,7 @@ impl Collector {
         self.telemetry
             .samples_parsed(&cluster.name, aggregation.samples_parsed);
         let source_errors = aggregation.snapshot.source_errors.clone();
+        let state = aggregation.state;
         let (snapshot, nodes) = (aggregation.snapshot, aggregation.nodes);
         let stored = self
             .store_write("insert_cycle", move |store| {
@@ -440,7 +477,7 @@ impl Collector {
                     .map(|_| (snapshot, nodes))
             })
             .await?;
-        lock(&self.states).insert(cluster.id, aggregation.state);
+        lock(&self.states).insert(cluster.id, state);
         Ok(Collected {
             source_errors,
             failures,
@@ -448,6 +485,29 @@ impl Collector {
             nodes_total,
             stored: Some(stored),
         })
+    }
+
+    /// The custom metric definitions in force now (none without a source).
+    fn custom_in_force(&self) -> Arc<CustomInForce> {
+        self.custom
+            .as_ref()
+            .map_or_else(|| Arc::new(CustomInForce::default()), |read| read())
+    }
+
+    /// Publishes the cycle's families for discovery, and logs each new "rate on a gauge"
+    /// warning once (the API lists the current ones).
+    fn note_custom_findings(&self, cluster: &Cluster, aggregation: &Aggregation) {
+        self.status
+            .set_families(cluster.id, aggregation.families.clone());
+        for warning in &aggregation.custom_warnings {
+            let CustomMetricWarning::RateOnGauge { name, .. } = warning;
+            if self.status.note_custom_warning(name, warning.to_string()) {
+                log::warn!(
+                    "Custom metric definition. cluster={} warning={warning}",
+                    cluster.name
+                );
+            }
+        }
     }
 
     /// Where every cluster's collection ends, whatever happened: records the failed sources and
@@ -560,6 +620,7 @@ impl Collector {
             last_success_at: status.and_then(|s| s.last_success_at),
             interval: self.config.interval,
             alerts,
+            custom: self.custom_in_force().families.clone(),
         });
         for sink in &self.sinks {
             sink.cycle_finished(&cycle);

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rockscope_model::SourceError;
+use rockscope_model::{NodeFamilies, NodeKind, SourceError};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -82,6 +82,10 @@ struct Board {
     housekeeping_error: Option<String>,
     /// The collector's shard (`collector.shard`); `None` when it collects every cluster.
     shard: Option<Shard>,
+    /// Per cluster and node type, the families of the newest body read (discovery).
+    families: BTreeMap<i64, BTreeMap<NodeKind, Arc<NodeFamilies>>>,
+    /// Custom definitions that look wrong against what the bodies say, by name.
+    custom_warnings: BTreeMap<String, String>,
 }
 
 impl StatusBoard {
@@ -180,7 +184,60 @@ impl StatusBoard {
     }
 
     pub(crate) fn forget_missing(&self, present: &[i64]) {
-        self.lock().clusters.retain(|id, _| present.contains(id));
+        let mut board = self.lock();
+        board.clusters.retain(|id, _| present.contains(id));
+        board.families.retain(|id, _| present.contains(id));
+    }
+
+    /// The metric families of the newest body of each node type of the cluster, FE first
+    /// (a node type not read this cycle keeps its previous body's).
+    pub fn families(&self, cluster_id: i64) -> Vec<Arc<NodeFamilies>> {
+        self.lock()
+            .families
+            .get(&cluster_id)
+            .map(|by_type| by_type.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn set_families(&self, cluster_id: i64, families: Vec<NodeFamilies>) {
+        if families.is_empty() {
+            return;
+        }
+        let mut board = self.lock();
+        let by_type = board.families.entry(cluster_id).or_default();
+        for f in families {
+            let unchanged = by_type
+                .get(&f.node_type)
+                .is_some_and(|old| old.families == f.families && old.node == f.node);
+            if unchanged {
+                // Keep the shared copy; only the time moves.
+                if let Some(old) = by_type.get_mut(&f.node_type) {
+                    Arc::make_mut(old).fetched_at = f.fetched_at;
+                }
+                continue;
+            }
+            by_type.insert(f.node_type, Arc::new(f));
+        }
+    }
+
+    /// The custom definitions the bodies contradict ("rate on a gauge"), by name, with the
+    /// message.
+    pub fn custom_warnings(&self) -> BTreeMap<String, String> {
+        self.lock().custom_warnings.clone()
+    }
+
+    /// Records a cycle's warnings; `true` for each one not known before (to log it once).
+    pub(crate) fn note_custom_warning(&self, name: &str, message: String) -> bool {
+        self.lock()
+            .custom_warnings
+            .insert(name.to_owned(), message.clone())
+            .is_none_or(|old| old != message)
+    }
+
+    /// Forgets the warning of a definition that changed or went (the next cycle says again
+    /// whether it holds).
+    pub fn forget_custom_warning(&self, name: &str) {
+        self.lock().custom_warnings.remove(name);
     }
 
     pub(crate) fn cycle_finished(&self, summary: CycleSummary) {

@@ -111,6 +111,10 @@ pub struct CustomSet {
     by_series: HashMap<String, Vec<usize>>,
     /// Per metric, the index of its `ratio_of`.
     denominators: Vec<Option<usize>>,
+    /// Per metric, [`CustomMetric::state_key`], computed once.
+    state_keys: Vec<String>,
+    /// The definitions as written, in the same order.
+    specs: Vec<CustomMetricSpec>,
 }
 
 impl CustomSet {
@@ -128,16 +132,24 @@ impl CustomSet {
                 metrics.iter().position(|d| d.name == of)
             })
             .collect();
+        let state_keys = metrics.iter().map(CustomMetric::state_key).collect();
         Ok(CustomSet {
             metrics,
             by_series,
             denominators,
+            state_keys,
+            specs: specs.to_vec(),
         })
     }
 
     /// No definition.
     pub fn is_empty(&self) -> bool {
         self.metrics.is_empty()
+    }
+
+    /// The definitions as written, in the order given.
+    pub fn specs(&self) -> &[CustomMetricSpec] {
+        &self.specs
     }
 
     /// The definitions, in the order given.
@@ -150,6 +162,11 @@ impl CustomSet {
         self.metrics.iter().find(|m| m.name == name)
     }
 
+    /// What metric `i`'s raw node values are kept under between cycles.
+    pub(crate) fn state_key(&self, i: usize) -> &str {
+        &self.state_keys[i]
+    }
+
     /// The indices of the definitions reading series `name`.
     fn reading(&self, name: &str) -> &[usize] {
         self.by_series.get(name).map_or(&[], Vec::as_slice)
@@ -160,6 +177,24 @@ impl CustomMetric {
     /// Whether a series with these labels is one this metric reads.
     pub fn selects<'a>(&self, label: impl Fn(&str) -> Option<std::borrow::Cow<'a, str>>) -> bool {
         matchers::matches_all(&self.matchers, label)
+    }
+
+    /// What a node's raw value is kept under between cycles for a `rate`: the series read
+    /// (family and matchers), not the name, so that a definition whose `metric` or `match`
+    /// changed starts its rate afresh instead of subtracting one series from another, while a
+    /// renamed one keeps its rate.
+    fn state_key(&self) -> String {
+        let mut key = self.metric.clone();
+        for m in &self.matchers {
+            let (op, operand) = match &m.op {
+                MatchOp::Equal(s) => ("=", s.as_str()),
+                MatchOp::NotEqual(s) => ("!=", s.as_str()),
+                MatchOp::Regex(re) => ("=~", re.as_str()),
+                MatchOp::NotRegex(re) => ("!~", re.as_str()),
+            };
+            key.push_str(&format!("{{{}{op}{operand:?}}}", m.label));
+        }
+        key
     }
 }
 

@@ -38,7 +38,8 @@ pub struct NodeState {
     pub fe: Option<FeCounters>,
     /// Its counters, for a BE or CN.
     pub be: Option<BeCounters>,
-    /// The raw values of the `rate` custom metrics, by name.
+    /// The raw values of the `rate` custom metrics, by the series they read
+    /// (`CustomMetric::state_key`: family and matchers).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, f64>,
 }
@@ -160,9 +161,9 @@ fn parse_bodies<'a>(
             n.be = Some(m);
             seen
         };
-        for (metric, value) in custom.metrics().iter().zip(&seen.values) {
+        for (i, (metric, value)) in custom.metrics().iter().zip(&seen.values).enumerate() {
             if let (true, Some(v)) = (metric.rate, value) {
-                entry.custom.insert(metric.name.clone(), *v);
+                entry.custom.insert(custom.state_key(i).to_owned(), *v);
             }
         }
         if let Some(list) = seen.families.take() {

@@ -8,6 +8,7 @@ use rockscope_model::{MetricsSnapshot, NodeSnapshot};
 use time::OffsetDateTime;
 
 use crate::alert::ActiveAlert;
+use crate::custom::{CustomFamilies, CustomFamily};
 use crate::names::{AlertSeries, CollectorSeries, Family, Source, families};
 
 /// What one cluster's cycle exports.
@@ -32,6 +33,9 @@ pub struct ClusterExport {
     /// The cluster's pending and firing alerts after the cycle's evaluation; `None` when alerts
     /// are off (or the evaluation failed), and then no alert family is exported.
     pub alerts: Option<Vec<ActiveAlert>>,
+    /// The families of the custom metrics in force, which name and describe the snapshot's
+    /// `custom` values (a value without one is exported under [`CustomFamily::undefined`]).
+    pub custom: CustomFamilies,
 }
 
 impl ClusterExport {
@@ -96,21 +100,33 @@ pub struct NodeLabels<'a> {
     pub path: Option<&'a str>,
 }
 
-/// Calls `f` with every sample of `cycle`, family by family in [`families`]' order: the
-/// collector's figures always, the alerts' when alerts are on, the snapshot's fields and its
-/// nodes' only when it stored one.
+/// Calls `f` with every sample of `cycle`, family by family in [`families`]' order, then its
+/// custom metrics by name: the collector's figures always, the alerts' when alerts are on, the
+/// snapshot's fields, its nodes' and its custom metrics' only when it stored one.
 /// A missing value gives no sample.
-pub fn for_each_sample(cycle: &ClusterExport, mut f: impl FnMut(&'static Family, Labels<'_>, f64)) {
+pub fn for_each_sample(cycle: &ClusterExport, mut f: impl FnMut(&Family, Labels<'_>, f64)) {
     for family in families() {
         for_each_sample_of(family, cycle, &mut f);
+    }
+    let Some(snapshot) = &cycle.snapshot else {
+        return;
+    };
+    for (name, value) in &snapshot.custom {
+        if value.is_none() {
+            continue;
+        }
+        match cycle.custom.get(name) {
+            Some(family) => for_each_sample_of(family, cycle, &mut f),
+            None => for_each_sample_of(CustomFamily::undefined(name).family(), cycle, &mut f),
+        }
     }
 }
 
 /// The samples of one family in one cycle (an exposition walks families outermost).
 pub fn for_each_sample_of(
-    family: &'static Family,
+    family: &Family,
     cycle: &ClusterExport,
-    f: &mut impl FnMut(&'static Family, Labels<'_>, f64),
+    f: &mut impl FnMut(&Family, Labels<'_>, f64),
 ) {
     let cluster = Labels {
         cluster: &cycle.cluster,
@@ -126,6 +142,15 @@ pub fn for_each_sample_of(
         Source::Cluster(get) => {
             if let Some(value) = cycle.snapshot.as_ref().and_then(get) {
                 f(family, cluster, value * family.scale);
+            }
+        }
+        Source::Custom => {
+            let value = cycle.snapshot.as_ref().and_then(|snapshot| {
+                let name = family.field.as_deref()?;
+                snapshot.custom.get(name).copied().flatten()
+            });
+            if let Some(value) = value.filter(|value| value.is_finite()) {
+                f(family, cluster, value);
             }
         }
         Source::Alerts(series) => {
@@ -208,6 +233,36 @@ pub(crate) mod tests {
             last_success_at: None,
             interval: Duration::from_secs(15),
             alerts,
+            custom: CustomFamilies::default(),
+        }
+    }
+
+    /// Cluster `name` up, its snapshot's `custom` values as given (JSON, `null` for no
+    /// value), described by `families`, with one BE.
+    pub(crate) fn up_cluster(
+        name: &str,
+        custom: serde_json::Value,
+        families: &CustomFamilies,
+    ) -> ClusterExport {
+        let snapshot = serde_json::json!({
+            "cluster_id": 7, "collected_at": "2026-12-01T00:00:00Z", "scrape_nodes_total": 1,
+            "scrape_nodes_ok": 1, "scrape_fe_ok": 0, "scrape_be_ok": 1,
+            "scrape_skipped_lines": 0, "rates_from_gauges": false, "source_errors": [],
+            "qps": 5.0, "custom": custom,
+        });
+        let node = serde_json::json!({
+            "cluster_id": 7, "collected_at": "2026-12-01T00:00:00Z", "node_type": "be",
+            "node_id": "10001", "host": "10.0.0.1", "http_port": 8040, "alive": true,
+            "decommissioned": false, "scrape_ok": true, "cpu_usage_pct": 50.0,
+            "custom": { "hits": 3.0 },
+        });
+        ClusterExport {
+            cluster: name.to_owned(),
+            snapshot: Some(serde_json::from_value(snapshot).expect("snapshot")),
+            nodes: vec![serde_json::from_value(node).expect("node")],
+            failed_cycles: 0,
+            custom: families.clone(),
+            ..down_cluster(None)
         }
     }
 
@@ -286,5 +341,52 @@ pub(crate) mod tests {
             "{off:?}"
         );
         assert_eq!(of(&off, "rockscope_cluster_up")[0].2, 0.0);
+    }
+
+    #[test]
+    fn custom_metrics_are_cluster_gauges_and_no_value_gives_no_sample() {
+        use crate::custom::tests::spec;
+
+        let families =
+            CustomFamilies::new(&[spec("hits", None, None), spec("lookups", None, None)]);
+        let custom = serde_json::json!({ "hits": 12.5, "lookups": null, "orphan": 2.0 });
+        let up = samples(&up_cluster("prod", custom, &families));
+        let custom_samples: Vec<&Sample> = up
+            .iter()
+            .filter(|(name, _, _)| name.starts_with("rockscope_custom_"))
+            .collect();
+        // By name; `lookups` has no value; `orphan` has no definition but its value.
+        assert_eq!(
+            custom_samples,
+            [
+                &(
+                    "rockscope_custom_hits".to_owned(),
+                    "cluster=prod".to_owned(),
+                    12.5
+                ),
+                &(
+                    "rockscope_custom_orphan".to_owned(),
+                    "cluster=prod".to_owned(),
+                    2.0
+                ),
+            ]
+        );
+        // After every built-in family (the node's own `hits` is not exported: the list above
+        // has no sample with node labels).
+        assert_eq!(
+            up.last().map(|s| s.0.as_str()),
+            Some("rockscope_custom_orphan")
+        );
+
+        let down = ClusterExport {
+            custom: families,
+            ..down_cluster(None)
+        };
+        assert!(
+            samples(&down)
+                .iter()
+                .all(|(n, _, _)| !n.starts_with("rockscope_custom_")),
+            "a down cluster exports no custom metric"
+        );
     }
 }

@@ -6,6 +6,8 @@
 //!   Prometheus' conventions (base units, `_ratio` in 0–1 where the field is a percentage,
 //!   `_total` for counters), type, unit and help ([`families`], [`Family`]). `docs/EXPORT.md`
 //!   is this table.
+//! * [`CustomFamilies`]: the operator's custom metrics (issue 16) as families,
+//!   `rockscope_custom_<name>{cluster}`, described by their definitions.
 //! * [`ClusterExport`]: what one cluster's latest cycle exports (its snapshot and node snapshots
 //!   when the cycle stored one, else only that it is down); [`for_each_sample`] walks its
 //!   samples. Its [`ActiveAlert`]s, when alerts are on, are `rockscope_alerts` (Prometheus'
@@ -20,14 +22,16 @@
 #![forbid(unsafe_code)]
 
 mod alert;
+mod custom;
 mod cycle;
 mod latest;
 pub mod names;
 pub mod text;
 
 pub use alert::ActiveAlert;
+pub use custom::{CustomFamilies, CustomFamily};
 pub use cycle::{
     ClusterExport, CycleSink, Labels, NodeLabels, for_each_sample, for_each_sample_of,
 };
 pub use latest::LatestBoard;
-pub use names::{Family, MetricType, Unit, families, family_of_field};
+pub use names::{Family, MetricType, Unit, custom_metric_name, families, family_of_field};

@@ -2,11 +2,14 @@
 //! `docs/EXPORT.md` and the alert rules exported for Prometheus. Cluster fields are
 //! `rockscope_cluster_<name>{cluster}`, node fields `rockscope_node_<name>{cluster, node_type,
 //! instance}`, plus the collector's own figures of each cluster (`rockscope_cluster_up`, …).
+//! The operator's custom metrics are `rockscope_custom_<name>{cluster}` ([`custom_metric_name`];
+//! their families are built from the definitions, in [`crate::custom`]).
 //!
 //! Names follow Prometheus' conventions: base units (`_bytes`, `_seconds`), `_ratio` in 0–1
 //! where the field is a percentage, `_total` only for counters. A field's value is converted
 //! once, by its [`Shape`], so a metric never carries the API's units.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use rockscope_model::fields::{CLUSTER_FIELDS, FieldDef, NODE_FIELDS};
@@ -1063,6 +1066,8 @@ pub(crate) enum Source {
         get: fn(&NodeSnapshot) -> Option<f64>,
         path: bool,
     },
+    /// A custom metric's cluster value, `MetricsSnapshot.custom[family.field]`.
+    Custom,
     /// What the collector knows of the cluster.
     Collector(CollectorSeries),
     /// The cluster's active alerts.
@@ -1097,10 +1102,10 @@ pub struct Family {
     pub metric_type: MetricType,
     /// The unit of the values.
     pub unit: Unit,
-    /// The `# HELP` text.
-    pub help: &'static str,
+    /// The `# HELP` text (one line).
+    pub help: Cow<'static, str>,
     /// The snapshot field behind it (`None` for the collector's figures), e.g. `qps` or
-    /// `node.qps`.
+    /// `node.qps`; a custom family's custom metric name.
     pub field: Option<String>,
     /// The factor from the field's unit to the metric's (0.01 for a percentage).
     pub scale: f64,
@@ -1160,6 +1165,11 @@ pub fn families() -> &'static [Family] {
     &FAMILIES
 }
 
+/// The metric name of the custom metric `name` (issue 16's contract): `rockscope_custom_<name>`.
+pub fn custom_metric_name(name: &str) -> String {
+    format!("rockscope_custom_{name}")
+}
+
 /// The family of a snapshot field by its serde name: `qps` for a cluster field, `node.qps` for
 /// a node field.
 pub fn family_of_field(field: &str) -> Option<&'static Family> {
@@ -1175,7 +1185,7 @@ fn build_families() -> Vec<Family> {
             name: format!("rockscope_cluster_{name}"),
             metric_type: MetricType::Gauge,
             unit,
-            help,
+            help: Cow::Borrowed(help),
             field: None,
             scale: 1.0,
             source: Source::Collector(series),
@@ -1185,7 +1195,7 @@ fn build_families() -> Vec<Family> {
         name: name.to_owned(),
         metric_type: MetricType::Gauge,
         unit: Unit::None,
-        help,
+        help: Cow::Borrowed(help),
         field: None,
         scale: 1.0,
         source: Source::Alerts(series),
@@ -1223,7 +1233,7 @@ fn family(scope: &str, field: String, metric: &MetricName, source: Source) -> Fa
         name: format!("rockscope_{scope}_{}", metric.name),
         metric_type: metric.shape.metric_type(),
         unit: metric.shape.unit(),
-        help: metric.help,
+        help: Cow::Borrowed(metric.help),
         field: Some(field),
         scale: metric.shape.scale(),
         source,

@@ -53,5 +53,6 @@ pub(crate) fn cycle(cluster_id: i64, name: &str, at: OffsetDateTime) -> ClusterE
                 ("severity".to_owned(), "critical".to_owned()),
             ],
         }]),
+        custom: rockscope_export::CustomFamilies::default(),
     }
 }

@@ -284,6 +284,45 @@ mod tests {
     }
 
     #[test]
+    fn custom_metrics_are_sent_as_rockscope_custom_series_of_the_cluster() {
+        let at = datetime!(2026-01-01 0:00 UTC);
+        let definition: rockscope_model::CustomMetricSpec =
+            serde_json::from_value(serde_json::json!({
+                "name": "hits", "metric": "starrocks_be_storage_page_cache_hit_count",
+                "node_types": ["be"], "aggregate": "sum", "per_node": true,
+            }))
+            .unwrap();
+        let mut up = cycle(1, "a", at);
+        up.custom = rockscope_export::CustomFamilies::new(&[definition]);
+        let snapshot = up.snapshot.as_mut().unwrap();
+        snapshot.custom.insert("hits".to_owned(), Some(7.0));
+        snapshot.custom.insert("lookups".to_owned(), None);
+        up.nodes[0].custom.insert("hits".to_owned(), 7.0);
+        let mut builder = RequestBuilder::new(&[]);
+        builder.add_cycle(&up);
+        let request = builder.finish();
+        let hits = series(&request, "rockscope_custom_hits");
+        assert_eq!(hits.len(), 1, "the cluster's value only, not the node's");
+        let labels: Vec<(&str, &str)> = hits[0]
+            .labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [("__name__", "rockscope_custom_hits"), ("cluster", "a")]
+        );
+        assert_eq!(
+            hits[0].samples,
+            [Sample {
+                value: 7.0,
+                timestamp: ms(at)
+            }]
+        );
+        assert!(series(&request, "rockscope_custom_lookups").is_empty());
+    }
+
+    #[test]
     fn snappy_is_the_block_format() {
         let body = encode(&WriteRequest::default()).unwrap();
         // An empty input compresses to its length varint (0) alone; the framing format would

@@ -89,6 +89,8 @@ pub(crate) fn assemble(
             interval: replay.interval,
             // The alerts of a past cycle are in the alert history, not series: not replayed.
             alerts: None,
+            // Remote write sends no HELP: a stored custom value needs only its name.
+            custom: rockscope_export::CustomFamilies::default(),
         };
         if take_snapshot {
             let Some(snapshot) = snapshots.next() else {

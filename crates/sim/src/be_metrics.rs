@@ -42,6 +42,11 @@ enum Src {
     /// [`ENGINE_TYPES`].
     Engine,
     Fragments,
+    /// Storage page cache counters, typed gauge by StarRocks although they only grow (from the
+    /// process start): 0 `page_cache_lookup_count`, 1 `page_cache_hit_count`, then the ones
+    /// only a newer build serves ([`PAGE_CACHE_NEWER`]): 2 `page_cache_insert_count`,
+    /// 3 `page_cache_insert_evict_count`, 4 `page_cache_release_evict_count`.
+    PageCache(u8),
     /// Counter proportional to process activity (per fragment).
     Ctr(f64),
     /// Integer gauge around a base, following load.
@@ -166,10 +171,8 @@ const OTHER_GAUGES: [(&str, f64); 42] = [
 ];
 
 /// More StarRocks gauges (storage engine, caches, pipeline, primary keys).
-const MORE_GAUGES: [(&str, f64); 24] = [
+const MORE_GAUGES: [(&str, f64); 22] = [
     ("page_cache_capacity", 4e9),
-    ("page_cache_lookup_count", 1e6),
-    ("page_cache_hit_count", 8e5),
     ("datacache_mem_quota_bytes", 0.0),
     ("datacache_mem_used_bytes", 0.0),
     ("datacache_disk_quota_bytes", 0.0),
@@ -336,6 +339,13 @@ fn labelled(name: &str, ty: &str, key: &str, vals: &[&str], src: Src) -> Fam {
         src,
     )
 }
+
+/// The page cache counters a newer build added (see [`crate::ClusterSpec::with_newer_be`]).
+const PAGE_CACHE_NEWER: [&str; 3] = [
+    "page_cache_insert_count",
+    "page_cache_insert_evict_count",
+    "page_cache_release_evict_count",
+];
 
 const DISK_DEVICES: [&str; 3] = ["nvme0n1", "nvme1n1", "sda"];
 const NET_DEVICES: [&str; 2] = ["eth0", "lo"];
@@ -521,6 +531,10 @@ static CATALOG: LazyLock<Vec<Fam>> = LazyLock::new(|| {
     }
     for (n, base) in MORE_GAUGES {
         f.push(simple(n, "gauge", Src::Gauge(base)));
+    }
+    let page_cache = ["page_cache_lookup_count", "page_cache_hit_count"];
+    for (k, n) in page_cache.iter().chain(&PAGE_CACHE_NEWER).enumerate() {
+        f.push(simple(n, "gauge", Src::PageCache(k as u8)));
     }
     for (n, k) in MORE_COUNTERS {
         f.push(simple(n, "counter", Src::Ctr(k)));
@@ -708,7 +722,12 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
     let act = values::activity(n, t);
     let load = m.activity.curve.factor(t);
     let jiffies = values::cpu_jiffies(n, t);
+    let newer = cl.newer_build(n);
+    let page_cache = values::page_cache_counts(n, t);
     for f in CATALOG.iter() {
+        if matches!(f.src, Src::PageCache(k) if k >= 2) && !newer {
+            continue;
+        }
         b.extend_from_slice(f.header.as_bytes());
         let per = unit(mix(n.seed ^ f.salt));
         match f.src {
@@ -787,6 +806,11 @@ pub(crate) fn render(cl: &ClusterState, n: &NodeState, t: i64, b: &mut Vec<u8>) 
             Src::IoUtil => one_i(b, f, values::disk_io_util(n, t)),
             Src::RowsetNum => one_i(b, f, values::max_rowset_num(n, t)),
             Src::Engine => engine_requests(n, f, act, b, t),
+            Src::PageCache(k) => {
+                let (lookups, hits, inserts) = page_cache;
+                let v = [lookups, hits, inserts, inserts * 9 / 10, inserts / 50];
+                one_i(b, f, v[usize::from(k)]);
+            }
             Src::Ctr(k) => {
                 for (si, s) in f.samples.iter().enumerate() {
                     b.extend_from_slice(s.as_bytes());

@@ -1,6 +1,6 @@
 //! What to simulate: clusters, StarRocks version shapes, credentials, how to bind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
@@ -35,6 +35,15 @@ impl Version {
             Version::V3_0 => "3.0.9-f1fa5c5",
             Version::V3_3 => "3.3.10-227b0b3",
             Version::V4_0 => "4.0.2-1f7a2c9",
+        }
+    }
+    /// A later patch build of the same version, run by the BEs of
+    /// [`ClusterSpec::with_newer_be`].
+    pub fn newer_build(self) -> &'static str {
+        match self {
+            Version::V3_0 => "3.0.10-b2c7e41",
+            Version::V3_3 => "3.3.14-5d8e3c1",
+            Version::V4_0 => "4.0.3-9e04b7d",
         }
     }
     /// `show_proc` rows are JSON objects keyed by column title (3.1+).
@@ -126,6 +135,10 @@ pub struct ClusterSpec {
     pub cns: usize,
     /// Version shape of every node in the cluster.
     pub version: Version,
+    /// BE indices running a newer build of the cluster's version (a rolling upgrade half done):
+    /// they report it in the backends list and serve the page cache insert/evict counters the
+    /// older build lacks.
+    pub newer_bes: BTreeSet<usize>,
     /// Basic-auth user (StarRocks default `root`).
     pub username: String,
     /// Basic-auth password (StarRocks default empty).
@@ -149,6 +162,7 @@ impl ClusterSpec {
             bes,
             cns: 0,
             version,
+            newer_bes: BTreeSet::new(),
             username: "root".into(),
             password: String::new(),
             fe_latency_ms: BTreeMap::new(),
@@ -169,6 +183,14 @@ impl ClusterSpec {
     /// `fes` FEs). Its latency summary's reservoir mean drifts around it with the load.
     pub fn with_fe_latency(mut self, fe_index: usize, mean_ms: u32) -> ClusterSpec {
         self.fe_latency_ms.insert(fe_index, mean_ms);
+        self
+    }
+    /// Makes BE `be_index` (0-based) run the newer build ([`Version::newer_build`]): its
+    /// backends row shows it, and its `/metrics` adds `page_cache_insert_count`,
+    /// `page_cache_insert_evict_count` and `page_cache_release_evict_count`, so a series exists
+    /// on some BEs only.
+    pub fn with_newer_be(mut self, be_index: usize) -> ClusterSpec {
+        self.newer_bes.insert(be_index);
         self
     }
     /// Sets the FEs' `enable_collect_query_detail_info`.

@@ -108,7 +108,7 @@ pub use ids::{ClusterInfo, NodeId, NodeInfo, NodeKind};
 pub use javafmt::java_double_to_string;
 pub use receiver::{Answer, ReceivedRequest, Receiver};
 pub use traffic::Traffic;
-pub use truth::{FeLatencyTruth, GroundTruth};
+pub use truth::{FeLatencyTruth, GroundTruth, PageCacheTruth};
 
 use state::World;
 

@@ -163,7 +163,12 @@ fn backends(cl: &ClusterState, t: i64) -> Table {
                 pct2(100.0 * (total - avail) as f64 / total.max(1) as f64),
                 pct2(max_used_pct),
                 err_msg(n),
-                cl.spec.version.build().to_string(),
+                if cl.newer_build(n) {
+                    cl.spec.version.newer_build()
+                } else {
+                    cl.spec.version.build()
+                }
+                .to_string(),
                 format!(
                     "{{\"lastSuccessReportTabletsTime\":\"{}\"}}",
                     datetime(report.min(last_heartbeat(n, t)))

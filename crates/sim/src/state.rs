@@ -285,6 +285,10 @@ impl ClusterState {
         }
         sum
     }
+    /// Whether `n` is a BE running the newer build ([`ClusterSpec::with_newer_be`]).
+    pub(crate) fn newer_build(&self, n: &NodeState) -> bool {
+        n.id.kind == NodeKind::Be && self.spec.newer_bes.contains(&(n.id.index as usize))
+    }
     pub(crate) fn fes(&self) -> impl Iterator<Item = &NodeState> {
         self.nodes.iter().filter(|n| n.id.kind == NodeKind::Fe)
     }

@@ -55,6 +55,10 @@ pub struct GroundTruth {
     pub disk_used_bytes: u64,
     /// Σ over BEs of `disks_avail_capacity` (= AvailCapacity) at `to`.
     pub disk_avail_bytes: u64,
+    /// Per BE (not CN) and storage root path, `disks_data_used_capacity{path}` at `to`.
+    pub data_used_by_path: BTreeMap<NodeId, BTreeMap<String, u64>>,
+    /// Per BE and CN, its storage page cache counters (see [`PageCacheTruth`]).
+    pub page_cache: BTreeMap<NodeId, PageCacheTruth>,
     /// BEs shown alive by the FE at call time.
     pub alive_backends: usize,
     /// All BEs.
@@ -91,6 +95,52 @@ pub struct FeLatencyTruth {
     pub mean: f64,
     /// The summary's 0.99 quantile at `to`, ms.
     pub p99: f64,
+}
+
+/// One BE's or CN's storage page cache: the counters StarRocks serves typed `gauge` although
+/// they only grow from the process start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PageCacheTruth {
+    /// `page_cache_lookup_count` as served at `to`.
+    pub lookup_count: u64,
+    /// `page_cache_hit_count` as served at `to` (80–95 % of the lookups, fixed per node).
+    pub hit_count: u64,
+    /// `page_cache_insert_count` as served at `to`; `None` on a BE of the older build, which
+    /// does not serve it ([`crate::ClusterSpec::with_newer_be`]).
+    pub insert_count: Option<u64>,
+    /// Lookups counted in the window by the process serving at `to`, i.e. since the later of
+    /// `from` and its start (exact; the served counters are its floor): what a reset-safe
+    /// per-node increase of the served counter sees, ±1.
+    pub lookups: f64,
+    /// Hits counted likewise.
+    pub hits: f64,
+}
+
+fn page_cache(cl: &ClusterState, a: i64, b: i64) -> BTreeMap<NodeId, PageCacheTruth> {
+    backends_and_cns(cl)
+        .map(|n| {
+            let (lookup_count, hit_count, insert_count) = values::page_cache_counts(n, b);
+            let (lookups, hits) = values::page_cache(n, a.max(n.start_ns()), b);
+            let truth = PageCacheTruth {
+                lookup_count: lookup_count as u64,
+                hit_count: hit_count as u64,
+                insert_count: cl.newer_build(n).then_some(insert_count as u64),
+                lookups,
+                hits,
+            };
+            (n.id, truth)
+        })
+        .collect()
+}
+
+fn data_used_by_path(cl: &ClusterState, b: i64) -> BTreeMap<NodeId, BTreeMap<String, u64>> {
+    cl.backends()
+        .map(|n| {
+            let paths = n.be().paths.iter().enumerate();
+            let used = paths.map(|(i, p)| (p.path.to_owned(), values::store(n, i, b).1 as u64));
+            (n.id, used.collect())
+        })
+        .collect()
 }
 
 fn fe_latency(cl: &ClusterState, a: i64, b: i64) -> BTreeMap<NodeId, FeLatencyTruth> {
@@ -197,6 +247,8 @@ pub(crate) fn compute(cl: &ClusterState, a: i64, b: i64) -> GroundTruth {
         disk_total_bytes: total,
         disk_used_bytes: used,
         disk_avail_bytes: avail,
+        data_used_by_path: data_used_by_path(cl, b),
+        page_cache: page_cache(cl, a, b),
         alive_backends: cl.backends().filter(|n| n.alive()).count(),
         total_backends: cl.backends().count(),
         leader: cl.nodes[cl.leader_at(b)].id,

@@ -6,7 +6,7 @@
 //! between restarts and exactly reproducible.
 
 use crate::condition::{Condition, ConditionKind as K};
-use crate::model::{NS, Rate, step_noise, unit};
+use crate::model::{NS, Rate, mix, step_noise, unit};
 use crate::state::{ClusterState, NodeState};
 
 /// Jiffies per second per core (`USER_HZ`).
@@ -339,6 +339,31 @@ pub(crate) fn store_sum(n: &NodeState, t: i64) -> (i64, i64, i64) {
 /// Process activity counter (fragments executed since process start).
 pub(crate) fn activity(n: &NodeState, t: i64) -> f64 {
     n.be().activity.amount(n.start_ns(), t)
+}
+
+/// Storage page cache lookups per fragment of process activity, and the share of them that
+/// hit, both fixed per node: lookups grow with the work, 80–95 % of them hit.
+fn page_cache_model(n: &NodeState) -> (f64, f64) {
+    let lookups_per_fragment = 40.0 * (0.5 + unit(mix(n.seed ^ 0x9a6e_cac4)));
+    let hit_share = 0.80 + 0.15 * unit(mix(n.seed ^ 0x4173_c0de));
+    (lookups_per_fragment, hit_share)
+}
+
+/// The storage page cache's lookups and hits counted by the process over `[a, b]` (exact,
+/// before the floor the served counters take). StarRocks counts them from the process start and
+/// serves them as `page_cache_lookup_count` / `page_cache_hit_count`, typed gauge.
+pub(crate) fn page_cache(n: &NodeState, a: i64, b: i64) -> (f64, f64) {
+    let (per_fragment, hit_share) = page_cache_model(n);
+    let lookups = per_fragment * n.be().activity.amount(a, b).max(0.0);
+    (lookups, lookups * hit_share)
+}
+
+/// `page_cache_lookup_count`, `page_cache_hit_count` and `page_cache_insert_count` (every miss
+/// inserts the page it read) as served at `t`: counted since the process start.
+pub(crate) fn page_cache_counts(n: &NodeState, t: i64) -> (i64, i64, i64) {
+    let (lookups, hits) = page_cache(n, n.start_ns(), t);
+    let (lookups, hits) = (fl(lookups), fl(hits));
+    (lookups, hits, lookups - hits)
 }
 
 /// Process memory in bytes at `t`.

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::columns::{from_ms, get, to_ms};
 use crate::error::{Constraint, Error, Result, constraint_of};
+use crate::named_specs::NamedSpecs;
 use crate::retention::{Batched, Pace, delete_batched};
 use crate::snapshots::query_all;
 use crate::{Store, sql_limit};
@@ -150,25 +151,11 @@ fn event_from_row(row: &Row<'_>) -> Result<AlertEvent> {
     })
 }
 
-fn rule_from_row(row: &Row<'_>) -> Result<RuleSpec> {
-    let name: String = get(row, 0, "alert_rules", "name")?;
-    let spec: String = get(row, 1, "alert_rules", "spec")?;
-    serde_json::from_str(&spec).map_err(|e| {
-        Error::corrupt(
-            format_args!("alert_rules.spec of `{name}`"),
-            format_args!("not a rule: {e}"),
-        )
-    })
-}
-
-fn rule_json(spec: &RuleSpec) -> Result<String> {
-    serde_json::to_string(spec)
-        .map_err(|e| Error::corrupt("alert_rules.spec", format_args!("cannot encode: {e}")))
-}
-
-fn rule_conflict(name: &str) -> Error {
-    Error::Conflict(format!("an alert rule named `{name}` already exists"))
-}
+/// The user rules' table.
+const USER_RULES: NamedSpecs = NamedSpecs {
+    table: "alert_rules",
+    what: "an alert rule",
+};
 
 impl Store {
     /// The stored alerts of cluster `cluster_id` (the evaluator's `previous`), by rule and
@@ -327,68 +314,24 @@ impl Store {
 
     /// The user rules created through the API, in the order they were created.
     pub fn user_rules(&self) -> Result<Vec<RuleSpec>> {
-        let conn = self.conn()?;
-        query_all(
-            &conn,
-            "SELECT name, spec FROM alert_rules ORDER BY created_at, rowid",
-            &[],
-            rule_from_row,
-        )
+        USER_RULES.all(self)
     }
 
     /// Stores a new user rule; [`Error::Conflict`] when one of that name is stored. (Validation
     /// against every other rule is the caller's.)
     pub fn insert_user_rule(&self, spec: &RuleSpec) -> Result<()> {
-        self.tracked((|| {
-            let json = rule_json(spec)?;
-            let now = to_ms(OffsetDateTime::now_utc());
-            let conn = self.conn()?;
-            let _turn = self.write_turn();
-            conn.prepare_cached(
-                "INSERT INTO alert_rules (name, spec, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?3)",
-            )?
-            .execute(params![spec.name, json, now])
-            .map_err(|e| match constraint_of(&e) {
-                Some(Constraint::Unique) => rule_conflict(&spec.name),
-                _ => Error::Sqlite(e),
-            })?;
-            Ok(())
-        })())
+        USER_RULES.insert(self, &spec.name, spec)
     }
 
     /// Replaces the user rule `name` with `spec` (which may rename it); `false` when there is
     /// no such rule, [`Error::Conflict`] when renaming onto another stored rule.
     pub fn replace_user_rule(&self, name: &str, spec: &RuleSpec) -> Result<bool> {
-        self.tracked((|| {
-            let json = rule_json(spec)?;
-            let now = to_ms(OffsetDateTime::now_utc());
-            let conn = self.conn()?;
-            let _turn = self.write_turn();
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE alert_rules SET name = ?2, spec = ?3, updated_at = ?4 \
-                     WHERE name = ?1",
-                )?
-                .execute(params![name, spec.name, json, now])
-                .map_err(|e| match constraint_of(&e) {
-                    Some(Constraint::Unique) => rule_conflict(&spec.name),
-                    _ => Error::Sqlite(e),
-                })?;
-            Ok(changed > 0)
-        })())
+        USER_RULES.replace(self, name, &spec.name, spec)
     }
 
     /// Deletes the user rule `name`; `false` when there is no such rule. Its alerts go away at
     /// the next evaluation of each cluster.
     pub fn delete_user_rule(&self, name: &str) -> Result<bool> {
-        self.tracked((|| {
-            let conn = self.conn()?;
-            let _turn = self.write_turn();
-            let changed = conn
-                .prepare_cached("DELETE FROM alert_rules WHERE name = ?1")?
-                .execute([name])?;
-            Ok(changed > 0)
-        })())
+        USER_RULES.delete(self, name)
     }
 }

@@ -486,10 +486,10 @@ impl Store {
         })())
     }
 
-    /// Delete cluster `id` and all its data (snapshots, node snapshots, cycle outcomes, daily
-    /// rows, errors).
+    /// Delete cluster `id` and all its data (snapshots, node snapshots, custom metric values,
+    /// cycle outcomes, daily rows, errors).
     ///
-    /// The bulky snapshot and outcome rows go first in bounded batches (see [`retention`]) so that other
+    /// The bulky snapshot, custom value and outcome rows go first in bounded batches (see [`retention`]) so that other
     /// writers are not held up; then the cluster row is deleted and the foreign keys cascade over
     /// what is left. [`Error::NotFound`] for an unknown id.
     pub fn delete_cluster(&self, id: i64) -> Result<()> {
@@ -503,9 +503,23 @@ impl Store {
                 return Err(not_found(id));
             }
             let mut pace = retention::Pace::new(retention::DEFAULT_BATCH);
-            for table in ["node_snapshots", "metrics_snapshots"] {
-                delete_cluster_rows_batched(self, table, "collected_at", id, i64::MAX, &mut pace)?;
-            }
+            delete_cluster_rows_batched(
+                self,
+                "node_snapshots",
+                "collected_at",
+                id,
+                i64::MAX,
+                &mut pace,
+            )?;
+            crate::custom::delete_values_before(self, id, i64::MAX, &mut pace)?;
+            delete_cluster_rows_batched(
+                self,
+                "metrics_snapshots",
+                "collected_at",
+                id,
+                i64::MAX,
+                &mut pace,
+            )?;
             delete_cluster_rows_batched(self, "cycle_outcomes", "at", id, i64::MAX, &mut pace)?;
             delete_cluster_rows_batched(self, "alert_events", "at", id, i64::MAX, &mut pace)?;
             let changed = {

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use rockscope_model::{DailyInput, DailySnapshot, MetricsSnapshot};
 use rusqlite::types::ToSql;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 use time::{Date, OffsetDateTime};
 
 use crate::Store;
@@ -19,8 +19,9 @@ use crate::columns::{
     column_list, daily, daily_input, date_text, day_of_ms, day_start_ms, from_ms, get, insert_sql,
     parse_date, to_ms,
 };
+use crate::custom;
 use crate::error::{Constraint, Error, Result, constraint_of};
-use crate::snapshots::{metric_from_row, metric_select, query_all};
+use crate::snapshots::{metric_select, query_all};
 
 static SELECT_DAILY_INPUTS: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -78,23 +79,28 @@ pub(crate) fn next_day_start_ms(date: Date) -> i64 {
 
 impl Store {
     /// Insert the daily row of `(cluster_id, date)`, or replace every figure of the existing one
-    /// (idempotent). [`Error::NotFound`] when the cluster does not exist.
+    /// (idempotent), and with it, in the same transaction, the day's roll-up of every custom
+    /// metric ([`Store::custom_daily_range`], from that day's custom values).
+    /// [`Error::NotFound`] when the cluster does not exist.
     pub fn upsert_daily(&self, row: &DailySnapshot) -> Result<()> {
         self.tracked((|| {
-            let conn = self.conn()?;
+            let mut conn = self.conn()?;
             let _turn = self.write_turn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let date = date_text(row.date);
             let (first, last) = (to_ms(row.first_at), to_ms(row.last_at));
             let mut bound: Vec<&dyn ToSql> = vec![&row.cluster_id, &date, &first, &last];
             bound.extend(daily::params(row));
-            let mut stmt = conn.prepare_cached(&UPSERT_DAILY)?;
-            stmt.execute(bound.as_slice())
+            tx.prepare_cached(&UPSERT_DAILY)?
+                .execute(bound.as_slice())
                 .map_err(|e| match constraint_of(&e) {
                     Some(Constraint::ForeignKey) => {
                         Error::NotFound(format!("cluster {}", row.cluster_id))
                     }
                     _ => Error::Sqlite(e),
                 })?;
+            custom::roll_up_day(&tx, row.cluster_id, row.date)?;
+            tx.commit()?;
             Ok(())
         })())
     }
@@ -137,18 +143,15 @@ impl Store {
     /// The snapshots of cluster `cluster_id` collected on the UTC day `date`
     /// (`[00:00, next 00:00)`), oldest first.
     pub fn snapshots_of_day(&self, cluster_id: i64, date: Date) -> Result<Vec<MetricsSnapshot>> {
-        let conn = self.conn()?;
         let sql = format!(
             "SELECT {} FROM metrics_snapshots \
              WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at < ?3 \
              ORDER BY collected_at",
             metric_select("")
         );
-        query_all(
-            &conn,
+        self.read_snapshots(
             &sql,
             params![cluster_id, day_start_ms(date), next_day_start_ms(date)],
-            |r| metric_from_row(r, 0),
         )
     }
 

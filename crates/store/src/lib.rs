@@ -16,14 +16,23 @@
 //!   [`Store::upsert_config_cluster`];
 //! * snapshots ([`snapshots`]): [`Store::insert_cycle`] (one transaction per cycle),
 //!   [`Store::latest_snapshot`], [`Store::latest_nodes`], [`Store::snapshots_range`],
-//!   [`Store::count_snapshots`], [`Store::cluster_summaries`];
+//!   [`Store::nodes_range`], [`Store::count_snapshots`], [`Store::cluster_summaries`];
+//! * custom metric values ([`custom`]): written by [`Store::insert_cycle`] and attached by the
+//!   snapshot and node readers above (`MetricsSnapshot::custom`, `NodeSnapshot::custom`), one
+//!   query per call; [`Store::custom_names`] (the names with values in a range, removed
+//!   definitions' included), [`Store::custom_daily_range`] (their daily roll-ups); and the
+//!   definitions added through the API ([`custom_metrics`]): [`Store::custom_metric_specs`],
+//!   [`Store::insert_custom_metric`], [`Store::replace_custom_metric`],
+//!   [`Store::delete_custom_metric`];
 //! * series and statistics ([`series`]): [`Store::series`] (downsampled while scanned, to at
 //!   most N buckets, with each bucket's average and maximum), [`Store::range_stats`], and
 //!   [`Store::series_with_stats`] (both from one scan; the overview's query, which reads only
-//!   the covering index over [`OVERVIEW_FIELDS`]);
+//!   the covering index over [`OVERVIEW_FIELDS`]); [`Store::series_with_stats_custom`] adds
+//!   custom metrics, each one range scan of its values folded into the same buckets;
 //! * [`Store::write_generation`]: a per-cluster counter that every write to a cluster's data
 //!   through this handle moves forward, for caches of answers computed from the store;
-//! * daily roll-ups ([`daily`]): [`Store::upsert_daily`], [`Store::daily_range`],
+//! * daily roll-ups ([`daily`]): [`Store::upsert_daily`] (with the day's custom metric
+//!   roll-ups, in its transaction), [`Store::daily_range`],
 //!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::daily_inputs`] (the columns
 //!   of a day's snapshots that the roll-up reads), [`Store::days_with_snapshots`];
 //! * cycle outcomes ([`outcomes`], whether each cycle reached its cluster, for the daily
@@ -43,7 +52,7 @@
 //!   outcome, the file is checked for deletion, and connections a storage fault left useless
 //!   are dropped);
 //! * retention ([`retention`]): [`Store::delete_expired_snapshots`] (sparing days not rolled
-//!   up), [`Store::delete_snapshots_before`], [`Store::delete_outcomes_before`],
+//!   up; the custom values go with their snapshots), [`Store::delete_snapshots_before`], [`Store::delete_outcomes_before`],
 //!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
 //!   one short transaction, with any waiting writer let in between two batches and the
 //!   write-ahead log checkpointed between them, so that a large clean-up never holds up a
@@ -62,6 +71,10 @@
 //! | `alerts` | one per cluster and alert that is not inactive: `cluster_id`, `fingerprint`, `rule`, `labels`/`annotations` (JSON), `state`, `severity`, `value`, the alert's times, `last_sent_at`/`last_sent_state` | primary `(cluster_id, fingerprint)` |
 //! | `alert_events` | alert history, one per state change: `cluster_id`, `at`, `rule`, `fingerprint`, `labels` (JSON), `state`, `severity`, `value` | `(cluster_id, at)`, `(at)` |
 //! | `alert_rules` | user rules created through the API: `name`, `spec` (the rule as JSON), `created_at`, `updated_at` | `name` |
+//! | `custom_values` | one per cluster, cycle and custom metric in force: `cluster_id`, `collected_at`, `name`, `value` (NULL: no node had the series) | primary `(cluster_id, name, collected_at)`, `WITHOUT ROWID` |
+//! | `custom_node_values` | the nodes' values of `per_node` custom metrics: `cluster_id`, `collected_at`, `node_type`, `node_id` (the node snapshot's identity), `name`, `value` | primary `(cluster_id, collected_at, node_type, node_id, name)`, `WITHOUT ROWID` |
+//! | `custom_daily` | one per cluster, UTC `date` and custom metric: `avg`, `min`, `max` over the non-null values, `samples` (their count) | primary `(cluster_id, date, name)`, `WITHOUT ROWID` |
+//! | `custom_metrics` | custom metric definitions created through the API: `name`, `spec` (the definition as JSON), `created_at`, `updated_at` | `name` |
 //! | `remote_write_progress` | per remote-write endpoint (`endpoint`: its URL) and cluster, `sent_until`: the newest cycle delivered (or refused for good) | primary `(endpoint, cluster_id)` |
 //! | `collection_errors` | per-cluster errors: `cluster_id`, `at` (last time), `stage`, `code`, `message`, `count`, `first_at` | `(cluster_id, at)`, `(at)` |
 //!
@@ -104,12 +117,15 @@
 pub mod alerts;
 pub mod clusters;
 pub mod columns;
+pub mod custom;
+pub mod custom_metrics;
 pub mod daily;
 mod error;
 mod files;
 mod gate;
 mod generation;
 mod health;
+mod named_specs;
 pub mod outcomes;
 pub mod remote_write;
 pub mod retention;
@@ -133,6 +149,7 @@ use rusqlite::OpenFlags;
 pub use alerts::AlertFilter;
 pub use clusters::{Cluster, ClusterSource, ClusterUpdate, NewCluster, Password};
 pub use columns::{Column, ColumnKind};
+pub use custom::CustomDaily;
 pub use error::{Error, Result};
 pub use health::StorageState;
 pub use runs::{CollectionError, CollectionRun, NewCollectionError, NewRun};

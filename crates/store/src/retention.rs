@@ -99,6 +99,25 @@ impl std::ops::AddAssign for Batched {
     }
 }
 
+/// The primary keys of the `WITHOUT ROWID` tables (checked against the schema by a test).
+const WITHOUT_ROWID_KEYS: &[(&str, &str)] = &[
+    ("custom_values", "cluster_id, name, collected_at"),
+    (
+        "custom_node_values",
+        "cluster_id, collected_at, node_type, node_id, name",
+    ),
+    ("custom_daily", "cluster_id, date, name"),
+];
+
+/// What names one row of `table` in a batch: its `rowid`, or the primary key of a
+/// `WITHOUT ROWID` table (which has no `rowid`).
+fn row_key(table: &str) -> &'static str {
+    WITHOUT_ROWID_KEYS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map_or("rowid", |(_, key)| key)
+}
+
 /// Delete the rows of `table` matching `condition` (over `?1..?n` = `params`) in batches sized
 /// by `pace`, one autocommit statement (one short transaction) per batch, each in a background
 /// turn of the write gate (its rows read once before, outside the turn), with a checkpoint
@@ -113,10 +132,11 @@ pub(crate) fn delete_batched(
     pace: &mut Pace,
 ) -> Result<Batched> {
     let limit_index = params.len() + 1;
-    let batch = format!("SELECT rowid FROM {table} WHERE {condition} LIMIT ?{limit_index}");
-    let sql = format!("DELETE FROM {table} WHERE rowid IN ({batch})");
+    let key = row_key(table);
+    let batch = format!("SELECT {key} FROM {table} WHERE {condition} LIMIT ?{limit_index}");
+    let sql = format!("DELETE FROM {table} WHERE ({key}) IN ({batch})");
     // The same rows, only read: their index entries and table pages.
-    let warm = format!("SELECT count(*) FROM {table} WHERE rowid IN ({batch})");
+    let warm = format!("SELECT count(*) FROM {table} WHERE ({key}) IN ({batch})");
     let mut bound: Vec<Value> = params.to_vec();
     bound.push(Value::Null);
     let mut done = Batched::default();
@@ -224,10 +244,11 @@ impl Store {
         cutoff: OffsetDateTime,
         batch_size: usize,
         keep_unrolled_days: bool,
-    ) -> Result<(Batched, Batched)> {
+    ) -> Result<(Batched, Batched, Batched)> {
         let cutoff = to_ms(cutoff);
         let mut snapshots = Batched::default();
         let mut nodes = Batched::default();
+        let mut custom = Batched::default();
         let mut pace = Pace::new(batch_size);
         for id in self.cluster_ids()? {
             let cutoff = if keep_unrolled_days {
@@ -243,6 +264,8 @@ impl Store {
                 cutoff,
                 &mut pace,
             )?;
+            // Before the snapshots: a snapshot never outlives its custom values' deletion.
+            custom += crate::custom::delete_values_before(self, id, cutoff, &mut pace)?;
             snapshots += delete_cluster_rows_batched(
                 self,
                 "metrics_snapshots",
@@ -252,10 +275,11 @@ impl Store {
                 &mut pace,
             )?;
         }
-        Ok((snapshots, nodes))
+        Ok((snapshots, nodes, custom))
     }
 
-    /// Delete every metrics snapshot and node snapshot collected strictly before `cutoff`, in
+    /// Delete every metrics snapshot, node snapshot and custom value (of the snapshots and of
+    /// the nodes, [`crate::custom`]) collected strictly before `cutoff`, in
     /// batches of at most `batch_size` rows, fewer when batches of that size would hold the write
     /// turn longer than [`BATCH_TARGET`] (see the module documentation). Returns how many metrics
     /// snapshots were deleted (their node snapshots go with them). Retention uses
@@ -286,18 +310,19 @@ impl Store {
         batch_size: usize,
         keep_unrolled_days: bool,
     ) -> Result<usize> {
-        let (snapshots, nodes) = self.tracked(self.delete_snapshots_before_batched(
+        let (snapshots, nodes, custom) = self.tracked(self.delete_snapshots_before_batched(
             cutoff,
             batch_size,
             keep_unrolled_days,
         ))?;
-        if snapshots.rows > 0 || nodes.rows > 0 {
+        if snapshots.rows > 0 || nodes.rows > 0 || custom.rows > 0 {
             log::info!(
-                "store: retention deleted {} snapshots and {} node snapshots before {cutoff} \
-                 in {} batches",
+                "store: retention deleted {} snapshots, {} node snapshots and {} custom values \
+                 before {cutoff} in {} batches",
                 snapshots.rows,
                 nodes.rows,
-                snapshots.batches + nodes.batches
+                custom.rows,
+                snapshots.batches + nodes.batches + custom.batches
             );
         }
         Ok(snapshots.rows)
@@ -334,20 +359,17 @@ impl Store {
         Ok(done.rows)
     }
 
-    /// Delete every daily row whose date is strictly before `cutoff_date`, in batches. Returns how
-    /// many were deleted.
+    /// Delete every daily row whose date is strictly before `cutoff_date`, with the custom
+    /// metrics' daily rows of those days, in batches. Returns how many daily rows were deleted.
     pub fn delete_daily_before(&self, cutoff_date: Date) -> Result<usize> {
         let mut done = Batched::default();
         let cutoff = date_text(cutoff_date);
         let mut pace = Pace::new(DEFAULT_BATCH);
         for id in self.cluster_ids()? {
-            done += delete_batched(
-                self,
-                "daily_snapshots",
-                "cluster_id = ?1 AND date < ?2",
-                &[Value::Integer(id), Value::Text(cutoff.clone())],
-                &mut pace,
-            )?;
+            let bound = [Value::Integer(id), Value::Text(cutoff.clone())];
+            let condition = "cluster_id = ?1 AND date < ?2";
+            delete_batched(self, "custom_daily", condition, &bound, &mut pace)?;
+            done += delete_batched(self, "daily_snapshots", condition, &bound, &mut pace)?;
         }
         if done.rows > 0 {
             log::info!(
@@ -390,6 +412,34 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn the_row_key_of_every_table_without_rowid_is_its_primary_key() {
+        let store = crate::Store::open_temporary().unwrap();
+        let conn = store.conn().unwrap();
+        let tables: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND sql LIKE '%WITHOUT ROWID%' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(tables.len(), WITHOUT_ROWID_KEYS.len(), "{tables:?}");
+        for table in tables {
+            let key: Vec<String> = conn
+                .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+                .unwrap()
+                .query_map([&table], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(row_key(&table), key.join(", "), "{table}");
+        }
+        assert_eq!(row_key("metrics_snapshots"), "rowid");
     }
 
     #[test]
@@ -463,7 +513,7 @@ mod tests {
         let before = store.inner.gate.granted().len();
         drop(held);
         writer.join().unwrap().unwrap();
-        let (snapshots, _) = cleaner.join().unwrap().unwrap();
+        let (snapshots, ..) = cleaner.join().unwrap().unwrap();
         let granted = store.inner.gate.granted();
         assert_eq!(
             granted[before..before + 2],
@@ -486,11 +536,13 @@ mod tests {
             .delete_snapshots_before(start + time::Duration::hours(1), 2)
             .unwrap();
         let granted = store.inner.gate.granted();
-        // node_snapshots: one empty batch; metrics_snapshots: 2 + 1 rows. Each batch that deleted
-        // rows is followed by a checkpoint, which restarts the log in a writer's turn.
+        // node_snapshots and custom_node_values: one empty batch each (custom_values: no name,
+        // no batch); metrics_snapshots: 2 + 1 rows. Each batch that deleted rows is followed by
+        // a checkpoint, which restarts the log in a writer's turn.
         assert_eq!(
             granted[before..],
             [
+                Priority::Background,
                 Priority::Background,
                 Priority::Background,
                 Priority::Writer,

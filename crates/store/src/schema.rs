@@ -53,6 +53,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "remote write: how far each endpoint was sent each cluster's cycles",
         apply: v7_remote_write_progress,
     },
+    Migration {
+        name: "custom metrics: their values, per-node values, daily roll-ups and definitions",
+        apply: v8_custom_metrics,
+    },
 ];
 
 /// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
@@ -409,6 +413,59 @@ fn v7_remote_write_progress(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Version 8: the custom metrics (see [`crate::custom`]). Narrow tables keyed for their reads,
+/// `WITHOUT ROWID` so that the key is the row (no second B-tree):
+///
+/// * `custom_values`: one row per cluster, cycle and custom metric in force, `value` NULL when
+///   no node had the series; keyed by `(cluster_id, name, collected_at)` so that a series or a
+///   day of one metric is one range of the key;
+/// * `custom_node_values`: the per-node values of `per_node` definitions, keyed like the node
+///   snapshot they belong to (`cluster_id, collected_at, node_type, node_id`) and then `name`;
+/// * `custom_daily`: the daily roll-up of each metric (`avg`, `min`, `max` over the non-null
+///   values, `samples` their count), keyed `(cluster_id, date, name)`;
+/// * `custom_metrics`: the definitions added through the API (`spec`: the
+///   `CustomMetricSpec` as JSON), like `alert_rules`.
+fn v8_custom_metrics(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE custom_values (
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    collected_at INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (cluster_id, name, collected_at)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE custom_node_values (
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    collected_at INTEGER NOT NULL,
+    node_type TEXT NOT NULL CHECK (node_type IN ('fe', 'be', 'cn')),
+    node_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (cluster_id, collected_at, node_type, node_id, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE custom_daily (
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    date TEXT NOT NULL,
+    name TEXT NOT NULL,
+    avg REAL,
+    min REAL,
+    max REAL,
+    samples INTEGER NOT NULL,
+    PRIMARY KEY (cluster_id, date, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE custom_metrics (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;",
+    )?;
+    Ok(())
+}
+
 /// The name of the covering index of the overview's query.
 #[cfg(test)]
 pub(crate) const OVERVIEW_INDEX: &str = "metrics_snapshots_overview";
@@ -623,6 +680,73 @@ mod tests {
         assert!(store.cluster_alerts(1).unwrap().is_empty());
         assert!(store.user_rules().unwrap().is_empty());
         store.save_alert_evaluation(1, &[], &[]).unwrap();
+        assert_eq!(store.integrity_check().unwrap(), ["ok"]);
+    }
+
+    #[test]
+    fn a_version_7_database_gains_the_custom_metric_tables_and_keeps_its_data() {
+        let db = TestDb::new("v7");
+        let path = db.0.clone();
+        {
+            let conn = database_with_a_snapshot(&path, 7);
+            conn.execute_batch(
+                "INSERT INTO node_snapshots (cluster_id, collected_at, node_type, node_id, host,
+                     http_port, alive, decommissioned, scrape_ok)
+                     VALUES (1, 1735689600000, 'be', '10001', 'h', 8040, 1, 0, 1);
+                 INSERT INTO daily_snapshots (cluster_id, date, first_at, last_at,
+                     snapshot_count, observed_seconds, downtime_seconds)
+                     VALUES (1, '2025-01-01', 1735689600000, 1735689600000, 1, 30, 0);
+                 INSERT INTO cycle_outcomes (cluster_id, at, reachable)
+                     VALUES (1, 1735689600000, 1);
+                 INSERT INTO alert_rules (name, spec, created_at, updated_at) VALUES ('r',
+                     '{\"name\":\"r\",\"expr\":\"qps > 1\"}', 0, 0);
+                 INSERT INTO remote_write_progress (endpoint, cluster_id, sent_until)
+                     VALUES ('http://127.0.0.1:9/w', 1, 1735689600000);",
+            )
+            .unwrap();
+            assert!(conn.prepare("SELECT * FROM custom_values").is_err());
+        }
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn().unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((version, SCHEMA_VERSION), (8, 8));
+        let t = datetime!(2025-01-01 0:00 UTC);
+        let hour = time::Duration::hours(1);
+        let rows = store.snapshots_range(1, t, t + hour, 10).unwrap();
+        assert_eq!((rows.len(), rows[0].qps), (1, Some(5.0)));
+        assert!(
+            rows[0].custom.is_empty(),
+            "no custom values before version 8"
+        );
+        let nodes = store.nodes_range(1, t, t + hour, 10).unwrap();
+        assert_eq!((nodes.len(), nodes[0].node_id.as_str()), (1, "10001"));
+        let day = t.date();
+        assert_eq!(store.daily_range(1, day, day).unwrap().len(), 1);
+        assert_eq!(store.cycle_outcomes(1, t, t + hour).unwrap().len(), 1);
+        let spec: String = conn
+            .query_row("SELECT spec FROM alert_rules WHERE name = 'r'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(spec.contains("qps > 1"));
+        let progress: i64 = conn
+            .query_row("SELECT sent_until FROM remote_write_progress", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(progress, 1_735_689_600_000);
+        // The new tables work.
+        let mut next = rows[0].clone();
+        next.collected_at = t + time::Duration::minutes(1);
+        next.custom.insert("hits".into(), Some(2.0));
+        store.insert_cycle(&next, &[]).unwrap();
+        assert_eq!(
+            store.latest_snapshot(1).unwrap().unwrap().custom,
+            next.custom
+        );
+        assert!(store.custom_metric_specs().unwrap().is_empty());
         assert_eq!(store.integrity_check().unwrap(), ["ok"]);
     }
 

@@ -18,6 +18,12 @@
 //! asks for [`OVERVIEW_FIELDS`], which the covering index `metrics_snapshots_overview` holds, so
 //! its scan reads only that index, never the table. [`Store::range_stats`] is the same scan's
 //! statistics alone.
+//!
+//! [`Store::series_with_stats_custom`] adds custom metrics ([`crate::custom`]): the snapshot scan
+//! makes the buckets as above, then each custom name is one range scan of `custom_values`' key
+//! (`(cluster_id, name, collected_at)`, time order) whose values are folded into the bucket the
+//! same formula gives (`Grid`, the one bucket formula; `Buckets`, the one accumulation), so the
+//! built-in and custom values of a point cannot drift apart.
 
 use rusqlite::params;
 use rusqlite::types::ValueRef;
@@ -198,7 +204,9 @@ struct FieldAcc {
 }
 
 impl FieldAcc {
-    fn add(&mut self, value: ValueRef<'_>, column: &str) -> Result<()> {
+    /// Adds `value`, read from `table.column` (named only in the error for a value that is not
+    /// a number).
+    fn add(&mut self, value: ValueRef<'_>, table: &str, column: &str) -> Result<()> {
         let v = match value {
             ValueRef::Null => return Ok(()),
             ValueRef::Real(r) => {
@@ -211,7 +219,7 @@ impl FieldAcc {
             }
             ValueRef::Text(_) | ValueRef::Blob(_) => {
                 return Err(Error::corrupt(
-                    format_args!("metrics_snapshots.{column}"),
+                    format_args!("{table}.{column}"),
                     "not a number",
                 ));
             }
@@ -227,6 +235,35 @@ impl FieldAcc {
     }
 }
 
+/// The cut of `from..=to` (ms) into at most `points` buckets: the one bucket formula.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    from: i64,
+    to: i64,
+    span: i128,
+    points: i128,
+}
+
+impl Grid {
+    /// `None` when `to < from` (no bucket); `max_points` clamped to `1..=`[`MAX_SERIES_POINTS`].
+    fn new(from: i64, to: i64, max_points: usize) -> Option<Grid> {
+        (to >= from).then(|| Grid {
+            from,
+            to,
+            span: i128::from((to - from).max(1)),
+            points: i128::from(i64::try_from(max_points.clamp(1, MAX_SERIES_POINTS)).unwrap_or(1)),
+        })
+    }
+
+    /// The bucket of time `at`: `min(points − 1, (at − from) × points / span)` (i128 cannot
+    /// overflow).
+    fn index(&self, at: i64) -> i64 {
+        let index = ((i128::from(at) - i128::from(self.from)) * self.points / self.span)
+            .min(self.points - 1);
+        i64::try_from(index).unwrap_or(i64::MAX)
+    }
+}
+
 /// One bucket being filled.
 struct Bucket {
     index: i64,
@@ -234,6 +271,119 @@ struct Bucket {
     at: SqlSum,
     fields: Vec<FieldAcc>,
 }
+
+/// The buckets and range totals of one request, `width` values each (the fields, then the
+/// custom names). The snapshot rows make the buckets ([`Buckets::snapshot`]); a custom value
+/// joins the bucket its time falls in ([`Buckets::custom`]).
+struct Buckets {
+    grid: Grid,
+    width: usize,
+    list: Vec<Bucket>,
+    totals: Vec<FieldAcc>,
+}
+
+impl Buckets {
+    fn new(grid: Grid, width: usize) -> Buckets {
+        Buckets {
+            grid,
+            width,
+            list: Vec::new(),
+            totals: vec![FieldAcc::default(); width],
+        }
+    }
+
+    /// Folds one row of the snapshot scan ([`scan_sql`] over `columns`) into its bucket (made
+    /// here when it is the bucket's first) and the range's totals. Rows come in time order, so
+    /// a bucket's rows are contiguous and the list stays in bucket order.
+    fn snapshot(&mut self, row: &rusqlite::Row<'_>, columns: &[&str]) -> Result<()> {
+        const T: &str = "metrics_snapshots";
+        let at: i64 = get(row, 0, T, "collected_at")?;
+        let index = self.grid.index(at);
+        if self.list.last().is_none_or(|b| b.index != index) {
+            self.list.push(Bucket {
+                index,
+                at: SqlSum::default(),
+                fields: vec![FieldAcc::default(); self.width],
+            });
+        }
+        let Some(bucket) = self.list.last_mut() else {
+            return Ok(());
+        };
+        bucket.at.add_int(at);
+        for (i, column) in columns.iter().enumerate() {
+            let value = row.get_ref(i + 1)?;
+            bucket.fields[i].add(value, T, column)?;
+            self.totals[i].add(value, T, column)?;
+        }
+        Ok(())
+    }
+
+    /// Folds the values of one custom metric, `(at, value)` in time order, into slot `slot`: a
+    /// value joins the bucket of its time when a snapshot made it (every stored value has its
+    /// snapshot), and the range's totals.
+    fn custom(&mut self, slot: usize, rows: &mut rusqlite::Rows<'_>) -> Result<()> {
+        let mut cursor = 0;
+        while let Some(row) = rows.next()? {
+            let at: i64 = get(row, 0, "custom_values", "collected_at")?;
+            let value = row.get_ref(1)?;
+            self.totals[slot].add(value, "custom_values", "value")?;
+            let index = self.grid.index(at);
+            while self.list.get(cursor).is_some_and(|b| b.index < index) {
+                cursor += 1;
+            }
+            if let Some(bucket) = self.list.get_mut(cursor).filter(|b| b.index == index) {
+                bucket.fields[slot].add(value, "custom_values", "value")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The points and statistics, named `names` (one per slot).
+    fn finish(&self, names: &[&str]) -> Result<SeriesWithStats> {
+        let mut points = Vec::with_capacity(self.list.len());
+        for b in &self.list {
+            // `CAST(AVG(collected_at) AS INTEGER)`: truncated toward zero.
+            let at = b.at.mean().unwrap_or(0.0) as i64;
+            points.push(SeriesPoint {
+                timestamp: from_ms(at, "metrics_snapshots.collected_at")?,
+                count: u64::try_from(b.at.count).unwrap_or(0),
+                values: b
+                    .fields
+                    .iter()
+                    .map(|f| BucketValue {
+                        avg: f.mean(),
+                        max: f.max,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(SeriesWithStats {
+            points,
+            stats: stats_of(names, &self.totals),
+        })
+    }
+}
+
+/// The range statistics of `totals`, named `names`.
+fn stats_of(names: &[&str], totals: &[FieldAcc]) -> Vec<FieldStats> {
+    names
+        .iter()
+        .zip(totals)
+        .map(|(name, t)| FieldStats {
+            field: (*name).to_owned(),
+            count: u64::try_from(t.sum.count).unwrap_or(0),
+            avg: t.mean(),
+            max: t.max,
+            min: t.min,
+        })
+        .collect()
+}
+
+/// One custom metric's values of cluster `?1` named `?2` in `?3..=?4`, in time order: a range
+/// of `custom_values`' primary key.
+const CUSTOM_SCAN: &str = "SELECT collected_at, value FROM custom_values \
+     WHERE cluster_id = ?1 AND name = ?2 AND collected_at >= ?3 AND collected_at <= ?4 \
+     ORDER BY collected_at";
 
 impl Store {
     /// The snapshots of cluster `cluster_id` in `from..=to`, downsampled while scanned to at most
@@ -273,74 +423,60 @@ impl Store {
         fields: &[&str],
         max_points: usize,
     ) -> Result<SeriesWithStats> {
+        self.series_with_stats_custom(cluster_id, from, to, fields, &[], max_points)
+    }
+
+    /// [`Store::series_with_stats`] over `fields` and the custom metrics `custom`: the same
+    /// points (the snapshots make the buckets: same timestamps, same counts) and, after the
+    /// values and statistics of `fields`, those of each custom name in order, from its values
+    /// in `custom_values` (see [`crate::custom`]) that fall in each bucket. Each custom name is
+    /// one range scan of `custom_values`' key, folded into the buckets with the same formula.
+    /// A name without values in the range has `None`s and statistics of count 0.
+    ///
+    /// The scans run in one read transaction, so they see the same cycles.
+    /// [`crate::Error::InvalidField`] when a name of `fields` is not a numeric snapshot column.
+    pub fn series_with_stats_custom(
+        &self,
+        cluster_id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        fields: &[&str],
+        custom: &[&str],
+        max_points: usize,
+    ) -> Result<SeriesWithStats> {
         let columns = fields
             .iter()
             .map(|f| numeric_metric(f))
             .collect::<Result<Vec<_>>>()?;
-        let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
-        let mut totals = vec![FieldAcc::default(); columns.len()];
-        let mut buckets: Vec<Bucket> = Vec::new();
+        let names: Vec<&str> = columns
+            .iter()
+            .map(|c| c.name)
+            .chain(custom.iter().copied())
+            .collect();
         let (from, to) = (to_ms(from), to_ms(to));
-        if to >= from {
-            let span = i128::from((to - from).max(1));
-            let points =
-                i128::from(i64::try_from(max_points.clamp(1, MAX_SERIES_POINTS)).unwrap_or(1));
-            let conn = self.conn()?;
-            let mut stmt = conn.prepare_cached(&scan_sql(&names))?;
-            let mut rows = stmt.query(params![cluster_id, from, to])?;
+        let Some(grid) = Grid::new(from, to, max_points) else {
+            return Ok(SeriesWithStats {
+                points: Vec::new(),
+                stats: stats_of(&names, &vec![FieldAcc::default(); names.len()]),
+            });
+        };
+        let mut buckets = Buckets::new(grid, names.len());
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        {
+            let fields = &names[..columns.len()];
+            let mut stmt = tx.prepare_cached(&scan_sql(fields))?;
+            let mut rows = stmt.query(params![cluster_id, grid.from, grid.to])?;
             while let Some(row) = rows.next()? {
-                let at: i64 = get(row, 0, "metrics_snapshots", "collected_at")?;
-                // `min(points − 1, (at − from) × points / span)`; i128 cannot overflow.
-                let index = ((i128::from(at) - i128::from(from)) * points / span).min(points - 1);
-                let index = i64::try_from(index).unwrap_or(i64::MAX);
-                // Rows come in time order, so a bucket's rows are contiguous.
-                if buckets.last().is_none_or(|b| b.index != index) {
-                    buckets.push(Bucket {
-                        index,
-                        at: SqlSum::default(),
-                        fields: vec![FieldAcc::default(); columns.len()],
-                    });
-                }
-                let Some(bucket) = buckets.last_mut() else {
-                    continue;
-                };
-                bucket.at.add_int(at);
-                for (i, name) in names.iter().enumerate() {
-                    let value = row.get_ref(i + 1)?;
-                    bucket.fields[i].add(value, name)?;
-                    totals[i].add(value, name)?;
-                }
+                buckets.snapshot(row, fields)?;
             }
         }
-        let mut points = Vec::with_capacity(buckets.len());
-        for b in &buckets {
-            // `CAST(AVG(collected_at) AS INTEGER)`: truncated toward zero.
-            let at = b.at.mean().unwrap_or(0.0) as i64;
-            points.push(SeriesPoint {
-                timestamp: from_ms(at, "metrics_snapshots.collected_at")?,
-                count: u64::try_from(b.at.count).unwrap_or(0),
-                values: b
-                    .fields
-                    .iter()
-                    .map(|f| BucketValue {
-                        avg: f.mean(),
-                        max: f.max,
-                    })
-                    .collect(),
-            });
+        for (k, name) in custom.iter().enumerate() {
+            let mut stmt = tx.prepare_cached(CUSTOM_SCAN)?;
+            let mut rows = stmt.query(params![cluster_id, name, grid.from, grid.to])?;
+            buckets.custom(columns.len() + k, &mut rows)?;
         }
-        let stats = names
-            .iter()
-            .zip(&totals)
-            .map(|(name, t)| FieldStats {
-                field: (*name).to_owned(),
-                count: u64::try_from(t.sum.count).unwrap_or(0),
-                avg: t.mean(),
-                max: t.max,
-                min: t.min,
-            })
-            .collect();
-        Ok(SeriesWithStats { points, stats })
+        buckets.finish(&names)
     }
 
     /// Count, average, maximum and minimum of every field of `fields` over the snapshots of
@@ -500,6 +636,186 @@ mod tests {
             store.series_with_stats(id, from, to, &["qps", "nope"], 10),
             Err(crate::Error::InvalidField(f)) if f == "nope"
         ));
+    }
+
+    /// `snapshot(id, at, seed)` with custom values: `a` (every 5th null), `b` only in the
+    /// first 200 cycles (a removed definition) and as integers-valued reals, `c` null always.
+    fn snapshot_with_custom(cluster_id: i64, at: OffsetDateTime, seed: u64) -> MetricsSnapshot {
+        let mut s = snapshot(cluster_id, at, seed);
+        let a = (!seed.is_multiple_of(5))
+            .then(|| (seed.wrapping_mul(7_919) % 1_013) as f64 / 3.0 - 100.0);
+        s.custom.insert("a".into(), a);
+        if seed < 200 {
+            s.custom.insert("b".into(), Some((seed % 17) as f64));
+        }
+        s.custom.insert("c".into(), None);
+        s
+    }
+
+    /// Per bucket of the snapshots (the `old_series` formula), the AVG, MAX and MIN of custom
+    /// metric `name` over the values at those snapshots' times.
+    fn sql_custom_buckets(
+        store: &Store,
+        id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        points: usize,
+        name: &str,
+    ) -> Vec<BucketValue> {
+        let (from, to) = (to_ms(from), to_ms(to));
+        let sql = "SELECT MIN(?5 - 1, ((m.collected_at - ?2) * ?5) / ?4) AS bucket, \
+             AVG(c.value), MAX(c.value), MIN(c.value) \
+             FROM metrics_snapshots m LEFT JOIN custom_values c \
+             ON c.cluster_id = m.cluster_id AND c.collected_at = m.collected_at AND c.name = ?6 \
+             WHERE m.cluster_id = ?1 AND m.collected_at >= ?2 AND m.collected_at <= ?3 \
+             GROUP BY bucket ORDER BY bucket";
+        let conn = store.conn().unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt
+            .query_map(
+                params![id, from, to, (to - from).max(1), points as i64, name],
+                |r| {
+                    let (max, min): (Option<f64>, Option<f64>) = (r.get(2)?, r.get(3)?);
+                    Ok(BucketValue {
+                        avg: within(r.get(1)?, min, max),
+                        max,
+                    })
+                },
+            )
+            .unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// SQL's COUNT, AVG, MAX and MIN of custom metric `name` over `from..=to`.
+    fn sql_custom_stats(
+        store: &Store,
+        id: i64,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        name: &str,
+    ) -> FieldStats {
+        let conn = store.conn().unwrap();
+        conn.query_row(
+            "SELECT COUNT(value), AVG(value), MAX(value), MIN(value) FROM \
+             (SELECT value FROM custom_values WHERE cluster_id = ?1 AND name = ?2 \
+              AND collected_at >= ?3 AND collected_at <= ?4 ORDER BY collected_at)",
+            params![id, name, to_ms(from), to_ms(to)],
+            |r| {
+                let (max, min): (Option<f64>, Option<f64>) = (r.get(2)?, r.get(3)?);
+                Ok(FieldStats {
+                    field: name.to_owned(),
+                    count: r.get::<_, i64>(0)? as u64,
+                    avg: within(r.get(1)?, min, max),
+                    max,
+                    min,
+                })
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn custom_series_fold_into_the_snapshots_buckets() {
+        let (store, id) = store_with_cluster();
+        let other = add_cluster(&store, "b");
+        let t0 = datetime!(2025-01-01 0:00 UTC);
+        for i in 0..500u64 {
+            let at = t0 + Duration::seconds(30 * i as i64);
+            store
+                .insert_cycle(&snapshot_with_custom(id, at, i), &[])
+                .unwrap();
+            store
+                .insert_cycle(&snapshot_with_custom(other, at, i + 1), &[])
+                .unwrap();
+        }
+        let custom = ["a", "b", "c", "never"];
+        let fields = ["qps", "avg_cpu_usage"];
+        let (from, to) = (t0 + Duration::minutes(7), t0 + Duration::hours(3));
+        for points in [1, 7, 40, 1000] {
+            let mixed = store
+                .series_with_stats_custom(id, from, to, &fields, &custom, points)
+                .unwrap();
+            let plain = store
+                .series_with_stats(id, from, to, &fields, points)
+                .unwrap();
+            // The snapshots make the buckets: the built-in part is series_with_stats's.
+            assert_eq!(mixed.points.len(), plain.points.len());
+            for (m, p) in mixed.points.iter().zip(&plain.points) {
+                assert_eq!((m.timestamp, m.count), (p.timestamp, p.count));
+                assert_eq!(m.values[..fields.len()], p.values[..], "{points} points");
+            }
+            assert_eq!(mixed.stats[..fields.len()], plain.stats[..]);
+            // Each custom metric's buckets and statistics are SQL's over custom_values.
+            for (k, name) in custom.iter().enumerate() {
+                let got: Vec<BucketValue> = mixed
+                    .points
+                    .iter()
+                    .map(|p| p.values[fields.len() + k])
+                    .collect();
+                assert_eq!(
+                    got,
+                    sql_custom_buckets(&store, id, from, to, points, name),
+                    "{name}, {points} points"
+                );
+                assert_eq!(
+                    mixed.stats[fields.len() + k],
+                    sql_custom_stats(&store, id, from, to, name)
+                );
+            }
+            // Only custom names: the same buckets.
+            let alone = store
+                .series_with_stats_custom(id, from, to, &[], &["a"], points)
+                .unwrap();
+            assert_eq!(alone.stats[..], mixed.stats[fields.len()..fields.len() + 1]);
+            for (a, m) in alone.points.iter().zip(&mixed.points) {
+                assert_eq!((a.timestamp, a.count), (m.timestamp, m.count));
+                assert_eq!(a.values, m.values[fields.len()..fields.len() + 1]);
+            }
+        }
+        let stats = store
+            .series_with_stats_custom(id, from, to, &[], &custom, 10)
+            .unwrap()
+            .stats;
+        assert!(stats[0].count > 0 && stats[1].count > 0);
+        // In force but always null, and never stored: nulls and count 0 alike.
+        for s in &stats[2..] {
+            assert_eq!((s.count, s.avg, s.max, s.min), (0, None, None, None));
+        }
+        let inverted = store
+            .series_with_stats_custom(id, to, from, &["qps"], &["a"], 10)
+            .unwrap();
+        assert!(inverted.points.is_empty());
+        assert_eq!(
+            inverted
+                .stats
+                .iter()
+                .map(|s| (s.field.as_str(), s.count))
+                .collect::<Vec<_>>(),
+            [("qps", 0), ("a", 0)]
+        );
+        assert!(matches!(
+            store.series_with_stats_custom(id, from, to, &["nope"], &["a"], 10),
+            Err(crate::Error::InvalidField(f)) if f == "nope"
+        ));
+    }
+
+    #[test]
+    fn a_custom_series_reads_one_range_of_the_key() {
+        let (store, _) = store_with_cluster();
+        let conn = store.conn().unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CUSTOM_SCAN}"))
+            .unwrap()
+            .query_map(params![1, "a", 0, 10], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH custom_values USING PRIMARY KEY \
+              (cluster_id=? AND name=? AND collected_at>? AND collected_at<?)"],
+            "no sort, no other table"
+        );
     }
 
     /// The range statistics as SQL's aggregates compute them (the former `range_stats`).
@@ -726,7 +1042,7 @@ mod tests {
         for values in cases {
             let mut acc = FieldAcc::default();
             for v in &values {
-                acc.add(*v, "x").unwrap();
+                acc.add(*v, "t", "x").unwrap();
             }
             conn.execute_batch(
                 "DROP TABLE IF EXISTS t; CREATE TABLE t (i INTEGER PRIMARY KEY, x ANY) STRICT",

@@ -1,4 +1,6 @@
 //! The `metrics_snapshots` and `node_snapshots` tables: one cycle's figures per cluster and node.
+//! Their custom metric values ([`crate::custom`]) are written in the same transaction and
+//! attached to what the readers return.
 
 use std::sync::LazyLock;
 
@@ -10,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::clusters::{CLUSTER_COLUMN_COUNT, Cluster, cluster_from_row, cluster_select};
 use crate::columns::{column_list, from_ms, get, insert_sql, metric, node, parse_node_kind, to_ms};
+use crate::custom;
 use crate::error::{Constraint, Error, Result, constraint_of};
 use crate::outcomes::{UPSERT_OUTCOME, reachable_flag};
 use crate::{Store, sql_limit};
@@ -63,7 +66,8 @@ pub(crate) fn metric_from_row(row: &Row<'_>, start: usize) -> Result<MetricsSnap
             format_args!("not a JSON list of source errors: {e}"),
         )
     })?;
-    // The custom values live in their own table; readers that serve them attach them.
+    // The custom values live in their own table: the readers attach them after the rows
+    // ([`custom::attach_to_snapshots`]).
     let custom = std::collections::BTreeMap::new();
     metric::from_row(
         row,
@@ -84,6 +88,7 @@ fn node_from_row(row: &Row<'_>, start: usize) -> Result<NodeSnapshot> {
         "node_snapshots.collected_at",
     )?;
     let kind: String = get(row, start + 2, T, "node_type")?;
+    // Attached after the rows, like a snapshot's ([`custom::attach_to_nodes`]).
     node::from_row(
         row,
         start + 3,
@@ -120,7 +125,31 @@ pub struct ClusterSummary {
 }
 
 impl Store {
-    /// Store one cycle of one cluster: the snapshot, its node snapshots and its reachable
+    /// The snapshots `sql` (over [`metric_select`], one cluster's) selects, with their custom
+    /// values attached: both read in one read transaction, so from the same state of the file.
+    pub(crate) fn read_snapshots(
+        &self,
+        sql: &str,
+        params: &[&dyn ToSql],
+    ) -> Result<Vec<MetricsSnapshot>> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut rows = query_all(&tx, sql, params, |r| metric_from_row(r, 0))?;
+        custom::attach_to_snapshots(&tx, &mut rows)?;
+        Ok(rows)
+    }
+
+    /// [`Store::read_snapshots`] for node snapshots (`sql` over the node select list).
+    fn read_nodes(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<NodeSnapshot>> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut rows = query_all(&tx, sql, params, |r| node_from_row(r, 0))?;
+        custom::attach_to_nodes(&tx, &mut rows)?;
+        Ok(rows)
+    }
+
+    /// Store one cycle of one cluster: the snapshot, its node snapshots, their custom metric
+    /// values ([`crate::custom`]) and its reachable
     /// [`CycleOutcome`](rockscope_model::CycleOutcome) (see [`crate::outcomes`]), in one
     /// transaction (either all of it is committed or none). Returns the snapshot's row id.
     ///
@@ -166,6 +195,7 @@ impl Store {
                     stmt.execute(bound.as_slice()).map_err(map_err)?;
                 }
             }
+            custom::insert_values(&tx, snapshot, nodes, at).map_err(map_err)?;
             tx.prepare_cached(UPSERT_OUTCOME)?
                 .execute(params![
                     cluster_id,
@@ -182,20 +212,18 @@ impl Store {
     /// The newest snapshot of cluster `cluster_id`, `None` before the first one (or for an
     /// unknown cluster).
     pub fn latest_snapshot(&self, cluster_id: i64) -> Result<Option<MetricsSnapshot>> {
-        let conn = self.conn()?;
         let sql = format!(
             "SELECT {} FROM metrics_snapshots WHERE cluster_id = ?1 \
              ORDER BY collected_at DESC LIMIT 1",
             *SELECT_METRIC
         );
-        Ok(query_all(&conn, &sql, params![cluster_id], |r| metric_from_row(r, 0))?.pop())
+        Ok(self.read_snapshots(&sql, params![cluster_id])?.pop())
     }
 
     /// The node snapshots of the newest cycle of cluster `cluster_id` (the `collected_at` of
     /// [`Store::latest_snapshot`]), FEs first, then BEs, then CNs, each by `node_id`. Empty before
     /// the first cycle or when that cycle stored no node.
     pub fn latest_nodes(&self, cluster_id: i64) -> Result<Vec<NodeSnapshot>> {
-        let conn = self.conn()?;
         let sql = format!(
             "SELECT {} FROM node_snapshots \
              WHERE cluster_id = ?1 AND collected_at = \
@@ -203,7 +231,7 @@ impl Store {
              ORDER BY CASE node_type WHEN 'fe' THEN 0 WHEN 'be' THEN 1 ELSE 2 END, node_id, id",
             *SELECT_NODE
         );
-        query_all(&conn, &sql, params![cluster_id], |r| node_from_row(r, 0))
+        self.read_nodes(&sql, params![cluster_id])
     }
 
     /// The snapshots of cluster `cluster_id` collected in `from..=to`, oldest first, at most
@@ -217,7 +245,6 @@ impl Store {
         to: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<MetricsSnapshot>> {
-        let conn = self.conn()?;
         let sql = format!(
             "SELECT {} FROM metrics_snapshots \
              WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3 \
@@ -225,12 +252,7 @@ impl Store {
             *SELECT_METRIC
         );
         let limit = sql_limit(limit.min(MAX_RAW_SNAPSHOTS));
-        query_all(
-            &conn,
-            &sql,
-            params![cluster_id, to_ms(from), to_ms(to), limit],
-            |r| metric_from_row(r, 0),
-        )
+        self.read_snapshots(&sql, params![cluster_id, to_ms(from), to_ms(to), limit])
     }
 
     /// The node snapshots of cluster `cluster_id` collected in `from..=to`, oldest cycle first
@@ -244,7 +266,6 @@ impl Store {
         to: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<NodeSnapshot>> {
-        let conn = self.conn()?;
         let sql = format!(
             "SELECT {} FROM node_snapshots \
              WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3 \
@@ -253,11 +274,9 @@ impl Store {
              LIMIT ?4",
             *SELECT_NODE
         );
-        query_all(
-            &conn,
+        self.read_nodes(
             &sql,
             params![cluster_id, to_ms(from), to_ms(to), sql_limit(limit)],
-            |r| node_from_row(r, 0),
         )
     }
 
@@ -279,7 +298,8 @@ impl Store {
     }
 
     /// Every cluster (by id) with its newest snapshot, in one query (the newest row of each
-    /// cluster is found by a correlated subquery on the `(cluster_id, collected_at)` index).
+    /// cluster is found by a correlated subquery on the `(cluster_id, collected_at)` index), and
+    /// each snapshot's custom values with one more query per cluster that has one.
     pub fn cluster_summaries(&self) -> Result<Vec<ClusterSummary>> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
@@ -291,8 +311,9 @@ impl Store {
                 metric_select("m")
             )
         });
-        let conn = self.conn()?;
-        query_all(&conn, &SQL, &[], |row| {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut summaries = query_all(&tx, &SQL, &[], |row| {
             let cluster = cluster_from_row(row, 0, self.key())?;
             let has_snapshot: Option<i64> = get(
                 row,
@@ -305,6 +326,10 @@ impl Store {
                 None => None,
             };
             Ok(ClusterSummary { cluster, latest })
-        })
+        })?;
+        for latest in summaries.iter_mut().filter_map(|s| s.latest.as_mut()) {
+            custom::attach_to_snapshots(&tx, std::slice::from_mut(latest))?;
+        }
+        Ok(summaries)
     }
 }

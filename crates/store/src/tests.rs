@@ -107,11 +107,12 @@ fn metrics_columns_cover_every_field() {
         keys(&snap),
         expected(
             Store::metric_columns(),
-            &["cluster_id", "collected_at", "source_errors"]
+            // `custom` is stored in its own tables (`crate::custom`), not as columns.
+            &["cluster_id", "collected_at", "source_errors", "custom"]
         ),
         "every MetricsSnapshot field needs exactly one column in columns.rs"
     );
-    assert_eq!(keys(&snap).len(), 126);
+    assert_eq!(keys(&snap).len(), 127);
 }
 
 #[test]
@@ -125,7 +126,7 @@ fn node_and_daily_columns_cover_every_field() {
         keys(&node),
         expected(
             Store::node_columns(),
-            &["cluster_id", "collected_at", "node_type"]
+            &["cluster_id", "collected_at", "node_type", "custom"]
         )
     );
 
@@ -357,7 +358,7 @@ fn field_names_are_validated_before_any_sql() {
 #[test]
 fn retention_runs_in_several_batches() {
     let (store, id, start) = store_with_snapshots_a_minute_apart(25);
-    let (snapshots, _) = store
+    let (snapshots, ..) = store
         .delete_snapshots_before_batched(start + time::Duration::minutes(20), 6, false)
         .unwrap();
     assert_eq!(snapshots.rows, 20);

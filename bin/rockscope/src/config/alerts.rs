@@ -5,6 +5,7 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use rockscope_alerts::CustomNames;
 use rockscope_model::{RuleOverride, RuleSpec};
 use rockscope_notify::{NotifyConfig, ReceiverConfig};
 use serde::{Deserialize, Serialize};
@@ -73,8 +74,8 @@ pub const DELIVERY_TIMEOUT_SECS: RangeInclusive<u64> = 1..=300;
 
 impl AlertsSettings {
     /// Checks every value, every receiver and every rule (all bad rules are named, not only the
-    /// first).
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// first); rules may read the `custom` metrics.
+    pub fn validate(&self, custom: &CustomNames) -> Result<(), ConfigError> {
         in_range(
             "alerts.resend_delay_secs",
             self.resend_delay_secs,
@@ -103,10 +104,12 @@ impl AlertsSettings {
         let external_url = self.external_url.as_deref().unwrap_or("http://localhost");
         rockscope_notify::check(&self.notify_config(external_url))
             .map_err(|e| ConfigError(format!("[alerts]: {e}")))?;
-        rockscope_alerts::RuleSet::build(&self.rules, &self.overrides).map_err(|errors| {
-            let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            ConfigError(format!("[alerts]: {}", messages.join("; ")))
-        })?;
+        rockscope_alerts::RuleSet::build_with(&self.rules, &self.overrides, custom).map_err(
+            |errors| {
+                let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                ConfigError(format!("[alerts]: {}", messages.join("; ")))
+            },
+        )?;
         Ok(())
     }
 }

@@ -45,6 +45,8 @@ async fn empty_cluster_overview_is_200_with_nulls() {
                 "cluster_id",
                 "cluster_name",
                 "collector",
+                "custom_statistics",
+                "custom_trends",
                 "latest_snapshot",
                 "performance_trends",
                 "resource_trends",

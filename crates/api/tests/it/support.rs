@@ -44,6 +44,10 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
         exported: Default::default(),
         telemetry: Default::default(),
         remote_write: None,
+        custom_metrics: Arc::new(
+            rockscope_api::CustomMetrics::load(store.clone(), Vec::new())
+                .expect("no definitions compile"),
+        ),
     }
 }
 

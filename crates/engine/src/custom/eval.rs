@@ -79,7 +79,7 @@ fn node_value(set: &CustomSet, i: usize, n: &Node<'_>) -> Option<f64> {
     if !metric.rate {
         return Some(raw);
     }
-    let prev = n.prev.and_then(|p| p.custom.get(&metric.name).copied());
+    let prev = n.prev.and_then(|p| p.custom.get(set.state_key(i)).copied());
     per_second(increase(prev, Some(raw)), n.seconds)
 }
 
@@ -103,3 +103,6 @@ fn ratio(numerator: Option<f64>, denominator: Option<f64>) -> Option<f64> {
     let (n, d) = (numerator?, denominator?);
     (d != 0.0).then(|| n / d)
 }
+
+#[cfg(test)]
+mod tests;

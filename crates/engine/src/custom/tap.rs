@@ -17,8 +17,9 @@ use super::families::FamilyCollector;
 pub(crate) struct NodeTap<'s> {
     set: &'s CustomSet,
     kind: NodeKind,
-    /// The previous sample's name and the definitions reading it.
-    last_name: Option<String>,
+    /// The previous sample's name (empty before the first: no series name is empty) and the
+    /// definitions reading it; the buffer is reused, not reallocated at each new name.
+    last_name: String,
     hits: &'s [usize],
     /// Per definition, the sum of this node's matching series (`None`: none matched).
     values: Vec<Option<f64>>,
@@ -44,7 +45,7 @@ impl<'s> NodeTap<'s> {
         NodeTap {
             set,
             kind,
-            last_name: None,
+            last_name: String::new(),
             hits: &[],
             values: vec![None; set.metrics.len()],
             types: vec![None; set.metrics.len()],
@@ -66,9 +67,10 @@ impl<'s> NodeTap<'s> {
         if let Some(families) = &mut self.families {
             families.observe(sample);
         }
-        if self.last_name.as_deref() != Some(sample.name) {
+        if self.last_name != sample.name {
             self.hits = self.set.reading(sample.name);
-            self.last_name = Some(sample.name.to_owned());
+            self.last_name.clear();
+            self.last_name.push_str(sample.name);
         }
         for &i in self.hits {
             let metric = &self.set.metrics[i];

@@ -2,6 +2,7 @@
 //! shapes, partial cycles, the daily rollup, and the serialized form of the snapshots.
 
 mod alert_sources;
+mod custom_metrics;
 mod daily;
 mod fixtures;
 mod ground_truth;

@@ -4,6 +4,7 @@ mod alerts;
 mod clusters;
 mod concurrency;
 mod crash;
+mod custom;
 mod daily;
 mod faults;
 mod outcomes;
