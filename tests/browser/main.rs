@@ -13,6 +13,10 @@
 //!   binary's database.
 //! * `shards`: a `shard = "1/3"` instance marks the clusters other shards collect in the list
 //!   and on a cluster's page, and names its shard on the collector page.
+//! * `custom`: the cluster page's "Custom" chart group over `[[collector.custom_metrics]]`: a
+//!   chart per definition with its description, unit and warnings, statistics equal to the
+//!   API's, no data (not 0) for a series no node has, a zoom kept through auto-refresh, a 390 px
+//!   phone; no group without definitions.
 //! * `figures`: `#[ignore]`d measurements for docs/BENCHMARKS.md (run by hand).
 //!
 //! Every page is checked for console errors and warnings (chromedriver's browser log).
@@ -24,6 +28,7 @@ mod support;
 
 mod alerts;
 mod auth;
+mod custom;
 mod driver;
 mod figures;
 mod manage;

@@ -3,7 +3,9 @@
 // hidden from the legend, drag to zoom and double-click (or the button) to reset.
 //
 // Each chart records how many line segments it drew per series in `data-segments` on its
-// <figure> (a gap splits a line into two), for tests and for anyone inspecting the page.
+// <figure> (a gap splits a line into two), and `data-empty` when no value is in view (the chart
+// then says "No data in this range" and has no value axis), for tests and for anyone inspecting
+// the page.
 
 import { h } from './dom.js';
 import { dateTime } from './format.js';
@@ -51,8 +53,10 @@ function gapThreshold(times, bucketMs) {
 export class TimeChart {
   /**
    * @param {{title: string, format: (v: number) => string,
-   *          series: {key: string, label: string}[], binary?: boolean}} spec
+   *          series: {key: string, label: string}[], binary?: boolean,
+   *          subtitle?: string, marks?: Node[]}} spec
    *   `binary`: the values are bytes, so axis steps are round in KiB, MiB, GiB.
+   *   `subtitle`: a line under the title (also the title's tooltip); `marks`: nodes after it.
    */
   constructor(spec) {
     this.title = spec.title;
@@ -82,8 +86,11 @@ export class TimeChart {
       });
       return button;
     }));
+    const subtitle = spec.subtitle ? h('p', { class: 'chart-subtitle muted' }, spec.subtitle) : null;
     this.el = h('figure', { class: 'chart', dataset: { title: spec.title } },
-      h('figcaption', {}, h('span', { class: 'chart-title' }, spec.title), this.reset), legend, this.wrap);
+      h('figcaption', {}, h('span', { class: 'chart-name' },
+        h('span', { class: 'chart-title', title: spec.subtitle || null }, spec.title), spec.marks || null), this.reset),
+      subtitle, legend, this.wrap);
     this.listen();
     this.resizeObserver = new ResizeObserver(() => this.scheduleDraw());
     this.resizeObserver.observe(this.wrap);
@@ -178,7 +185,9 @@ export class TimeChart {
         if (v < min) min = v;
       }
     }
-    if (max === -Infinity) {
+    // Nothing to show: no value axis (it would read as 0), a line saying so instead.
+    const empty = max === -Infinity;
+    if (empty) {
       max = 1;
       min = 0;
     }
@@ -204,9 +213,13 @@ export class TimeChart {
       const py = Math.round(y(v)) + 0.5;
       ctx.moveTo(PAD.left, py);
       ctx.lineTo(width - PAD.right, py);
-      ctx.fillText(this.format(v), PAD.left - 6, py);
+      if (!empty) ctx.fillText(this.format(v), PAD.left - 6, py);
     }
     ctx.stroke();
+    if (empty && this.series.some((s) => !s.hidden)) {
+      ctx.textAlign = 'center';
+      ctx.fillText('No data in this range', (PAD.left + width - PAD.right) / 2, PAD.top + plotH / 2);
+    }
     this.drawTimeAxis(ctx, width, x0, x1);
 
     ctx.save();
@@ -221,6 +234,7 @@ export class TimeChart {
     ctx.restore();
     this.el.dataset.segments = JSON.stringify(segments);
     this.el.dataset.zoomed = String(Boolean(this.zoom));
+    this.el.dataset.empty = String(empty);
     this.el.dataset.points = String(this.series.reduce((n, s) => n + s.t.length, 0));
     this.overlay.setAttribute('aria-label', this.summary());
   }

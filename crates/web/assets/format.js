@@ -34,6 +34,18 @@ export const ms = (v) => (isNum(v) ? (v >= 1000 ? `${(v / 1000).toFixed(2)} s` :
 export const perSecond = (v) => (isNum(v) ? `${number(v)}/s` : DASH);
 export const bytesPerSecond = (v) => (isNum(v) ? `${bytes(v)}/s` : DASH);
 
+/** A duration in seconds, in the unit that reads best: "850 µs", "12.5 ms", "4.20 s", "3.5 min", "2.0 h". */
+export function seconds(v) {
+  if (!isNum(v)) return DASH;
+  const abs = Math.abs(v);
+  if (abs === 0) return '0 s';
+  if (abs < 1e-3) return `${number(v * 1e6)} µs`;
+  if (abs < 1) return `${number(v * 1e3)} ms`;
+  if (abs < 120) return `${number(v)} s`;
+  if (abs < 7200) return `${number(v / 60)} min`;
+  return `${number(v / 3600)} h`;
+}
+
 /** Formatter of a unit name used by charts and statistics. */
 export const UNITS = {
   pct,
@@ -43,6 +55,25 @@ export const UNITS = {
   bytes,
   number,
 };
+
+/** A custom metric's `unit` as written (issue 16): its formatter, and whether axis steps should
+ *  be round in KiB, MiB, … A unit not listed is shown after the number as written. */
+export function forUnit(unit) {
+  const scaled = (k) => (v) => (isNum(v) ? seconds(v * k) : DASH);
+  switch (unit || '') {
+    case '': return { format: number, binary: false };
+    case 'ratio': return { format: (v) => (isNum(v) ? pct(v * 100) : DASH), binary: false };
+    case 'percent': case 'pct': return { format: pct, binary: false };
+    case 'bytes': return { format: bytes, binary: true };
+    case 'per_second': return { format: perSecond, binary: false };
+    case 'bytes_per_second': return { format: bytesPerSecond, binary: true };
+    case 'seconds': case 's': return { format: seconds, binary: false };
+    case 'milliseconds': case 'ms': return { format: scaled(1e-3), binary: false };
+    case 'microseconds': case 'us': case 'µs': return { format: scaled(1e-6), binary: false };
+    case 'nanoseconds': case 'ns': return { format: scaled(1e-9), binary: false };
+    default: return { format: (v) => (isNum(v) ? `${number(v)} ${unit}` : DASH), binary: false };
+  }
+}
 
 const pad = (n) => String(n).padStart(2, '0');
 

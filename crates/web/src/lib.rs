@@ -62,6 +62,7 @@ static ASSETS: &[Asset] = &[
     asset!("refresh.js", JS),
     asset!("pages/clusters.js", JS),
     asset!("pages/cluster.js", JS),
+    asset!("pages/custom.js", JS),
     asset!("pages/collector.js", JS),
     asset!("pages/alerts.js", JS),
     asset!("pages/manage.js", JS),

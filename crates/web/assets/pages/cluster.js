@@ -1,5 +1,6 @@
-// `/clusters/{id}`: the cluster's firing and pending alerts, KPI cards, performance and resource charts with range statistics, the
-// nodes table and the daily view, with range, UTC and auto-refresh controls.
+// `/clusters/{id}`: the cluster's firing and pending alerts, KPI cards, performance, resource and
+// custom-metric charts with range statistics, the nodes table and the daily view, with range, UTC
+// and auto-refresh controls.
 
 import { get } from '../api.js';
 import { TimeChart } from '../chart.js';
@@ -8,6 +9,7 @@ import * as f from '../format.js';
 import { Refresher } from '../refresh.js';
 import { otherShard, reason, statusBadge } from './clusters.js';
 import { alertsTable } from './alerts.js';
+import { CustomCharts } from './custom.js';
 
 const RANGES = [['15m', '15 min'], ['1h', '1 hour'], ['6h', '6 hours'], ['24h', '24 hours'], ['3d', '3 days'], ['7d', '7 days']];
 const RANGE_MS = { '15m': 9e5, '1h': 36e5, '6h': 216e5, '24h': 864e5, '3d': 2592e5, '7d': 6048e5 };
@@ -71,12 +73,14 @@ function kpis(s) {
   ];
 }
 
-function statsTable(statistics) {
-  const rows = Object.entries(STAT_UNITS).map(([key, [unit, label]]) => {
-    const st = (statistics && statistics[key]) || {};
-    const fmt = f.UNITS[unit];
-    return h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, fmt(st.avg)), h('td', {}, fmt(st.min)),
-      h('td', {}, fmt(st.max)), h('td', {}, f.number(st.count)));
+/** `custom`: [label, formatter, statistics, name] of each custom metric, after the built-in trends. */
+function statsTable(statistics, custom) {
+  const builtIn = Object.entries(STAT_UNITS).map(([key, [unit, label]]) =>
+    [label, f.UNITS[unit], statistics && statistics[key], null]);
+  const rows = [...builtIn, ...custom].map(([label, fmt, given, name]) => {
+    const st = given || {};
+    return h('tr', { dataset: name ? { custom: name } : {} }, h('th', { scope: 'row' }, label), h('td', {}, fmt(st.avg)),
+      h('td', {}, fmt(st.min)), h('td', {}, fmt(st.max)), h('td', {}, f.number(st.count)));
   });
   return h('div', { class: 'table-wrap' }, h('table', { class: 'stats' },
     h('caption', {}, 'Statistics over the whole range (not downsampled)'),
@@ -178,14 +182,17 @@ export function render(main, id) {
     chart: new TimeChart({ title: t, format: f.UNITS[unit], binary: unit === 'bytesRate',
       series: series.map(([, key, label]) => ({ key, label })) }),
   }));
+  const custom = new CustomCharts();
+  const everyChart = () => [...charts.map((c) => c.chart), ...custom.all()];
   const stats = h('div', {});
   const nodes = new NodesTable();
   const daily = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const content = h('div', { class: 'cluster-content' });
 
   const refresher = new Refresher(async () => {
-    const [overview, nodeRows, summaries, days, active] = await Promise.all([
+    const [overview, definitions, nodeRows, summaries, days, active] = await Promise.all([
       get(`/api/clusters/${id}/overview?time_range=${range}&max_points=${MAX_POINTS}`),
+      get('/api/custom-metrics'),
       get(`/api/clusters/${id}/nodes`),
       get('/api/clusters/overview'),
       get(`/api/clusters/${id}/daily`),
@@ -204,15 +211,16 @@ export function render(main, id) {
     const to = Date.now();
     const from = to - RANGE_MS[range];
     const started = performance.now();
+    const span = { from, to, bucketMs: RANGE_MS[range] / MAX_POINTS };
     for (const { chart, series } of charts) {
-      chart.setData({ from, to, bucketMs: RANGE_MS[range] / MAX_POINTS,
-        series: Object.fromEntries(series.map(([group, key]) => [key, overview[group][key]])) });
+      chart.setData({ ...span, series: Object.fromEntries(series.map(([group, key]) => [key, overview[group][key]])) });
     }
+    custom.update(definitions.custom_metrics || [], overview.custom_trends || {}, span);
     const took = performance.now() - started;
     performance.measure('rockscope:charts', { start: started, duration: took });
     main.dataset.chartMs = took.toFixed(1);
     main.dataset.timeRange = range;
-    fill(stats, statsTable(overview.statistics));
+    fill(stats, statsTable(overview.statistics, custom.statistics(overview.custom_statistics || {})));
     nodes.set(nodeRows);
     fill(daily, dailyTable(days));
   }, content);
@@ -220,7 +228,7 @@ export function render(main, id) {
   const rangeControl = select('Time range', RANGES, range, (v) => {
     range = v;
     remember(RANGE_KEY, v);
-    for (const { chart } of charts) chart.setZoom(null);
+    for (const chart of everyChart()) chart.setZoom(null);
     refresher.run();
   });
   const utcId = uid('utc');
@@ -228,8 +236,10 @@ export function render(main, id) {
     utc = utcBox.checked;
     remember(UTC_KEY, String(utc));
     for (const { chart } of charts) chart.setUtc(utc);
+    custom.setUtc(utc);
   } });
   for (const { chart } of charts) chart.utc = utc;
+  custom.utc = utc;
   const section = (heading, group) => h('section', { 'aria-label': heading }, h('h2', {}, heading),
     h('div', { class: 'charts' }, charts.filter((c) => c.group === group).map((c) => c.chart.el)));
 
@@ -240,6 +250,7 @@ export function render(main, id) {
     h('section', { 'aria-label': 'Latest snapshot' }, cards),
     section('Performance', 'Performance'),
     section('Resources', 'Resources'),
+    custom.el,
     h('section', {}, h('h2', {}, 'Statistics'), stats),
     h('section', {}, h('h2', {}, 'Nodes'), nodes.el),
     h('section', {}, h('h2', {}, 'Daily'), daily));
