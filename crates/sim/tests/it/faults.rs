@@ -367,6 +367,14 @@ fn control_endpoint_drives_faults() {
     )
     .json();
     assert!(truth["qps"].as_f64().unwrap() > 0.0);
+    let page_cache = &truth["page_cache"]["be0"];
+    assert!(page_cache["lookups"].as_f64().unwrap() > page_cache["hits"].as_f64().unwrap());
+    assert!(
+        truth["data_used_by_path"]["be0"]["/data1/starrocks/storage"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     let clusters = get(ctl, "/sim/clusters", None).json();
     assert_eq!(clusters[0]["name"], "sim-1");
 }
