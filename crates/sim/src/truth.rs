@@ -275,6 +275,25 @@ impl GroundTruth {
             .iter()
             .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
             .collect();
+        let paths: serde_json::Map<String, serde_json::Value> = self
+            .data_used_by_path
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect();
+        let page_cache: serde_json::Map<String, serde_json::Value> = self
+            .page_cache
+            .iter()
+            .map(|(k, p)| {
+                let v = serde_json::json!({
+                    "lookup_count": p.lookup_count,
+                    "hit_count": p.hit_count,
+                    "insert_count": p.insert_count,
+                    "lookups": p.lookups,
+                    "hits": p.hits,
+                });
+                (k.to_string(), v)
+            })
+            .collect();
         serde_json::json!({
             "cluster": self.cluster,
             "from": self.from.unix_timestamp_nanos() as f64 / 1e9,
@@ -295,6 +314,8 @@ impl GroundTruth {
             "disk_total_bytes": self.disk_total_bytes,
             "disk_used_bytes": self.disk_used_bytes,
             "disk_avail_bytes": self.disk_avail_bytes,
+            "data_used_by_path": paths,
+            "page_cache": page_cache,
             "alive_backends": self.alive_backends,
             "total_backends": self.total_backends,
             "leader": self.leader.to_string(),
