@@ -264,7 +264,8 @@ impl Store {
                 cutoff,
                 &mut pace,
             )?;
-            // Before the snapshots: a snapshot never outlives its custom values' deletion.
+            // Before their snapshots, so that no value is ever left without its snapshot (the
+            // snapshots make a series' buckets).
             custom += crate::custom::delete_values_before(self, id, cutoff, &mut pace)?;
             snapshots += delete_cluster_rows_batched(
                 self,
