@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use rockscope_engine::custom::CustomMetricWarning;
 use rockscope_engine::{
-    Aggregation, CustomSet, EngineState, aggregate_with, cluster_answered_nothing,
+    Aggregation, CustomSet, EngineState, aggregate_discovering, aggregate_with,
+    cluster_answered_nothing,
 };
 use rockscope_model::{
     CycleInput, CycleOutcome, MetricsSnapshot, NodeSnapshot, Reachability, SourceError,
@@ -451,8 +452,13 @@ impl Collector {
             .unwrap_or_default();
         let hold: Hold = flight;
         let custom = self.custom_in_force();
+        let discover = self.status.families_due(cluster.id, input.collected_at);
         let aggregation = holding(&hold, move || {
-            aggregate_with(&previous, &input, &custom.set)
+            if discover {
+                aggregate_discovering(&previous, &input, &custom.set)
+            } else {
+                aggregate_with(&previous, &input, &custom.set)
+            }
         })
         .await
         .map_err(|e| CollectError::panicked(Stage::Aggregate, &e))?;

@@ -13,6 +13,10 @@ use crate::shard::Shard;
 /// Cycles remembered for `/api/collector/status`.
 const KEPT_CYCLES: usize = 50;
 
+/// How often a cluster's cycle lists its bodies' families again for `metric-families`: listing
+/// them costs the engine a third more over a fleet's bodies, and they change with an upgrade.
+pub const FAMILIES_REFRESH: time::Duration = time::Duration::minutes(5);
+
 /// One cluster's collection status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClusterStatus {
@@ -197,6 +201,17 @@ impl StatusBoard {
             .get(&cluster_id)
             .map(|by_type| by_type.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Whether the cluster's cycle at `at` should list its bodies' families again: none listed
+    /// yet, or the newest listing is [`FAMILIES_REFRESH`] old.
+    pub(crate) fn families_due(&self, cluster_id: i64, at: OffsetDateTime) -> bool {
+        let board = self.lock();
+        let newest = board
+            .families
+            .get(&cluster_id)
+            .and_then(|by_type| by_type.values().map(|f| f.fetched_at).max());
+        newest.is_none_or(|listed| at - listed >= FAMILIES_REFRESH)
     }
 
     pub(crate) fn set_families(&self, cluster_id: i64, families: Vec<NodeFamilies>) {

@@ -59,4 +59,6 @@ pub use custom::CustomSet;
 pub use daily::{cluster_answered_nothing, expired_before, rollup_day, rollup_window};
 pub use extract::{BeCounters, BeMetrics, FeCounters, FeMetrics, extract_be, extract_fe};
 pub use rockscope_model::{CycleInput, DailySnapshot, MetricsSnapshot, NodeSnapshot};
-pub use snapshot::{Aggregation, EngineState, NodeState, aggregate, aggregate_with};
+pub use snapshot::{
+    Aggregation, EngineState, NodeState, aggregate, aggregate_discovering, aggregate_with,
+};

@@ -66,7 +66,8 @@ pub struct Aggregation {
     pub samples_parsed: u64,
     /// Custom definitions that are probably not what was meant ("rate on a gauge").
     pub custom_warnings: Vec<CustomMetricWarning>,
-    /// The families of the first body of each node type this cycle (for discovery).
+    /// The families of the first body of each node type this cycle, from
+    /// [`aggregate_discovering`] (empty otherwise).
     pub families: Vec<NodeFamilies>,
 }
 
@@ -78,9 +79,37 @@ pub fn aggregate(prev: &EngineState, input: &CycleInput) -> Aggregation {
 /// Aggregates one cycle with the custom metrics of `custom`, resolved in the same pass over
 /// each body. Pure: the same arguments always give the same result.
 pub fn aggregate_with(prev: &EngineState, input: &CycleInput, custom: &CustomSet) -> Aggregation {
+    aggregate_cycle(prev, input, custom, Discovery::Off)
+}
+
+/// [`aggregate_with`] that also lists the families of the first body of each node type
+/// ([`Aggregation::families`]) in the same pass. Listing them allocates per family and label
+/// name, a third more work for the engine over a StarRocks fleet's bodies, so the collector
+/// asks for it only now and then (`metric-families` shows when its bodies were fetched).
+pub fn aggregate_discovering(
+    prev: &EngineState,
+    input: &CycleInput,
+    custom: &CustomSet,
+) -> Aggregation {
+    aggregate_cycle(prev, input, custom, Discovery::FirstOfEachType)
+}
+
+/// Whether a cycle lists the families of its bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Discovery {
+    Off,
+    FirstOfEachType,
+}
+
+fn aggregate_cycle(
+    prev: &EngineState,
+    input: &CycleInput,
+    custom: &CustomSet,
+    discovery: Discovery,
+) -> Aggregation {
     let collected_at = input.collected_at.to_offset(UtcOffset::UTC);
     let mut nodes = gather(input);
-    let (state, families) = parse_bodies(prev, collected_at, &mut nodes, custom);
+    let (state, families) = parse_bodies(prev, collected_at, &mut nodes, custom, discovery);
     let groups = Groups::compute(input, &nodes);
     let mut custom = custom::evaluate(custom, &nodes, groups.leader_index);
     let node_snapshots = nodes
@@ -125,6 +154,7 @@ fn parse_bodies<'a>(
     collected_at: OffsetDateTime,
     nodes: &mut [Node<'a>],
     custom: &CustomSet,
+    discovery: Discovery,
 ) -> (EngineState, Vec<NodeFamilies>) {
     let mut state = EngineState::default();
     let mut families = Vec::new();
@@ -142,7 +172,8 @@ fn parse_bodies<'a>(
         n.seconds = old.and_then(|o| seconds_between(o.fetched_at, at));
         n.prev = old.filter(|_| n.seconds.is_some());
         let kind = n.node.kind;
-        let first_of_kind = !families.iter().any(|f: &NodeFamilies| f.node_type == kind);
+        let first_of_kind = discovery == Discovery::FirstOfEachType
+            && !families.iter().any(|f: &NodeFamilies| f.node_type == kind);
         let tap = NodeTap::new(custom, kind, first_of_kind);
         let mut entry = NodeState {
             fetched_at: at,

@@ -10,7 +10,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use crate::custom::{CustomMetricWarning, CustomSet};
-use crate::snapshot::{Aggregation, EngineState, aggregate_with};
+use crate::snapshot::{Aggregation, EngineState, aggregate_discovering, aggregate_with};
 
 const T0: OffsetDateTime = datetime!(2025-06-01 12:00:00 UTC);
 
@@ -619,7 +619,7 @@ starrocks_be_disks_data_used_capacity{path=\"/data1\"} 1
 # TYPE starrocks_be_engine_requests_total counter
 starrocks_be_engine_requests_total{status=\"failed\",type=\"clone\"} 0
 ";
-    let a = aggregate_with(
+    let a = aggregate_discovering(
         &EngineState::default(),
         &cycle(
             0,
@@ -641,6 +641,12 @@ starrocks_be_engine_requests_total{status=\"failed\",type=\"clone\"} 0
     );
     let kinds: Vec<NodeKind> = a.families.iter().map(|f| f.node_type).collect();
     assert_eq!(kinds, [NodeKind::Fe, NodeKind::Be, NodeKind::Cn]);
+    let quiet = aggregate_with(
+        &EngineState::default(),
+        &cycle(0, vec![fe(1, 1, fe_text), be(1, 2, be_text)]),
+        &CustomSet::default(),
+    );
+    assert!(quiet.families.is_empty(), "only when asked for");
     let fe_f = &a.families[0];
     assert_eq!(fe_f.node, "10.0.0.1:8030");
     assert_eq!(fe_f.fetched_at, T0 + Duration::seconds(1));
