@@ -298,8 +298,9 @@ impl Store {
     }
 
     /// Every cluster (by id) with its newest snapshot, in one query (the newest row of each
-    /// cluster is found by a correlated subquery on the `(cluster_id, collected_at)` index), and
-    /// each snapshot's custom values with one more query per cluster that has one.
+    /// cluster is found by a correlated subquery on the `(cluster_id, collected_at)` index).
+    /// The snapshots' `custom` maps are left empty: the all-clusters overview shows no custom
+    /// metric, and attaching them would cost one more query per cluster on its hot path.
     pub fn cluster_summaries(&self) -> Result<Vec<ClusterSummary>> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
@@ -311,9 +312,8 @@ impl Store {
                 metric_select("m")
             )
         });
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let mut summaries = query_all(&tx, &SQL, &[], |row| {
+        let conn = self.conn()?;
+        query_all(&conn, &SQL, &[], |row| {
             let cluster = cluster_from_row(row, 0, self.key())?;
             let has_snapshot: Option<i64> = get(
                 row,
@@ -326,10 +326,6 @@ impl Store {
                 None => None,
             };
             Ok(ClusterSummary { cluster, latest })
-        })?;
-        for latest in summaries.iter_mut().filter_map(|s| s.latest.as_mut()) {
-            custom::attach_to_snapshots(&tx, std::slice::from_mut(latest))?;
-        }
-        Ok(summaries)
+        })
     }
 }
