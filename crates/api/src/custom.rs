@@ -207,7 +207,8 @@ fn warnings(state: &ApiState, spec: &CustomMetricSpec) -> Vec<String> {
     };
     let mut read_any = false;
     let mut found = None;
-    for cluster in state.status.clusters() {
+    // The first body that has the series settles it; only a series no body has reads them all.
+    'clusters: for cluster in state.status.clusters() {
         for bodies in state.status.families(cluster.cluster_id) {
             if !metric.node_types.has(bodies.node_type) {
                 continue;
@@ -219,6 +220,7 @@ fn warnings(state: &ApiState, spec: &CustomMetricSpec) -> Vec<String> {
                 .find(|f| series_of_family(&spec.metric, &f.name))
             {
                 found = Some(family.metric_type.clone());
+                break 'clusters;
             }
         }
     }
