@@ -389,6 +389,13 @@ impl Settings {
             in_range("collector.cluster_deadline_secs", deadline, &INTERVAL_SECS)?;
         }
         c.shard()?;
+        if c.custom_metrics.len() > rockscope_api::MAX_CUSTOM_METRICS {
+            return Err(ConfigError(format!(
+                "[[collector.custom_metrics]]: {} definitions, at most {} are allowed",
+                c.custom_metrics.len(),
+                rockscope_api::MAX_CUSTOM_METRICS
+            )));
+        }
         rockscope_engine::CustomSet::new(&c.custom_metrics)
             .map_err(|e| ConfigError(format!("[[collector.custom_metrics]]: {e}")))?;
         self.server.tokens()?;

@@ -275,7 +275,7 @@ fn not_found(name: &str) -> ApiError {
 fn edit_error(err: CustomEditError) -> ApiError {
     match err {
         CustomEditError::Invalid(_) => ApiError::InvalidParameter(err.to_string()),
-        CustomEditError::ReadOnly(_) | CustomEditError::InUse { .. } => {
+        CustomEditError::ReadOnly(_) | CustomEditError::InUse { .. } | CustomEditError::TooMany => {
             ApiError::Conflict(err.to_string())
         }
         CustomEditError::NotFound(name) => ApiError::NotFound(format!(

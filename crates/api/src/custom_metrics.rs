@@ -18,6 +18,10 @@ use rockscope_engine::custom::CustomMetricError;
 use rockscope_model::CustomMetricSpec;
 use rockscope_store::Store;
 
+/// The most definitions in force (config and API together): each costs every cycle of every
+/// cluster a value, a stored row and a series.
+pub const MAX_CUSTOM_METRICS: usize = 500;
+
 /// Where a definition comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DefinitionSource {
@@ -60,6 +64,11 @@ pub enum CustomEditError {
         /// What uses it (`custom metric "x" (ratio_of)`, `alert rule "y"`).
         by: String,
     },
+    /// As many definitions as allowed are in force.
+    #[error(
+        "there are already {MAX_CUSTOM_METRICS} custom metrics, the most allowed; delete one first"
+    )]
+    TooMany,
     /// The store failed (or a definition of that name is already stored: `Conflict`).
     #[error(transparent)]
     Store(#[from] rockscope_store::Error),
@@ -170,6 +179,9 @@ impl CustomMetrics {
                 format!("a custom metric named {:?} already exists", spec.name),
             )));
         }
+        if self.config.len() + stored.len() >= MAX_CUSTOM_METRICS {
+            return Err(CustomEditError::TooMany);
+        }
         stored.push(spec.clone());
         let set = self.compile_with(&stored)?;
         self.store.insert_custom_metric(spec)?;
@@ -274,5 +286,59 @@ impl CustomMetrics {
 
     fn edit_turn(&self) -> MutexGuard<'_, ()> {
         self.edits.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition(name: &str) -> CustomMetricSpec {
+        serde_json::from_value(serde_json::json!({
+            "name": name,
+            "metric": "starrocks_be_process_mem_bytes",
+            "node_types": ["be"],
+            "aggregate": "sum",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn edits_keep_the_list_whole_and_bounded() {
+        let store = Store::open_temporary().unwrap();
+        let config = vec![definition("from_config")];
+        let metrics = CustomMetrics::load(store.clone(), config.clone()).unwrap();
+        let version = metrics.version();
+        metrics.create(&definition("a0")).unwrap();
+        assert!(metrics.version() > version, "a change is visible to caches");
+        assert!(matches!(
+            metrics.create(&definition("from_config")),
+            Err(CustomEditError::ReadOnly(_))
+        ));
+        let mut ratio = definition("share");
+        ratio.ratio_of = Some("a0".to_owned());
+        metrics.create(&ratio).unwrap();
+        assert!(matches!(
+            metrics.delete("a0", |_| None),
+            Err(CustomEditError::InUse { .. })
+        ));
+        assert!(matches!(
+            metrics.delete("share", |_| Some("alert rule \"R\"".to_owned())),
+            Err(CustomEditError::InUse { .. })
+        ));
+        metrics.delete("share", |_| None).unwrap();
+        // Up to the bound, then refused; a restart reads the stored ones back.
+        for i in 1..MAX_CUSTOM_METRICS - 1 {
+            metrics.create(&definition(&format!("a{i}"))).unwrap();
+        }
+        assert_eq!(metrics.set().metrics().len(), MAX_CUSTOM_METRICS);
+        assert!(matches!(
+            metrics.create(&definition("one_more")),
+            Err(CustomEditError::TooMany)
+        ));
+        let again = CustomMetrics::load(store, config).unwrap();
+        assert_eq!(again.specs().len(), MAX_CUSTOM_METRICS);
+        assert_eq!(again.source("a7"), Some(DefinitionSource::Api));
+        assert_eq!(again.source("from_config"), Some(DefinitionSource::Config));
     }
 }

@@ -87,7 +87,7 @@ pub use body::{BODY_READ_TIMEOUT, HEAD_READ_TIMEOUT};
 pub use cache::{OverviewCache, OverviewCacheConfig, OverviewCacheStats};
 pub use clusters::{TIMEOUT_RANGE, check_cluster_fields};
 pub use custom::{CustomMetricDto, CustomMetricsDto, MetricFamiliesDto};
-pub use custom_metrics::{CustomEditError, CustomMetrics, DefinitionSource};
+pub use custom_metrics::{CustomEditError, CustomMetrics, DefinitionSource, MAX_CUSTOM_METRICS};
 pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail, protocol_error_body};
 pub use history::RAW_SNAPSHOT_CAP;
 pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
