@@ -285,7 +285,7 @@ static CLUSTER_METRICS: &[MetricName] = &[
         "running_queries",
         "running_queries",
         Count,
-        "Queries the FEs are coordinating, summed over the FEs scraped (starrocks_fe_memory{type=\"query_coordinator_count\"}, StarRocks 3.1+)",
+        "Queries the FEs are coordinating, summed over the FEs scraped (starrocks_fe_memory{type='query_coordinator_count'}, StarRocks 3.1+)",
     ),
     metric(
         "running_query_contexts",
@@ -549,7 +549,7 @@ static CLUSTER_METRICS: &[MetricName] = &[
         "load_running",
         "load_jobs_running",
         Count,
-        "Load jobs in state LOADING (leader's job{job=\"load\"}, summed over types)",
+        "Load jobs in state LOADING (leader's job{job='load'}, summed over types)",
     ),
     metric(
         "load_pending",
@@ -615,7 +615,7 @@ static CLUSTER_METRICS: &[MetricName] = &[
         "jvm_heap_total",
         "jvm_heap_max_bytes",
         Bytes,
-        "JVM heap limit (jvm_heap_size_bytes{type=\"max\"}), bytes, summed over FEs",
+        "JVM heap limit (jvm_heap_size_bytes{type='max'}), bytes, summed over FEs",
     ),
     metric(
         "jvm_heap_used",
@@ -735,25 +735,25 @@ static CLUSTER_METRICS: &[MetricName] = &[
         "compaction_cumulative_failed_interval",
         "cumulative_compactions_failed_last_interval",
         Count,
-        "Failed cumulative compactions in the interval, summed over BEs (starrocks_be_engine_requests_total{type=\"cumulative_compaction\",status=\"failed\"})",
+        "Failed cumulative compactions in the interval, summed over BEs (starrocks_be_engine_requests_total{type='cumulative_compaction',status='failed'})",
     ),
     metric(
         "compaction_base_failed_interval",
         "base_compactions_failed_last_interval",
         Count,
-        "Failed base compactions in the interval, summed over BEs (type=\"base_compaction\")",
+        "Failed base compactions in the interval, summed over BEs (type='base_compaction')",
     ),
     metric(
         "schema_change_failed_interval",
         "schema_changes_failed_last_interval",
         Count,
-        "Failed schema changes in the interval, summed over BEs (type=\"schema_change\" and type=\"create_rollup\")",
+        "Failed schema changes in the interval, summed over BEs (type='schema_change' and type='create_rollup')",
     ),
     metric(
         "clone_failed_interval",
         "clones_failed_last_interval",
         Count,
-        "Failed tablet clones in the interval, summed over BEs (type=\"clone\")",
+        "Failed tablet clones in the interval, summed over BEs (type='clone')",
     ),
     metric(
         "max_tablet_rowset_num",
@@ -1016,7 +1016,7 @@ static NODE_METRICS: &[MetricName] = &[
         "jvm_thread_count",
         "jvm_threads",
         Count,
-        "JVM threads (FE, jvm_thread{type=\"count\"})",
+        "JVM threads (FE, jvm_thread{type='count'})",
     ),
     metric(
         "disk_io_util_pct",
@@ -1275,6 +1275,9 @@ mod tests {
         for family in families() {
             assert!(seen.insert(&family.name), "{} twice", family.name);
             let name = &family.name;
+            // No double quote in a HELP: OpenMetrics must escape it and text 0.0.4 must not, so
+            // a HELP without one reads the same in both (and promtool can lint either body).
+            assert!(!family.help.contains('"'), "{name}: {}", family.help);
             assert!(
                 name.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
