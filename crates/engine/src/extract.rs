@@ -302,7 +302,7 @@ impl BeMetrics {
 }
 
 /// Adds `v` to a sum that may not have started.
-fn add(slot: &mut Option<f64>, v: f64) {
+pub(crate) fn add(slot: &mut Option<f64>, v: f64) {
     *slot = Some(slot.unwrap_or(0.0) + v);
 }
 

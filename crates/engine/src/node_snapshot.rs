@@ -32,7 +32,7 @@ pub(crate) fn node_snapshot(
         collected_at,
         node_type: n.node.kind,
         node_id: if n.node.id.is_empty() {
-            format!("{}:{}", n.node.host, n.node.http_port)
+            n.node.address()
         } else {
             n.node.id.clone()
         },

@@ -111,17 +111,17 @@ fn aggregate_cycle(
     let mut nodes = gather(input);
     let (state, families) = parse_bodies(prev, collected_at, &mut nodes, custom, discovery);
     let groups = Groups::compute(input, &nodes);
-    let mut custom = custom::evaluate(custom, &nodes, groups.leader_index);
+    let mut figures = custom::evaluate(custom, &nodes, groups.leader_index);
     let node_snapshots = nodes
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let figures = NodeFigures {
+            let node_figures = NodeFigures {
                 fe: groups.queries.per_fe.get(&i),
                 compute: groups.compute.per_node.get(&i),
             };
-            let mut node = node_snapshot(input.cluster_id, collected_at, n, figures);
-            node.custom = std::mem::take(&mut custom.per_node[i]);
+            let mut node = node_snapshot(input.cluster_id, collected_at, n, node_figures);
+            node.custom = std::mem::take(&mut figures.per_node[i]);
             node
         })
         .collect();
@@ -134,13 +134,13 @@ fn aggregate_cycle(
         })
         .sum();
     let mut snapshot = cluster_snapshot(input, collected_at, groups);
-    snapshot.custom = custom.cluster;
+    snapshot.custom = figures.cluster;
     Aggregation {
         snapshot,
         nodes: node_snapshots,
         state,
         samples_parsed,
-        custom_warnings: custom.warnings,
+        custom_warnings: figures.warnings,
         families,
     }
 }
@@ -200,7 +200,7 @@ fn parse_bodies<'a>(
         if let Some(list) = seen.families.take() {
             families.push(NodeFamilies {
                 node_type: kind,
-                node: format!("{}:{}", n.node.host, n.node.http_port),
+                node: n.node.address(),
                 fetched_at: at,
                 families: list,
             });

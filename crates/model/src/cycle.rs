@@ -57,7 +57,12 @@ pub struct NodeRef {
 impl NodeRef {
     /// The identity the engine keeps counter state under: `kind/host:port`.
     pub fn key(&self) -> String {
-        format!("{}/{}:{}", self.kind.as_str(), self.host, self.http_port)
+        format!("{}/{}", self.kind.as_str(), self.address())
+    }
+
+    /// The address scraped, `host:port`.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.http_port)
     }
 }
 

@@ -14,14 +14,15 @@ pub struct FamilyCollector {
 }
 
 impl FamilyCollector {
-    /// Notes the label names of one sample.
+    /// Notes the label names of one sample (a family without any has none: `finish` lists it
+    /// from the parser's index with an empty list).
     pub fn observe(&mut self, sample: &Sample<'_>) {
+        if !sample.has_labels() {
+            return;
+        }
         if !self.label_names.contains_key(sample.family) {
             self.label_names
                 .insert(sample.family.to_owned(), BTreeSet::new());
-        }
-        if !sample.has_labels() {
-            return;
         }
         if let Some(names) = self.label_names.get_mut(sample.family) {
             for (name, _) in sample.labels() {
@@ -50,14 +51,4 @@ impl FamilyCollector {
             })
             .collect()
     }
-}
-
-/// The families of a whole body, every sample read (invalid lines skipped).
-pub fn families_of(body: &[u8]) -> Vec<FamilyInfo> {
-    let mut parser = Parser::new(body, rockscope_promtext::Mode::Lenient);
-    let mut collector = FamilyCollector::default();
-    for sample in (&mut parser).flatten() {
-        collector.observe(&sample);
-    }
-    collector.finish(&parser)
 }

@@ -10,6 +10,7 @@ use rockscope_promtext::{MetricType, Parser, Sample};
 
 use super::CustomSet;
 use super::families::FamilyCollector;
+use crate::extract::add;
 
 /// One node's observation of the custom metrics (and, for one node of each type per cycle, of
 /// its families).
@@ -77,7 +78,7 @@ impl<'s> NodeTap<'s> {
             if !metric.node_types.has(self.kind) || !metric.selects(|l| sample.label(l)) {
                 continue;
             }
-            self.values[i] = Some(self.values[i].unwrap_or(0.0) + sample.value);
+            add(&mut self.values[i], sample.value);
             self.types[i].get_or_insert(sample.metric_type);
         }
     }
