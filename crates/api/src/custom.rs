@@ -1,10 +1,12 @@
 //! `/api/custom-metrics` (the custom metric definitions: list, read, create, replace, delete)
 //! and `GET /api/clusters/{id}/metric-families` (what the newest bodies offer to pick from).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use rockscope_engine::CustomSet;
 use rockscope_engine::custom::{CustomMetricWarning, compile};
 use rockscope_model::{CustomMetricSpec, NodeFamilies, NodeKind};
 use serde::{Deserialize, Serialize};
@@ -42,9 +44,10 @@ pub(crate) async fn list(
     _query: web::Query<NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let specs = state.custom_metrics.specs();
+    let findings = Findings::now(&state);
     let custom_metrics = specs
         .iter()
-        .map(|(spec, source)| dto(&state, spec, *source))
+        .map(|(spec, source)| findings.dto(spec, *source))
         .collect();
     Ok(HttpResponse::Ok().json(CustomMetricsDto { custom_metrics }))
 }
@@ -60,7 +63,7 @@ pub(crate) async fn get(
         .iter()
         .find(|(s, _)| s.name == *name)
         .ok_or_else(|| not_found(&name))?;
-    Ok(HttpResponse::Ok().json(dto(&state, spec, *source)))
+    Ok(HttpResponse::Ok().json(Findings::now(&state).dto(spec, *source)))
 }
 
 /// `POST /api/custom-metrics`: `201 Created` with the definition and its `Location`; in force
@@ -80,7 +83,7 @@ pub(crate) async fn create(
             header::LOCATION,
             format!("/api/custom-metrics/{}", spec.name),
         ))
-        .json(dto(&state, &spec, DefinitionSource::Api)))
+        .json(Findings::now(&state).dto(&spec, DefinitionSource::Api)))
 }
 
 /// `PUT /api/custom-metrics/{name}`: replaces a definition created through the API (same
@@ -105,7 +108,7 @@ pub(crate) async fn replace(
     blocking(move || handle.replace(&name, &stored).map_err(edit_error)).await?;
     state.status.forget_custom_warning(&spec.name);
     log::info!("api: replaced custom metric {:?}", spec.name);
-    Ok(HttpResponse::Ok().json(dto(&state, &spec, DefinitionSource::Api)))
+    Ok(HttpResponse::Ok().json(Findings::now(&state).dto(&spec, DefinitionSource::Api)))
 }
 
 /// `DELETE /api/custom-metrics/{name}`: `204 No Content`; the history stays until retention.
@@ -186,33 +189,48 @@ pub(crate) async fn families(
     }))
 }
 
-/// A definition as the API shows it, with the warnings the newest bodies give it.
-fn dto(state: &ApiState, spec: &CustomMetricSpec, source: DefinitionSource) -> CustomMetricDto {
-    CustomMetricDto {
-        spec: spec.clone(),
-        source: source.as_str().to_owned(),
-        warnings: warnings(state, spec),
-    }
+/// What a definition's warnings are read from, gathered once per request: the collector's
+/// "rate on a gauge" findings and the families of every cluster's newest bodies.
+struct Findings {
+    seen: BTreeMap<String, String>,
+    bodies: Vec<Arc<NodeFamilies>>,
+    in_force: Arc<CustomSet>,
 }
 
-/// "rate on a gauge" (from the collector's cycles, or from any cluster's newest bodies) and
-/// "not in any body" once bodies of the definition's node types were read.
-fn warnings(state: &ApiState, spec: &CustomMetricSpec) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(seen) = state.status.custom_warnings().get(&spec.name) {
-        out.push(seen.clone());
+impl Findings {
+    fn now(state: &ApiState) -> Findings {
+        Findings {
+            seen: state.status.custom_warnings(),
+            bodies: state.status.all_families(),
+            in_force: state.custom_metrics.set(),
+        }
     }
-    let Ok(metric) = compile(spec) else {
-        return out;
-    };
-    let mut read_any = false;
-    let mut found = None;
-    // The first body that has the series settles it; only a series no body has reads them all.
-    'clusters: for cluster in state.status.clusters() {
-        for bodies in state.status.families(cluster.cluster_id) {
-            if !metric.node_types.has(bodies.node_type) {
-                continue;
-            }
+
+    /// A definition as the API shows it, with the warnings the newest bodies give it.
+    fn dto(&self, spec: &CustomMetricSpec, source: DefinitionSource) -> CustomMetricDto {
+        CustomMetricDto {
+            spec: spec.clone(),
+            source: source.as_str().to_owned(),
+            warnings: self.warnings(spec),
+        }
+    }
+
+    /// "rate on a gauge" (from the collector's cycles, or from any cluster's newest bodies) and
+    /// "not in any body" once bodies of the definition's node types were read.
+    fn warnings(&self, spec: &CustomMetricSpec) -> Vec<String> {
+        let mut out: Vec<String> = self.seen.get(&spec.name).cloned().into_iter().collect();
+        // The compiled definition in force (a definition is in force once saved).
+        let node_types = match self.in_force.get(&spec.name) {
+            Some(metric) => metric.node_types,
+            None => match compile(spec) {
+                Ok(metric) => metric.node_types,
+                Err(_) => return out,
+            },
+        };
+        let mut read_any = false;
+        let mut found = None;
+        // The first body that has the series settles it; only a series no body has reads all.
+        for bodies in self.bodies.iter().filter(|b| node_types.has(b.node_type)) {
             read_any = true;
             if let Some(family) = bodies
                 .families
@@ -220,26 +238,26 @@ fn warnings(state: &ApiState, spec: &CustomMetricSpec) -> Vec<String> {
                 .find(|f| series_of_family(&spec.metric, &f.name))
             {
                 found = Some(family.metric_type.clone());
-                break 'clusters;
+                break;
             }
         }
-    }
-    match found {
-        Some(Some(t)) if t == "gauge" && spec.rate && out.is_empty() => {
-            let warning = CustomMetricWarning::RateOnGauge {
-                name: spec.name.clone(),
-                metric: spec.metric.clone(),
-            };
-            out.push(warning.to_string());
+        match found {
+            Some(Some(t)) if t == "gauge" && spec.rate && out.is_empty() => {
+                let warning = CustomMetricWarning::RateOnGauge {
+                    name: spec.name.clone(),
+                    metric: spec.metric.clone(),
+                };
+                out.push(warning.to_string());
+            }
+            None if read_any => out.push(format!(
+                "custom metric {:?}: no body of its node types holds {} (yet): check the name \
+                 with GET /api/clusters/{{id}}/metric-families",
+                spec.name, spec.metric
+            )),
+            _ => {}
         }
-        None if read_any => out.push(format!(
-            "custom metric {:?}: no body of its node types holds {} (yet): check the name with \
-             GET /api/clusters/{{id}}/metric-families",
-            spec.name, spec.metric
-        )),
-        _ => {}
+        out
     }
-    out
 }
 
 /// Whether `series` is a series of family `family` (`x`, `x_sum`, `x_count`, `x_bucket`,

@@ -453,7 +453,7 @@ impl Collector {
         let hold: Hold = flight;
         let custom = self.custom_in_force();
         let discover = self.status.families_due(cluster.id, input.collected_at);
-        let aggregation = holding(&hold, move || {
+        let mut aggregation = holding(&hold, move || {
             if discover {
                 aggregate_discovering(&previous, &input, &custom.set)
             } else {
@@ -462,7 +462,7 @@ impl Collector {
         })
         .await
         .map_err(|e| CollectError::panicked(Stage::Aggregate, &e))?;
-        self.note_custom_findings(cluster, &aggregation);
+        self.note_custom_findings(cluster, &mut aggregation);
         if started.elapsed() > deadline {
             // Not cut: the data is here, and the aggregation waits on nothing outside.
             log::warn!(
@@ -502,9 +502,9 @@ impl Collector {
 
     /// Publishes the cycle's families for discovery, and logs each new "rate on a gauge"
     /// warning once (the API lists the current ones).
-    fn note_custom_findings(&self, cluster: &Cluster, aggregation: &Aggregation) {
+    fn note_custom_findings(&self, cluster: &Cluster, aggregation: &mut Aggregation) {
         self.status
-            .set_families(cluster.id, aggregation.families.clone());
+            .set_families(cluster.id, std::mem::take(&mut aggregation.families));
         for warning in &aggregation.custom_warnings {
             let CustomMetricWarning::RateOnGauge { name, .. } = warning;
             if self.status.note_custom_warning(name, warning.to_string()) {

@@ -205,6 +205,16 @@ impl StatusBoard {
 
     /// Whether the cluster's cycle at `at` should list its bodies' families again: none listed
     /// yet, or the newest listing is [`FAMILIES_REFRESH`] old.
+    /// The families of every cluster's newest bodies, read under one lock (what a definition
+    /// is checked against).
+    pub fn all_families(&self) -> Vec<Arc<NodeFamilies>> {
+        self.lock()
+            .families
+            .values()
+            .flat_map(|by_type| by_type.values().cloned())
+            .collect()
+    }
+
     pub(crate) fn families_due(&self, cluster_id: i64, at: OffsetDateTime) -> bool {
         let board = self.lock();
         let newest = board
