@@ -143,12 +143,19 @@ impl CustomMetrics {
         self.version.load(Ordering::Acquire)
     }
 
-    /// Rebuilds the set from the stored definitions, leaving out (and logging) each one that
-    /// does not compile with the config's and the ones before it.
+    /// Rebuilds the set from the stored definitions: all of them when they compile together
+    /// (one compile), else leaving out (and logging) each one that does not compile with the
+    /// config's and the ones before it.
     pub fn reload(&self) -> Result<(), rockscope_store::Error> {
         let _edit = self.edit_turn();
+        let stored = self.store.custom_metric_specs()?;
+        // The usual case, one compile: every stored definition builds with the others.
+        if let Ok(set) = self.compile_with(&stored) {
+            self.publish(set, &stored);
+            return Ok(());
+        }
         let mut kept: Vec<CustomMetricSpec> = Vec::new();
-        for spec in self.store.custom_metric_specs()? {
+        for spec in stored {
             let mut trial = kept.clone();
             trial.push(spec.clone());
             match self.compile_with(&trial) {
@@ -327,6 +334,18 @@ mod tests {
             Err(CustomEditError::InUse { .. })
         ));
         metrics.delete("share", |_| None).unwrap();
+        // A replaced definition may divide by one stored after it: a reload keeps both.
+        metrics.create(&definition("later")).unwrap();
+        let mut earlier = definition("a0");
+        earlier.ratio_of = Some("later".to_owned());
+        metrics.replace("a0", &earlier).unwrap();
+        let reloaded = CustomMetrics::load(store.clone(), config.clone()).unwrap();
+        assert_eq!(
+            reloaded.set().get("a0").and_then(|m| m.ratio_of.as_deref()),
+            Some("later")
+        );
+        metrics.replace("a0", &definition("a0")).unwrap();
+        metrics.delete("later", |_| None).unwrap();
         // Up to the bound, then refused; a restart reads the stored ones back.
         for i in 1..MAX_CUSTOM_METRICS - 1 {
             metrics.create(&definition(&format!("a{i}"))).unwrap();

@@ -236,21 +236,22 @@ pub(crate) async fn daily(
         Ok((rows, custom))
     })
     .await?;
+    // The custom metrics' roll-ups by day, then by name.
+    let mut by_day: BTreeMap<time::Date, Map<String, Value>> = BTreeMap::new();
+    for c in &custom {
+        let stats = serde_json::json!({
+            "avg": c.avg, "min": c.min, "max": c.max, "samples": c.samples,
+        });
+        by_day
+            .entry(c.date)
+            .or_default()
+            .insert(c.name.clone(), stats);
+    }
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut value =
             serde_json::to_value(row).map_err(|e| ApiError::internal("encode daily row", e))?;
-        // The custom metrics' roll-ups of the day, by name.
-        let of_day: Map<String, Value> = custom
-            .iter()
-            .filter(|c| c.date == row.date)
-            .map(|c| {
-                let stats = serde_json::json!({
-                    "avg": c.avg, "min": c.min, "max": c.max, "samples": c.samples,
-                });
-                (c.name.clone(), stats)
-            })
-            .collect();
+        let of_day = by_day.remove(&row.date).unwrap_or_default();
         if let Value::Object(fields) = &mut value {
             fields.insert("custom".to_owned(), Value::Object(of_day));
         }

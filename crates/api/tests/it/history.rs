@@ -1,7 +1,7 @@
 //! `/snapshots`, `/nodes` and `/daily`.
 
 use serde_json::{Value, json};
-use time::macros::date;
+use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
 use crate::support::{daily, new_cluster, node, rfc3339, snapshot, store};
@@ -245,4 +245,35 @@ async fn daily_rows_by_date() {
     .error(400, "invalid_parameter");
     assert_eq!(msg, "from must not be after to");
     get!(app, "/api/clusters/999/daily").error(404, "not_found");
+}
+
+#[actix_web::test]
+async fn daily_rows_carry_the_days_custom_roll_up() {
+    let store = store();
+    let app = app!(store);
+    let id = store.create_cluster(&new_cluster("prod")).unwrap().id;
+    for (minute, hits) in [(0, Some(2.0)), (1, Some(4.0)), (2, None)] {
+        let mut s = snapshot(
+            id,
+            datetime!(2025-03-01 10:00 UTC) + Duration::minutes(minute),
+            json!({}),
+        );
+        s.custom.insert("hits".to_owned(), hits);
+        store.insert_cycle(&s, &[]).unwrap();
+    }
+    for d in [date!(2025 - 03 - 01), date!(2025 - 03 - 02)] {
+        store
+            .upsert_daily(&daily(id, d, json!({"snapshot_count": 3})))
+            .unwrap();
+    }
+    let v = get!(
+        app,
+        format!("/api/clusters/{id}/daily?from=2025-03-01&to=2025-03-02")
+    )
+    .ok_json();
+    assert_eq!(
+        v[0]["custom"],
+        json!({"hits": {"avg": 3.0, "min": 2.0, "max": 4.0, "samples": 2}})
+    );
+    assert_eq!(v[1]["custom"], json!({}), "a day without custom values");
 }
