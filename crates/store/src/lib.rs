@@ -116,7 +116,10 @@
 
 pub mod alerts;
 pub mod clusters;
+#[allow(dead_code)] // TEMPORARY: its users (node layout, tiers) land next
+mod codec;
 pub mod columns;
+mod convert;
 pub mod custom;
 pub mod custom_metrics;
 pub mod daily;
@@ -321,6 +324,7 @@ impl Store {
                 );
             }
             schema::migrate(&mut conn, &key)?;
+            convert::run_pending(&mut conn, None)?;
             // A lost key loses the passwords, not the service: the clusters concerned fail
             // their collections with this error until their passwords are set again. (Checked
             // here, not on a pooled connection, so the pool starts empty.)

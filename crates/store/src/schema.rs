@@ -57,6 +57,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "custom metrics: their values, per-node values, daily roll-ups and definitions",
         apply: v8_custom_metrics,
     },
+    Migration {
+        name: "node snapshots packed: one row per cycle, node identities apart; data conversions",
+        apply: v9_node_cycles,
+    },
 ];
 
 /// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
@@ -179,6 +183,10 @@ pub(crate) fn migrate(conn: &mut Connection, key: &crate::SecretKey) -> Result<(
 fn reconcile_columns(tx: &Transaction<'_>) -> Result<()> {
     for (table, cols) in MODEL_TABLES {
         let existing = table_columns(tx, table)?;
+        if existing.is_empty() {
+            // A table a conversion has retired (`node_snapshots`, see `crate::node_cycles`).
+            continue;
+        }
         for c in cols
             .iter()
             .filter(|c| !existing.iter().any(|e| e == c.name))
@@ -461,6 +469,47 @@ CREATE TABLE custom_metrics (
     spec TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
+) STRICT;",
+    )?;
+    Ok(())
+}
+
+/// Version 9: the compact node layout ([`crate::node_cycles`]) and the record of finished data
+/// conversions ([`crate::convert`]):
+///
+/// * `node_identities`: what names a node and rarely changes (`node_type`, `node_id`, `host`,
+///   `http_port`, `role`, `version`), one row per distinct combination per cluster; ids are
+///   never reused (`AUTOINCREMENT`), as the packed cycles refer to them;
+/// * `node_cycles`: one row per cluster and cycle, `nodes` holding every node's figures packed;
+/// * `conversions`: the name and finish time of each finished conversion.
+///
+/// `node_snapshots` stays until the conversion `node_cycles` has moved its rows over.
+fn v9_node_cycles(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE node_identities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    node_type TEXT NOT NULL CHECK (node_type IN ('fe', 'be', 'cn')),
+    node_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    http_port INTEGER NOT NULL,
+    role TEXT,
+    version TEXT
+) STRICT;
+CREATE UNIQUE INDEX node_identities_key ON node_identities
+    (cluster_id, node_type, node_id, host, http_port, role, version);
+
+CREATE TABLE node_cycles (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    collected_at INTEGER NOT NULL,
+    nodes BLOB NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX node_cycles_cluster_time ON node_cycles (cluster_id, collected_at);
+
+CREATE TABLE conversions (
+    name TEXT PRIMARY KEY,
+    finished_at INTEGER NOT NULL
 ) STRICT;",
     )?;
     Ok(())
