@@ -3,8 +3,8 @@
 //! text, written to a `Vec<u8>` and read back by a bounds-checked [`Reader`].
 //!
 //! Every number comes back bit for bit: a double is stored as its 64 bits with the trailing zero
-//! bytes dropped (a length byte, then the high-order bytes), so `0.0` takes 1 byte, `100.0` or
-//! `37.5` 3, and a measured rate the full 9. Integers are zigzag varints (1 byte up to ±63).
+//! bytes dropped (a length byte, then the high-order bytes), so `0.0` takes 1 byte, `100.0` 3,
+//! `37.5` 4, and a measured rate the full 9. Integers are zigzag varints (1 byte up to ±63).
 //! A [`Reader`] never panics on a short or malformed blob: it answers [`Error::Corrupt`] naming
 //! what it was reading.
 
@@ -178,7 +178,7 @@ mod tests {
             out.len()
         };
         assert_eq!(size(0.0), 1);
-        assert_eq!(size(37.5), 3);
+        assert_eq!(size(37.5), 4);
         assert_eq!(size(100.0), 3);
         assert_eq!(size(0.1), 9);
         let mut out = Vec::new();
