@@ -505,7 +505,7 @@ impl Store {
             let mut pace = retention::Pace::new(retention::DEFAULT_BATCH);
             delete_cluster_rows_batched(
                 self,
-                "node_snapshots",
+                "node_cycles",
                 "collected_at",
                 id,
                 i64::MAX,

@@ -93,6 +93,21 @@ pub(crate) fn get<T: FromSql>(row: &Row<'_>, idx: usize, table: &str, column: &s
     })
 }
 
+/// Value `idx` of a packed row as `T`, reporting a missing value or one of the wrong type as
+/// [`Error::Corrupt`] naming `table.column`.
+pub(crate) fn value_of<T: FromSql>(
+    values: &[rusqlite::types::Value],
+    idx: usize,
+    table: &str,
+    column: &str,
+) -> Result<T> {
+    let value = values
+        .get(idx)
+        .ok_or_else(|| Error::corrupt(format_args!("{table}.{column}"), "missing"))?;
+    T::column_result(rusqlite::types::ValueRef::from(value))
+        .map_err(|e| Error::corrupt(format_args!("{table}.{column}"), e))
+}
+
 /// Declares the stored plain fields of a model struct; see the module documentation.
 macro_rules! column_set {
     (
@@ -117,6 +132,24 @@ macro_rules! column_set {
             /// The plain fields of `v` as insert parameters, in [`COLUMNS`] order.
             pub(crate) fn params(v: &$ty) -> Vec<&dyn ToSql> {
                 vec![$(&v.$field as &dyn ToSql,)*]
+            }
+
+            /// Build the struct from the extra fields and the plain columns' values, one per
+            /// [`COLUMNS`] entry, in order (a packed row, see `crate::node_cycles`).
+            #[allow(dead_code, unused_assignments)]
+            pub(crate) fn from_values(
+                values: &[rusqlite::types::Value],
+                $($xname: $xty,)*
+            ) -> Result<$ty> {
+                let mut i = 0;
+                Ok($ty {
+                    $($xname,)*
+                    $($field: {
+                        let v = value_of(values, i, TABLE, stringify!($field))?;
+                        i += 1;
+                        v
+                    },)*
+                })
             }
 
             /// Build the struct from the extra fields and the plain columns read from `row`

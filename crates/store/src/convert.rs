@@ -43,17 +43,32 @@ pub(crate) struct Conversion {
 }
 
 /// The conversions, in the order they run.
-pub(crate) const CONVERSIONS: &[&Conversion] = &[];
+pub(crate) const CONVERSIONS: &[&Conversion] = &[&crate::node_cycles::CONVERSION];
 
-/// Runs every conversion not yet recorded as finished, each to its end. `stop_after` (tests)
-/// stops after that many batches in all, as a killed process would.
-pub(crate) fn run_pending(conn: &mut Connection, stop_after: Option<usize>) -> Result<()> {
-    let mut batches_left = stop_after.unwrap_or(usize::MAX);
+/// How far [`run_pending`] goes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Until {
+    /// Every conversion to its end.
+    End,
+    /// (Tests) `batches` batches in all, of `batch` units each, then stop as a killed process
+    /// would.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Batches { batches: usize, batch: usize },
+}
+
+/// Runs every conversion not yet recorded as finished, each to its end (or as far as `until`
+/// says).
+pub(crate) fn run_pending(conn: &mut Connection, until: Until) -> Result<()> {
+    let (mut batches_left, batch) = match until {
+        Until::End => (usize::MAX, None),
+        Until::Batches { batches, batch } => (batches, Some(batch)),
+    };
     for conversion in CONVERSIONS {
         if is_finished(conn, conversion.name)? {
             continue;
         }
-        if !run(conn, conversion, &mut batches_left)? {
+        let batch = batch.unwrap_or(conversion.batch);
+        if !run(conn, conversion, batch, &mut batches_left)? {
             return Ok(());
         }
     }
@@ -63,17 +78,20 @@ pub(crate) fn run_pending(conn: &mut Connection, stop_after: Option<usize>) -> R
 /// Whether `name` is recorded as finished.
 fn is_finished(conn: &Connection, name: &str) -> Result<bool> {
     Ok(conn
-        .query_row(
-            "SELECT 1 FROM conversions WHERE name = ?1",
-            [name],
-            |_| Ok(()),
-        )
+        .query_row("SELECT 1 FROM conversions WHERE name = ?1", [name], |_| {
+            Ok(())
+        })
         .optional()?
         .is_some())
 }
 
 /// Runs `conversion` to its end (true) or until `batches_left` runs out (false).
-fn run(conn: &mut Connection, conversion: &Conversion, batches_left: &mut usize) -> Result<bool> {
+fn run(
+    conn: &mut Connection,
+    conversion: &Conversion,
+    batch: usize,
+    batches_left: &mut usize,
+) -> Result<bool> {
     let total = (conversion.remaining)(conn)?;
     let name = conversion.name;
     if total > 0 {
@@ -89,7 +107,7 @@ fn run(conn: &mut Connection, conversion: &Conversion, batches_left: &mut usize)
         }
         *batches_left -= 1;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let moved = (conversion.step)(&tx, conversion.batch)?;
+        let moved = (conversion.step)(&tx, batch)?;
         if moved == 0 {
             (conversion.finish)(&tx)?;
             tx.execute(

@@ -116,7 +116,6 @@
 
 pub mod alerts;
 pub mod clusters;
-#[allow(dead_code)] // TEMPORARY: its users (node layout, tiers) land next
 mod codec;
 pub mod columns;
 mod convert;
@@ -129,6 +128,7 @@ mod gate;
 mod generation;
 mod health;
 mod named_specs;
+mod node_cycles;
 pub mod outcomes;
 pub mod remote_write;
 pub mod retention;
@@ -216,6 +216,8 @@ struct Inner {
     generations: generation::Generations,
     /// The turns of write transactions (see [`gate`]).
     gate: gate::WriteGate,
+    /// The node identities already stored ([`node_cycles`]).
+    node_identities: node_cycles::IdentityCache,
     _temp: Option<TempFile>,
 }
 
@@ -324,7 +326,7 @@ impl Store {
                 );
             }
             schema::migrate(&mut conn, &key)?;
-            convert::run_pending(&mut conn, None)?;
+            convert::run_pending(&mut conn, convert::Until::End)?;
             // A lost key loses the passwords, not the service: the clusters concerned fail
             // their collections with this error until their passwords are set again. (Checked
             // here, not on a pooled connection, so the pool starts empty.)
@@ -380,6 +382,7 @@ impl Store {
                 health,
                 generations: generation::Generations::default(),
                 gate: gate::WriteGate::default(),
+                node_identities: node_cycles::IdentityCache::default(),
                 _temp: temp,
             }),
         })
@@ -552,6 +555,11 @@ impl Store {
     /// The key of the cluster passwords.
     pub(crate) fn key(&self) -> &SecretKey {
         &self.inner.key
+    }
+
+    /// The node identities already stored ([`node_cycles`]).
+    pub(crate) fn node_identities(&self) -> &node_cycles::IdentityCache {
+        &self.inner.node_identities
     }
 
     /// A pooled connection.

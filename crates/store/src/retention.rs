@@ -258,7 +258,7 @@ impl Store {
             };
             nodes += delete_cluster_rows_batched(
                 self,
-                "node_snapshots",
+                "node_cycles",
                 "collected_at",
                 id,
                 cutoff,

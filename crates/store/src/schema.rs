@@ -74,7 +74,7 @@ pub const APPLICATION_ID: i32 = 0x5253_4350;
 const V1_TABLES: &[&str] = &[
     "clusters",
     "metrics_snapshots",
-    "node_snapshots",
+    // Not `node_snapshots`: version 9's conversion drops it.
     "daily_snapshots",
     "collection_runs",
     "collection_errors",
@@ -496,8 +496,7 @@ fn v9_node_cycles(tx: &Transaction<'_>) -> Result<()> {
     role TEXT,
     version TEXT
 ) STRICT;
-CREATE UNIQUE INDEX node_identities_key ON node_identities
-    (cluster_id, node_type, node_id, host, http_port, role, version);
+CREATE INDEX node_identities_cluster_node ON node_identities (cluster_id, node_id);
 
 CREATE TABLE node_cycles (
     id INTEGER PRIMARY KEY,
@@ -593,6 +592,181 @@ mod tests {
         assert_eq!(store.list_clusters().unwrap()[0].name, "a");
         assert_eq!(store.integrity_check().unwrap(), ["ok"]);
         drop(store);
+    }
+
+    /// A node of the old layout with every column filled from `seed` (some nulls, values that
+    /// pack in few and in all bytes, text with non-ASCII).
+    fn old_node(
+        cluster_id: i64,
+        at: time::OffsetDateTime,
+        kind: rockscope_model::NodeKind,
+        id: &str,
+        role_version: (Option<&str>, Option<&str>),
+        seed: i64,
+    ) -> rockscope_model::NodeSnapshot {
+        use rockscope_model::NodeKind;
+        use serde_json::{Value, json};
+        let mut m = serde_json::Map::new();
+        for (i, c) in columns::node::COLUMNS.iter().enumerate() {
+            let n = seed * 31 + i as i64;
+            let null = n % 5 == 0
+                && !matches!(
+                    c.kind,
+                    columns::ColumnKind::RequiredInt
+                        | columns::ColumnKind::RequiredReal
+                        | columns::ColumnKind::RequiredText
+                        | columns::ColumnKind::Bool
+                );
+            let v = match c.kind {
+                _ if null => Value::Null,
+                columns::ColumnKind::Real | columns::ColumnKind::RequiredReal => {
+                    json!(if n % 2 == 0 {
+                        n as f64 * 0.1 + 1e-7
+                    } else {
+                        (n % 100) as f64
+                    })
+                }
+                columns::ColumnKind::Int | columns::ColumnKind::RequiredInt => {
+                    json!(if n % 3 == 0 { -n } else { n * 1_000_000_007 })
+                }
+                columns::ColumnKind::Bool => json!(n % 2 == 0),
+                columns::ColumnKind::Text | columns::ColumnKind::RequiredText => {
+                    json!(format!("t{n}·ü"))
+                }
+            };
+            m.insert(c.name.to_owned(), v);
+        }
+        m.insert("cluster_id".into(), json!(cluster_id));
+        let at_text = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        m.insert("collected_at".into(), json!(at_text));
+        m.insert("node_type".into(), json!(kind.as_str()));
+        m.insert("node_id".into(), json!(id));
+        m.insert("host".into(), json!(format!("{id}.sr.local")));
+        m.insert(
+            "http_port".into(),
+            json!(if kind == NodeKind::Fe { 8030 } else { 8040 }),
+        );
+        m.insert("role".into(), json!(role_version.0));
+        m.insert("version".into(), json!(role_version.1));
+        serde_json::from_value(Value::Object(m)).unwrap()
+    }
+
+    #[test]
+    fn a_version_8_database_has_its_node_rows_packed_losslessly_even_when_killed_half_way() {
+        use rockscope_model::NodeKind::{Be, Cn, Fe};
+        let db = TestDb::new("v8-nodes");
+        let path = db.0.clone();
+        let t = datetime!(2025-01-01 0:00 UTC);
+        let insert_node = crate::columns::insert_sql(
+            "node_snapshots",
+            &["cluster_id", "collected_at", "node_type"],
+            columns::node::COLUMNS,
+        );
+        let mut expected = Vec::new();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 8).unwrap();
+            for cluster in 1..=2i64 {
+                conn.execute(
+                    "INSERT INTO clusters (name, fe_hosts, username, password, source, \
+                     created_at, updated_at) VALUES (?1, '[]', 'u', 'p', 'api', 0, 0)",
+                    [format!("c{cluster}")],
+                )
+                .unwrap();
+                for i in 0..8i64 {
+                    let at = t + time::Duration::seconds(30 * i);
+                    let ms = crate::columns::to_ms(at);
+                    conn.execute(
+                        "INSERT INTO metrics_snapshots (cluster_id, collected_at, \
+                         rates_from_gauges, scrape_nodes_total, scrape_nodes_ok) \
+                         VALUES (?1, ?2, 0, 5, 5)",
+                        rusqlite::params![cluster, ms],
+                    )
+                    .unwrap();
+                    if i == 7 {
+                        continue; // a cycle that stored no node
+                    }
+                    // BE 10002 is upgraded at cycle 4: a new identity from there on.
+                    let be_version = if i < 4 { "3.3.1" } else { "3.3.2" };
+                    let seed = cluster * 100 + i;
+                    // Written in no particular order, as the old collector did.
+                    let nodes = [
+                        old_node(cluster, at, Be, "10002", (None, Some(be_version)), seed),
+                        old_node(cluster, at, Cn, "20001", (None, None), seed + 1),
+                        old_node(
+                            cluster,
+                            at,
+                            Fe,
+                            "fe-b",
+                            (Some("follower"), Some("3.3.1")),
+                            seed + 2,
+                        ),
+                        old_node(cluster, at, Be, "10001", (None, Some("3.3.1")), seed + 3),
+                        old_node(
+                            cluster,
+                            at,
+                            Fe,
+                            "fe-a",
+                            (Some("leader"), Some("3.3.1")),
+                            seed + 4,
+                        ),
+                    ];
+                    for n in &nodes {
+                        let kind = n.node_type.as_str();
+                        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&cluster, &ms, &kind];
+                        bound.extend(columns::node::params(n));
+                        conn.execute(&insert_node, bound.as_slice()).unwrap();
+                    }
+                }
+            }
+            // What the old layout returned, cycle by cycle, is what the new one must return.
+            for cluster in 1..=2i64 {
+                let mut rows = Vec::new();
+                for i in 0..8i64 {
+                    let ms = crate::columns::to_ms(t + time::Duration::seconds(30 * i));
+                    rows.extend(crate::snapshots::old_node_rows(&conn, cluster, ms).unwrap());
+                }
+                assert_eq!(rows.len(), 35);
+                expected.push(rows);
+            }
+            // The upgrade is killed after 3 batches of 2 cycles: 6 of 14 cycles moved.
+            crate::schema::migrate(&mut conn, &crate::SecretKey::generate()).unwrap();
+            crate::convert::run_pending(
+                &mut conn,
+                crate::convert::Until::Batches {
+                    batches: 3,
+                    batch: 2,
+                },
+            )
+            .unwrap();
+            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+            assert_eq!(count("SELECT COUNT(*) FROM node_cycles"), 6);
+            assert_eq!(count("SELECT COUNT(*) FROM node_snapshots"), (14 - 6) * 5);
+            assert_eq!(count("SELECT COUNT(*) FROM conversions"), 0);
+        }
+        // The next start carries on, to the end.
+        let store = Store::open(&path).unwrap();
+        for (cluster, rows) in (1..=2i64).zip(&expected) {
+            let got = store
+                .nodes_range(cluster, t, t + time::Duration::HOUR, usize::MAX)
+                .unwrap();
+            assert_eq!(&got, rows, "cluster {cluster}");
+        }
+        let latest = store.latest_nodes(1).unwrap();
+        assert!(latest.is_empty(), "the newest cycle stored no node");
+        let conn = store.conn().unwrap();
+        assert!(table_columns(&conn, "node_snapshots").unwrap().is_empty());
+        let identities: i64 = conn
+            .query_row("SELECT COUNT(*) FROM node_identities", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(identities, 2 * 6, "5 nodes and one upgrade per cluster");
+        let done: String = conn
+            .query_row("SELECT name FROM conversions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(done, "node_cycles");
+        assert_eq!(store.integrity_check().unwrap(), ["ok"]);
     }
 
     /// A database at schema `version` holding one cluster and one snapshot of it.
@@ -760,7 +934,7 @@ mod tests {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!((version, SCHEMA_VERSION), (8, 8));
+        assert_eq!(version, SCHEMA_VERSION);
         let t = datetime!(2025-01-01 0:00 UTC);
         let hour = time::Duration::hours(1);
         let rows = store.snapshots_range(1, t, t + hour, 10).unwrap();

@@ -14,6 +14,7 @@ use crate::clusters::{CLUSTER_COLUMN_COUNT, Cluster, cluster_from_row, cluster_s
 use crate::columns::{column_list, from_ms, get, insert_sql, metric, node, parse_node_kind, to_ms};
 use crate::custom;
 use crate::error::{Constraint, Error, Result, constraint_of};
+use crate::node_cycles;
 use crate::outcomes::{UPSERT_OUTCOME, reachable_flag};
 use crate::{Store, sql_limit};
 
@@ -22,13 +23,9 @@ pub const MAX_RAW_SNAPSHOTS: usize = 10_000;
 
 /// The extra columns of `metrics_snapshots`, read before the plain ones.
 const METRIC_EXTRA: [&str; 3] = ["cluster_id", "collected_at", "source_errors"];
-/// The extra columns of `node_snapshots`, read before the plain ones.
-const NODE_EXTRA: [&str; 3] = ["cluster_id", "collected_at", "node_type"];
 
 static INSERT_METRIC: LazyLock<String> =
     LazyLock::new(|| insert_sql(metric::TABLE, &METRIC_EXTRA, metric::COLUMNS));
-static INSERT_NODE: LazyLock<String> =
-    LazyLock::new(|| insert_sql(node::TABLE, &NODE_EXTRA, node::COLUMNS));
 
 /// The select list of a snapshot (`alias.` prefixed when `alias` is not empty).
 pub(crate) fn metric_select(alias: &str) -> String {
@@ -77,6 +74,22 @@ pub(crate) fn metric_from_row(row: &Row<'_>, start: usize) -> Result<MetricsSnap
         source_errors,
         custom,
     )
+}
+
+/// The rows of the old `node_snapshots` table (schema versions 1 to 8) for cluster `cluster_id`'s
+/// cycle at `at` (Unix ms), as they were read: FEs, then BEs, then CNs, each by `node_id`, then
+/// by insertion. Only the conversion to `node_cycles` reads them.
+pub(crate) fn old_node_rows(
+    conn: &Connection,
+    cluster_id: i64,
+    at: i64,
+) -> Result<Vec<NodeSnapshot>> {
+    let sql = format!(
+        "SELECT {} FROM node_snapshots WHERE cluster_id = ?1 AND collected_at = ?2 \
+         ORDER BY CASE node_type WHEN 'fe' THEN 0 WHEN 'be' THEN 1 ELSE 2 END, node_id, id",
+        *SELECT_NODE
+    );
+    query_all(conn, &sql, params![cluster_id, at], |r| node_from_row(r, 0))
 }
 
 /// A node snapshot from the node select list starting at `start`.
@@ -139,11 +152,15 @@ impl Store {
         Ok(rows)
     }
 
-    /// [`Store::read_snapshots`] for node snapshots (`sql` over the node select list).
-    fn read_nodes(&self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<NodeSnapshot>> {
+    /// [`Store::read_snapshots`] for node snapshots: what `read` unpacks, with their custom
+    /// values attached, in one read transaction.
+    fn read_nodes(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<Vec<NodeSnapshot>>,
+    ) -> Result<Vec<NodeSnapshot>> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let mut rows = query_all(&tx, sql, params, |r| node_from_row(r, 0))?;
+        let mut rows = read(&tx)?;
         custom::attach_to_nodes(&tx, &mut rows)?;
         Ok(rows)
     }
@@ -186,15 +203,9 @@ impl Store {
                 stmt.execute(bound.as_slice()).map_err(map_err)?;
                 tx.last_insert_rowid()
             };
-            {
-                let mut stmt = tx.prepare_cached(&INSERT_NODE)?;
-                for n in nodes {
-                    let kind = n.node_type.as_str();
-                    let mut bound: Vec<&dyn ToSql> = vec![&cluster_id, &at, &kind];
-                    bound.extend(node::params(n));
-                    stmt.execute(bound.as_slice()).map_err(map_err)?;
-                }
-            }
+            let identities =
+                node_cycles::insert(&tx, self.node_identities(), cluster_id, at, nodes)
+                    .map_err(map_err)?;
             custom::insert_values(&tx, snapshot, nodes, at).map_err(map_err)?;
             tx.prepare_cached(UPSERT_OUTCOME)?
                 .execute(params![
@@ -204,6 +215,7 @@ impl Store {
                 ])
                 .map_err(map_err)?;
             tx.commit()?;
+            self.node_identities().remember(identities);
             self.bump_generation(cluster_id);
             Ok(id)
         })())
@@ -224,14 +236,17 @@ impl Store {
     /// [`Store::latest_snapshot`]), FEs first, then BEs, then CNs, each by `node_id`. Empty before
     /// the first cycle or when that cycle stored no node.
     pub fn latest_nodes(&self, cluster_id: i64) -> Result<Vec<NodeSnapshot>> {
-        let sql = format!(
-            "SELECT {} FROM node_snapshots \
-             WHERE cluster_id = ?1 AND collected_at = \
-                 (SELECT MAX(collected_at) FROM metrics_snapshots WHERE cluster_id = ?1) \
-             ORDER BY CASE node_type WHEN 'fe' THEN 0 WHEN 'be' THEN 1 ELSE 2 END, node_id, id",
-            *SELECT_NODE
-        );
-        self.read_nodes(&sql, params![cluster_id])
+        self.read_nodes(|conn| {
+            let newest: Option<i64> = conn.query_row(
+                "SELECT MAX(collected_at) FROM metrics_snapshots WHERE cluster_id = ?1",
+                params![cluster_id],
+                |r| r.get(0),
+            )?;
+            match newest {
+                Some(at) => node_cycles::read_cycle(conn, cluster_id, at),
+                None => Ok(Vec::new()),
+            }
+        })
     }
 
     /// The snapshots of cluster `cluster_id` collected in `from..=to`, oldest first, at most
@@ -266,18 +281,9 @@ impl Store {
         to: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<NodeSnapshot>> {
-        let sql = format!(
-            "SELECT {} FROM node_snapshots \
-             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3 \
-             ORDER BY collected_at, \
-                 CASE node_type WHEN 'fe' THEN 0 WHEN 'be' THEN 1 ELSE 2 END, node_id, id \
-             LIMIT ?4",
-            *SELECT_NODE
-        );
-        self.read_nodes(
-            &sql,
-            params![cluster_id, to_ms(from), to_ms(to), sql_limit(limit)],
-        )
+        self.read_nodes(|conn| {
+            node_cycles::read_range(conn, cluster_id, to_ms(from), to_ms(to), limit)
+        })
     }
 
     /// How many snapshots cluster `cluster_id` has in `from..=to`.

@@ -203,7 +203,9 @@ fn fresh_database_has_current_schema_and_pragmas() {
     for table in [
         "clusters",
         "metrics_snapshots",
-        "node_snapshots",
+        "node_identities",
+        "node_cycles",
+        "conversions",
         "daily_snapshots",
         "collection_runs",
         "collection_errors",
@@ -215,6 +217,12 @@ fn fresh_database_has_current_schema_and_pragmas() {
             "{table}"
         );
     }
+    assert!(
+        crate::schema::table_columns(&conn, "node_snapshots")
+            .unwrap()
+            .is_empty(),
+        "node_snapshots is converted and dropped at the first start"
+    );
     assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_owned()]);
 }
 

@@ -143,7 +143,8 @@ fn delete_cascades_to_all_of_the_clusters_data_only() {
     assert!(matches!(store.get_cluster(a.id), Err(Error::NotFound(_))));
     for table in [
         "metrics_snapshots",
-        "node_snapshots",
+        "node_cycles",
+        "node_identities",
         "daily_snapshots",
         "collection_errors",
     ] {

@@ -94,23 +94,24 @@ fn kill_9_mid_write_keeps_every_committed_cycle() {
             snapshots > last_committed,
             "committed cycle {last_committed} lost ({snapshots} stored)"
         );
-        // Every stored cycle is complete, and no node row lacks its snapshot.
+        // Every stored cycle is complete (one packed row of its 6 nodes), and no packed row
+        // lacks its snapshot.
         let incomplete = db.count(
-            "SELECT COUNT(*) FROM metrics_snapshots m WHERE \
-             (SELECT COUNT(*) FROM node_snapshots n \
-              WHERE n.cluster_id = m.cluster_id AND n.collected_at = m.collected_at) != 6",
+            "SELECT COUNT(*) FROM metrics_snapshots m WHERE NOT EXISTS \
+             (SELECT 1 FROM node_cycles n \
+              WHERE n.cluster_id = m.cluster_id AND n.collected_at = m.collected_at)",
         );
         assert_eq!(incomplete, 0);
         let orphans = db.count(
-            "SELECT COUNT(*) FROM node_snapshots n WHERE NOT EXISTS \
+            "SELECT COUNT(*) FROM node_cycles n WHERE NOT EXISTS \
              (SELECT 1 FROM metrics_snapshots m \
               WHERE m.cluster_id = n.cluster_id AND m.collected_at = n.collected_at)",
         );
         assert_eq!(orphans, 0);
-        assert_eq!(
-            db.count("SELECT COUNT(*) FROM node_snapshots"),
-            snapshots * NODES
-        );
+        let nodes = store
+            .nodes_range(cluster, t0(), t0() + secs(100_000), usize::MAX)
+            .unwrap();
+        assert_eq!(nodes.len() as i64, snapshots * NODES);
         // The stored cycles are exactly 0..snapshots, each readable.
         let all = store
             .snapshots_range(cluster, t0(), t0() + secs(100_000), 100_000)

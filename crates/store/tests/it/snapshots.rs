@@ -133,7 +133,7 @@ fn a_cycle_is_written_atomically_and_latest_nodes_are_of_the_newest_cycle() {
         Err(Error::Conflict(_))
     ));
     assert_eq!(store.latest_nodes(c.id).unwrap().len(), 4);
-    assert_eq!(db.count("SELECT COUNT(*) FROM node_snapshots"), 6);
+    assert_eq!(db.count("SELECT COUNT(*) FROM node_cycles"), 2);
 
     // A cycle without nodes: the newest cycle has none.
     store
