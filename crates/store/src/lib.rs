@@ -137,6 +137,7 @@ mod schema;
 pub mod secret;
 pub mod series;
 pub mod snapshots;
+pub mod thinning;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -197,7 +197,7 @@ pub(crate) fn delete_cluster_rows_batched(
 
 impl Store {
     /// The ids of every cluster (retention walks them one by one).
-    fn cluster_ids(&self) -> Result<Vec<i64>> {
+    pub(crate) fn cluster_ids(&self) -> Result<Vec<i64>> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached("SELECT id FROM clusters ORDER BY id")?;
         let ids = stmt
@@ -210,7 +210,7 @@ impl Store {
     /// that has snapshots but no daily row: retention never deletes the snapshots of a day that
     /// has not been rolled up (after a forward jump of the clock longer than the retention, the
     /// roll-up must still find them). One index seek and one daily lookup per expired day.
-    fn rolled_up_cutoff(&self, cluster_id: i64, cutoff: i64) -> Result<i64> {
+    pub(crate) fn rolled_up_cutoff(&self, cluster_id: i64, cutoff: i64) -> Result<i64> {
         let conn = self.conn()?;
         let mut first_of_day = conn.prepare_cached(
             "SELECT MIN(collected_at) FROM metrics_snapshots \

@@ -58,7 +58,7 @@ const MIGRATIONS: &[Migration] = &[
         apply: v8_custom_metrics,
     },
     Migration {
-        name: "node snapshots packed: one row per cycle, node identities apart; data conversions",
+        name: "node snapshots packed: one row per cycle, node identities apart; data conversions; thinning",
         apply: v9_node_cycles,
     },
 ];
@@ -481,7 +481,8 @@ CREATE TABLE custom_metrics (
 ///   `http_port`, `role`, `version`), one row per distinct combination per cluster; ids are
 ///   never reused (`AUTOINCREMENT`), as the packed cycles refer to them;
 /// * `node_cycles`: one row per cluster and cycle, `nodes` holding every node's figures packed;
-/// * `conversions`: the name and finish time of each finished conversion.
+/// * `conversions`: the name and finish time of each finished conversion;
+/// * `thinned_until`: per cluster, where [`crate::Store::thin_before`] stopped.
 ///
 /// `node_snapshots` stays until the conversion `node_cycles` has moved its rows over.
 fn v9_node_cycles(tx: &Transaction<'_>) -> Result<()> {
@@ -509,6 +510,11 @@ CREATE UNIQUE INDEX node_cycles_cluster_time ON node_cycles (cluster_id, collect
 CREATE TABLE conversions (
     name TEXT PRIMARY KEY,
     finished_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE thinned_until (
+    cluster_id INTEGER PRIMARY KEY REFERENCES clusters(id) ON DELETE CASCADE,
+    until INTEGER NOT NULL
 ) STRICT;",
     )?;
     Ok(())

@@ -15,3 +15,4 @@ mod secrets;
 mod series;
 mod snapshots;
 mod support;
+mod thinning;
