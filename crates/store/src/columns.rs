@@ -318,7 +318,9 @@ column_set! {
 }
 
 column_set! {
-    /// `node_snapshots` ↔ [`NodeSnapshot`]. Extra columns: `cluster_id`, `collected_at` (Unix ms),
+    /// [`NodeSnapshot`]'s stored fields: the columns of the old `node_snapshots` table (read only
+    /// by the conversion) and of a `node_cycles` blob (`crate::node_cycles`, which keeps the
+    /// identity columns apart). Extra columns: `cluster_id`, `collected_at` (Unix ms),
     /// `node_type` (`fe`, `be`, `cn`).
     mod node for NodeSnapshot in "node_snapshots";
     extra {

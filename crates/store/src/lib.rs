@@ -8,7 +8,8 @@
 //! [`Store`] is the handle: a pool of SQLite connections (r2d2), cheap to clone, `Send + Sync`.
 //! [`Store::open`] creates the file (and its parent directories) if needed, owner-only, refuses
 //! another program's database ([`APPLICATION_ID`]), switches it to WAL, applies the schema
-//! migrations and encrypts any plaintext password ([`secret`]); [`Store::open_temporary`] gives a throw-away database for
+//! migrations, runs the data conversions they leave (in batches, resumable, logged: [`convert`])
+//! and encrypts any plaintext password ([`secret`]); [`Store::open_temporary`] gives a throw-away database for
 //! tests. Its methods are small repositories:
 //!
 //! * clusters ([`clusters`]): [`Store::create_cluster`], [`Store::update_cluster`],
@@ -51,6 +52,8 @@
 //! * the storage's health: [`Store::storage_state`] (see `health.rs`: writes report their
 //!   outcome, the file is checked for deletion, and connections a storage fault left useless
 //!   are dropped);
+//! * thinning ([`thinning`]): [`Store::thin_before`] keeps one cycle per 5 minutes of the
+//!   history past the full-resolution window, whole cycles (snapshot, nodes, custom values);
 //! * retention ([`retention`]): [`Store::delete_expired_snapshots`] (sparing days not rolled
 //!   up; the custom values go with their snapshots), [`Store::delete_snapshots_before`], [`Store::delete_outcomes_before`],
 //!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
@@ -64,7 +67,10 @@
 //! |---|---|---|
 //! | `clusters` | registered clusters: `name`, `fe_hosts` (JSON array), `username`, `password` (encrypted, [`secret`]), timeouts, `enabled`, `source` (`api`/`config`), `created_at`, `updated_at` | `id` (never reused), `name` unique |
 //! | `metrics_snapshots` | one per cluster and cycle: `cluster_id`, `collected_at`, `source_errors` (JSON), one typed column per snapshot field, named like it | unique `(cluster_id, collected_at)`; covering `metrics_snapshots_overview` `(cluster_id, collected_at,` [`OVERVIEW_FIELDS`]`)` |
-//! | `node_snapshots` | one per node and cycle: `cluster_id`, `collected_at`, `node_type`, one column per field | `(cluster_id, collected_at)` |
+//! | `node_cycles` | one per cluster and cycle with nodes: `cluster_id`, `collected_at`, `nodes` (every node's figures packed, see [`node_cycles`]) | unique `(cluster_id, collected_at)` |
+//! | `node_identities` | what names a node: `cluster_id`, `node_type`, `node_id`, `host`, `http_port`, `role`, `version`, one row per distinct combination | `id` (never reused), `(cluster_id, node_id)` |
+//! | `conversions` | the data conversions finished ([`convert`]): `name`, `finished_at` | `name` |
+//! | `thinned_until` | per cluster, how far [`Store::thin_before`] got | `cluster_id` |
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
 //! | `cycle_outcomes` | one per cluster and cycle rockscope completed: `cluster_id`, `at`, `reachable` (0/1) | unique `(cluster_id, at)` |
 //! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |

@@ -537,7 +537,7 @@ mod tests {
             .delete_snapshots_before(start + time::Duration::hours(1), 2)
             .unwrap();
         let granted = store.inner.gate.granted();
-        // node_snapshots and custom_node_values: one empty batch each (custom_values: no name,
+        // node_cycles and custom_node_values: one empty batch each (custom_values: no name,
         // no batch); metrics_snapshots: 2 + 1 rows. Each batch that deleted rows is followed by
         // a checkpoint, which restarts the log in a writer's turn.
         assert_eq!(

@@ -1,4 +1,5 @@
-//! The `metrics_snapshots` and `node_snapshots` tables: one cycle's figures per cluster and node.
+//! The `metrics_snapshots` and `node_cycles` tables: one cycle's figures per cluster and node
+//! (the nodes packed, see [`crate::node_cycles`]).
 //! Their custom metric values ([`crate::custom`]) are written in the same transaction and
 //! attached to what the readers return.
 
