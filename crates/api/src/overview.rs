@@ -1,15 +1,15 @@
 //! `GET /api/clusters/overview` (one summary row per cluster, or one cluster's overview with
 //! `cluster_id`) and `GET /api/clusters/{id}/overview`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use rockscope_collector::ClusterStatus;
+use rockscope_collector::{ClusterStatus, Shard};
 use rockscope_model::MetricsSnapshot;
 use rockscope_store::OVERVIEW_FIELDS as F;
-use rockscope_store::SeriesWithStats;
+use rockscope_store::{ClusterSummary, SeriesWithStats};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -21,6 +21,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, blocking};
 use crate::params::{self, DEFAULT_MAX_POINTS, utc};
+use crate::summaries_cache::Inputs;
 
 // The snapshot fields come from the store's `OVERVIEW_FIELDS` (the one list, which the store's
 // covering index holds), in its order: performance trends first, then resource trends.
@@ -239,38 +240,73 @@ fn overview_dto(
     }
 }
 
+/// Every cluster's summary row, from the [`SummariesCache`](crate::SummariesCache) while it
+/// holds the answer (see [`crate::summaries_cache`]), else computed by one request on the
+/// blocking pool while concurrent ones wait for it.
 async fn summaries(state: &ApiState) -> Result<HttpResponse, ApiError> {
+    let read = || Inputs {
+        clusters: state.store.clusters_generation(),
+        shard: state.status.shard(),
+        data: state.store.write_generation_total(),
+        statuses: state.status.version(),
+    };
+    let body = state
+        .summaries_cache
+        .get(read, |inputs| compute_summaries(state, inputs.shard))
+        .await?;
+    Ok(json_bytes(body))
+}
+
+/// The summaries' JSON, computed now (the query, the rows and their serialization on the
+/// blocking pool) with the collector's statuses read after the inputs were.
+async fn compute_summaries(state: &ApiState, shard: Option<Shard>) -> Result<Bytes, ApiError> {
     let store = state.store.clone();
-    let rows = blocking(move || Ok(store.cluster_summaries()?)).await?;
-    let shard = state.status.shard();
-    let body: Vec<ClusterSummaryDto> = rows
-        .iter()
-        .map(|row| {
-            let status = state.status.cluster(row.cluster.id);
-            let latest = row.latest.as_ref();
-            let (nodes_alive, nodes_total) = latest.map(node_counts).unwrap_or((None, None));
-            let owner = ClusterShardDto::new(shard, &row.cluster.name, row.cluster.enabled);
-            // A cluster another shard collects is, here, like a disabled one: whatever this
-            // database still holds of it (from before a change of shards) is not its health.
-            let collected = owner.map_or(row.cluster.enabled, |o| o.collected_here);
-            ClusterSummaryDto {
-                id: row.cluster.id,
-                name: row.cluster.name.clone(),
-                enabled: row.cluster.enabled,
-                health: health(collected, latest, status.as_ref()).to_owned(),
-                qps: latest.and_then(|s| s.qps),
-                query_latency_p99: latest.and_then(|s| s.query_latency_p99),
-                avg_cpu_usage: latest.and_then(|s| s.avg_cpu_usage),
-                disk_usage_pct: latest.and_then(|s| s.disk_usage_pct),
-                nodes_alive,
-                nodes_total,
-                last_collected: latest.map(|s| utc(s.collected_at)),
-                last_error: status.and_then(|s| s.last_error),
-                shard: owner,
-            }
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+    let board = state.status.clone();
+    blocking(move || {
+        let rows = store.cluster_summaries()?;
+        let statuses: HashMap<i64, ClusterStatus> = board
+            .clusters()
+            .into_iter()
+            .map(|s| (s.cluster_id, s))
+            .collect();
+        let body: Vec<ClusterSummaryDto> = rows
+            .iter()
+            .map(|row| summary_dto(row, statuses.get(&row.cluster.id), shard))
+            .collect();
+        serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .map_err(|e| ApiError::internal("serializing the cluster summaries", e))
+    })
+    .await
+}
+
+/// One cluster's summary row.
+fn summary_dto(
+    row: &ClusterSummary,
+    status: Option<&ClusterStatus>,
+    shard: Option<Shard>,
+) -> ClusterSummaryDto {
+    let latest = row.latest.as_ref();
+    let (nodes_alive, nodes_total) = latest.map(node_counts).unwrap_or((None, None));
+    let owner = ClusterShardDto::new(shard, &row.cluster.name, row.cluster.enabled);
+    // A cluster another shard collects is, here, like a disabled one: whatever this
+    // database still holds of it (from before a change of shards) is not its health.
+    let collected = owner.map_or(row.cluster.enabled, |o| o.collected_here);
+    ClusterSummaryDto {
+        id: row.cluster.id,
+        name: row.cluster.name.clone(),
+        enabled: row.cluster.enabled,
+        health: health(collected, latest, status).to_owned(),
+        qps: latest.and_then(|s| s.qps),
+        query_latency_p99: latest.and_then(|s| s.query_latency_p99),
+        avg_cpu_usage: latest.and_then(|s| s.avg_cpu_usage),
+        disk_usage_pct: latest.and_then(|s| s.disk_usage_pct),
+        nodes_alive,
+        nodes_total,
+        last_collected: latest.map(|s| utc(s.collected_at)),
+        last_error: status.and_then(|s| s.last_error.clone()),
+        shard: owner,
+    }
 }
 
 /// FEs + BEs + CNs alive and listed; `None` when no list was read.

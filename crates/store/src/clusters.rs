@@ -312,6 +312,7 @@ impl Store {
             let _turn = self.write_turn();
             let now = to_ms(OffsetDateTime::now_utc());
             let id = self.insert_cluster_row(&conn, new, ClusterSource::Api, now)?;
+            self.bump_cluster_generation(id);
             log::info!("store: registered cluster {id} `{}`", new.name);
             read_cluster(&conn, id, self.key())?.ok_or_else(|| not_found(id))
         })())
@@ -385,7 +386,7 @@ impl Store {
             };
             let cluster = read_cluster(&tx, id, self.key())?.ok_or_else(|| not_found(id))?;
             tx.commit()?;
-            self.bump_generation(id);
+            self.bump_cluster_generation(id);
             Ok(cluster)
         })())
     }
@@ -480,7 +481,7 @@ impl Store {
             }
             let cluster = read_cluster(&tx, id, self.key())?.ok_or_else(|| not_found(id))?;
             tx.commit()?;
-            self.bump_generation(id);
+            self.bump_cluster_generation(id);
             log::info!("store: updated cluster {id} `{}`", cluster.name);
             Ok(cluster)
         })())
@@ -527,7 +528,7 @@ impl Store {
                 let _turn = self.write_turn();
                 conn.execute("DELETE FROM clusters WHERE id = ?1", [id])
             };
-            self.bump_generation(id);
+            self.bump_cluster_generation(id);
             if changed? == 0 {
                 return Err(not_found(id));
             }
