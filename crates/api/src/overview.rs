@@ -7,7 +7,7 @@ use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use rockscope_collector::{ClusterStatus, Shard};
-use rockscope_model::MetricsSnapshot;
+use rockscope_model::{MetricsSnapshot, SnapshotSummary};
 use rockscope_store::OVERVIEW_FIELDS as F;
 use rockscope_store::{ClusterSummary, SeriesWithStats};
 use serde::Deserialize;
@@ -271,7 +271,7 @@ async fn compute_summaries(state: &ApiState, shard: Option<Shard>) -> Result<Byt
             .collect();
         let body: Vec<ClusterSummaryDto> = rows
             .iter()
-            .map(|row| summary_dto(row, statuses.get(&row.cluster.id), shard))
+            .map(|row| summary_dto(row, statuses.get(&row.id), shard))
             .collect();
         serde_json::to_vec(&body)
             .map(Bytes::from)
@@ -288,14 +288,14 @@ fn summary_dto(
 ) -> ClusterSummaryDto {
     let latest = row.latest.as_ref();
     let (nodes_alive, nodes_total) = latest.map(node_counts).unwrap_or((None, None));
-    let owner = ClusterShardDto::new(shard, &row.cluster.name, row.cluster.enabled);
+    let owner = ClusterShardDto::new(shard, &row.name, row.enabled);
     // A cluster another shard collects is, here, like a disabled one: whatever this
     // database still holds of it (from before a change of shards) is not its health.
-    let collected = owner.map_or(row.cluster.enabled, |o| o.collected_here);
+    let collected = owner.map_or(row.enabled, |o| o.collected_here);
     ClusterSummaryDto {
-        id: row.cluster.id,
-        name: row.cluster.name.clone(),
-        enabled: row.cluster.enabled,
+        id: row.id,
+        name: row.name.clone(),
+        enabled: row.enabled,
         health: health(collected, latest, status).to_owned(),
         qps: latest.and_then(|s| s.qps),
         query_latency_p99: latest.and_then(|s| s.query_latency_p99),
@@ -310,7 +310,7 @@ fn summary_dto(
 }
 
 /// FEs + BEs + CNs alive and listed; `None` when no list was read.
-fn node_counts(s: &MetricsSnapshot) -> (Option<i64>, Option<i64>) {
+fn node_counts(s: &SnapshotSummary) -> (Option<i64>, Option<i64>) {
     let sum = |values: [Option<i64>; 3]| -> Option<i64> {
         values
             .iter()
@@ -333,7 +333,7 @@ fn node_counts(s: &MetricsSnapshot) -> (Option<i64>, Option<i64>) {
 /// * `healthy`: otherwise.
 pub(crate) fn health(
     collected: bool,
-    latest: Option<&MetricsSnapshot>,
+    latest: Option<&SnapshotSummary>,
     status: Option<&ClusterStatus>,
 ) -> &'static str {
     if !collected {
@@ -366,7 +366,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn snapshot(fields: serde_json::Value) -> MetricsSnapshot {
+    /// The summary of a snapshot whose fields are `fields`, the others null or zero.
+    fn snapshot(fields: serde_json::Value) -> SnapshotSummary {
         let mut m = serde_json::Map::new();
         for c in rockscope_store::Store::metric_columns() {
             use rockscope_store::ColumnKind as K;
@@ -387,7 +388,8 @@ mod tests {
         for (k, v) in fields.as_object().unwrap() {
             m.insert(k.clone(), v.clone());
         }
-        serde_json::from_value(serde_json::Value::Object(m)).unwrap()
+        let full: MetricsSnapshot = serde_json::from_value(serde_json::Value::Object(m)).unwrap();
+        SnapshotSummary::from(&full)
     }
 
     fn status(last_error: Option<&str>) -> ClusterStatus {

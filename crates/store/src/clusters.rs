@@ -227,9 +227,6 @@ const CLUSTER_COLUMNS: [&str; 11] = [
     "updated_at",
 ];
 
-/// How many columns a cluster takes in a row.
-pub(crate) const CLUSTER_COLUMN_COUNT: usize = CLUSTER_COLUMNS.len();
-
 /// `alias.id, alias.name, ...` (no prefix when `alias` is empty).
 pub(crate) fn cluster_select(alias: &str) -> String {
     CLUSTER_COLUMNS
