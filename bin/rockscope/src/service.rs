@@ -6,7 +6,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rockscope_api::{AlertRules, ApiState, CustomMetrics, OverviewCache, OverviewCacheConfig};
+use rockscope_api::{
+    AlertRules, ApiState, CustomMetrics, OverviewCache, OverviewCacheConfig, SummariesCache,
+    SummariesCacheConfig,
+};
 use rockscope_collector::{Alerting, Collector, CollectorConfig, CollectorParts, StatusBoard};
 use rockscope_export::{CycleSink, LatestBoard};
 use rockscope_notify::Notifier;
@@ -193,15 +196,15 @@ pub async fn serve(settings: Settings, store: Store) -> Result<(), String> {
         custom: Some(Arc::new(move || custom_reader.in_force())),
     };
     let collector = Collector::with_parts(config.clone(), store.clone(), status.clone(), parts);
+    let interval = std::time::Duration::from_secs(settings.collector.interval_secs);
     let state = ApiState {
         store,
         status,
         api_token: tokens.admin.as_ref().map(|t| t.expose().to_owned()),
         api_read_token: tokens.read.as_ref().map(|t| t.expose().to_owned()),
         tester: Arc::new(ClientTester::new(config)),
-        overview_cache: OverviewCache::new(OverviewCacheConfig::for_interval(
-            std::time::Duration::from_secs(settings.collector.interval_secs),
-        )),
+        overview_cache: OverviewCache::new(OverviewCacheConfig::for_interval(interval)),
+        summaries_cache: SummariesCache::new(SummariesCacheConfig::for_interval(interval)),
         alert_rules,
         delivery: delivery.clone(),
         exported,

@@ -131,7 +131,8 @@ impl Entries {
     }
 }
 
-/// Counters of an [`OverviewCache`] since it was made.
+/// Counters of an [`OverviewCache`] (or a [`SummariesCache`](crate::SummariesCache)) since it
+/// was made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OverviewCacheStats {
     /// Lookups answered from the cache.
@@ -144,13 +145,37 @@ pub struct OverviewCacheStats {
     pub bytes: usize,
 }
 
+/// The hit and miss counters of a response cache (shared by its clones).
+#[derive(Debug, Default)]
+pub(crate) struct HitCounts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl HitCounts {
+    /// Counts one lookup: answered from the cache (`hit`) or computed.
+    pub(crate) fn record(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts, with the cache's current size.
+    pub(crate) fn stats(&self, entries: usize, bytes: usize) -> OverviewCacheStats {
+        OverviewCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            entries,
+            bytes,
+        }
+    }
+}
+
 /// The overview's response cache; clones share it. See the module documentation.
 #[derive(Clone)]
 pub struct OverviewCache {
     config: OverviewCacheConfig,
     entries: Arc<Mutex<Entries>>,
-    hits: Arc<AtomicU64>,
-    misses: Arc<AtomicU64>,
+    counts: Arc<HitCounts>,
 }
 
 impl Default for OverviewCache {
@@ -174,8 +199,7 @@ impl OverviewCache {
         OverviewCache {
             config,
             entries: Arc::default(),
-            hits: Arc::default(),
-            misses: Arc::default(),
+            counts: Arc::default(),
         }
     }
 
@@ -199,12 +223,7 @@ impl OverviewCache {
             let e = self.lock();
             (e.map.len(), e.bytes)
         };
-        OverviewCacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            entries,
-            bytes,
-        }
+        self.counts.stats(entries, bytes)
     }
 
     fn enabled(&self) -> bool {
@@ -234,12 +253,7 @@ impl OverviewCache {
         } else {
             None
         };
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.counts.record(found.is_some());
         found
     }
 

@@ -7,9 +7,12 @@
 //!   on an actix `ServiceConfig`; the binary mounts it.
 //! * [`ApiState`]: what handlers read: the [`Store`], the collector's [`StatusBoard`], the
 //!   optional API token, a [`ClusterTester`] for `POST /api/clusters/{id}/test`, the
-//!   [`OverviewCache`] and the effective alert rules ([`AlertRules`]).
+//!   [`OverviewCache`], the [`SummariesCache`] and the effective alert rules ([`AlertRules`]).
 //! * [`cache`]: the per-cluster overview's response cache (serialized answers, valid until the
 //!   cluster's next write or status change, and at most one collection interval, 30 s by default).
+//! * [`summaries_cache`]: the all-clusters overview's one answer, computed at most once per
+//!   change (and at most about once a second under a stream of cycles) by one request at a
+//!   time, the same bytes served to every request in between.
 //! * [`dto`]: the JSON shapes (requests and responses), mapped from the store's and the
 //!   collector's types so that the contract does not follow storage changes.
 //! * [`ApiError`]: every failure as `{"error": {"code": "...", "message": "..."}}` with its
@@ -73,6 +76,7 @@ mod overview;
 pub mod params;
 mod request_metrics;
 mod status;
+pub mod summaries_cache;
 
 use std::sync::Arc;
 
@@ -92,6 +96,7 @@ pub use error::{ApiError, BODY_LIMIT, ErrorBody, ErrorDetail, protocol_error_bod
 pub use history::RAW_SNAPSHOT_CAP;
 pub use overview::{PERFORMANCE_TRENDS, RESOURCE_TRENDS};
 pub use request_metrics::observe_request;
+pub use summaries_cache::{SummariesCache, SummariesCacheConfig};
 
 /// Tries a cluster's endpoints now, for `POST /api/clusters/{id}/test`. The binary implements it
 /// with the StarRocks client, which keeps this crate free of HTTP-client code.
@@ -118,6 +123,8 @@ pub struct ApiState {
     pub tester: Arc<dyn ClusterTester>,
     /// The per-cluster overview's response cache (shared by clones, so by every worker).
     pub overview_cache: OverviewCache,
+    /// The all-clusters overview's answer (shared by clones, so by every worker).
+    pub summaries_cache: SummariesCache,
     /// The effective alert rules, shared with the evaluator; `/api/alert-rules` lists them
     /// and edits the user rules stored through the API.
     pub alert_rules: Arc<AlertRules>,
@@ -145,6 +152,7 @@ impl std::fmt::Debug for ApiState {
                 &self.api_read_token.as_ref().map(|_| "***"),
             )
             .field("overview_cache", &self.overview_cache)
+            .field("summaries_cache", &self.summaries_cache)
             .finish_non_exhaustive()
     }
 }

@@ -1,15 +1,15 @@
 //! `GET /api/clusters/overview` (one summary row per cluster, or one cluster's overview with
 //! `cluster_id`) and `GET /api/clusters/{id}/overview`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::header::ContentType;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use rockscope_collector::ClusterStatus;
-use rockscope_model::MetricsSnapshot;
+use rockscope_collector::{ClusterStatus, Shard};
+use rockscope_model::{MetricsSnapshot, SnapshotSummary};
 use rockscope_store::OVERVIEW_FIELDS as F;
-use rockscope_store::SeriesWithStats;
+use rockscope_store::{ClusterSummary, SeriesWithStats};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -21,6 +21,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, blocking};
 use crate::params::{self, DEFAULT_MAX_POINTS, utc};
+use crate::summaries_cache::Inputs;
 
 // The snapshot fields come from the store's `OVERVIEW_FIELDS` (the one list, which the store's
 // covering index holds), in its order: performance trends first, then resource trends.
@@ -239,42 +240,77 @@ fn overview_dto(
     }
 }
 
+/// Every cluster's summary row, from the [`SummariesCache`](crate::SummariesCache) while it
+/// holds the answer (see [`crate::summaries_cache`]), else computed by one request on the
+/// blocking pool while concurrent ones wait for it.
 async fn summaries(state: &ApiState) -> Result<HttpResponse, ApiError> {
+    let read = || Inputs {
+        clusters: state.store.clusters_generation(),
+        shard: state.status.shard(),
+        data: state.store.write_generation_total(),
+        statuses: state.status.version(),
+    };
+    let body = state
+        .summaries_cache
+        .get(read, |inputs| compute_summaries(state, inputs.shard))
+        .await?;
+    Ok(json_bytes(body))
+}
+
+/// The summaries' JSON, computed now (the query, the rows and their serialization on the
+/// blocking pool) with the collector's statuses read after the inputs were.
+async fn compute_summaries(state: &ApiState, shard: Option<Shard>) -> Result<Bytes, ApiError> {
     let store = state.store.clone();
-    let rows = blocking(move || Ok(store.cluster_summaries()?)).await?;
-    let shard = state.status.shard();
-    let body: Vec<ClusterSummaryDto> = rows
-        .iter()
-        .map(|row| {
-            let status = state.status.cluster(row.cluster.id);
-            let latest = row.latest.as_ref();
-            let (nodes_alive, nodes_total) = latest.map(node_counts).unwrap_or((None, None));
-            let owner = ClusterShardDto::new(shard, &row.cluster.name, row.cluster.enabled);
-            // A cluster another shard collects is, here, like a disabled one: whatever this
-            // database still holds of it (from before a change of shards) is not its health.
-            let collected = owner.map_or(row.cluster.enabled, |o| o.collected_here);
-            ClusterSummaryDto {
-                id: row.cluster.id,
-                name: row.cluster.name.clone(),
-                enabled: row.cluster.enabled,
-                health: health(collected, latest, status.as_ref()).to_owned(),
-                qps: latest.and_then(|s| s.qps),
-                query_latency_p99: latest.and_then(|s| s.query_latency_p99),
-                avg_cpu_usage: latest.and_then(|s| s.avg_cpu_usage),
-                disk_usage_pct: latest.and_then(|s| s.disk_usage_pct),
-                nodes_alive,
-                nodes_total,
-                last_collected: latest.map(|s| utc(s.collected_at)),
-                last_error: status.and_then(|s| s.last_error),
-                shard: owner,
-            }
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
+    let board = state.status.clone();
+    blocking(move || {
+        let rows = store.cluster_summaries()?;
+        let statuses: HashMap<i64, ClusterStatus> = board
+            .clusters()
+            .into_iter()
+            .map(|s| (s.cluster_id, s))
+            .collect();
+        let body: Vec<ClusterSummaryDto> = rows
+            .iter()
+            .map(|row| summary_dto(row, statuses.get(&row.id), shard))
+            .collect();
+        serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .map_err(|e| ApiError::internal("serializing the cluster summaries", e))
+    })
+    .await
+}
+
+/// One cluster's summary row.
+fn summary_dto(
+    row: &ClusterSummary,
+    status: Option<&ClusterStatus>,
+    shard: Option<Shard>,
+) -> ClusterSummaryDto {
+    let latest = row.latest.as_ref();
+    let (nodes_alive, nodes_total) = latest.map(node_counts).unwrap_or((None, None));
+    let owner = ClusterShardDto::new(shard, &row.name, row.enabled);
+    // A cluster another shard collects is, here, like a disabled one: whatever this
+    // database still holds of it (from before a change of shards) is not its health.
+    let collected = owner.map_or(row.enabled, |o| o.collected_here);
+    ClusterSummaryDto {
+        id: row.id,
+        name: row.name.clone(),
+        enabled: row.enabled,
+        health: health(collected, latest, status).to_owned(),
+        qps: latest.and_then(|s| s.qps),
+        query_latency_p99: latest.and_then(|s| s.query_latency_p99),
+        avg_cpu_usage: latest.and_then(|s| s.avg_cpu_usage),
+        disk_usage_pct: latest.and_then(|s| s.disk_usage_pct),
+        nodes_alive,
+        nodes_total,
+        last_collected: latest.map(|s| utc(s.collected_at)),
+        last_error: status.and_then(|s| s.last_error.clone()),
+        shard: owner,
+    }
 }
 
 /// FEs + BEs + CNs alive and listed; `None` when no list was read.
-fn node_counts(s: &MetricsSnapshot) -> (Option<i64>, Option<i64>) {
+fn node_counts(s: &SnapshotSummary) -> (Option<i64>, Option<i64>) {
     let sum = |values: [Option<i64>; 3]| -> Option<i64> {
         values
             .iter()
@@ -297,7 +333,7 @@ fn node_counts(s: &MetricsSnapshot) -> (Option<i64>, Option<i64>) {
 /// * `healthy`: otherwise.
 pub(crate) fn health(
     collected: bool,
-    latest: Option<&MetricsSnapshot>,
+    latest: Option<&SnapshotSummary>,
     status: Option<&ClusterStatus>,
 ) -> &'static str {
     if !collected {
@@ -330,7 +366,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn snapshot(fields: serde_json::Value) -> MetricsSnapshot {
+    /// The summary of a snapshot whose fields are `fields`, the others null or zero.
+    fn snapshot(fields: serde_json::Value) -> SnapshotSummary {
         let mut m = serde_json::Map::new();
         for c in rockscope_store::Store::metric_columns() {
             use rockscope_store::ColumnKind as K;
@@ -351,7 +388,8 @@ mod tests {
         for (k, v) in fields.as_object().unwrap() {
             m.insert(k.clone(), v.clone());
         }
-        serde_json::from_value(serde_json::Value::Object(m)).unwrap()
+        let full: MetricsSnapshot = serde_json::from_value(serde_json::Value::Object(m)).unwrap();
+        SnapshotSummary::from(&full)
     }
 
     fn status(last_error: Option<&str>) -> ClusterStatus {

@@ -80,6 +80,8 @@ pub struct StatusBoard {
 #[derive(Debug, Default)]
 struct Board {
     clusters: BTreeMap<i64, ClusterStatus>,
+    /// Moved by every change of `clusters` ([`StatusBoard::version`]).
+    version: u64,
     cycles: VecDeque<CycleSummary>,
     running: bool,
     /// Why the last housekeeping pass panicked; `None` once a pass completes.
@@ -101,6 +103,14 @@ impl StatusBoard {
     /// One cluster's status.
     pub fn cluster(&self, cluster_id: i64) -> Option<ClusterStatus> {
         self.lock().clusters.get(&cluster_id).cloned()
+    }
+
+    /// A number that grows whenever some cluster's status changes (an attempt starts or
+    /// finishes, a deleted cluster's status is forgotten): equal values mean that
+    /// [`StatusBoard::clusters`] has not changed in between. For caches of answers that render
+    /// the statuses; read it before reading them.
+    pub fn version(&self) -> u64 {
+        self.lock().version
     }
 
     /// The recent cycles, newest first.
@@ -150,6 +160,7 @@ impl StatusBoard {
 
     pub(crate) fn attempt_started(&self, cluster_id: i64, name: &str, at: OffsetDateTime) {
         let mut board = self.lock();
+        board.version = board.version.wrapping_add(1);
         let status = board
             .clusters
             .entry(cluster_id)
@@ -167,6 +178,7 @@ impl StatusBoard {
         outcome: Result<Vec<SourceError>, &CollectError>,
     ) {
         let mut board = self.lock();
+        board.version = board.version.wrapping_add(1);
         let status = board
             .clusters
             .entry(cluster_id)
@@ -189,7 +201,11 @@ impl StatusBoard {
 
     pub(crate) fn forget_missing(&self, present: &[i64]) {
         let mut board = self.lock();
+        let before = board.clusters.len();
         board.clusters.retain(|id, _| present.contains(id));
+        if board.clusters.len() != before {
+            board.version = board.version.wrapping_add(1);
+        }
         board.families.retain(|id, _| present.contains(id));
     }
 
@@ -278,5 +294,42 @@ impl StatusBoard {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_moves_with_every_change_of_a_cluster_status() {
+        let board = StatusBoard::default();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let mut last = board.version();
+        let mut moved = |what: &str, expected: bool| {
+            let now = board.version();
+            assert_eq!(now != last, expected, "{what}");
+            last = now;
+        };
+        board.attempt_started(1, "a", at);
+        moved("an attempt started", true);
+        board.attempt_finished(1, "a", at, 5, Ok(Vec::new()));
+        moved("an attempt finished", true);
+        board.attempt_started(2, "b", at);
+        moved("another cluster's attempt", true);
+        board.cycle_finished(CycleSummary {
+            started_at: at,
+            duration_ms: 5,
+            clusters_ok: 2,
+            clusters_failed: 0,
+            clusters_skipped: 0,
+        });
+        board.set_running(true);
+        moved("no cluster status changed", false);
+        board.forget_missing(&[1, 2]);
+        moved("nothing forgotten", false);
+        board.forget_missing(&[1]);
+        moved("a deleted cluster's status forgotten", true);
+        assert_eq!(board.clusters().len(), 1);
     }
 }

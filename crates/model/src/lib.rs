@@ -11,7 +11,7 @@
 //!   input of the daily availability).
 //! * [`snapshot`]: what the engine computes and the store keeps ([`MetricsSnapshot`],
 //!   [`NodeSnapshot`], [`DailySnapshot`], and [`DailyInput`], the part of a snapshot the daily
-//!   roll-up reads).
+//!   roll-up reads, and [`SnapshotSummary`], the part the all-clusters overview shows).
 //! * [`fields`]: the numeric snapshot fields as one static table (name, kind, accessor).
 //! * [`secret`]: [`Secret`], a password or token that never shows itself (`Debug` and
 //!   serialization print `***`).

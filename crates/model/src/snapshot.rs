@@ -1,6 +1,7 @@
 //! What the aggregation engine computes and the store keeps: one [`MetricsSnapshot`] per cluster
 //! and cycle, one [`NodeSnapshot`] per node and cycle, one [`DailySnapshot`] per cluster and UTC day
-//! (rolled up from the snapshots' [`DailyInput`]s).
+//! (rolled up from the snapshots' [`DailyInput`]s); [`SnapshotSummary`] is the part of a snapshot
+//! the all-clusters overview shows.
 //!
 //! Conventions (see `docs/METRICS.md` for every field's unit and exact source):
 //!
@@ -549,6 +550,66 @@ impl From<&MetricsSnapshot> for DailyInput {
             backend_alive: s.backend_alive,
             compute_node_total: s.compute_node_total,
             compute_node_alive: s.compute_node_alive,
+        }
+    }
+}
+
+/// The figures of one [`MetricsSnapshot`] that a cluster's row in the all-clusters overview
+/// shows (or judges its health by): 14 of its fields, so that listing every cluster reads those
+/// columns of each newest snapshot, not all of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotSummary {
+    /// The cluster's id in rockscope's store.
+    pub cluster_id: i64,
+    /// The cycle's time (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub collected_at: OffsetDateTime,
+    /// [`MetricsSnapshot::qps`].
+    pub qps: Option<f64>,
+    /// [`MetricsSnapshot::query_latency_p99`].
+    pub query_latency_p99: Option<f64>,
+    /// [`MetricsSnapshot::avg_cpu_usage`].
+    pub avg_cpu_usage: Option<f64>,
+    /// [`MetricsSnapshot::disk_usage_pct`].
+    pub disk_usage_pct: Option<f64>,
+    /// [`MetricsSnapshot::frontend_total`].
+    pub frontend_total: Option<i64>,
+    /// [`MetricsSnapshot::frontend_alive`].
+    pub frontend_alive: Option<i64>,
+    /// [`MetricsSnapshot::backend_total`].
+    pub backend_total: Option<i64>,
+    /// [`MetricsSnapshot::backend_alive`].
+    pub backend_alive: Option<i64>,
+    /// [`MetricsSnapshot::compute_node_total`].
+    pub compute_node_total: Option<i64>,
+    /// [`MetricsSnapshot::compute_node_alive`].
+    pub compute_node_alive: Option<i64>,
+    /// [`MetricsSnapshot::scrape_nodes_total`].
+    pub scrape_nodes_total: i64,
+    /// [`MetricsSnapshot::scrape_nodes_ok`].
+    pub scrape_nodes_ok: i64,
+    /// [`MetricsSnapshot::source_errors`].
+    pub source_errors: Vec<SourceError>,
+}
+
+impl From<&MetricsSnapshot> for SnapshotSummary {
+    fn from(s: &MetricsSnapshot) -> SnapshotSummary {
+        SnapshotSummary {
+            cluster_id: s.cluster_id,
+            collected_at: s.collected_at,
+            qps: s.qps,
+            query_latency_p99: s.query_latency_p99,
+            avg_cpu_usage: s.avg_cpu_usage,
+            disk_usage_pct: s.disk_usage_pct,
+            frontend_total: s.frontend_total,
+            frontend_alive: s.frontend_alive,
+            backend_total: s.backend_total,
+            backend_alive: s.backend_alive,
+            compute_node_total: s.compute_node_total,
+            compute_node_alive: s.compute_node_alive,
+            scrape_nodes_total: s.scrape_nodes_total,
+            scrape_nodes_ok: s.scrape_nodes_ok,
+            source_errors: s.source_errors.clone(),
         }
     }
 }

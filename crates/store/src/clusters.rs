@@ -227,9 +227,6 @@ const CLUSTER_COLUMNS: [&str; 11] = [
     "updated_at",
 ];
 
-/// How many columns a cluster takes in a row.
-pub(crate) const CLUSTER_COLUMN_COUNT: usize = CLUSTER_COLUMNS.len();
-
 /// `alias.id, alias.name, ...` (no prefix when `alias` is empty).
 pub(crate) fn cluster_select(alias: &str) -> String {
     CLUSTER_COLUMNS
@@ -312,6 +309,7 @@ impl Store {
             let _turn = self.write_turn();
             let now = to_ms(OffsetDateTime::now_utc());
             let id = self.insert_cluster_row(&conn, new, ClusterSource::Api, now)?;
+            self.bump_cluster_generation(id);
             log::info!("store: registered cluster {id} `{}`", new.name);
             read_cluster(&conn, id, self.key())?.ok_or_else(|| not_found(id))
         })())
@@ -385,7 +383,7 @@ impl Store {
             };
             let cluster = read_cluster(&tx, id, self.key())?.ok_or_else(|| not_found(id))?;
             tx.commit()?;
-            self.bump_generation(id);
+            self.bump_cluster_generation(id);
             Ok(cluster)
         })())
     }
@@ -480,7 +478,7 @@ impl Store {
             }
             let cluster = read_cluster(&tx, id, self.key())?.ok_or_else(|| not_found(id))?;
             tx.commit()?;
-            self.bump_generation(id);
+            self.bump_cluster_generation(id);
             log::info!("store: updated cluster {id} `{}`", cluster.name);
             Ok(cluster)
         })())
@@ -527,7 +525,7 @@ impl Store {
                 let _turn = self.write_turn();
                 conn.execute("DELETE FROM clusters WHERE id = ?1", [id])
             };
-            self.bump_generation(id);
+            self.bump_cluster_generation(id);
             if changed? == 0 {
                 return Err(not_found(id));
             }

@@ -177,7 +177,8 @@ macro_rules! column_set {
 use std::collections::BTreeMap;
 
 use rockscope_model::{
-    DailyInput, DailySnapshot, MetricsSnapshot, NodeKind, NodeSnapshot, SourceError,
+    DailyInput, DailySnapshot, MetricsSnapshot, NodeKind, NodeSnapshot, SnapshotSummary,
+    SourceError,
 };
 
 column_set! {
@@ -434,6 +435,29 @@ column_set! {
         backend_alive: Int,
         compute_node_total: Int,
         compute_node_alive: Int,
+    }
+}
+
+column_set! {
+    /// `metrics_snapshots` → [`SnapshotSummary`], the columns the all-clusters overview reads
+    /// (read only: `params` is unused; each column is also in [`metric`], checked by a test).
+    /// Extra columns: `cluster_id`, `collected_at` (Unix ms), `source_errors` (JSON text).
+    #[allow(dead_code)]
+    mod snapshot_summary for SnapshotSummary in "metrics_snapshots";
+    extra { cluster_id: i64, collected_at: OffsetDateTime, source_errors: Vec<SourceError> }
+    columns {
+        qps: Real,
+        query_latency_p99: Real,
+        avg_cpu_usage: Real,
+        disk_usage_pct: Real,
+        frontend_total: Int,
+        frontend_alive: Int,
+        backend_total: Int,
+        backend_alive: Int,
+        compute_node_total: Int,
+        compute_node_alive: Int,
+        scrape_nodes_total: RequiredInt,
+        scrape_nodes_ok: RequiredInt,
     }
 }
 

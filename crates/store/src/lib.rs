@@ -31,7 +31,10 @@
 //!   the covering index over [`OVERVIEW_FIELDS`]); [`Store::series_with_stats_custom`] adds
 //!   custom metrics, each one range scan of its values folded into the same buckets;
 //! * [`Store::write_generation`]: a per-cluster counter that every write to a cluster's data
-//!   through this handle moves forward, for caches of answers computed from the store;
+//!   through this handle moves forward, for caches of answers computed from the store, with
+//!   [`Store::write_generation_total`] (moved by any cluster's writes) and
+//!   [`Store::clusters_generation`] (moved by writes of cluster rows) for answers over all
+//!   clusters (`generation.rs`);
 //! * daily roll-ups ([`daily`]): [`Store::upsert_daily`] (with the day's custom metric
 //!   roll-ups, in its transaction), [`Store::daily_range`],
 //!   [`Store::daily_done`], [`Store::snapshots_of_day`], [`Store::daily_inputs`] (the columns
@@ -219,7 +222,7 @@ struct Inner {
     key: SecretKey,
     /// Whether writes work ([`health`]).
     health: Arc<Health>,
-    /// Per-cluster write generations ([`Store::write_generation`]).
+    /// Write generations ([`Store::write_generation`] and the process-wide ones).
     generations: generation::Generations,
     /// The turns of write transactions (see [`gate`]).
     gate: gate::WriteGate,

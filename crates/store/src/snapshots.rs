@@ -5,14 +5,15 @@
 
 use std::sync::LazyLock;
 
-use rockscope_model::{MetricsSnapshot, NodeSnapshot, Reachability, SourceError};
+use rockscope_model::{MetricsSnapshot, NodeSnapshot, Reachability, SnapshotSummary, SourceError};
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::clusters::{CLUSTER_COLUMN_COUNT, Cluster, cluster_from_row, cluster_select};
-use crate::columns::{column_list, from_ms, get, insert_sql, metric, node, parse_node_kind, to_ms};
+use crate::columns::{
+    column_list, from_ms, get, insert_sql, metric, node, parse_node_kind, snapshot_summary, to_ms,
+};
 use crate::custom;
 use crate::error::{Constraint, Error, Result, constraint_of};
 use crate::node_cycles;
@@ -57,13 +58,7 @@ pub(crate) fn metric_from_row(row: &Row<'_>, start: usize) -> Result<MetricsSnap
         get(row, start + 1, T, "collected_at")?,
         "metrics_snapshots.collected_at",
     )?;
-    let errors_json: String = get(row, start + 2, T, "source_errors")?;
-    let source_errors: Vec<SourceError> = serde_json::from_str(&errors_json).map_err(|e| {
-        Error::corrupt(
-            "metrics_snapshots.source_errors",
-            format_args!("not a JSON list of source errors: {e}"),
-        )
-    })?;
+    let source_errors = source_errors_at(row, start + 2)?;
     // The custom values live in their own table: the readers attach them after the rows
     // ([`custom::attach_to_snapshots`]).
     let custom = std::collections::BTreeMap::new();
@@ -91,6 +86,17 @@ pub(crate) fn old_node_rows(
         *SELECT_NODE
     );
     query_all(conn, &sql, params![cluster_id, at], |r| node_from_row(r, 0))
+}
+
+/// The `metrics_snapshots.source_errors` (JSON text) at `index` of `row`.
+fn source_errors_at(row: &Row<'_>, index: usize) -> Result<Vec<SourceError>> {
+    let errors_json: String = get(row, index, "metrics_snapshots", "source_errors")?;
+    serde_json::from_str(&errors_json).map_err(|e| {
+        Error::corrupt(
+            "metrics_snapshots.source_errors",
+            format_args!("not a JSON list of source errors: {e}"),
+        )
+    })
 }
 
 /// A node snapshot from the node select list starting at `start`.
@@ -129,13 +135,18 @@ pub(crate) fn query_all<T>(
     Ok(out)
 }
 
-/// A cluster with its newest snapshot, as [`Store::cluster_summaries`] returns it.
+/// A cluster with the summary of its newest snapshot, as [`Store::cluster_summaries`] returns
+/// it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClusterSummary {
-    /// The cluster (its password is not serialized).
-    pub cluster: Cluster,
-    /// Its newest snapshot, `None` before the first one.
-    pub latest: Option<MetricsSnapshot>,
+    /// The cluster's id.
+    pub id: i64,
+    /// The cluster's name.
+    pub name: String,
+    /// Whether the cluster is collected.
+    pub enabled: bool,
+    /// Its newest snapshot's summary, `None` before the first one.
+    pub latest: Option<SnapshotSummary>,
 }
 
 impl Store {
@@ -304,35 +315,42 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// Every cluster (by id) with its newest snapshot, in one query (the newest row of each
-    /// cluster is found by a correlated subquery on the `(cluster_id, collected_at)` index).
-    /// The snapshots' `custom` maps are left empty: the all-clusters overview shows no custom
-    /// metric, and attaching them would cost one more query per cluster on its hot path.
+    /// Every cluster (by id) with the summary of its newest snapshot, in one query (the newest
+    /// row of each cluster is found by a correlated subquery on the `(cluster_id, collected_at)`
+    /// index). Only the columns of a [`SnapshotSummary`] and the cluster's id, name and
+    /// `enabled` are read: the all-clusters overview shows no more, and decoding every column
+    /// (and every password) of every cluster was most of its time.
     pub fn cluster_summaries(&self) -> Result<Vec<ClusterSummary>> {
+        const T: &str = "clusters";
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "SELECT {}, {} FROM clusters c LEFT JOIN metrics_snapshots m ON m.id = \
+                "SELECT c.id, c.name, c.enabled, m.cluster_id, m.collected_at, m.source_errors, \
+                 {} FROM clusters c LEFT JOIN metrics_snapshots m ON m.id = \
                  (SELECT s.id FROM metrics_snapshots s WHERE s.cluster_id = c.id \
                   ORDER BY s.collected_at DESC LIMIT 1) \
                  ORDER BY c.id",
-                cluster_select("c"),
-                metric_select("m")
+                column_list(snapshot_summary::COLUMNS, "m")
             )
         });
         let conn = self.conn()?;
         query_all(&conn, &SQL, &[], |row| {
-            let cluster = cluster_from_row(row, 0, self.key())?;
-            let has_snapshot: Option<i64> = get(
-                row,
-                CLUSTER_COLUMN_COUNT + 1,
-                "metrics_snapshots",
-                "collected_at",
-            )?;
-            let latest = match has_snapshot {
-                Some(_) => Some(metric_from_row(row, CLUSTER_COLUMN_COUNT)?),
+            let collected_at: Option<i64> = get(row, 4, snapshot_summary::TABLE, "collected_at")?;
+            let latest = match collected_at {
+                Some(at) => Some(snapshot_summary::from_row(
+                    row,
+                    6,
+                    get(row, 3, snapshot_summary::TABLE, "cluster_id")?,
+                    from_ms(at, "metrics_snapshots.collected_at")?,
+                    source_errors_at(row, 5)?,
+                )?),
                 None => None,
             };
-            Ok(ClusterSummary { cluster, latest })
+            Ok(ClusterSummary {
+                id: get(row, 0, T, "id")?,
+                name: get(row, 1, T, "name")?,
+                enabled: get(row, 2, T, "enabled")?,
+                latest,
+            })
         })
     }
 }

@@ -146,10 +146,11 @@ fn node_and_daily_columns_cover_every_field() {
 }
 
 #[test]
-fn daily_input_columns_are_snapshot_columns_of_the_same_kind() {
-    use crate::columns::{daily_input, metric};
+fn daily_input_and_summary_columns_are_snapshot_columns_of_the_same_kind() {
+    use crate::columns::{daily_input, metric, snapshot_summary};
     assert_eq!(daily_input::TABLE, metric::TABLE);
-    for c in daily_input::COLUMNS {
+    assert_eq!(snapshot_summary::TABLE, metric::TABLE);
+    for c in daily_input::COLUMNS.iter().chain(snapshot_summary::COLUMNS) {
         assert!(
             metric::COLUMNS.contains(c),
             "{c:?} is not a metrics_snapshots column"

@@ -12,3 +12,4 @@ mod overview;
 mod secrets;
 mod shard;
 mod storage;
+mod summaries;

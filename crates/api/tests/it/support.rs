@@ -36,6 +36,7 @@ pub fn state(store: &Store, token: Option<&str>) -> ApiState {
         api_read_token: None,
         tester: Arc::new(FakeTester),
         overview_cache: rockscope_api::OverviewCache::default(),
+        summaries_cache: rockscope_api::SummariesCache::default(),
         alert_rules: Arc::new(
             rockscope_api::AlertRules::load(store.clone(), Vec::new(), Vec::new())
                 .expect("the built-in rules build"),

@@ -1,5 +1,5 @@
-use rockscope_model::NodeKind;
-use rockscope_store::Error;
+use rockscope_model::{MetricsSnapshot, NodeKind, SnapshotSummary};
+use rockscope_store::{Cluster, ClusterSummary, ClusterUpdate, Error};
 use serde_json::json;
 
 use crate::support::*;
@@ -159,9 +159,27 @@ fn summaries_of_several_clusters_in_one_query() {
         last_a = Some(sa);
         last_b = Some(sb);
     }
+    let off = ClusterUpdate {
+        enabled: Some(false),
+        ..ClusterUpdate::default()
+    };
+    let empty = store.update_cluster(empty.id, &off).unwrap();
     let rows = store.cluster_summaries().unwrap();
-    assert_eq!(rows.len(), 3);
-    assert_eq!((&rows[0].cluster, &rows[0].latest), (&a, &last_a));
-    assert_eq!((&rows[1].cluster, &rows[1].latest), (&b, &last_b));
-    assert_eq!((&rows[2].cluster, &rows[2].latest), (&empty, &None));
+    // Each cluster's id, name and flag, with the summary of its newest snapshot.
+    let expected = |c: &Cluster, last: &Option<MetricsSnapshot>| ClusterSummary {
+        id: c.id,
+        name: c.name.clone(),
+        enabled: c.enabled,
+        latest: last.as_ref().map(SnapshotSummary::from),
+    };
+    assert_eq!(
+        rows,
+        [
+            expected(&a, &last_a),
+            expected(&b, &last_b),
+            expected(&empty, &None)
+        ]
+    );
+    assert!(!rows[1].latest.as_ref().unwrap().source_errors.is_empty());
+    assert!(!rows[2].enabled);
 }
