@@ -91,7 +91,10 @@ impl<'a> Reader<'a> {
                 return Ok(v);
             }
         }
-        Err(self.corrupt(format_args!("a varint longer than 10 bytes at {}", self.pos)))
+        Err(self.corrupt(format_args!(
+            "a varint longer than 10 bytes at {}",
+            self.pos
+        )))
     }
 
     /// A [`put_varint`] value that must fit a `usize` (a count or a length).

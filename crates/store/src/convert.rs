@@ -43,7 +43,7 @@ pub(crate) struct Conversion {
 }
 
 /// The conversions, in the order they run.
-pub(crate) const CONVERSIONS: &[&Conversion] = &[];
+pub(crate) const CONVERSIONS: &[&Conversion] = &[&crate::tier::backfill::BACKFILL];
 
 /// Runs every conversion not yet recorded as finished, each to its end. `stop_after` (tests)
 /// stops after that many batches in all, as a killed process would.
@@ -63,11 +63,9 @@ pub(crate) fn run_pending(conn: &mut Connection, stop_after: Option<usize>) -> R
 /// Whether `name` is recorded as finished.
 fn is_finished(conn: &Connection, name: &str) -> Result<bool> {
     Ok(conn
-        .query_row(
-            "SELECT 1 FROM conversions WHERE name = ?1",
-            [name],
-            |_| Ok(()),
-        )
+        .query_row("SELECT 1 FROM conversions WHERE name = ?1", [name], |_| {
+            Ok(())
+        })
         .optional()?
         .is_some())
 }

@@ -116,7 +116,7 @@
 
 pub mod alerts;
 pub mod clusters;
-#[allow(dead_code)] // TEMPORARY: its users (node layout, tiers) land next
+#[allow(dead_code)] // TEMPORARY: its users (node layout) land next
 mod codec;
 pub mod columns;
 mod convert;
@@ -137,6 +137,8 @@ mod schema;
 pub mod secret;
 pub mod series;
 pub mod snapshots;
+mod sums;
+mod tier;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

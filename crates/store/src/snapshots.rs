@@ -196,6 +196,7 @@ impl Store {
                 }
             }
             custom::insert_values(&tx, snapshot, nodes, at).map_err(map_err)?;
+            crate::tier::fold_snapshot(&tx, snapshot, at)?;
             tx.prepare_cached(UPSERT_OUTCOME)?
                 .execute(params![
                     cluster_id,
