@@ -28,7 +28,10 @@
 //!   most N buckets, with each bucket's average and maximum), [`Store::range_stats`], and
 //!   [`Store::series_with_stats`] (both from one scan; the overview's query, which reads only
 //!   the covering index over [`OVERVIEW_FIELDS`]); [`Store::series_with_stats_custom`] adds
-//!   custom metrics, each one range scan of its values folded into the same buckets;
+//!   custom metrics, each one range scan of its values folded into the same buckets. Buckets
+//!   of 20 minutes or more are made of the 5-minute tier's granules instead of the raw rows
+//!   (`tier`: `metrics_5m`, folded by [`Store::insert_cycle`] in the cycle's transaction;
+//!   [`Store::delete_tier_before`] is its retention; see [`series`] for what differs);
 //! * [`Store::write_generation`]: a per-cluster counter that every write to a cluster's data
 //!   through this handle moves forward, for caches of answers computed from the store;
 //! * daily roll-ups ([`daily`]): [`Store::upsert_daily`] (with the day's custom metric
@@ -52,7 +55,8 @@
 //!   outcome, the file is checked for deletion, and connections a storage fault left useless
 //!   are dropped);
 //! * retention ([`retention`]): [`Store::delete_expired_snapshots`] (sparing days not rolled
-//!   up; the custom values go with their snapshots), [`Store::delete_snapshots_before`], [`Store::delete_outcomes_before`],
+//!   up; the custom values go with their snapshots), [`Store::delete_snapshots_before`],
+//!   [`Store::delete_tier_before`] (the 5-minute tier, kept apart), [`Store::delete_outcomes_before`],
 //!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
 //!   one short transaction, with any waiting writer let in between two batches and the
 //!   write-ahead log checkpointed between them, so that a large clean-up never holds up a
@@ -64,6 +68,7 @@
 //! |---|---|---|
 //! | `clusters` | registered clusters: `name`, `fe_hosts` (JSON array), `username`, `password` (encrypted, [`secret`]), timeouts, `enabled`, `source` (`api`/`config`), `created_at`, `updated_at` | `id` (never reused), `name` unique |
 //! | `metrics_snapshots` | one per cluster and cycle: `cluster_id`, `collected_at`, `source_errors` (JSON), one typed column per snapshot field, named like it | unique `(cluster_id, collected_at)`; covering `metrics_snapshots_overview` `(cluster_id, collected_at,` [`OVERVIEW_FIELDS`]`)` |
+//! | `metrics_5m` | the 5-minute tier: one per cluster and 5-minute granule (`bucket_at`, a UTC multiple of 300,000 ms) with snapshots: `rows`, `at_sum` (their `collected_at` summed), `stats` (every numeric column's count, sum, min and max, packed) | unique `(cluster_id, bucket_at)` |
 //! | `node_snapshots` | one per node and cycle: `cluster_id`, `collected_at`, `node_type`, one column per field | `(cluster_id, collected_at)` |
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
 //! | `cycle_outcomes` | one per cluster and cycle rockscope completed: `cluster_id`, `at`, `reachable` (0/1) | unique `(cluster_id, at)` |

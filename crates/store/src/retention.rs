@@ -329,7 +329,7 @@ impl Store {
         Ok(snapshots.rows)
     }
 
-    /// Delete the 5-minute tier's granules ([`crate::tier`]) that end by the start of the
+    /// Delete the 5-minute tier's granules (`metrics_5m`) that end by the start of the
     /// granule holding `cutoff` (so every granule wholly before it; the one holding it stays),
     /// cluster by cluster, in batches of at most `batch_size` rows (fewer when slower than
     /// [`BATCH_TARGET`]), like [`Store::delete_snapshots_before`]. The tier has its own

@@ -19,6 +19,25 @@
 //! its scan reads only that index, never the table. [`Store::range_stats`] is the same scan's
 //! statistics alone.
 //!
+//! # From the 5-minute tier
+//!
+//! When the buckets are at least 20 minutes wide (`(to − from) / max_points`, four granules of the
+//! tier; e.g. the 7-day overview at 240 points, 42-minute buckets), the same buckets are made
+//! of the 5-minute tier's granules (`metrics_5m`) instead of the raw rows: one
+//! row per 5 minutes instead of one per cycle (2,016 rows for a week instead of 20,160 at 30 s).
+//! A granule holds its snapshots' count and summed `collected_at`, and every numeric column's
+//! count, sum (as `SqlSum` keeps it), minimum and maximum; a granule goes whole to the bucket of
+//! its snapshots' mean `collected_at`, and is in the range when that mean is in `from..=to`
+//! (the granules read are those starting in `granule_of(from)..=to`). So the answer is the raw
+//! answer with each granule's snapshots taken together: counts, timestamps (the mean
+//! `collected_at` of a bucket's snapshots), minima and maxima are exact over those snapshots,
+//! means equal the raw ones up to the order of the floating-point additions, and the only
+//! difference is which granule lands in which bucket at the buckets' edges, and at both ends
+//! of the range, where a granule straddling an edge is in or out whole. [`Store::range_stats`]
+//! is one bucket of the whole range, so ranges of 20 minutes or more come from the tier.
+//! Custom metrics stay on their raw values (`custom_values`), each joining the bucket its
+//! granule went to (and left out with it).
+//!
 //! [`Store::series_with_stats_custom`] adds custom metrics ([`crate::custom`]): the snapshot scan
 //! makes the buckets as above, then each custom name is one range scan of `custom_values`' key
 //! (`(cluster_id, name, collected_at)`, time order) whose values are folded into the bucket the
@@ -334,7 +353,9 @@ impl Store {
     /// `None`s when the range holds no data.
     ///
     /// Over [`OVERVIEW_FIELDS`] the query reads only the covering index
-    /// `metrics_snapshots_overview`.
+    /// `metrics_snapshots_overview`. Buckets of 20 minutes or more are made of the 5-minute
+    /// tier's granules instead (see the module documentation for the one difference: a granule
+    /// is placed whole, by its mean time).
     ///
     /// [`crate::Error::InvalidField`] when a name is not a numeric snapshot column.
     pub fn series_with_stats(
