@@ -223,10 +223,10 @@ impl Buckets {
     }
 
     /// Merges one granule of the tier (starting at `start`, `rows` snapshots whose times sum to
-    /// `at_sum`, the statistics `stats` of every numeric column) into the bucket of its mean
-    /// time and the range's totals, slot `i` taking `stats[slots[i]]`; a granule whose mean time
-    /// is outside the range is left out. Granules come in time order.
-    fn granule(&mut self, start: i64, rows: i64, at_sum: i64, stats: &[FieldAcc], slots: &[usize]) {
+    /// `at_sum`, `stats[i]` the statistics of slot `i`'s field) into the bucket of its mean time
+    /// and the range's totals; a granule whose mean time is outside the range is left out.
+    /// Granules come in time order.
+    fn granule(&mut self, start: i64, rows: i64, at_sum: i64, stats: &[FieldAcc]) {
         let mean = at_sum / rows;
         if mean < self.grid.from || mean > self.grid.to {
             return;
@@ -237,11 +237,9 @@ impl Buckets {
         }
         let bucket = Buckets::bucket(&mut self.list, self.width, index);
         bucket.at.merge(&SqlSum::of_ints(rows, at_sum));
-        for (i, &slot) in slots.iter().enumerate() {
-            if let Some(acc) = stats.get(slot) {
-                bucket.fields[i].merge(acc);
-                self.totals[i].merge(acc);
-            }
+        for (i, acc) in stats.iter().enumerate() {
+            bucket.fields[i].merge(acc);
+            self.totals[i].merge(acc);
         }
     }
 
@@ -456,7 +454,8 @@ impl Store {
 }
 
 /// Merges the granules of the tier that start in `granule_of(from)..=to` into `buckets` (see
-/// [`Buckets::granule`]), slot `i` of a bucket taking the tier's slot `slots[i]`.
+/// [`Buckets::granule`]), slot `i` of a bucket taking the tier's column `slots[i]` (only those
+/// columns are decoded).
 fn scan_tier(
     conn: &rusqlite::Connection,
     cluster_id: i64,
@@ -476,8 +475,8 @@ fn scan_tier(
             .get_ref(3)?
             .as_blob()
             .map_err(|_| crate::Error::corrupt("metrics_5m.stats", "not a blob"))?;
-        tier::decode_stats(blob, &mut stats)?;
-        buckets.granule(start, count, at_sum, &stats, slots);
+        tier::decode_slots(blob, slots, &mut stats)?;
+        buckets.granule(start, count, at_sum, &stats);
     }
     Ok(())
 }

@@ -15,9 +15,11 @@
 //! integers came, else a compensated double sum), and stored whole, so the next snapshot of a
 //! granule continues the same sum, and a granule's mean equals `AVG` over its raw rows.
 //!
-//! `stats` layout: the number of columns it holds (varint), then per numeric column in storage
-//! order what [`FieldAcc::encode`] writes. Columns are only ever appended, so a column added
-//! after a row was written is absent (no value) in it.
+//! `stats` layout: the number of columns it holds (varint), then the end offset of each column's
+//! record in the data that follows (2 bytes each, little-endian), then per numeric column in
+//! storage order what [`FieldAcc::encode`] writes. The offsets let a read decode only the
+//! columns it asks for (the overview: 14 of 120). Columns are only ever appended, so a column
+//! added after a row was written is absent (no value) in it.
 
 pub(crate) mod backfill;
 
@@ -107,13 +109,81 @@ impl Granule {
     }
 
     /// The `stats` blob.
-    fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 * self.fields.len());
-        put_varint(&mut out, self.fields.len() as u64);
-        for f in &self.fields {
-            f.encode(&mut out);
+    fn encode(&self) -> Result<Vec<u8>> {
+        encode_stats(&self.fields)
+    }
+}
+
+/// The `stats` blob of `fields` (see the module documentation). [`Error::Corrupt`] only if the
+/// records outgrew the 2-byte offsets (over a thousand columns).
+pub(crate) fn encode_stats(fields: &[FieldAcc]) -> Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(16 * fields.len());
+    let mut out = Vec::with_capacity(20 * fields.len());
+    put_varint(&mut out, fields.len() as u64);
+    for f in fields {
+        f.encode(&mut data);
+        let end = u16::try_from(data.len())
+            .map_err(|_| Error::corrupt(STATS, "more than 64 KiB of column records"))?;
+        out.extend_from_slice(&end.to_le_bytes());
+    }
+    out.extend_from_slice(&data);
+    Ok(out)
+}
+
+/// A `stats` blob, its header checked.
+struct Stats<'a> {
+    /// The end offsets, 2 bytes per column held.
+    ends: &'a [u8],
+    data: &'a [u8],
+}
+
+impl<'a> Stats<'a> {
+    fn parse(blob: &'a [u8]) -> Result<Stats<'a>> {
+        let mut r = Reader::new(blob, STATS);
+        let held = r.count()?;
+        let width = held
+            .checked_mul(2)
+            .ok_or_else(|| r.corrupt(format_args!("{held} columns")))?;
+        let mut stats = Stats {
+            ends: r.take(width)?,
+            data: &[],
+        };
+        stats.data = r.take(stats.end(held))?;
+        if !r.is_at_end() {
+            return Err(r.corrupt(format_args!("bytes after the last of {held} columns")));
         }
-        out
+        Ok(stats)
+    }
+
+    /// Columns held.
+    fn held(&self) -> usize {
+        self.ends.len() / 2
+    }
+
+    /// Where the records of columns `..i` end.
+    fn end(&self, i: usize) -> usize {
+        match i.checked_sub(1) {
+            None => 0,
+            Some(k) => usize::from(u16::from_le_bytes([self.ends[2 * k], self.ends[2 * k + 1]])),
+        }
+    }
+
+    /// Column `i`'s accumulator (empty when the blob predates the column).
+    fn column(&self, i: usize) -> Result<FieldAcc> {
+        if i >= self.held() {
+            return Ok(FieldAcc::default());
+        }
+        let (start, end) = (self.end(i), self.end(i + 1));
+        let record = self
+            .data
+            .get(start..end)
+            .ok_or_else(|| Error::corrupt(STATS, format_args!("column {i} at {start}..{end}")))?;
+        let mut r = Reader::new(record, STATS);
+        let acc = FieldAcc::decode(&mut r)?;
+        if !r.is_at_end() {
+            return Err(r.corrupt(format_args!("column {i} longer than its record")));
+        }
+        Ok(acc)
     }
 }
 
@@ -131,18 +201,21 @@ fn as_stored(v: ValueRef<'_>) -> ValueRef<'_> {
 /// Decodes a `stats` blob into `out` (one accumulator per numeric column; those the blob lacks
 /// are empty). [`Error::Corrupt`] for a malformed blob, never a panic.
 pub(crate) fn decode_stats(blob: &[u8], out: &mut Vec<FieldAcc>) -> Result<()> {
-    let mut r = Reader::new(blob, STATS);
-    let held = r.count()?;
+    let stats = Stats::parse(blob)?;
     out.clear();
-    out.resize(NUMERIC.len(), FieldAcc::default());
-    for i in 0..held {
-        let acc = FieldAcc::decode(&mut r)?;
-        if let Some(slot) = out.get_mut(i) {
-            *slot = acc;
-        }
+    for i in 0..NUMERIC.len() {
+        out.push(stats.column(i)?);
     }
-    if !r.is_at_end() {
-        return Err(r.corrupt(format_args!("bytes after the last of {held} columns")));
+    Ok(())
+}
+
+/// Decodes only the columns `slots` of a `stats` blob: `out[k]` is column `slots[k]`'s
+/// accumulator (empty for a slot the blob lacks).
+pub(crate) fn decode_slots(blob: &[u8], slots: &[usize], out: &mut Vec<FieldAcc>) -> Result<()> {
+    let stats = Stats::parse(blob)?;
+    out.clear();
+    for &slot in slots {
+        out.push(stats.column(slot)?);
     }
     Ok(())
 }
@@ -202,7 +275,7 @@ fn write_granule(tx: &Transaction<'_>, cluster_id: i64, g: &Granule) -> Result<(
         g.start,
         g.rows,
         g.at_sum,
-        g.encode()
+        g.encode()?
     ])?;
     Ok(())
 }
