@@ -47,6 +47,9 @@ pub struct CollectorSettings {
     pub interval_secs: u64,
     /// Days snapshots are kept.
     pub retention_days: u32,
+    /// Days the 5-minute tier of the snapshots (what series of 20-minute buckets or wider are
+    /// read from) is kept; `None` (the default): `retention_days`.
+    pub tier_retention_days: Option<u32>,
     /// Whether the collector runs.
     pub enabled: bool,
     /// Days daily aggregates are kept.
@@ -92,6 +95,7 @@ impl Default for CollectorSettings {
         CollectorSettings {
             interval_secs: 30,
             retention_days: 7,
+            tier_retention_days: None,
             enabled: true,
             daily_retention_days: 30,
             concurrency: 16,
@@ -369,6 +373,13 @@ impl Settings {
             u64::from(c.retention_days),
             &RETENTION_DAYS,
         )?;
+        if let Some(days) = c.tier_retention_days {
+            in_range(
+                "collector.tier_retention_days",
+                u64::from(days),
+                &RETENTION_DAYS,
+            )?;
+        }
         in_range(
             "collector.daily_retention_days",
             u64::from(c.daily_retention_days),
@@ -435,7 +446,8 @@ impl Settings {
 
 /// `collector.interval_secs` and `collector.cluster_deadline_secs`: a second to a day.
 pub const INTERVAL_SECS: RangeInclusive<u64> = 1..=86_400;
-/// `collector.retention_days`: a day to ten years of snapshots.
+/// `collector.retention_days` and `collector.tier_retention_days`: a day to ten years of
+/// snapshots.
 pub const RETENTION_DAYS: RangeInclusive<u64> = 1..=3_650;
 /// `collector.daily_retention_days`: a day to a hundred years of daily rows.
 pub const DAILY_RETENTION_DAYS: RangeInclusive<u64> = 1..=36_500;
@@ -550,6 +562,11 @@ mod tests {
                 "from 1 to 3650",
             ),
             (
+                "[collector]\ntier_retention_days = 0\n",
+                "collector.tier_retention_days",
+                "from 1 to 3650",
+            ),
+            (
                 "[collector]\ndaily_retention_days = 36501\n",
                 "collector.daily_retention_days",
                 "from 1 to 36500",
@@ -586,6 +603,7 @@ mod tests {
         }
         for text in [
             "[collector]\nretention_days = 3650\ndaily_retention_days = 36500\n",
+            "[collector]\nretention_days = 1\ntier_retention_days = 3650\n",
             "[collector]\ninterval_secs = 86400\nconcurrency = 1024\nrequest_timeout_secs = 300\n",
             "[server]\nport = 0\n",
         ] {

@@ -1,7 +1,7 @@
 //! After each tick: the daily aggregates of finished UTC days (every day that has snapshots or
 //! cycle outcomes and no daily row yet, including days missed while the service was down; a day
 //! is finished once the observations that close its last interval are in), then retention of
-//! expired rows, then a checkpoint of the store's write-ahead log (so that no insert of the
+//! expired rows (the 5-minute tier of the snapshots by its own `tier_retention_days`), then a checkpoint of the store's write-ahead log (so that no insert of the
 //! next tick has to run it).
 //!
 //! The roll-up runs first, and retention never deletes the snapshots of a day not rolled up
@@ -35,6 +35,8 @@ pub(crate) struct Housekeeping {
     store: Store,
     status: StatusBoard,
     retention_days: u32,
+    /// Days the 5-minute tier is kept; `None`: `retention_days`.
+    tier_retention_days: Option<u32>,
     daily_retention_days: u32,
     /// Days the alert history is kept.
     alert_history_days: u32,
@@ -59,6 +61,7 @@ impl Housekeeping {
             store,
             status,
             retention_days,
+            tier_retention_days: None,
             daily_retention_days,
             alert_history_days: DEFAULT_ALERT_HISTORY_DAYS,
             running: Arc::new(Mutex::new(())),
@@ -72,6 +75,13 @@ impl Housekeeping {
     /// Keeps the alert history `days` days (default [`DEFAULT_ALERT_HISTORY_DAYS`]).
     pub(crate) fn with_alert_history_days(mut self, days: u32) -> Self {
         self.alert_history_days = days;
+        self
+    }
+
+    /// Keeps the 5-minute tier of the snapshots `days` days (`None`, the default: as long as
+    /// the snapshots).
+    pub(crate) fn with_tier_retention_days(mut self, days: Option<u32>) -> Self {
+        self.tier_retention_days = days;
         self
     }
 
@@ -89,6 +99,7 @@ impl Housekeeping {
         let store = self.store.clone();
         let days = Days {
             snapshots: self.retention_days,
+            tier: self.tier_retention_days.unwrap_or(self.retention_days),
             daily: self.daily_retention_days,
             alert_history: self.alert_history_days,
         };
@@ -158,6 +169,7 @@ type Step = (&'static str, &'static str, Option<rockscope_store::Error>);
 #[derive(Debug, Clone, Copy)]
 struct Days {
     snapshots: u32,
+    tier: u32,
     daily: u32,
     alert_history: u32,
 }
@@ -166,10 +178,11 @@ struct Days {
 pub(crate) const DEFAULT_ALERT_HISTORY_DAYS: u32 = 30;
 
 /// Deletes the expired snapshots, node snapshots, cycle outcomes, runs and errors (older than
-/// `days.snapshots`), daily rows (older than `days.daily`) and alert events (older than
+/// `days.snapshots`), the granules of the 5-minute tier (older than `days.tier`), daily rows (older than `days.daily`) and alert events (older than
 /// `days.alert_history`). Returns each step's outcome; the next pass tries a failed step again.
 fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
     let cutoff = expired_before(now, days.snapshots);
+    let tier_cutoff = expired_before(now, days.tier);
     let daily_cutoff = days_before(now.date(), days.daily);
     let alerts_cutoff = expired_before(now, days.alert_history);
     vec![
@@ -179,6 +192,11 @@ fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
             store
                 .delete_expired_snapshots(cutoff, RETENTION_BATCH)
                 .err(),
+        ),
+        (
+            "retention_tier",
+            "Retention of the 5-minute tier",
+            store.delete_tier_before(tier_cutoff, RETENTION_BATCH).err(),
         ),
         (
             "retention_outcomes",
@@ -311,6 +329,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_5_minute_tier_is_kept_for_its_own_retention() {
+        let (store, id, days) = three_days_of_history();
+        let now = OffsetDateTime::now_utc();
+        let oldest = days[0].midnight().assume_utc();
+        let day_of = |from: OffsetDateTime| {
+            // One bucket of a day: read from the tier.
+            store
+                .series(id, from, from + Duration::days(1), &["qps"], 1)
+                .unwrap()
+        };
+        assert_eq!(day_of(oldest).len(), 1);
+        let housekeeping = Housekeeping::new(store.clone(), StatusBoard::default(), 7, 30)
+            .with_tier_retention_days(Some(2));
+        housekeeping.run(now).await;
+        // The snapshot 2.5 to 3.5 days old left the tier, not the raw rows (kept 7 days).
+        assert!(day_of(oldest).is_empty());
+        assert_eq!(
+            store
+                .count_snapshots(id, oldest, oldest + Duration::days(1))
+                .unwrap(),
+            1
+        );
+        let yesterday = days[2].midnight().assume_utc();
+        assert_eq!(day_of(yesterday).len(), 1, "a day old: kept");
+    }
+
+    #[tokio::test]
     async fn the_alert_history_is_kept_for_its_own_retention() {
         let (store, id, _) = three_days_of_history();
         let now = OffsetDateTime::now_utc();
@@ -419,6 +464,7 @@ mod tests {
         let at = |secs: u64| t0 + std::time::Duration::from_secs(secs);
         let steps = [
             "Retention of snapshots",
+            "Retention of the 5-minute tier",
             "Retention of cycle outcomes",
             "Retention of collection runs",
             "Retention of daily aggregates",

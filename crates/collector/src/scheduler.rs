@@ -52,6 +52,8 @@ pub struct CollectorConfig {
     pub max_body_bytes: u64,
     /// Days snapshots are kept.
     pub retention_days: u32,
+    /// Days the 5-minute tier of the snapshots is kept; `None`: `retention_days`.
+    pub tier_retention_days: Option<u32>,
     /// Days daily aggregates are kept.
     pub daily_retention_days: u32,
     /// Days the alert history is kept.
@@ -70,6 +72,7 @@ impl Default for CollectorConfig {
             cluster_deadline: Duration::from_secs(30),
             max_body_bytes: ClientConfig::DEFAULT_MAX_BODY_BYTES,
             retention_days: 7,
+            tier_retention_days: None,
             daily_retention_days: 30,
             alert_history_days: crate::housekeeping::DEFAULT_ALERT_HISTORY_DAYS,
             shard: None,
@@ -221,7 +224,8 @@ impl Collector {
             config.retention_days,
             config.daily_retention_days,
         )
-        .with_alert_history_days(config.alert_history_days);
+        .with_alert_history_days(config.alert_history_days)
+        .with_tier_retention_days(config.tier_retention_days);
         Arc::new(Collector {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,

@@ -43,15 +43,18 @@ pub(crate) struct Conversion {
 }
 
 /// The conversions, in the order they run.
-pub(crate) const CONVERSIONS: &[&Conversion] = &[&crate::node_cycles::CONVERSION];
+pub(crate) const CONVERSIONS: &[&Conversion] = &[
+    &crate::node_cycles::CONVERSION,
+    &crate::tier::backfill::BACKFILL,
+];
 
 /// How far [`run_pending`] goes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Until {
     /// Every conversion to its end.
     End,
-    /// (Tests) `batches` batches in all, of `batch` units each, then stop as a killed process
-    /// would.
+    /// (Tests) `batches` batches that converted something, in all, of `batch` units each, then
+    /// stop as a killed process would.
     #[cfg_attr(not(test), allow(dead_code))]
     Batches { batches: usize, batch: usize },
 }
@@ -105,7 +108,6 @@ fn run(
             log::info!("store: conversion {name} stopped after {done} of {total}");
             return Ok(false);
         }
-        *batches_left -= 1;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let moved = (conversion.step)(&tx, batch)?;
         if moved == 0 {
@@ -124,6 +126,7 @@ fn run(
             return Ok(true);
         }
         tx.commit()?;
+        *batches_left -= 1;
         done += moved as u64;
         // No reader is open yet: a checkpoint copies the whole log and lets it start over.
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

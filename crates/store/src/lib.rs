@@ -29,7 +29,10 @@
 //!   most N buckets, with each bucket's average and maximum), [`Store::range_stats`], and
 //!   [`Store::series_with_stats`] (both from one scan; the overview's query, which reads only
 //!   the covering index over [`OVERVIEW_FIELDS`]); [`Store::series_with_stats_custom`] adds
-//!   custom metrics, each one range scan of its values folded into the same buckets;
+//!   custom metrics, each one range scan of its values folded into the same buckets. Buckets
+//!   of 20 minutes or more are made of the 5-minute tier's granules instead of the raw rows
+//!   (`tier`: `metrics_5m`, folded by [`Store::insert_cycle`] in the cycle's transaction;
+//!   [`Store::delete_tier_before`] is its retention; see [`series`] for what differs);
 //! * [`Store::write_generation`]: a per-cluster counter that every write to a cluster's data
 //!   through this handle moves forward, for caches of answers computed from the store, with
 //!   [`Store::write_generation_total`] (moved by any cluster's writes) and
@@ -58,7 +61,8 @@
 //! * thinning ([`thinning`]): [`Store::thin_before`] keeps one cycle per 5 minutes of the
 //!   history past the full-resolution window, whole cycles (snapshot, nodes, custom values);
 //! * retention ([`retention`]): [`Store::delete_expired_snapshots`] (sparing days not rolled
-//!   up; the custom values go with their snapshots), [`Store::delete_snapshots_before`], [`Store::delete_outcomes_before`],
+//!   up; the custom values go with their snapshots), [`Store::delete_snapshots_before`],
+//!   [`Store::delete_tier_before`] (the 5-minute tier, kept apart), [`Store::delete_outcomes_before`],
 //!   [`Store::delete_daily_before`], [`Store::delete_runs_before`], each in bounded batches of
 //!   one short transaction, with any waiting writer let in between two batches and the
 //!   write-ahead log checkpointed between them, so that a large clean-up never holds up a
@@ -74,6 +78,7 @@
 //! | `node_identities` | what names a node: `cluster_id`, `node_type`, `node_id`, `host`, `http_port`, `role`, `version`, one row per distinct combination | `id` (never reused), `(cluster_id, node_id)` |
 //! | `conversions` | the data conversions finished ([`convert`]): `name`, `finished_at` | `name` |
 //! | `thinned_until` | per cluster, how far [`Store::thin_before`] got | `cluster_id` |
+//! | `metrics_5m` | the 5-minute tier: one per cluster and 5-minute granule (`bucket_at`, a UTC multiple of 300,000 ms) with snapshots: `rows`, `at_sum` (their `collected_at` summed), `stats` (every numeric column's count, sum, min and max, packed) | unique `(cluster_id, bucket_at)` |
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
 //! | `cycle_outcomes` | one per cluster and cycle rockscope completed: `cluster_id`, `at`, `reachable` (0/1) | unique `(cluster_id, at)` |
 //! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |
@@ -146,7 +151,9 @@ mod schema;
 pub mod secret;
 pub mod series;
 pub mod snapshots;
+mod sums;
 pub mod thinning;
+mod tier;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

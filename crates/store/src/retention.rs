@@ -329,6 +329,36 @@ impl Store {
         Ok(snapshots.rows)
     }
 
+    /// Delete the 5-minute tier's granules (`metrics_5m`) that end by the start of the
+    /// granule holding `cutoff` (so every granule wholly before it; the one holding it stays),
+    /// cluster by cluster, in batches of at most `batch_size` rows (fewer when slower than
+    /// [`BATCH_TARGET`]), like [`Store::delete_snapshots_before`]. The tier has its own
+    /// retention (`collector.tier_retention_days`): the raw snapshots are not touched, nor is
+    /// the tier by their retention. Returns how many granules were deleted.
+    pub fn delete_tier_before(&self, cutoff: OffsetDateTime, batch_size: usize) -> Result<usize> {
+        let cutoff = crate::tier::granule_of(to_ms(cutoff));
+        let mut done = Batched::default();
+        let mut pace = Pace::new(batch_size);
+        for id in self.cluster_ids()? {
+            done += self.tracked(delete_cluster_rows_batched(
+                self,
+                "metrics_5m",
+                "bucket_at",
+                id,
+                cutoff,
+                &mut pace,
+            ))?;
+        }
+        if done.rows > 0 {
+            log::info!(
+                "store: retention deleted {} granules of the 5-minute tier in {} batches",
+                done.rows,
+                done.batches
+            );
+        }
+        Ok(done.rows)
+    }
+
     /// Delete every cycle outcome recorded strictly before `cutoff`, cluster by cluster, in
     /// batches of at most `batch_size` rows (fewer when slower than [`BATCH_TARGET`]), like
     /// [`Store::delete_snapshots_before`]. Returns how many were deleted.

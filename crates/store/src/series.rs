@@ -19,6 +19,25 @@
 //! its scan reads only that index, never the table. [`Store::range_stats`] is the same scan's
 //! statistics alone.
 //!
+//! # From the 5-minute tier
+//!
+//! When the buckets are at least 20 minutes wide (`(to − from) / max_points`, four granules of the
+//! tier; e.g. the 7-day overview at 240 points, 42-minute buckets), the same buckets are made
+//! of the 5-minute tier's granules (`metrics_5m`) instead of the raw rows: one
+//! row per 5 minutes instead of one per cycle (2,016 rows for a week instead of 20,160 at 30 s).
+//! A granule holds its snapshots' count and summed `collected_at`, and every numeric column's
+//! count, sum (as `SqlSum` keeps it), minimum and maximum; a granule goes whole to the bucket of
+//! its snapshots' mean `collected_at`, and is in the range when that mean is in `from..=to`
+//! (the granules read are those starting in `granule_of(from)..=to`). So the answer is the raw
+//! answer with each granule's snapshots taken together: counts, timestamps (the mean
+//! `collected_at` of a bucket's snapshots), minima and maxima are exact over those snapshots,
+//! means equal the raw ones up to the order of the floating-point additions, and the only
+//! difference is which granule lands in which bucket at the buckets' edges, and at both ends
+//! of the range, where a granule straddling an edge is in or out whole. [`Store::range_stats`]
+//! is one bucket of the whole range, so ranges of 20 minutes or more come from the tier.
+//! Custom metrics stay on their raw values (`custom_values`), each joining the bucket its
+//! granule went to (and left out with it).
+//!
 //! [`Store::series_with_stats_custom`] adds custom metrics ([`crate::custom`]): the snapshot scan
 //! makes the buckets as above, then each custom name is one range scan of `custom_values`' key
 //! (`(cluster_id, name, collected_at)`, time order) whose values are folded into the bucket the
@@ -26,13 +45,14 @@
 //! built-in and custom values of a point cannot drift apart.
 
 use rusqlite::params;
-use rusqlite::types::ValueRef;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::Store;
 use crate::columns::{from_ms, get, numeric_metric, to_ms};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::sums::{FieldAcc, SqlSum};
+use crate::tier;
 
 /// The most buckets [`Store::series`] makes, whatever `max_points` asked.
 pub const MAX_SERIES_POINTS: usize = 10_000;
@@ -110,131 +130,6 @@ pub struct SeriesWithStats {
     pub stats: Vec<FieldStats>,
 }
 
-/// A sum as SQLite's `SUM`/`TOTAL`/`AVG` take it (`sumStep` in SQLite's `func.c`, 3.43 and
-/// later): exact in an `i64` while only integers came, else a Kahan–Babuška–Neumaier sum of
-/// doubles. So `total() / count` is, to the bit, what `AVG` returns over the same values in the
-/// same order.
-#[derive(Debug, Clone, Copy, Default)]
-struct SqlSum {
-    count: i64,
-    int_sum: i64,
-    approx: bool,
-    sum: f64,
-    err: f64,
-}
-
-/// Integers of this magnitude or more are added in two parts (as SQLite does).
-const BIG: i64 = 4_503_599_627_370_496;
-
-impl SqlSum {
-    fn start_approx(&mut self) {
-        self.approx = true;
-        if self.int_sum <= -BIG || self.int_sum >= BIG {
-            let small = self.int_sum % 16_384;
-            self.sum = (self.int_sum - small) as f64;
-            self.err = small as f64;
-        } else {
-            self.sum = self.int_sum as f64;
-            self.err = 0.0;
-        }
-    }
-
-    fn step(&mut self, r: f64) {
-        let (s, t) = (self.sum, self.sum + r);
-        if s.abs() > r.abs() {
-            self.err += (s - t) + r;
-        } else {
-            self.err += (r - t) + s;
-        }
-        self.sum = t;
-    }
-
-    fn step_int(&mut self, x: i64) {
-        if x <= -BIG || x >= BIG {
-            let small = x % 16_384;
-            self.step((x - small) as f64);
-            self.step(small as f64);
-        } else {
-            self.step(x as f64);
-        }
-    }
-
-    fn add_real(&mut self, r: f64) {
-        self.count += 1;
-        if !self.approx {
-            self.start_approx();
-        }
-        self.step(r);
-    }
-
-    fn add_int(&mut self, x: i64) {
-        self.count += 1;
-        if self.approx {
-            self.step_int(x);
-        } else if let Some(sum) = self.int_sum.checked_add(x) {
-            self.int_sum = sum;
-        } else {
-            self.start_approx();
-            self.step_int(x);
-        }
-    }
-
-    fn total(&self) -> f64 {
-        if !self.approx {
-            self.int_sum as f64
-        } else if self.err.is_finite() {
-            self.sum + self.err
-        } else {
-            self.sum
-        }
-    }
-
-    /// `AVG`: `None` without a value.
-    fn mean(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.total() / self.count as f64)
-    }
-}
-
-/// One field's count, sum, minimum and maximum over a bucket or the range.
-#[derive(Debug, Clone, Copy, Default)]
-struct FieldAcc {
-    sum: SqlSum,
-    min: Option<f64>,
-    max: Option<f64>,
-}
-
-impl FieldAcc {
-    /// Adds `value`, read from `table.column` (named only in the error for a value that is not
-    /// a number).
-    fn add(&mut self, value: ValueRef<'_>, table: &str, column: &str) -> Result<()> {
-        let v = match value {
-            ValueRef::Null => return Ok(()),
-            ValueRef::Real(r) => {
-                self.sum.add_real(r);
-                r
-            }
-            ValueRef::Integer(i) => {
-                self.sum.add_int(i);
-                i as f64
-            }
-            ValueRef::Text(_) | ValueRef::Blob(_) => {
-                return Err(Error::corrupt(
-                    format_args!("{table}.{column}"),
-                    "not a number",
-                ));
-            }
-        };
-        self.min = Some(self.min.map_or(v, |m| m.min(v)));
-        self.max = Some(self.max.map_or(v, |m| m.max(v)));
-        Ok(())
-    }
-
-    /// The mean, never outside the minimum and maximum.
-    fn mean(&self) -> Option<f64> {
-        within(self.sum.mean(), self.min, self.max)
-    }
-}
-
 /// The cut of `from..=to` (ms) into at most `points` buckets: the one bucket formula.
 #[derive(Debug, Clone, Copy)]
 struct Grid {
@@ -273,13 +168,17 @@ struct Bucket {
 }
 
 /// The buckets and range totals of one request, `width` values each (the fields, then the
-/// custom names). The snapshot rows make the buckets ([`Buckets::snapshot`]); a custom value
-/// joins the bucket its time falls in ([`Buckets::custom`]).
+/// custom names). The snapshot rows ([`Buckets::snapshot`]) or the tier's granules
+/// ([`Buckets::granule`]) make the buckets; a custom value joins the bucket its time falls in
+/// ([`Buckets::custom`]).
 struct Buckets {
     grid: Grid,
     width: usize,
     list: Vec<Bucket>,
     totals: Vec<FieldAcc>,
+    /// When the buckets are made of granules: each granule taken (its start) and its bucket, in
+    /// time order.
+    granules: Option<Vec<(i64, i64)>>,
 }
 
 impl Buckets {
@@ -289,26 +188,31 @@ impl Buckets {
             width,
             list: Vec::new(),
             totals: vec![FieldAcc::default(); width],
+            granules: None,
         }
     }
 
-    /// Folds one row of the snapshot scan ([`scan_sql`] over `columns`) into its bucket (made
-    /// here when it is the bucket's first) and the range's totals. Rows come in time order, so
-    /// a bucket's rows are contiguous and the list stays in bucket order.
+    /// Bucket `index` of `list`, made here when it is not the last one (values come in time
+    /// order, so a bucket's are contiguous and the list stays in bucket order).
+    fn bucket(list: &mut Vec<Bucket>, width: usize, index: i64) -> &mut Bucket {
+        if list.last().is_none_or(|b| b.index != index) {
+            list.push(Bucket {
+                index,
+                at: SqlSum::default(),
+                fields: vec![FieldAcc::default(); width],
+            });
+        }
+        let last = list.len() - 1;
+        &mut list[last]
+    }
+
+    /// Folds one row of the snapshot scan ([`scan_sql`] over `columns`) into its bucket and the
+    /// range's totals.
     fn snapshot(&mut self, row: &rusqlite::Row<'_>, columns: &[&str]) -> Result<()> {
         const T: &str = "metrics_snapshots";
         let at: i64 = get(row, 0, T, "collected_at")?;
         let index = self.grid.index(at);
-        if self.list.last().is_none_or(|b| b.index != index) {
-            self.list.push(Bucket {
-                index,
-                at: SqlSum::default(),
-                fields: vec![FieldAcc::default(); self.width],
-            });
-        }
-        let Some(bucket) = self.list.last_mut() else {
-            return Ok(());
-        };
+        let bucket = Buckets::bucket(&mut self.list, self.width, index);
         bucket.at.add_int(at);
         for (i, column) in columns.iter().enumerate() {
             let value = row.get_ref(i + 1)?;
@@ -318,16 +222,51 @@ impl Buckets {
         Ok(())
     }
 
+    /// Merges one granule of the tier (starting at `start`, `rows` snapshots whose times sum to
+    /// `at_sum`, `stats[i]` the statistics of slot `i`'s field) into the bucket of its mean time
+    /// and the range's totals; a granule whose mean time is outside the range is left out.
+    /// Granules come in time order.
+    fn granule(&mut self, start: i64, rows: i64, at_sum: i64, stats: &[FieldAcc]) {
+        let mean = at_sum / rows;
+        if mean < self.grid.from || mean > self.grid.to {
+            return;
+        }
+        let index = self.grid.index(mean);
+        if let Some(granules) = self.granules.as_mut() {
+            granules.push((start, index));
+        }
+        let bucket = Buckets::bucket(&mut self.list, self.width, index);
+        bucket.at.merge(&SqlSum::of_ints(rows, at_sum));
+        for (i, acc) in stats.iter().enumerate() {
+            bucket.fields[i].merge(acc);
+            self.totals[i].merge(acc);
+        }
+    }
+
     /// Folds the values of one custom metric, `(at, value)` in time order, into slot `slot`: a
     /// value joins the bucket of its time when a snapshot made it (every stored value has its
-    /// snapshot), and the range's totals.
+    /// snapshot), and the range's totals. When the buckets are made of granules, a value goes
+    /// where its granule went, and is left out with it.
     fn custom(&mut self, slot: usize, rows: &mut rusqlite::Rows<'_>) -> Result<()> {
         let mut cursor = 0;
+        let mut granule = 0;
         while let Some(row) = rows.next()? {
             let at: i64 = get(row, 0, "custom_values", "collected_at")?;
             let value = row.get_ref(1)?;
+            let index = match &self.granules {
+                None => self.grid.index(at),
+                Some(granules) => {
+                    let start = crate::tier::granule_of(at);
+                    while granules.get(granule).is_some_and(|g| g.0 < start) {
+                        granule += 1;
+                    }
+                    match granules.get(granule) {
+                        Some(&(s, index)) if s == start => index,
+                        _ => continue,
+                    }
+                }
+            };
             self.totals[slot].add(value, "custom_values", "value")?;
-            let index = self.grid.index(at);
             while self.list.get(cursor).is_some_and(|b| b.index < index) {
                 cursor += 1;
             }
@@ -412,7 +351,9 @@ impl Store {
     /// `None`s when the range holds no data.
     ///
     /// Over [`OVERVIEW_FIELDS`] the query reads only the covering index
-    /// `metrics_snapshots_overview`.
+    /// `metrics_snapshots_overview`. Buckets of 20 minutes or more are made of the 5-minute
+    /// tier's granules instead (see the module documentation for the one difference: a granule
+    /// is placed whole, by its mean time).
     ///
     /// [`crate::Error::InvalidField`] when a name is not a numeric snapshot column.
     pub fn series_with_stats(
@@ -463,17 +404,28 @@ impl Store {
         let mut buckets = Buckets::new(grid, names.len());
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        {
+        // The range the custom values are read from: the granules' when they make the buckets.
+        let (first, last) = if tier::answers(grid.span, grid.points) {
+            buckets.granules = Some(Vec::new());
+            let slots: Vec<usize> = columns
+                .iter()
+                .map(|c| tier::slot_of(c.name).unwrap_or(usize::MAX))
+                .collect();
+            scan_tier(&tx, cluster_id, &mut buckets, &slots)?;
+            let last = tier::granule_of(grid.to).saturating_add(tier::GRANULE_MS - 1);
+            (tier::granule_of(grid.from), last)
+        } else {
             let fields = &names[..columns.len()];
             let mut stmt = tx.prepare_cached(&scan_sql(fields))?;
             let mut rows = stmt.query(params![cluster_id, grid.from, grid.to])?;
             while let Some(row) = rows.next()? {
                 buckets.snapshot(row, fields)?;
             }
-        }
+            (grid.from, grid.to)
+        };
         for (k, name) in custom.iter().enumerate() {
             let mut stmt = tx.prepare_cached(CUSTOM_SCAN)?;
-            let mut rows = stmt.query(params![cluster_id, name, grid.from, grid.to])?;
+            let mut rows = stmt.query(params![cluster_id, name, first, last])?;
             buckets.custom(columns.len() + k, &mut rows)?;
         }
         buckets.finish(&names)
@@ -501,6 +453,34 @@ impl Store {
     }
 }
 
+/// Merges the granules of the tier that start in `granule_of(from)..=to` into `buckets` (see
+/// [`Buckets::granule`]), slot `i` of a bucket taking the tier's column `slots[i]` (only those
+/// columns are decoded).
+fn scan_tier(
+    conn: &rusqlite::Connection,
+    cluster_id: i64,
+    buckets: &mut Buckets,
+    slots: &[usize],
+) -> Result<()> {
+    const T: &str = "metrics_5m";
+    let grid = buckets.grid;
+    let mut stmt = conn.prepare_cached(tier::TIER_SCAN)?;
+    let mut rows = stmt.query(params![cluster_id, tier::granule_of(grid.from), grid.to])?;
+    let mut stats = Vec::new();
+    while let Some(row) = rows.next()? {
+        let start: i64 = get(row, 0, T, "bucket_at")?;
+        let count = tier::checked_rows(get(row, 1, T, "rows")?)?;
+        let at_sum: i64 = get(row, 2, T, "at_sum")?;
+        let blob = row
+            .get_ref(3)?
+            .as_blob()
+            .map_err(|_| crate::Error::corrupt("metrics_5m.stats", "not a blob"))?;
+        tier::decode_slots(blob, slots, &mut stats)?;
+        buckets.granule(start, count, at_sum, &stats);
+    }
+    Ok(())
+}
+
 /// The scan of [`Store::series_with_stats`] over `columns` (known column names only): `?1`
 /// cluster, `?2..=?3` the range in ms; `collected_at` first, rows in time order (the order of
 /// the `(cluster_id, collected_at, …)` index, so no sort).
@@ -518,27 +498,11 @@ pub(crate) fn scan_sql(columns: &[&str]) -> String {
     sql
 }
 
-/// SQLite's AVG sums before it divides, so the mean of equal values can land one unit in the last
-/// place outside them; a mean is never reported outside its own minimum and maximum.
-fn within(avg: Option<f64>, min: Option<f64>, max: Option<f64>) -> Option<f64> {
-    let mut avg = avg?;
-    if let Some(min) = min
-        && avg < min
-    {
-        avg = min;
-    }
-    if let Some(max) = max
-        && avg > max
-    {
-        avg = max;
-    }
-    Some(avg)
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ClusterUpdate;
+    use crate::sums::within;
     use crate::tests::{new_cluster, snapshot_from, sparse};
     use rockscope_model::MetricsSnapshot;
     use serde_json::{Value, json};
@@ -556,7 +520,7 @@ mod tests {
     }
 
     /// A snapshot at `at` with the overview fields set from `seed` (some null), the rest null/0.
-    fn snapshot(cluster_id: i64, at: OffsetDateTime, seed: u64) -> MetricsSnapshot {
+    pub(crate) fn snapshot(cluster_id: i64, at: OffsetDateTime, seed: u64) -> MetricsSnapshot {
         let mut m = sparse(Store::metric_columns());
         for (i, f) in OVERVIEW_FIELDS.iter().enumerate() {
             // A cheap deterministic mix; every 7th value of a field is null.
@@ -584,12 +548,16 @@ mod tests {
             let both = store
                 .series_with_stats(id, from, to, &OVERVIEW_FIELDS, points)
                 .unwrap();
-            // The series is exactly what AVG and MAX per bucket give (the former query).
-            let old = old_series(&store, id, from, to, points);
+            // The series is exactly what AVG and MAX per bucket give (the former query); from
+            // the tier (1 and 7 points: buckets of 20 minutes or more), over whole granules
+            // placed by their mean time, the means to 1e-9.
+            let granular = granular(from, to, points);
+            assert_eq!(granular, points < 40);
+            let old = old_series(&store, id, from, to, points, granular);
             assert_eq!(both.points.len(), old.len());
             for (p, (at, count, values)) in both.points.iter().zip(&old) {
                 assert_eq!((to_ms(p.timestamp), p.count), (*at, *count));
-                assert_eq!(&p.values, values, "{points} points");
+                assert!(same_values(&p.values, values, granular), "{points} points");
             }
             assert_eq!(
                 both.points,
@@ -597,13 +565,15 @@ mod tests {
                     .series(id, from, to, &OVERVIEW_FIELDS, points)
                     .unwrap()
             );
-            // The statistics are what SQL's COUNT, AVG, MAX and MIN give, to the bit.
-            let stats = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS);
-            assert_eq!(both.stats, stats);
-            assert_eq!(
-                store.range_stats(id, from, to, &OVERVIEW_FIELDS).unwrap(),
-                stats
-            );
+            // The statistics are what SQL's COUNT, AVG, MAX and MIN give, to the bit (raw).
+            let stats = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, granular);
+            assert!(same_stats(&both.stats, &stats, granular));
+            // range_stats is one bucket of the whole range: from the tier.
+            assert!(same_stats(
+                &store.range_stats(id, from, to, &OVERVIEW_FIELDS).unwrap(),
+                &sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, true),
+                true
+            ));
             assert!(stats.iter().all(|s| s.count > 0));
         }
         // No data: no point, and count 0 with no values (as SQL's aggregates).
@@ -625,7 +595,8 @@ mod tests {
                 id,
                 empty_from,
                 empty_from + Duration::hours(1),
-                &["qps"]
+                &["qps"],
+                false
             )
         );
         let inverted = store.series_with_stats(id, to, from, &["qps"], 10).unwrap();
@@ -662,15 +633,19 @@ mod tests {
         points: usize,
         name: &str,
     ) -> Vec<BucketValue> {
+        let granular = granular(from, to, points);
         let (from, to) = (to_ms(from), to_ms(to));
-        let sql = "SELECT MIN(?5 - 1, ((m.collected_at - ?2) * ?5) / ?4) AS bucket, \
+        let (join, at) = placement(granular, "m.");
+        let sql = format!(
+            "SELECT MIN(?5 - 1, (({at} - ?2) * ?5) / ?4) AS bucket, \
              AVG(c.value), MAX(c.value), MIN(c.value) \
-             FROM metrics_snapshots m LEFT JOIN custom_values c \
+             FROM metrics_snapshots m{join} LEFT JOIN custom_values c \
              ON c.cluster_id = m.cluster_id AND c.collected_at = m.collected_at AND c.name = ?6 \
-             WHERE m.cluster_id = ?1 AND m.collected_at >= ?2 AND m.collected_at <= ?3 \
-             GROUP BY bucket ORDER BY bucket";
+             WHERE m.cluster_id = ?1 AND {at} >= ?2 AND {at} <= ?3 \
+             GROUP BY bucket ORDER BY bucket"
+        );
         let conn = store.conn().unwrap();
-        let mut stmt = conn.prepare(sql).unwrap();
+        let mut stmt = conn.prepare(&sql).unwrap();
         let rows = stmt
             .query_map(
                 params![id, from, to, (to - from).max(1), points as i64, name],
@@ -686,19 +661,24 @@ mod tests {
         rows.collect::<rusqlite::Result<_>>().unwrap()
     }
 
-    /// SQL's COUNT, AVG, MAX and MIN of custom metric `name` over `from..=to`.
+    /// SQL's COUNT, AVG, MAX and MIN of custom metric `name` over `from..=to` (the values of
+    /// the granules [`placement`] takes when `granular`).
     fn sql_custom_stats(
         store: &Store,
         id: i64,
         from: OffsetDateTime,
         to: OffsetDateTime,
         name: &str,
+        granular: bool,
     ) -> FieldStats {
         let conn = store.conn().unwrap();
+        let (join, at) = placement(granular, "c.");
         conn.query_row(
-            "SELECT COUNT(value), AVG(value), MAX(value), MIN(value) FROM \
-             (SELECT value FROM custom_values WHERE cluster_id = ?1 AND name = ?2 \
-              AND collected_at >= ?3 AND collected_at <= ?4 ORDER BY collected_at)",
+            &format!(
+                "SELECT COUNT(value), AVG(value), MAX(value), MIN(value) FROM \
+                 (SELECT value FROM custom_values c{join} WHERE c.cluster_id = ?1 AND name = ?2 \
+                  AND {at} >= ?3 AND {at} <= ?4 ORDER BY c.collected_at)"
+            ),
             params![id, name, to_ms(from), to_ms(to)],
             |r| {
                 let (max, min): (Option<f64>, Option<f64>) = (r.get(2)?, r.get(3)?);
@@ -738,7 +718,9 @@ mod tests {
             let plain = store
                 .series_with_stats(id, from, to, &fields, points)
                 .unwrap();
-            // The snapshots make the buckets: the built-in part is series_with_stats's.
+            // The snapshots (or their granules) make the buckets: the built-in part is
+            // series_with_stats's.
+            let granular = granular(from, to, points);
             assert_eq!(mixed.points.len(), plain.points.len());
             for (m, p) in mixed.points.iter().zip(&plain.points) {
                 assert_eq!((m.timestamp, m.count), (p.timestamp, p.count));
@@ -759,7 +741,7 @@ mod tests {
                 );
                 assert_eq!(
                     mixed.stats[fields.len() + k],
-                    sql_custom_stats(&store, id, from, to, name)
+                    sql_custom_stats(&store, id, from, to, name, granular)
                 );
             }
             // Only custom names: the same buckets.
@@ -818,21 +800,74 @@ mod tests {
         );
     }
 
-    /// The range statistics as SQL's aggregates compute them (the former `range_stats`).
-    fn sql_stats(
+    /// Whether [`Store::series_with_stats`] of `from..=to` at `points` reads the tier.
+    pub(crate) fn granular(from: OffsetDateTime, to: OffsetDateTime, points: usize) -> bool {
+        Grid::new(to_ms(from), to_ms(to), points).is_some_and(|g| tier::answers(g.span, g.points))
+    }
+
+    /// How the reference queries take and place a raw row (of `table`, aliased `alias`): by its
+    /// own time in raw mode (`("", "collected_at")`), or, when `granular`, joined to its
+    /// 5-minute granule and placed by the granule's mean time (raw rows, grouped as the tier
+    /// groups them).
+    pub(crate) fn placement(granular: bool, alias: &str) -> (String, String) {
+        let at = format!("{alias}collected_at");
+        if !granular {
+            return (String::new(), at);
+        }
+        let join = format!(
+            " JOIN (SELECT collected_at - collected_at % 300000 AS granule, \
+             SUM(collected_at) / COUNT(*) AS mean FROM metrics_snapshots \
+             WHERE cluster_id = ?1 GROUP BY granule) g ON {at} - {at} % 300000 = g.granule"
+        );
+        (join, "g.mean".to_owned())
+    }
+
+    /// Close enough: equal, or both means within 1e-9 of each other (relative) when `granular`
+    /// (the tier sums in another order); counts, minima and maxima always equal.
+    pub(crate) fn same_values(got: &[BucketValue], want: &[BucketValue], granular: bool) -> bool {
+        got.len() == want.len()
+            && got
+                .iter()
+                .zip(want)
+                .all(|(g, w)| g.max == w.max && close(g.avg, w.avg, granular))
+    }
+
+    /// [`same_values`] for range statistics.
+    pub(crate) fn same_stats(got: &[FieldStats], want: &[FieldStats], granular: bool) -> bool {
+        got.len() == want.len()
+            && got.iter().zip(want).all(|(g, w)| {
+                (&g.field, g.count, g.min, g.max) == (&w.field, w.count, w.min, w.max)
+                    && close(g.avg, w.avg, granular)
+            })
+    }
+
+    fn close(a: Option<f64>, b: Option<f64>, granular: bool) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) if granular => {
+                a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+            }
+            _ => a == b,
+        }
+    }
+
+    /// The range statistics as SQL's aggregates compute them (the former `range_stats`), over
+    /// the rows [`placement`] takes.
+    pub(crate) fn sql_stats(
         store: &Store,
         id: i64,
         from: OffsetDateTime,
         to: OffsetDateTime,
         fields: &[&str],
+        granular: bool,
     ) -> Vec<FieldStats> {
         let select: Vec<String> = fields
             .iter()
             .map(|c| format!("COUNT({c}), AVG({c}), MAX({c}), MIN({c})"))
             .collect();
+        let (join, at) = placement(granular, "");
         let sql = format!(
-            "SELECT {} FROM metrics_snapshots \
-             WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at <= ?3",
+            "SELECT {} FROM metrics_snapshots{join} \
+             WHERE cluster_id = ?1 AND {at} >= ?2 AND {at} <= ?3",
             select.join(", ")
         );
         let conn = store.conn().unwrap();
@@ -853,26 +888,29 @@ mod tests {
         .unwrap()
     }
 
-    /// The series as the former `AVG`/`MAX` query computed it: (ms, count, values) per bucket.
-    fn old_series(
+    /// The series as the former `AVG`/`MAX` query computed it, over the rows [`placement`]
+    /// takes and places: (ms, count, values) per bucket.
+    pub(crate) fn old_series(
         store: &Store,
         id: i64,
         from: OffsetDateTime,
         to: OffsetDateTime,
         points: usize,
+        granular: bool,
     ) -> Vec<(i64, u64, Vec<BucketValue>)> {
         let (from, to) = (to_ms(from), to_ms(to));
-        let mut sql = String::from(
-            "SELECT MIN(?5 - 1, ((collected_at - ?2) * ?5) / ?4) AS bucket, \
+        let (join, at) = placement(granular, "");
+        let mut sql = format!(
+            "SELECT MIN(?5 - 1, (({at} - ?2) * ?5) / ?4) AS bucket, \
              CAST(AVG(collected_at) AS INTEGER), COUNT(*)",
         );
         for c in OVERVIEW_FIELDS {
             sql.push_str(&format!(", AVG({c}), MAX({c}), MIN({c})"));
         }
-        sql.push_str(
-            " FROM metrics_snapshots WHERE cluster_id = ?1 AND collected_at >= ?2 \
-             AND collected_at <= ?3 GROUP BY bucket ORDER BY bucket",
-        );
+        sql.push_str(&format!(
+            " FROM metrics_snapshots{join} WHERE cluster_id = ?1 AND {at} >= ?2 \
+             AND {at} <= ?3 GROUP BY bucket ORDER BY bucket",
+        ));
         let conn = store.conn().unwrap();
         let mut stmt = conn.prepare(&sql).unwrap();
         let rows = stmt
@@ -996,90 +1034,5 @@ mod tests {
         let clone = store.clone();
         clone.delete_cluster(id).unwrap();
         moved(&store, &mut last, "delete_cluster");
-    }
-
-    fn owned(v: ValueRef<'_>) -> rusqlite::types::Value {
-        use rusqlite::types::Value;
-        match v {
-            ValueRef::Integer(i) => Value::Integer(i),
-            ValueRef::Real(r) => Value::Real(r),
-            _ => Value::Null,
-        }
-    }
-
-    #[test]
-    fn sums_are_sqlites_to_the_bit() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        let cases: Vec<Vec<ValueRef<'static>>> = vec![
-            vec![
-                ValueRef::Real(1e16),
-                ValueRef::Real(1.0),
-                ValueRef::Real(-1e16),
-            ],
-            vec![
-                ValueRef::Real(0.1),
-                ValueRef::Real(0.2),
-                ValueRef::Real(0.3),
-            ],
-            vec![ValueRef::Integer(3), ValueRef::Integer(4), ValueRef::Null],
-            vec![
-                ValueRef::Integer(i64::MAX),
-                ValueRef::Integer(i64::MAX),
-                ValueRef::Integer(-7),
-            ],
-            vec![
-                ValueRef::Integer(1 << 60),
-                ValueRef::Real(0.5),
-                ValueRef::Integer(-(1 << 61) - 3),
-            ],
-            vec![
-                ValueRef::Real(1e308),
-                ValueRef::Real(1e308),
-                ValueRef::Real(-1e308),
-            ],
-            vec![ValueRef::Null],
-        ];
-        for values in cases {
-            let mut acc = FieldAcc::default();
-            for v in &values {
-                acc.add(*v, "t", "x").unwrap();
-            }
-            conn.execute_batch(
-                "DROP TABLE IF EXISTS t; CREATE TABLE t (i INTEGER PRIMARY KEY, x ANY) STRICT",
-            )
-            .unwrap();
-            for (i, v) in values.iter().enumerate() {
-                conn.execute(
-                    "INSERT INTO t VALUES (?1, ?2)",
-                    params![i as i64, owned(*v)],
-                )
-                .unwrap();
-            }
-            let (avg, total, count): (Option<f64>, f64, i64) = conn
-                .query_row(
-                    "SELECT AVG(x), TOTAL(x), COUNT(x) FROM (SELECT x FROM t ORDER BY i)",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .unwrap();
-            assert_eq!(
-                acc.sum.mean().map(f64::to_bits),
-                avg.map(f64::to_bits),
-                "{values:?}"
-            );
-            assert_eq!(acc.sum.total().to_bits(), total.to_bits(), "{values:?}");
-            assert_eq!(acc.sum.count, count);
-        }
-    }
-
-    #[test]
-    fn a_mean_stays_inside_its_minimum_and_maximum() {
-        // The rounding seen from SQLite's AVG over five equal values.
-        let (avg, value) = (29.582152101565477, 29.582152101565473);
-        assert_eq!(within(Some(avg), Some(value), Some(value)), Some(value));
-        assert_eq!(within(Some(1.0), Some(2.0), Some(3.0)), Some(2.0));
-        assert_eq!(within(Some(2.5), Some(2.0), Some(3.0)), Some(2.5));
-        assert_eq!(within(Some(4.0), None, Some(3.0)), Some(3.0));
-        assert_eq!(within(None, Some(2.0), Some(3.0)), None);
     }
 }

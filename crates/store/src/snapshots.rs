@@ -219,6 +219,7 @@ impl Store {
                 node_cycles::insert(&tx, self.node_identities(), cluster_id, at, nodes)
                     .map_err(map_err)?;
             custom::insert_values(&tx, snapshot, nodes, at).map_err(map_err)?;
+            crate::tier::fold_snapshot(&tx, snapshot, at)?;
             tx.prepare_cached(UPSERT_OUTCOME)?
                 .execute(params![
                     cluster_id,

@@ -1,0 +1,317 @@
+//! The 5-minute tier of the cluster snapshots: `metrics_5m`, one row per cluster and *granule*
+//! (5 minutes aligned on UTC multiples of [`GRANULE_MS`]), holding how many snapshots it
+//! folds (`rows`), the sum of their `collected_at` (`at_sum`, for the granule's mean time) and,
+//! in `stats`, the count, sum, minimum and maximum of every numeric snapshot column
+//! ([`crate::Store::numeric_metric_fields`]) over them, packed with [`crate::codec`].
+//!
+//! The tier is folded at write: [`fold_snapshot`] runs in the transaction of
+//! [`crate::Store::insert_cycle`] (one read of the granule's row, one upsert), so it is always
+//! current and exact, and a database of an older schema gets it built from its snapshots by a
+//! resumable conversion ([`backfill::BACKFILL`]). The series of ranges whose buckets are at
+//! least [`MIN_BUCKET_GRANULES`] granules wide read it instead of the raw rows
+//! ([`crate::series`]).
+//!
+//! Sums are kept as SQLite's `AVG` keeps them ([`SqlSum`](crate::sums::SqlSum): exact while only
+//! integers came, else a compensated double sum), and stored whole, so the next snapshot of a
+//! granule continues the same sum, and a granule's mean equals `AVG` over its raw rows.
+//!
+//! `stats` layout: the number of columns it holds (varint), then the end offset of each column's
+//! record in the data that follows (2 bytes each, little-endian), then per numeric column in
+//! storage order what [`FieldAcc::encode`] writes. The offsets let a read decode only the
+//! columns it asks for (the overview: 14 of 120). Columns are only ever appended, so a column
+//! added after a row was written is absent (no value) in it.
+
+pub(crate) mod backfill;
+
+use std::sync::LazyLock;
+
+use rockscope_model::MetricsSnapshot;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::codec::{Reader, put_varint};
+use crate::columns::{Column, metric};
+use crate::error::{Error, Result};
+use crate::sums::FieldAcc;
+
+/// A granule's length: 5 minutes, in ms.
+pub(crate) const GRANULE_MS: i64 = 300_000;
+
+/// The narrowest buckets, in granules, that a series reads from the tier: below, a granule's
+/// placement by its mean time would shift too large a share of a bucket.
+pub(crate) const MIN_BUCKET_GRANULES: i64 = 4;
+
+/// What the stored blob is, for errors.
+const STATS: &str = "metrics_5m.stats";
+
+/// The numeric columns of `metrics_snapshots`, in storage order: the slots of a granule.
+static NUMERIC: LazyLock<Vec<&'static Column>> = LazyLock::new(|| {
+    metric::COLUMNS
+        .iter()
+        .filter(|c| c.kind.is_numeric())
+        .collect()
+});
+
+/// The slot of numeric column `name` in a granule's statistics.
+pub(crate) fn slot_of(name: &str) -> Option<usize> {
+    NUMERIC.iter().position(|c| c.name == name)
+}
+
+/// The start of the granule holding time `at` (ms).
+pub(crate) fn granule_of(at: i64) -> i64 {
+    at - at.rem_euclid(GRANULE_MS)
+}
+
+/// Whether buckets of `span / points` ms are answered from the tier: at least
+/// [`MIN_BUCKET_GRANULES`] granules wide.
+pub(crate) fn answers(span: i128, points: i128) -> bool {
+    span >= i128::from(MIN_BUCKET_GRANULES * GRANULE_MS) * points
+}
+
+/// One row of `metrics_5m`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Granule {
+    /// `bucket_at`: the granule's start (ms).
+    pub(crate) start: i64,
+    /// Snapshots folded in.
+    pub(crate) rows: i64,
+    /// The sum of their `collected_at` (ms).
+    pub(crate) at_sum: i64,
+    /// One accumulator per numeric column (see [`slot_of`]).
+    pub(crate) fields: Vec<FieldAcc>,
+}
+
+impl Granule {
+    fn empty(start: i64) -> Granule {
+        Granule {
+            start,
+            rows: 0,
+            at_sum: 0,
+            fields: vec![FieldAcc::default(); NUMERIC.len()],
+        }
+    }
+
+    /// Folds one snapshot, collected at `at`, its numeric column values in storage order.
+    fn add<'v>(
+        &mut self,
+        at: i64,
+        values: impl Iterator<Item = Result<ValueRef<'v>>>,
+    ) -> Result<()> {
+        self.rows += 1;
+        self.at_sum = self
+            .at_sum
+            .checked_add(at)
+            .ok_or_else(|| Error::corrupt("metrics_5m.at_sum", "out of range"))?;
+        for ((acc, column), value) in self.fields.iter_mut().zip(NUMERIC.iter()).zip(values) {
+            acc.add(as_stored(value?), "metrics_snapshots", column.name)?;
+        }
+        Ok(())
+    }
+
+    /// The `stats` blob.
+    fn encode(&self) -> Result<Vec<u8>> {
+        encode_stats(&self.fields)
+    }
+}
+
+/// The `stats` blob of `fields` (see the module documentation). [`Error::Corrupt`] only if the
+/// records outgrew the 2-byte offsets (over a thousand columns).
+pub(crate) fn encode_stats(fields: &[FieldAcc]) -> Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(16 * fields.len());
+    let mut out = Vec::with_capacity(20 * fields.len());
+    put_varint(&mut out, fields.len() as u64);
+    for f in fields {
+        f.encode(&mut data);
+        let end = u16::try_from(data.len())
+            .map_err(|_| Error::corrupt(STATS, "more than 64 KiB of column records"))?;
+        out.extend_from_slice(&end.to_le_bytes());
+    }
+    out.extend_from_slice(&data);
+    Ok(out)
+}
+
+/// A `stats` blob, its header checked.
+struct Stats<'a> {
+    /// The end offsets, 2 bytes per column held.
+    ends: &'a [u8],
+    data: &'a [u8],
+}
+
+impl<'a> Stats<'a> {
+    fn parse(blob: &'a [u8]) -> Result<Stats<'a>> {
+        let mut r = Reader::new(blob, STATS);
+        let held = r.count()?;
+        let width = held
+            .checked_mul(2)
+            .ok_or_else(|| r.corrupt(format_args!("{held} columns")))?;
+        let mut stats = Stats {
+            ends: r.take(width)?,
+            data: &[],
+        };
+        stats.data = r.take(stats.end(held))?;
+        if !r.is_at_end() {
+            return Err(r.corrupt(format_args!("bytes after the last of {held} columns")));
+        }
+        Ok(stats)
+    }
+
+    /// Columns held.
+    fn held(&self) -> usize {
+        self.ends.len() / 2
+    }
+
+    /// Where the records of columns `..i` end.
+    fn end(&self, i: usize) -> usize {
+        match i.checked_sub(1) {
+            None => 0,
+            Some(k) => usize::from(u16::from_le_bytes([self.ends[2 * k], self.ends[2 * k + 1]])),
+        }
+    }
+
+    /// Column `i`'s accumulator (empty when the blob predates the column).
+    fn column(&self, i: usize) -> Result<FieldAcc> {
+        if i >= self.held() {
+            return Ok(FieldAcc::default());
+        }
+        let (start, end) = (self.end(i), self.end(i + 1));
+        let record = self
+            .data
+            .get(start..end)
+            .ok_or_else(|| Error::corrupt(STATS, format_args!("column {i} at {start}..{end}")))?;
+        let mut r = Reader::new(record, STATS);
+        let acc = FieldAcc::decode(&mut r)?;
+        if !r.is_at_end() {
+            return Err(r.corrupt(format_args!("column {i} longer than its record")));
+        }
+        Ok(acc)
+    }
+}
+
+/// A value as SQLite stores it in a `REAL` column: a NaN becomes NULL and `-0.0` is `0.0`, so
+/// that what is folded at write is what the raw row reads back (and the backfill folds).
+fn as_stored(v: ValueRef<'_>) -> ValueRef<'_> {
+    match v {
+        ValueRef::Real(r) if r.is_nan() => ValueRef::Null,
+        // `-0.0 + 0.0` is `0.0`; every other value is unchanged.
+        ValueRef::Real(r) => ValueRef::Real(r + 0.0),
+        other => other,
+    }
+}
+
+/// Decodes a `stats` blob into `out` (one accumulator per numeric column; those the blob lacks
+/// are empty). [`Error::Corrupt`] for a malformed blob, never a panic.
+pub(crate) fn decode_stats(blob: &[u8], out: &mut Vec<FieldAcc>) -> Result<()> {
+    let stats = Stats::parse(blob)?;
+    out.clear();
+    for i in 0..NUMERIC.len() {
+        out.push(stats.column(i)?);
+    }
+    Ok(())
+}
+
+/// Decodes only the columns `slots` of a `stats` blob: `out[k]` is column `slots[k]`'s
+/// accumulator (empty for a slot the blob lacks).
+pub(crate) fn decode_slots(blob: &[u8], slots: &[usize], out: &mut Vec<FieldAcc>) -> Result<()> {
+    let stats = Stats::parse(blob)?;
+    out.clear();
+    for &slot in slots {
+        out.push(stats.column(slot)?);
+    }
+    Ok(())
+}
+
+/// `rows` of a stored granule, checked (a granule holds at least one snapshot).
+pub(crate) fn checked_rows(rows: i64) -> Result<i64> {
+    if rows < 1 {
+        return Err(Error::corrupt(
+            "metrics_5m.rows",
+            format_args!("{rows} snapshots"),
+        ));
+    }
+    Ok(rows)
+}
+
+const SELECT_GRANULE: &str =
+    "SELECT rows, at_sum, stats FROM metrics_5m WHERE cluster_id = ?1 AND bucket_at = ?2";
+
+const UPSERT_GRANULE: &str = "INSERT INTO metrics_5m (cluster_id, bucket_at, rows, at_sum, stats) \
+     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (cluster_id, bucket_at) DO UPDATE SET \
+     rows = excluded.rows, at_sum = excluded.at_sum, stats = excluded.stats";
+
+/// The granules of cluster `?1` starting in `?2..=?3`, in time order (the unique index
+/// `(cluster_id, bucket_at)`, so no sort).
+pub(crate) const TIER_SCAN: &str = "SELECT bucket_at, rows, at_sum, stats FROM metrics_5m \
+     WHERE cluster_id = ?1 AND bucket_at >= ?2 AND bucket_at <= ?3 ORDER BY bucket_at";
+
+/// The stored granule of cluster `cluster_id` starting at `start`, if any.
+fn read_granule(conn: &Connection, cluster_id: i64, start: i64) -> Result<Option<Granule>> {
+    let mut stmt = conn.prepare_cached(SELECT_GRANULE)?;
+    let row = stmt
+        .query_row(params![cluster_id, start], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })
+        .optional()?;
+    let Some((rows, at_sum, blob)) = row else {
+        return Ok(None);
+    };
+    let mut fields = Vec::new();
+    decode_stats(&blob, &mut fields)?;
+    Ok(Some(Granule {
+        start,
+        rows: checked_rows(rows)?,
+        at_sum,
+        fields,
+    }))
+}
+
+/// Writes granule `g` of cluster `cluster_id` (inserted, or replacing the stored one).
+fn write_granule(tx: &Transaction<'_>, cluster_id: i64, g: &Granule) -> Result<()> {
+    tx.prepare_cached(UPSERT_GRANULE)?.execute(params![
+        cluster_id,
+        g.start,
+        g.rows,
+        g.at_sum,
+        g.encode()?
+    ])?;
+    Ok(())
+}
+
+/// Folds `snapshot`, stored at `at` (ms), into its granule's row, inside the cycle's
+/// transaction `tx`.
+pub(crate) fn fold_snapshot(
+    tx: &Transaction<'_>,
+    snapshot: &MetricsSnapshot,
+    at: i64,
+) -> Result<()> {
+    let cluster_id = snapshot.cluster_id;
+    let start = granule_of(at);
+    let mut g = read_granule(tx, cluster_id, start)?.unwrap_or_else(|| Granule::empty(start));
+    // The values exactly as the insert bound them.
+    let bound = metric::params(snapshot)
+        .into_iter()
+        .zip(metric::COLUMNS)
+        .filter(|(_, c)| c.kind.is_numeric())
+        .map(|(p, _)| p.to_sql())
+        .collect::<rusqlite::Result<Vec<ToSqlOutput<'_>>>>()?;
+    g.add(at, bound.iter().map(value_of))?;
+    write_granule(tx, cluster_id, &g)
+}
+
+/// The value a bound parameter holds.
+fn value_of<'a>(out: &'a ToSqlOutput<'_>) -> Result<ValueRef<'a>> {
+    match out {
+        ToSqlOutput::Borrowed(v) => Ok(*v),
+        ToSqlOutput::Owned(v) => Ok(ValueRef::from(v)),
+        _ => Err(Error::corrupt(
+            "metrics_snapshots",
+            "a numeric column bound as neither a value nor a null",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,402 @@
+//! The 5-minute tier: its blob, its fold at write, the conversion that builds it, and the
+//! series read from it.
+
+use rockscope_model::MetricsSnapshot;
+use rusqlite::{Connection, params};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+use crate::columns::{ColumnKind, to_ms};
+use crate::convert;
+use crate::series::OVERVIEW_FIELDS;
+use crate::series::tests::{granular, old_series, same_stats, same_values, sql_stats};
+use crate::tests::{new_cluster, snapshot_from};
+use crate::{SecretKey, Store};
+
+/// A snapshot with every column set from `seed`: reals of many magnitudes (some integral, some
+/// `-0.0`), integers of both signs, booleans, and nulls in every optional column now and then.
+fn varied(cluster_id: i64, at: OffsetDateTime, seed: u64) -> MetricsSnapshot {
+    let mut m = serde_json::Map::new();
+    for (i, c) in Store::metric_columns().iter().enumerate() {
+        let x = seed.wrapping_mul(2_654_435_761).wrapping_add(i as u64 * 97) % 10_007;
+        let null = (seed + i as u64).is_multiple_of(7);
+        let real = match x % 5 {
+            0 => x as f64,
+            1 if x.is_multiple_of(3) => -0.0,
+            _ => (x as f64 / 7.0 - 300.0) * 10f64.powi((seed % 9) as i32 - 3),
+        };
+        let v = match c.kind {
+            ColumnKind::Real if null => Value::Null,
+            ColumnKind::Int if null => Value::Null,
+            ColumnKind::Text if null => Value::Null,
+            ColumnKind::Real | ColumnKind::RequiredReal => json!(real),
+            ColumnKind::Int | ColumnKind::RequiredInt => json!(x as i64 - 5_000),
+            ColumnKind::Text | ColumnKind::RequiredText => json!(format!("t{x}")),
+            ColumnKind::Bool => json!(x.is_multiple_of(2)),
+        };
+        m.insert(c.name.to_owned(), v);
+    }
+    snapshot_from(m, cluster_id, at)
+}
+
+/// Irregular times from `start`: steps of 7 s to 9 min, so granules hold 0 to 40 snapshots.
+fn times(start: OffsetDateTime, n: u64) -> Vec<OffsetDateTime> {
+    let mut at = start;
+    (0..n)
+        .map(|i| {
+            at += Duration::seconds(7 + (i * 7_919 % 533) as i64);
+            at
+        })
+        .collect()
+}
+
+/// Stores `n` varied cycles of cluster `id` from `start`.
+fn fill(store: &Store, id: i64, start: OffsetDateTime, n: u64) {
+    for (i, at) in times(start, n).into_iter().enumerate() {
+        let s = varied(id, at, i as u64 + id as u64 * 1_000);
+        store.insert_cycle(&s, &[]).unwrap();
+    }
+}
+
+/// A row of `metrics_5m`: cluster, start, rows, sum of times, stats.
+type TierRow = (i64, i64, i64, i64, Vec<u8>);
+
+/// Every row of `metrics_5m`, in key order.
+fn tier_rows(conn: &Connection) -> Vec<TierRow> {
+    conn.prepare(
+        "SELECT cluster_id, bucket_at, rows, at_sum, stats FROM metrics_5m \
+         ORDER BY cluster_id, bucket_at",
+    )
+    .unwrap()
+    .query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+#[test]
+fn a_granule_is_count_avg_min_max_of_its_raw_rows() {
+    let store = Store::open_temporary().unwrap();
+    let id = store.create_cluster(&new_cluster("a")).unwrap().id;
+    fill(&store, id, datetime!(2025-01-01 0:00 UTC), 400);
+    let conn = store.conn().unwrap();
+    let rows = tier_rows(&conn);
+    assert!(rows.len() > 50, "{}", rows.len());
+    let mut stats = Vec::new();
+    for (_, start, count, at_sum, blob) in &rows {
+        assert_eq!(start % GRANULE_MS, 0);
+        decode_stats(blob, &mut stats).unwrap();
+        let (n, sum): (i64, i64) = conn
+            .query_row(
+                "SELECT COUNT(*), SUM(collected_at) FROM metrics_snapshots \
+                 WHERE cluster_id = ?1 AND collected_at >= ?2 AND collected_at < ?2 + 300000",
+                params![id, start],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((*count, *at_sum), (n, sum));
+        for (slot, column) in NUMERIC.iter().enumerate() {
+            let c = column.name;
+            let (count, avg, min, max): (i64, Option<f64>, Option<f64>, Option<f64>) = conn
+                .query_row(
+                    &format!(
+                        "SELECT COUNT({c}), AVG({c}), MIN({c}), MAX({c}) FROM \
+                         (SELECT {c} FROM metrics_snapshots WHERE cluster_id = ?1 \
+                          AND collected_at >= ?2 AND collected_at < ?2 + 300000 \
+                          ORDER BY collected_at)"
+                    ),
+                    params![id, start],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .unwrap();
+            let acc = &stats[slot];
+            assert_eq!((acc.sum.count, acc.min, acc.max), (count, min, max), "{c}");
+            // Folded in time order as SQL sums: the same mean to the bit.
+            assert_eq!(
+                acc.sum.mean().map(f64::to_bits),
+                avg.map(f64::to_bits),
+                "{c}"
+            );
+        }
+    }
+    let total: i64 = rows.iter().map(|r| r.2).sum();
+    assert_eq!(total, 400);
+}
+
+#[test]
+fn a_blob_comes_back_whole_and_a_bad_one_is_an_error() {
+    let mut g = Granule::empty(0);
+    let s = varied(1, datetime!(2025-01-01 0:00 UTC), 3);
+    let bound: Vec<_> = metric::params(&s)
+        .into_iter()
+        .zip(metric::COLUMNS)
+        .filter(|(_, c)| c.kind.is_numeric())
+        .map(|(p, _)| p.to_sql().unwrap())
+        .collect();
+    g.add(1, bound.iter().map(value_of)).unwrap();
+    g.add(2, bound.iter().map(value_of)).unwrap();
+    let blob = g.encode().unwrap();
+    let mut back = Vec::new();
+    decode_stats(&blob, &mut back).unwrap();
+    assert_eq!(back, g.fields);
+    // Every cut, and trailing bytes, are errors naming the column, never a panic.
+    for cut in 0..blob.len() {
+        let err = decode_stats(&blob[..cut], &mut back).unwrap_err();
+        assert!(err.to_string().contains("metrics_5m.stats"), "{err}");
+    }
+    let mut longer = blob.clone();
+    longer.push(0);
+    assert!(decode_stats(&longer, &mut back).is_err());
+    for garbage in [&[0xffu8; 12][..], &[1, 1], &[1, 0x05, 9]] {
+        assert!(decode_stats(garbage, &mut back).is_err(), "{garbage:?}");
+    }
+    // A blob written before columns were appended: the newer columns are absent.
+    let old = encode_stats(&g.fields[..2]).unwrap();
+    decode_stats(&old, &mut back).unwrap();
+    assert_eq!(back.len(), NUMERIC.len());
+    assert_eq!(back[..2], g.fields[..2]);
+    assert!(back[2..].iter().all(|f| *f == FieldAcc::default()));
+    // A read decodes only the columns asked for, in the order asked.
+    decode_slots(&blob, &[5, 0, NUMERIC.len() + 3], &mut back).unwrap();
+    assert_eq!(back, [g.fields[5], g.fields[0], FieldAcc::default()]);
+    // Offsets that disagree with the records are an error too.
+    let mut shifted = blob.clone();
+    shifted[1] = shifted[1].wrapping_add(1);
+    assert!(decode_stats(&shifted, &mut back).is_err());
+}
+
+/// A database file removed with its companions when dropped.
+struct TestDb(std::path::PathBuf);
+
+impl TestDb {
+    fn new(name: &str) -> TestDb {
+        TestDb(std::env::temp_dir().join(format!(
+            "rockscope-tier-{name}-{}-{}.db",
+            std::process::id(),
+            OffsetDateTime::now_utc().unix_timestamp_nanos()
+        )))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", ".key"] {
+            let mut p = self.0.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A fresh store holding three clusters' varied cycles (cluster 2 has none; 1 and 3 cross
+/// many granules), and its tier as folded at insert.
+fn collected() -> (Store, Vec<TierRow>) {
+    let store = Store::open_temporary().unwrap();
+    let t0 = datetime!(2025-01-01 0:00 UTC);
+    let ids: Vec<i64> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| store.create_cluster(&new_cluster(n)).unwrap().id)
+        .collect();
+    fill(&store, ids[0], t0, 700);
+    fill(&store, ids[2], t0 + Duration::minutes(2), 500);
+    fill(&store, ids[3], t0 - Duration::days(1), 90);
+    let rows = tier_rows(&store.conn().unwrap());
+    (store, rows)
+}
+
+/// A database at schema 8 (before the tier) holding `source`'s clusters and snapshots.
+fn schema_8_copy_of(source: &Store, path: &std::path::Path) -> Connection {
+    let mut conn = Connection::open(path).unwrap();
+    crate::schema::migrate_to(&mut conn, 8).unwrap();
+    let columns: Vec<String> = ["cluster_id", "collected_at", "source_errors"]
+        .into_iter()
+        .chain(Store::metric_columns().iter().map(|c| c.name))
+        .map(str::to_owned)
+        .collect();
+    let columns = columns.join(", ");
+    conn.execute(
+        "ATTACH DATABASE ?1 AS src",
+        [source.path().display().to_string()],
+    )
+    .unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO clusters (id, name, fe_hosts, username, password, source, created_at,
+             updated_at) SELECT id, name, '[]', 'u', 'p', 'api', 0, 0 FROM src.clusters;
+         INSERT INTO metrics_snapshots ({columns}) SELECT {columns} FROM src.metrics_snapshots
+             ORDER BY cluster_id, collected_at;
+         DETACH DATABASE src;"
+    ))
+    .unwrap();
+    conn
+}
+
+#[test]
+fn a_schema_8_database_gets_the_tier_a_fresh_one_folds() {
+    let (source, folded) = collected();
+    assert!(folded.len() > 200, "{}", folded.len());
+    let db = TestDb::new("upgrade");
+    drop(schema_8_copy_of(&source, &db.0));
+    let store = Store::open(&db.0).unwrap();
+    let conn = store.conn().unwrap();
+    assert_eq!(tier_rows(&conn), folded);
+    let done: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM conversions WHERE name = 'metrics_5m'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(done, 1);
+    // Inserts go on folding into the converted tier as into a fresh one.
+    let at = datetime!(2025-01-01 0:00 UTC) + Duration::days(3);
+    let next = varied(1, at, 77);
+    source.insert_cycle(&next, &[]).unwrap();
+    store.insert_cycle(&next, &[]).unwrap();
+    assert_eq!(tier_rows(&conn), tier_rows(&source.conn().unwrap()));
+}
+
+#[test]
+fn a_killed_conversion_resumes_to_the_same_tier() {
+    let (source, folded) = collected();
+    let key = SecretKey::generate();
+    for stop_after in [1, 2, 3] {
+        let db = TestDb::new(&format!("resume-{stop_after}"));
+        let mut conn = schema_8_copy_of(&source, &db.0);
+        crate::schema::migrate(&mut conn, &key).unwrap();
+        convert::run_pending(
+            &mut conn,
+            convert::Until::Batches {
+                batches: stop_after,
+                batch: crate::tier::backfill::BACKFILL.batch,
+            },
+        )
+        .unwrap();
+        let partial = tier_rows(&conn);
+        assert!(
+            !partial.is_empty() && partial.len() < folded.len(),
+            "{stop_after}: {} of {}",
+            partial.len(),
+            folded.len()
+        );
+        // Whole granules only, each already the final one.
+        assert!(
+            partial.iter().all(|row| folded.contains(row)),
+            "{stop_after}"
+        );
+        convert::run_pending(&mut conn, convert::Until::End).unwrap();
+        assert_eq!(tier_rows(&conn), folded, "{stop_after}");
+    }
+}
+
+/// A store holding a week of cluster `a`'s cycles, 100 s to 9 min apart.
+fn a_week() -> (Store, i64, OffsetDateTime) {
+    let store = Store::open_temporary().unwrap();
+    let id = store.create_cluster(&new_cluster("a")).unwrap().id;
+    let t0 = datetime!(2025-01-01 0:00 UTC);
+    let mut at = t0;
+    let mut i = 0u64;
+    while at < t0 + Duration::days(7) {
+        store
+            .insert_cycle(&crate::series::tests::snapshot(id, at, i), &[])
+            .unwrap();
+        i += 1;
+        at += Duration::seconds(100 + (i * 7_919 % 440) as i64);
+    }
+    (store, id, t0)
+}
+
+#[test]
+fn a_week_reads_the_tier_and_equals_the_raw_rows_in_whole_granules() {
+    let (store, id, t0) = a_week();
+    // Not on granule edges at either end: each end takes the granules whose mean is inside.
+    let (from, to) = (
+        t0 + Duration::seconds(137),
+        t0 + Duration::days(7) - Duration::seconds(61),
+    );
+    for points in [240, 100, 1] {
+        assert!(granular(from, to, points));
+        let got = store
+            .series_with_stats(id, from, to, &OVERVIEW_FIELDS, points)
+            .unwrap();
+        let want = old_series(&store, id, from, to, points, true);
+        assert_eq!(got.points.len(), want.len(), "{points}");
+        for (p, (at, count, values)) in got.points.iter().zip(&want) {
+            assert_eq!((to_ms(p.timestamp), p.count), (*at, *count));
+            assert!(same_values(&p.values, values, true), "{points} points");
+        }
+        let stats = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, true);
+        assert!(same_stats(&got.stats, &stats, true), "{points}");
+        // Whole granules: the raw range statistics differ at the edges only.
+        let raw = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, false);
+        assert!(got.stats[0].count.abs_diff(raw[0].count) <= 10);
+    }
+}
+
+#[test]
+fn a_day_stays_on_the_raw_rows() {
+    let (store, id, t0) = a_week();
+    let (from, to) = (
+        t0 + Duration::days(2) + Duration::seconds(137),
+        t0 + Duration::days(3),
+    );
+    assert!(!granular(from, to, 240));
+    let got = store
+        .series_with_stats(id, from, to, &OVERVIEW_FIELDS, 240)
+        .unwrap();
+    let want = old_series(&store, id, from, to, 240, false);
+    assert_eq!(got.points.len(), want.len());
+    for (p, (at, count, values)) in got.points.iter().zip(&want) {
+        assert_eq!((to_ms(p.timestamp), p.count), (*at, *count));
+        assert_eq!(&p.values, values, "to the bit");
+    }
+    assert_eq!(
+        got.stats,
+        sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, false)
+    );
+}
+
+#[test]
+fn the_tier_scan_is_one_range_of_its_index() {
+    let store = Store::open_temporary().unwrap();
+    let conn = store.conn().unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {TIER_SCAN}"))
+        .unwrap()
+        .query_map(params![1, 0, 10], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        plan,
+        ["SEARCH metrics_5m USING INDEX metrics_5m_cluster_bucket \
+          (cluster_id=? AND bucket_at>? AND bucket_at<?)"],
+        "no sort"
+    );
+}
+
+#[test]
+fn the_tier_keeps_its_own_retention() {
+    let (store, id, t0) = a_week();
+    let before = tier_rows(&store.conn().unwrap());
+    let cutoff = t0 + Duration::days(2) + Duration::seconds(30);
+    let deleted = store.delete_tier_before(cutoff, 100).unwrap();
+    let after = tier_rows(&store.conn().unwrap());
+    assert_eq!(deleted, before.len() - after.len());
+    // Whole granules ending by the cutoff go; the one holding it stays, as do the raw rows.
+    let edge = to_ms(t0 + Duration::days(2));
+    assert!(after.iter().all(|r| r.1 >= edge));
+    assert!(before.iter().filter(|r| r.1 >= edge).count() == after.len());
+    assert_eq!(
+        store
+            .count_snapshots(id, t0, t0 + Duration::days(8))
+            .unwrap(),
+        before.iter().map(|r| r.2 as u64).sum::<u64>()
+    );
+    // Deleting a cluster takes its tier.
+    store.delete_cluster(id).unwrap();
+    assert!(tier_rows(&store.conn().unwrap()).is_empty());
+}
