@@ -50,6 +50,9 @@ pub struct CollectorSettings {
     /// Days the 5-minute tier of the snapshots (what series of 20-minute buckets or wider are
     /// read from) is kept; `None` (the default): `retention_days`.
     pub tier_retention_days: Option<u32>,
+    /// Hours every cycle is kept; older cycles are thinned to one per 5 minutes (on days
+    /// already rolled up) until `retention_days`.
+    pub full_resolution_hours: u32,
     /// Whether the collector runs.
     pub enabled: bool,
     /// Days daily aggregates are kept.
@@ -96,6 +99,7 @@ impl Default for CollectorSettings {
             interval_secs: 30,
             retention_days: 7,
             tier_retention_days: None,
+            full_resolution_hours: 24,
             enabled: true,
             daily_retention_days: 30,
             concurrency: 16,
@@ -381,6 +385,11 @@ impl Settings {
             )?;
         }
         in_range(
+            "collector.full_resolution_hours",
+            u64::from(c.full_resolution_hours),
+            &FULL_RESOLUTION_HOURS,
+        )?;
+        in_range(
             "collector.daily_retention_days",
             u64::from(c.daily_retention_days),
             &DAILY_RETENTION_DAYS,
@@ -449,6 +458,8 @@ pub const INTERVAL_SECS: RangeInclusive<u64> = 1..=86_400;
 /// `collector.retention_days` and `collector.tier_retention_days`: a day to ten years of
 /// snapshots.
 pub const RETENTION_DAYS: RangeInclusive<u64> = 1..=3_650;
+/// `collector.full_resolution_hours`: an hour to ten years of every cycle.
+pub const FULL_RESOLUTION_HOURS: RangeInclusive<u64> = 1..=87_600;
 /// `collector.daily_retention_days`: a day to a hundred years of daily rows.
 pub const DAILY_RETENTION_DAYS: RangeInclusive<u64> = 1..=36_500;
 /// `collector.concurrency`: clusters collected at once.
@@ -560,6 +571,11 @@ mod tests {
                 "[collector]\nretention_days = 0\n",
                 "collector.retention_days",
                 "from 1 to 3650",
+            ),
+            (
+                "[collector]\nfull_resolution_hours = 0\n",
+                "collector.full_resolution_hours",
+                "from 1 to 87600",
             ),
             (
                 "[collector]\ntier_retention_days = 0\n",

@@ -37,6 +37,8 @@ pub(crate) struct Housekeeping {
     retention_days: u32,
     /// Days the 5-minute tier is kept; `None`: `retention_days`.
     tier_retention_days: Option<u32>,
+    /// Hours every cycle is kept before thinning.
+    full_resolution_hours: u32,
     daily_retention_days: u32,
     /// Days the alert history is kept.
     alert_history_days: u32,
@@ -62,6 +64,7 @@ impl Housekeeping {
             status,
             retention_days,
             tier_retention_days: None,
+            full_resolution_hours: DEFAULT_FULL_RESOLUTION_HOURS,
             daily_retention_days,
             alert_history_days: DEFAULT_ALERT_HISTORY_DAYS,
             running: Arc::new(Mutex::new(())),
@@ -85,6 +88,13 @@ impl Housekeeping {
         self
     }
 
+    /// Keeps every cycle `hours` hours (default [`DEFAULT_FULL_RESOLUTION_HOURS`]), then one per
+    /// 5 minutes (`Store::thin_before`).
+    pub(crate) fn with_full_resolution_hours(mut self, hours: u32) -> Self {
+        self.full_resolution_hours = hours;
+        self
+    }
+
     /// One pass; returns at once when another pass is still running.
     pub(crate) async fn run(&self, now: OffsetDateTime) {
         self.run_at(now, Instant::now()).await;
@@ -100,6 +110,7 @@ impl Housekeeping {
         let days = Days {
             snapshots: self.retention_days,
             tier: self.tier_retention_days.unwrap_or(self.retention_days),
+            full_resolution_hours: self.full_resolution_hours,
             daily: self.daily_retention_days,
             alert_history: self.alert_history_days,
         };
@@ -170,9 +181,13 @@ type Step = (&'static str, &'static str, Option<rockscope_store::Error>);
 struct Days {
     snapshots: u32,
     tier: u32,
+    full_resolution_hours: u32,
     daily: u32,
     alert_history: u32,
 }
+
+/// How long every cycle is kept unless configured: the 24-hour overview reads raw cycles.
+pub(crate) const DEFAULT_FULL_RESOLUTION_HOURS: u32 = 24;
 
 /// How long the alert history is kept unless configured.
 pub(crate) const DEFAULT_ALERT_HISTORY_DAYS: u32 = 30;
@@ -183,6 +198,9 @@ pub(crate) const DEFAULT_ALERT_HISTORY_DAYS: u32 = 30;
 fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
     let cutoff = expired_before(now, days.snapshots);
     let tier_cutoff = expired_before(now, days.tier);
+    let thin_cutoff = now
+        .checked_sub(Duration::hours(i64::from(days.full_resolution_hours)))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let daily_cutoff = days_before(now.date(), days.daily);
     let alerts_cutoff = expired_before(now, days.alert_history);
     vec![
@@ -192,6 +210,11 @@ fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
             store
                 .delete_expired_snapshots(cutoff, RETENTION_BATCH)
                 .err(),
+        ),
+        (
+            "thinning",
+            "Thinning of the cycles past the full-resolution window",
+            store.thin_before(thin_cutoff, RETENTION_BATCH).err(),
         ),
         (
             "retention_tier",
@@ -464,6 +487,7 @@ mod tests {
         let at = |secs: u64| t0 + std::time::Duration::from_secs(secs);
         let steps = [
             "Retention of snapshots",
+            "Thinning of the cycles past the full-resolution window",
             "Retention of the 5-minute tier",
             "Retention of cycle outcomes",
             "Retention of collection runs",

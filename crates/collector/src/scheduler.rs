@@ -54,6 +54,8 @@ pub struct CollectorConfig {
     pub retention_days: u32,
     /// Days the 5-minute tier of the snapshots is kept; `None`: `retention_days`.
     pub tier_retention_days: Option<u32>,
+    /// Hours every cycle is kept before it is thinned to one per 5 minutes.
+    pub full_resolution_hours: u32,
     /// Days daily aggregates are kept.
     pub daily_retention_days: u32,
     /// Days the alert history is kept.
@@ -73,6 +75,7 @@ impl Default for CollectorConfig {
             max_body_bytes: ClientConfig::DEFAULT_MAX_BODY_BYTES,
             retention_days: 7,
             tier_retention_days: None,
+            full_resolution_hours: crate::housekeeping::DEFAULT_FULL_RESOLUTION_HOURS,
             daily_retention_days: 30,
             alert_history_days: crate::housekeeping::DEFAULT_ALERT_HISTORY_DAYS,
             shard: None,
@@ -225,7 +228,8 @@ impl Collector {
             config.daily_retention_days,
         )
         .with_alert_history_days(config.alert_history_days)
-        .with_tier_retention_days(config.tier_retention_days);
+        .with_tier_retention_days(config.tier_retention_days)
+        .with_full_resolution_hours(config.full_resolution_hours);
         Arc::new(Collector {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
