@@ -133,7 +133,14 @@ impl Health {
     fn failed(&self, error: &Error) {
         let now = OffsetDateTime::now_utc();
         let mut state = self.state();
-        state.last_error = Some(error.to_string());
+        // Once the file is known deleted or replaced, that is the cause of every later failure
+        // (a connection that cannot be opened, a write into the unlinked file): keep saying so.
+        let moved_before = self.moved.load(Ordering::Relaxed)
+            && state.last_error.is_some()
+            && !matches!(error, Error::DatabaseMoved { .. });
+        if !moved_before {
+            state.last_error = Some(error.to_string());
+        }
         self.failing.store(true, Ordering::Relaxed);
         if !state.healthy {
             return;

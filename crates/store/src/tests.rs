@@ -428,3 +428,19 @@ fn store_is_a_cheap_shareable_handle() {
     assert_eq!(store.get_cluster(c.id).unwrap(), c);
     assert!(format!("{store:?}").contains("temporary: true"));
 }
+
+#[test]
+fn once_the_file_is_gone_a_later_connection_failure_keeps_saying_so() {
+    let store = Store::open_temporary().unwrap();
+    store.ping().unwrap();
+    std::fs::remove_file(store.path()).unwrap();
+    let error = store.storage_state().last_error.unwrap();
+    assert!(error.contains("deleted or replaced"), "{error}");
+    // The one idle connection held, a ping needs a new one, which cannot be opened.
+    let _held = store.conn().unwrap();
+    assert!(store.ping().is_err());
+    let state = store.storage_state();
+    assert!(!state.healthy);
+    let error = state.last_error.unwrap();
+    assert!(error.contains("deleted or replaced"), "{error}");
+}
