@@ -571,30 +571,7 @@ mod tests {
 
     use super::*;
     use crate::Store;
-
-    /// A database file for one test, removed with its `-wal`, `-shm` and `.key` files when
-    /// dropped.
-    struct TestDb(std::path::PathBuf);
-
-    impl TestDb {
-        fn new(name: &str) -> TestDb {
-            TestDb(std::env::temp_dir().join(format!(
-                "rockscope-schema-{name}-{}-{}.db",
-                std::process::id(),
-                time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-            )))
-        }
-    }
-
-    impl Drop for TestDb {
-        fn drop(&mut self) {
-            for suffix in ["", "-wal", "-shm", ".key"] {
-                let mut p = self.0.clone().into_os_string();
-                p.push(suffix);
-                let _ = std::fs::remove_file(p);
-            }
-        }
-    }
+    use crate::tests::TestDb;
 
     #[test]
     fn a_version_2_database_gains_the_cycle_outcomes_and_keeps_its_data() {

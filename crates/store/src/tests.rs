@@ -444,3 +444,27 @@ fn once_the_file_is_gone_a_later_connection_failure_keeps_saying_so() {
     let error = state.last_error.unwrap();
     assert!(error.contains("deleted or replaced"), "{error}");
 }
+
+/// A database file for one test, removed with its `-wal`, `-shm` and `.key` files when
+/// dropped (the store's unit tests that open a file by path: migrations, conversions).
+pub(crate) struct TestDb(pub(crate) std::path::PathBuf);
+
+impl TestDb {
+    pub(crate) fn new(name: &str) -> TestDb {
+        TestDb(std::env::temp_dir().join(format!(
+            "rockscope-store-unit-{name}-{}-{}.db",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        )))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", ".key"] {
+            let mut p = self.0.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}

@@ -12,6 +12,7 @@ use crate::columns::{ColumnKind, to_ms};
 use crate::convert;
 use crate::series::OVERVIEW_FIELDS;
 use crate::series::tests::{granular, old_series, same_stats, same_values, sql_stats};
+use crate::tests::TestDb;
 use crate::tests::{new_cluster, snapshot_from};
 use crate::{SecretKey, Store};
 
@@ -167,29 +168,6 @@ fn a_blob_comes_back_whole_and_a_bad_one_is_an_error() {
     let mut shifted = blob.clone();
     shifted[1] = shifted[1].wrapping_add(1);
     assert!(decode_stats(&shifted, &mut back).is_err());
-}
-
-/// A database file removed with its companions when dropped.
-struct TestDb(std::path::PathBuf);
-
-impl TestDb {
-    fn new(name: &str) -> TestDb {
-        TestDb(std::env::temp_dir().join(format!(
-            "rockscope-tier-{name}-{}-{}.db",
-            std::process::id(),
-            OffsetDateTime::now_utc().unix_timestamp_nanos()
-        )))
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", ".key"] {
-            let mut p = self.0.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
-    }
 }
 
 /// A fresh store holding three clusters' varied cycles (cluster 2 has none; 1 and 3 cross
