@@ -158,8 +158,11 @@ async fn compute_overview(
             owner,
         );
         custom_series(&mut body, &custom, &scanned);
-        serde_json::to_vec(&body)
-            .map(Bytes::from)
+        // About 64 bytes a trend point, and the latest snapshot: written once, not regrown.
+        let trends = scanned.points.len() * (F.len() + custom.len());
+        let mut out = Vec::with_capacity(8 * 1024 + 64 * trends);
+        serde_json::to_writer(&mut out, &body)
+            .map(|()| Bytes::from(out))
             .map_err(|e| ApiError::internal("serializing an overview", e))
     })
     .await

@@ -519,6 +519,14 @@ impl Store {
                 &mut pace,
             )?;
             delete_cluster_rows_batched(self, "metrics_5m", "bucket_at", id, i64::MAX, &mut pace)?;
+            delete_cluster_rows_batched(
+                self,
+                "overview_30m",
+                "bucket_at",
+                id,
+                i64::MAX,
+                &mut pace,
+            )?;
             delete_cluster_rows_batched(self, "cycle_outcomes", "at", id, i64::MAX, &mut pace)?;
             delete_cluster_rows_batched(self, "alert_events", "at", id, i64::MAX, &mut pace)?;
             let changed = {

@@ -115,9 +115,13 @@ impl<'a> Reader<'a> {
         if len > 8 {
             return Err(self.corrupt(format_args!("a double of {len} bytes")));
         }
-        let mut bits = [0u8; 8];
-        bits[..len].copy_from_slice(self.take(len)?);
-        Ok(f64::from_bits(u64::from_be_bytes(bits)))
+        // Byte by byte rather than a copy of `len` bytes: no call to `memmove` for a few bytes
+        // (this is the inner loop of every tier read).
+        let mut bits: u64 = 0;
+        for (i, &b) in self.take(len)?.iter().enumerate() {
+            bits |= u64::from(b) << (56 - 8 * i);
+        }
+        Ok(f64::from_bits(bits))
     }
 
     /// A [`put_text`] value.

@@ -46,6 +46,7 @@ pub(crate) struct Conversion {
 pub(crate) const CONVERSIONS: &[&Conversion] = &[
     &crate::node_cycles::CONVERSION,
     &crate::tier::backfill::BACKFILL,
+    &crate::tier::overview::CONVERSION,
 ];
 
 /// How far [`run_pending`] goes.

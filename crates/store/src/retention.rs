@@ -339,6 +339,8 @@ impl Store {
         let cutoff = crate::tier::granule_of(to_ms(cutoff));
         let mut done = Batched::default();
         let mut pace = Pace::new(batch_size);
+        // A half hour of the overview tier goes once it has ended by the cutoff.
+        let overview_cutoff = cutoff - crate::tier::overview::GRANULE_MS + 1;
         for id in self.cluster_ids()? {
             done += self.tracked(delete_cluster_rows_batched(
                 self,
@@ -346,6 +348,14 @@ impl Store {
                 "bucket_at",
                 id,
                 cutoff,
+                &mut pace,
+            ))?;
+            self.tracked(delete_cluster_rows_batched(
+                self,
+                "overview_30m",
+                "bucket_at",
+                id,
+                overview_cutoff,
                 &mut pace,
             ))?;
         }

@@ -65,6 +65,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "the 5-minute tier of the cluster snapshots",
         apply: v10_metrics_5m,
     },
+    Migration {
+        name: "the 30-minute tier of the overview's fields",
+        apply: v11_overview_30m,
+    },
 ];
 
 /// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
@@ -545,6 +549,27 @@ CREATE UNIQUE INDEX metrics_5m_cluster_bucket ON metrics_5m (cluster_id, bucket_
     Ok(())
 }
 
+/// Version 11: `overview_30m`, the 30-minute overview tier ([`crate::tier::overview`]): one
+/// row per cluster and half hour (`bucket_at`, its start in Unix ms) with the snapshots it folds
+/// (`rows`), the sum of their `collected_at` (`at_sum`) and the overview fields' count, sum,
+/// minimum and maximum (`fields`). Its row id is `cluster_id << 32 | bucket_at / 1,800,000`,
+/// which the reads use; the unique index serves retention's deletes by time. The conversion
+/// `overview_30m` fills it from `metrics_5m`.
+fn v11_overview_30m(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE overview_30m (
+    id INTEGER PRIMARY KEY,
+    cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+    bucket_at INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    at_sum INTEGER NOT NULL,
+    fields BLOB NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX overview_30m_cluster_bucket ON overview_30m (cluster_id, bucket_at);",
+    )?;
+    Ok(())
+}
+
 /// The name of the covering index of the overview's query.
 #[cfg(test)]
 pub(crate) const OVERVIEW_INDEX: &str = "metrics_snapshots_overview";
@@ -777,7 +802,7 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(done, ["metrics_5m", "node_cycles"]);
+        assert_eq!(done, ["metrics_5m", "node_cycles", "overview_30m"]);
         assert_eq!(store.integrity_check().unwrap(), ["ok"]);
     }
 

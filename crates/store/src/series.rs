@@ -38,6 +38,12 @@
 //! Custom metrics stay on their raw values (`custom_values`), each joining the bucket its
 //! granule went to (and left out with it).
 //!
+//! When the buckets are at least 30 minutes wide and every field asked is an overview field
+//! ([`OVERVIEW_FIELDS`]), the 30-minute overview tier (`overview_30m`, [`tier::overview`]) makes
+//! them the same way from half-hour granules: the 7-day overview reads 336 rows of ~560 bytes
+//! per cluster instead of 2,016 of ~2 KB, with one or two whole half hours per 42-minute bucket
+//! ([`Source`] chooses).
+//!
 //! [`Store::series_with_stats_custom`] adds custom metrics ([`crate::custom`]): the snapshot scan
 //! makes the buckets as above, then each custom name is one range scan of `custom_values`' key
 //! (`(cluster_id, name, collected_at)`, time order) whose values are folded into the bucket the
@@ -53,6 +59,7 @@ use crate::columns::{from_ms, get, numeric_metric, to_ms};
 use crate::error::Result;
 use crate::sums::{FieldAcc, SqlSum};
 use crate::tier;
+use crate::tier::overview;
 
 /// The most buckets [`Store::series`] makes, whatever `max_points` asked.
 pub const MAX_SERIES_POINTS: usize = 10_000;
@@ -159,6 +166,44 @@ impl Grid {
     }
 }
 
+/// What a series' buckets are made of, by their width and the fields asked (see the module
+/// documentation and `docs/API.md`, "Resolution by range").
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Source {
+    /// The raw snapshots: buckets under 20 minutes.
+    Raw,
+    /// The 5-minute tier's granules: buckets of 20 minutes or more.
+    Tier5m,
+    /// The 30-minute overview tier: buckets of 30 minutes or more over overview fields only
+    /// (their positions in [`OVERVIEW_FIELDS`]).
+    Overview30m(Vec<usize>),
+}
+
+impl Source {
+    fn of(grid: &Grid, fields: &[&str]) -> Source {
+        if overview::answers(grid.span, grid.points)
+            && let Some(positions) = overview::overview_slots(fields)
+        {
+            return Source::Overview30m(positions);
+        }
+        if tier::answers(grid.span, grid.points) {
+            Source::Tier5m
+        } else {
+            Source::Raw
+        }
+    }
+
+    /// The granules' length (ms), `None` for the raw snapshots.
+    #[cfg(test)]
+    pub(crate) fn granule_ms(&self) -> Option<i64> {
+        match self {
+            Source::Raw => None,
+            Source::Tier5m => Some(tier::GRANULE_MS),
+            Source::Overview30m(_) => Some(overview::GRANULE_MS),
+        }
+    }
+}
+
 /// One bucket being filled.
 struct Bucket {
     index: i64,
@@ -179,6 +224,8 @@ struct Buckets {
     /// When the buckets are made of granules: each granule taken (its start) and its bucket, in
     /// time order.
     granules: Option<Vec<(i64, i64)>>,
+    /// Their length (ms).
+    granule_ms: i64,
 }
 
 impl Buckets {
@@ -189,6 +236,7 @@ impl Buckets {
             list: Vec::new(),
             totals: vec![FieldAcc::default(); width],
             granules: None,
+            granule_ms: tier::GRANULE_MS,
         }
     }
 
@@ -223,10 +271,17 @@ impl Buckets {
     }
 
     /// Merges one granule of the tier (starting at `start`, `rows` snapshots whose times sum to
-    /// `at_sum`, `stats[i]` the statistics of slot `i`'s field) into the bucket of its mean time
-    /// and the range's totals; a granule whose mean time is outside the range is left out.
-    /// Granules come in time order.
-    fn granule(&mut self, start: i64, rows: i64, at_sum: i64, stats: &[FieldAcc]) {
+    /// `at_sum`, the `i`th of `stats` the statistics of slot `i`'s field) into the bucket of its
+    /// mean time; a granule whose mean time is outside the range is left out. Granules come in
+    /// time order. The range's totals of these slots are the buckets' ([`Buckets::finish`]):
+    /// the same granules, merged once per bucket instead of once per granule.
+    fn granule<'a>(
+        &mut self,
+        start: i64,
+        rows: i64,
+        at_sum: i64,
+        stats: impl Iterator<Item = &'a FieldAcc>,
+    ) {
         let mean = at_sum / rows;
         if mean < self.grid.from || mean > self.grid.to {
             return;
@@ -237,9 +292,8 @@ impl Buckets {
         }
         let bucket = Buckets::bucket(&mut self.list, self.width, index);
         bucket.at.merge(&SqlSum::of_ints(rows, at_sum));
-        for (i, acc) in stats.iter().enumerate() {
-            bucket.fields[i].merge(acc);
-            self.totals[i].merge(acc);
+        for (field, acc) in bucket.fields.iter_mut().zip(stats) {
+            field.merge(acc);
         }
     }
 
@@ -256,7 +310,7 @@ impl Buckets {
             let index = match &self.granules {
                 None => self.grid.index(at),
                 Some(granules) => {
-                    let start = crate::tier::granule_of(at);
+                    let start = at - at.rem_euclid(self.granule_ms);
                     while granules.get(granule).is_some_and(|g| g.0 < start) {
                         granule += 1;
                     }
@@ -277,8 +331,16 @@ impl Buckets {
         Ok(())
     }
 
-    /// The points and statistics, named `names` (one per slot).
-    fn finish(&self, names: &[&str]) -> Result<SeriesWithStats> {
+    /// The points and statistics, named `names` (one per slot); `from_granules` slots (the
+    /// first ones) were filled by [`Buckets::granule`], so their totals are their buckets'.
+    fn finish(&mut self, names: &[&str], from_granules: usize) -> Result<SeriesWithStats> {
+        if self.granules.is_some() {
+            for b in &self.list {
+                for (total, field) in self.totals.iter_mut().zip(&b.fields).take(from_granules) {
+                    total.merge(field);
+                }
+            }
+        }
         let mut points = Vec::with_capacity(self.list.len());
         for b in &self.list {
             // `CAST(AVG(collected_at) AS INTEGER)`: truncated toward zero.
@@ -405,30 +467,37 @@ impl Store {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         // The range the custom values are read from: the granules' when they make the buckets.
-        let (first, last) = if tier::answers(grid.span, grid.points) {
-            buckets.granules = Some(Vec::new());
-            let slots: Vec<usize> = columns
-                .iter()
-                .map(|c| tier::slot_of(c.name).unwrap_or(usize::MAX))
-                .collect();
-            scan_tier(&tx, cluster_id, &mut buckets, &slots)?;
-            let last = tier::granule_of(grid.to).saturating_add(tier::GRANULE_MS - 1);
-            (tier::granule_of(grid.from), last)
-        } else {
-            let fields = &names[..columns.len()];
-            let mut stmt = tx.prepare_cached(&scan_sql(fields))?;
-            let mut rows = stmt.query(params![cluster_id, grid.from, grid.to])?;
-            while let Some(row) = rows.next()? {
-                buckets.snapshot(row, fields)?;
+        let fields = &names[..columns.len()];
+        let (first, last) = match Source::of(&grid, fields) {
+            Source::Raw => {
+                let mut stmt = tx.prepare_cached(&scan_sql(fields))?;
+                let mut rows = stmt.query(params![cluster_id, grid.from, grid.to])?;
+                while let Some(row) = rows.next()? {
+                    buckets.snapshot(row, fields)?;
+                }
+                (grid.from, grid.to)
             }
-            (grid.from, grid.to)
+            Source::Tier5m => {
+                let slots: Vec<usize> = columns
+                    .iter()
+                    .map(|c| tier::slot_of(c.name).unwrap_or(usize::MAX))
+                    .collect();
+                scan_tier(&tx, cluster_id, &mut buckets, &slots)?;
+                let last = tier::granule_of(grid.to).saturating_add(tier::GRANULE_MS - 1);
+                (tier::granule_of(grid.from), last)
+            }
+            Source::Overview30m(positions) => {
+                scan_overview(&tx, cluster_id, &mut buckets, &positions)?;
+                let last = overview::granule_of(grid.to).saturating_add(overview::GRANULE_MS - 1);
+                (overview::granule_of(grid.from), last)
+            }
         };
         for (k, name) in custom.iter().enumerate() {
             let mut stmt = tx.prepare_cached(CUSTOM_SCAN)?;
             let mut rows = stmt.query(params![cluster_id, name, first, last])?;
             buckets.custom(columns.len() + k, &mut rows)?;
         }
-        buckets.finish(&names)
+        buckets.finish(&names, columns.len())
     }
 
     /// Count, average, maximum and minimum of every field of `fields` over the snapshots of
@@ -462,21 +531,64 @@ fn scan_tier(
     buckets: &mut Buckets,
     slots: &[usize],
 ) -> Result<()> {
-    const T: &str = "metrics_5m";
-    let grid = buckets.grid;
+    let from = tier::granule_of(buckets.grid.from);
     let mut stmt = conn.prepare_cached(tier::TIER_SCAN)?;
-    let mut rows = stmt.query(params![cluster_id, tier::granule_of(grid.from), grid.to])?;
+    let mut rows = stmt.query(params![cluster_id, from, buckets.grid.to])?;
     let mut stats = Vec::new();
+    buckets.granule_ms = tier::GRANULE_MS;
+    merge_granules(&mut rows, "metrics_5m", buckets, |b, g, blob| {
+        tier::decode_slots(blob, slots, &mut stats)?;
+        b.granule(g.0, g.1, g.2, stats.iter());
+        Ok(())
+    })
+}
+
+/// [`scan_tier`] from the 30-minute overview tier ([`overview`]), for fields that are all
+/// overview fields: slot `i` of a bucket takes the field at `positions[i]` of
+/// [`OVERVIEW_FIELDS`]. One range of row ids: no index, no sort.
+fn scan_overview(
+    conn: &rusqlite::Connection,
+    cluster_id: i64,
+    buckets: &mut Buckets,
+    positions: &[usize],
+) -> Result<()> {
+    let grid = buckets.grid;
+    let (low, high) = (
+        overview::row_id(cluster_id, overview::granule_of(grid.from)),
+        overview::row_id(cluster_id, grid.to),
+    );
+    let mut stmt = conn.prepare_cached(overview::SCAN)?;
+    let mut rows = stmt.query(params![low, high])?;
+    let mut held = Vec::new();
+    let none = FieldAcc::default();
+    buckets.granule_ms = overview::GRANULE_MS;
+    merge_granules(&mut rows, "overview_30m", buckets, |b, g, blob| {
+        overview::decode_fields(blob, &mut held)?;
+        let fields = positions.iter().map(|&p| held.get(p).unwrap_or(&none));
+        b.granule(g.0, g.1, g.2, fields);
+        Ok(())
+    })
+}
+
+/// Feeds each granule row of tier `table` (`bucket_at, rows, at_sum` and the statistics blob,
+/// in time order) to `merge`, which decodes the blob into `buckets`: the buckets are then made
+/// of granules.
+fn merge_granules(
+    rows: &mut rusqlite::Rows<'_>,
+    table: &'static str,
+    buckets: &mut Buckets,
+    mut merge: impl FnMut(&mut Buckets, (i64, i64, i64), &[u8]) -> Result<()>,
+) -> Result<()> {
+    buckets.granules = Some(Vec::new());
     while let Some(row) = rows.next()? {
-        let start: i64 = get(row, 0, T, "bucket_at")?;
-        let count = tier::checked_rows(get(row, 1, T, "rows")?)?;
-        let at_sum: i64 = get(row, 2, T, "at_sum")?;
+        let start: i64 = get(row, 0, table, "bucket_at")?;
+        let count = tier::checked_rows(get(row, 1, table, "rows")?)?;
+        let at_sum: i64 = get(row, 2, table, "at_sum")?;
         let blob = row
             .get_ref(3)?
             .as_blob()
-            .map_err(|_| crate::Error::corrupt("metrics_5m.stats", "not a blob"))?;
-        tier::decode_slots(blob, slots, &mut stats)?;
-        buckets.granule(start, count, at_sum, &stats);
+            .map_err(|_| crate::Error::corrupt(table, "a statistics column not a blob"))?;
+        merge(buckets, (start, count, at_sum), blob)?;
     }
     Ok(())
 }
@@ -551,9 +663,15 @@ pub(crate) mod tests {
             // The series is exactly what AVG and MAX per bucket give (the former query); from
             // the tier (1 and 7 points: buckets of 20 minutes or more), over whole granules
             // placed by their mean time, the means to 1e-9.
-            let granular = granular(from, to, points);
-            assert_eq!(granular, points < 40);
-            let old = old_series(&store, id, from, to, points, granular);
+            let tiered = granule(from, to, points, &OVERVIEW_FIELDS);
+            let want = match points {
+                1 => Some(overview::GRANULE_MS),
+                7 => Some(tier::GRANULE_MS),
+                _ => None,
+            };
+            assert_eq!(tiered, want);
+            let granular = tiered.is_some();
+            let old = old_series(&store, id, from, to, points, tiered);
             assert_eq!(both.points.len(), old.len());
             for (p, (at, count, values)) in both.points.iter().zip(&old) {
                 assert_eq!((to_ms(p.timestamp), p.count), (*at, *count));
@@ -566,12 +684,19 @@ pub(crate) mod tests {
                     .unwrap()
             );
             // The statistics are what SQL's COUNT, AVG, MAX and MIN give, to the bit (raw).
-            let stats = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, granular);
+            let stats = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, tiered);
             assert!(same_stats(&both.stats, &stats, granular));
             // range_stats is one bucket of the whole range: from the tier.
             assert!(same_stats(
                 &store.range_stats(id, from, to, &OVERVIEW_FIELDS).unwrap(),
-                &sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, true),
+                &sql_stats(
+                    &store,
+                    id,
+                    from,
+                    to,
+                    &OVERVIEW_FIELDS,
+                    granule(from, to, 1, &OVERVIEW_FIELDS)
+                ),
                 true
             ));
             assert!(stats.iter().all(|s| s.count > 0));
@@ -596,7 +721,7 @@ pub(crate) mod tests {
                 empty_from,
                 empty_from + Duration::hours(1),
                 &["qps"],
-                false
+                None
             )
         );
         let inverted = store.series_with_stats(id, to, from, &["qps"], 10).unwrap();
@@ -633,9 +758,9 @@ pub(crate) mod tests {
         points: usize,
         name: &str,
     ) -> Vec<BucketValue> {
-        let granular = granular(from, to, points);
+        let tiered = granule(from, to, points, &["qps", "avg_cpu_usage"]);
         let (from, to) = (to_ms(from), to_ms(to));
-        let (join, at) = placement(granular, "m.");
+        let (join, at) = placement(tiered, "m.");
         let sql = format!(
             "SELECT MIN(?5 - 1, (({at} - ?2) * ?5) / ?4) AS bucket, \
              AVG(c.value), MAX(c.value), MIN(c.value) \
@@ -669,10 +794,10 @@ pub(crate) mod tests {
         from: OffsetDateTime,
         to: OffsetDateTime,
         name: &str,
-        granular: bool,
+        granule: Option<i64>,
     ) -> FieldStats {
         let conn = store.conn().unwrap();
-        let (join, at) = placement(granular, "c.");
+        let (join, at) = placement(granule, "c.");
         conn.query_row(
             &format!(
                 "SELECT COUNT(value), AVG(value), MAX(value), MIN(value) FROM \
@@ -720,7 +845,7 @@ pub(crate) mod tests {
                 .unwrap();
             // The snapshots (or their granules) make the buckets: the built-in part is
             // series_with_stats's.
-            let granular = granular(from, to, points);
+            let tiered = granule(from, to, points, &fields);
             assert_eq!(mixed.points.len(), plain.points.len());
             for (m, p) in mixed.points.iter().zip(&plain.points) {
                 assert_eq!((m.timestamp, m.count), (p.timestamp, p.count));
@@ -741,7 +866,7 @@ pub(crate) mod tests {
                 );
                 assert_eq!(
                     mixed.stats[fields.len() + k],
-                    sql_custom_stats(&store, id, from, to, name, granular)
+                    sql_custom_stats(&store, id, from, to, name, tiered)
                 );
             }
             // Only custom names: the same buckets.
@@ -801,23 +926,28 @@ pub(crate) mod tests {
     }
 
     /// Whether [`Store::series_with_stats`] of `from..=to` at `points` reads the tier.
-    pub(crate) fn granular(from: OffsetDateTime, to: OffsetDateTime, points: usize) -> bool {
-        Grid::new(to_ms(from), to_ms(to), points).is_some_and(|g| tier::answers(g.span, g.points))
+    pub(crate) fn granule(
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        points: usize,
+        fields: &[&str],
+    ) -> Option<i64> {
+        Grid::new(to_ms(from), to_ms(to), points).and_then(|g| Source::of(&g, fields).granule_ms())
     }
 
     /// How the reference queries take and place a raw row (of `table`, aliased `alias`): by its
     /// own time in raw mode (`("", "collected_at")`), or, when `granular`, joined to its
     /// 5-minute granule and placed by the granule's mean time (raw rows, grouped as the tier
     /// groups them).
-    pub(crate) fn placement(granular: bool, alias: &str) -> (String, String) {
+    pub(crate) fn placement(granule: Option<i64>, alias: &str) -> (String, String) {
         let at = format!("{alias}collected_at");
-        if !granular {
+        let Some(ms) = granule else {
             return (String::new(), at);
-        }
+        };
         let join = format!(
-            " JOIN (SELECT collected_at - collected_at % 300000 AS granule, \
+            " JOIN (SELECT collected_at - collected_at % {ms} AS granule, \
              SUM(collected_at) / COUNT(*) AS mean FROM metrics_snapshots \
-             WHERE cluster_id = ?1 GROUP BY granule) g ON {at} - {at} % 300000 = g.granule"
+             WHERE cluster_id = ?1 GROUP BY granule) g ON {at} - {at} % {ms} = g.granule"
         );
         (join, "g.mean".to_owned())
     }
@@ -858,13 +988,13 @@ pub(crate) mod tests {
         from: OffsetDateTime,
         to: OffsetDateTime,
         fields: &[&str],
-        granular: bool,
+        granule: Option<i64>,
     ) -> Vec<FieldStats> {
         let select: Vec<String> = fields
             .iter()
             .map(|c| format!("COUNT({c}), AVG({c}), MAX({c}), MIN({c})"))
             .collect();
-        let (join, at) = placement(granular, "");
+        let (join, at) = placement(granule, "");
         let sql = format!(
             "SELECT {} FROM metrics_snapshots{join} \
              WHERE cluster_id = ?1 AND {at} >= ?2 AND {at} <= ?3",
@@ -896,10 +1026,10 @@ pub(crate) mod tests {
         from: OffsetDateTime,
         to: OffsetDateTime,
         points: usize,
-        granular: bool,
+        granule: Option<i64>,
     ) -> Vec<(i64, u64, Vec<BucketValue>)> {
         let (from, to) = (to_ms(from), to_ms(to));
-        let (join, at) = placement(granular, "");
+        let (join, at) = placement(granule, "");
         let mut sql = format!(
             "SELECT MIN(?5 - 1, (({at} - ?2) * ?5) / ?4) AS bucket, \
              CAST(AVG(collected_at) AS INTEGER), COUNT(*)",

@@ -9,7 +9,8 @@
 //! current and exact, and a database of an older schema gets it built from its snapshots by a
 //! resumable conversion ([`backfill::BACKFILL`]). The series of ranges whose buckets are at
 //! least [`MIN_BUCKET_GRANULES`] granules wide read it instead of the raw rows
-//! ([`crate::series`]).
+//! ([`crate::series`]), except the overview's fields in buckets of 30 minutes or more, which
+//! read the 30-minute overview tier ([`overview`]), folded in the same transaction.
 //!
 //! Sums are kept as SQLite's `AVG` keeps them ([`SqlSum`](crate::sums::SqlSum): exact while only
 //! integers came, else a compensated double sum), and stored whole, so the next snapshot of a
@@ -22,6 +23,7 @@
 //! added after a row was written is absent (no value) in it.
 
 pub(crate) mod backfill;
+pub(crate) mod overview;
 
 use std::sync::LazyLock;
 
@@ -77,17 +79,23 @@ pub(crate) struct Granule {
     pub(crate) rows: i64,
     /// The sum of their `collected_at` (ms).
     pub(crate) at_sum: i64,
-    /// One accumulator per numeric column (see [`slot_of`]).
+    /// One accumulator per numeric column (see [`slot_of`]), or per overview field in the
+    /// overview tier.
     pub(crate) fields: Vec<FieldAcc>,
 }
 
 impl Granule {
     fn empty(start: i64) -> Granule {
+        Granule::of_width(start, NUMERIC.len())
+    }
+
+    /// An empty granule of `width` fields (the overview tier's are fewer, [`overview`]).
+    pub(crate) fn of_width(start: i64, width: usize) -> Granule {
         Granule {
             start,
             rows: 0,
             at_sum: 0,
-            fields: vec![FieldAcc::default(); NUMERIC.len()],
+            fields: vec![FieldAcc::default(); width],
         }
     }
 
@@ -284,8 +292,8 @@ fn write_granule(tx: &Transaction<'_>, cluster_id: i64, g: &Granule) -> Result<(
     Ok(())
 }
 
-/// Folds `snapshot`, stored at `at` (ms), into its granule's row, inside the cycle's
-/// transaction `tx`.
+/// Folds `snapshot`, stored at `at` (ms), into its granule's row and its half hour of the
+/// overview tier ([`overview`]), inside the cycle's transaction `tx`.
 pub(crate) fn fold_snapshot(
     tx: &Transaction<'_>,
     snapshot: &MetricsSnapshot,
@@ -302,7 +310,17 @@ pub(crate) fn fold_snapshot(
         .map(|(p, _)| p.to_sql())
         .collect::<rusqlite::Result<Vec<ToSqlOutput<'_>>>>()?;
     g.add(at, bound.iter().map(value_of))?;
-    write_granule(tx, cluster_id, &g)
+    write_granule(tx, cluster_id, &g)?;
+    let overview = overview::TIER_SLOTS
+        .iter()
+        .map(|&slot| {
+            bound
+                .get(slot)
+                .map_or(Ok(ValueRef::Null), value_of)
+                .map(as_stored)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    overview::fold(tx, cluster_id, at, overview.into_iter())
 }
 
 /// The value a bound parameter holds.

@@ -11,9 +11,10 @@ use super::*;
 use crate::columns::{ColumnKind, to_ms};
 use crate::convert;
 use crate::series::OVERVIEW_FIELDS;
-use crate::series::tests::{granular, old_series, same_stats, same_values, sql_stats};
+use crate::series::tests::{granule, old_series, same_stats, same_values, sql_stats};
 use crate::tests::TestDb;
 use crate::tests::{new_cluster, snapshot_from};
+use crate::tier::overview;
 use crate::{SecretKey, Store};
 
 /// A snapshot with every column set from `seed`: reals of many magnitudes (some integral, some
@@ -288,30 +289,44 @@ fn a_week() -> (Store, i64, OffsetDateTime) {
 }
 
 #[test]
-fn a_week_reads_the_tier_and_equals_the_raw_rows_in_whole_granules() {
+fn a_week_reads_the_tiers_and_equals_the_raw_rows_in_whole_granules() {
     let (store, id, t0) = a_week();
     // Not on granule edges at either end: each end takes the granules whose mean is inside.
     let (from, to) = (
         t0 + Duration::seconds(137),
         t0 + Duration::days(7) - Duration::seconds(61),
     );
-    for points in [240, 100, 1] {
-        assert!(granular(from, to, points));
+    // 240, 100 and 1 point(s): buckets of 30 minutes or more, the overview tier; 420: 24-minute
+    // buckets, the 5-minute tier.
+    for (points, granule_ms) in [
+        (240, overview::GRANULE_MS),
+        (100, overview::GRANULE_MS),
+        (1, overview::GRANULE_MS),
+        (420, GRANULE_MS),
+    ] {
+        let tiered = granule(from, to, points, &OVERVIEW_FIELDS);
+        assert_eq!(tiered, Some(granule_ms), "{points}");
         let got = store
             .series_with_stats(id, from, to, &OVERVIEW_FIELDS, points)
             .unwrap();
-        let want = old_series(&store, id, from, to, points, true);
+        let want = old_series(&store, id, from, to, points, tiered);
         assert_eq!(got.points.len(), want.len(), "{points}");
         for (p, (at, count, values)) in got.points.iter().zip(&want) {
             assert_eq!((to_ms(p.timestamp), p.count), (*at, *count));
             assert!(same_values(&p.values, values, true), "{points} points");
         }
-        let stats = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, true);
+        let stats = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, tiered);
         assert!(same_stats(&got.stats, &stats, true), "{points}");
         // Whole granules: the raw range statistics differ at the edges only.
-        let raw = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, false);
-        assert!(got.stats[0].count.abs_diff(raw[0].count) <= 10);
+        let raw = sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, None);
+        let edges = 2 * granule_ms / 100_000;
+        assert!(got.stats[0].count.abs_diff(raw[0].count) <= edges as u64);
     }
+    // A field outside the overview's goes to the 5-minute tier for every width.
+    let other = Store::numeric_metric_fields()
+        .find(|f| !OVERVIEW_FIELDS.contains(f))
+        .unwrap();
+    assert_eq!(granule(from, to, 240, &[other]), Some(GRANULE_MS));
 }
 
 #[test]
@@ -321,11 +336,11 @@ fn a_day_stays_on_the_raw_rows() {
         t0 + Duration::days(2) + Duration::seconds(137),
         t0 + Duration::days(3),
     );
-    assert!(!granular(from, to, 240));
+    assert_eq!(granule(from, to, 240, &OVERVIEW_FIELDS), None);
     let got = store
         .series_with_stats(id, from, to, &OVERVIEW_FIELDS, 240)
         .unwrap();
-    let want = old_series(&store, id, from, to, 240, false);
+    let want = old_series(&store, id, from, to, 240, None);
     assert_eq!(got.points.len(), want.len());
     for (p, (at, count, values)) in got.points.iter().zip(&want) {
         assert_eq!((to_ms(p.timestamp), p.count), (*at, *count));
@@ -333,7 +348,7 @@ fn a_day_stays_on_the_raw_rows() {
     }
     assert_eq!(
         got.stats,
-        sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, false)
+        sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, None)
     );
 }
 
@@ -377,4 +392,198 @@ fn the_tier_keeps_its_own_retention() {
     // Deleting a cluster takes its tier.
     store.delete_cluster(id).unwrap();
     assert!(tier_rows(&store.conn().unwrap()).is_empty());
+}
+
+/// A row of `overview_30m`, decoded: id, cluster, start, rows, sum of times, fields.
+type OverviewRow = (i64, i64, i64, i64, i64, Vec<crate::sums::FieldAcc>);
+
+/// Every row of `overview_30m`, in row id order.
+fn overview_rows(conn: &Connection) -> Vec<OverviewRow> {
+    conn.prepare(
+        "SELECT id, cluster_id, bucket_at, rows, at_sum, fields FROM overview_30m ORDER BY id",
+    )
+    .unwrap()
+    .query_map([], |r| {
+        let mut fields = Vec::new();
+        overview::decode_fields(&r.get::<_, Vec<u8>>(5)?, &mut fields).unwrap();
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            fields,
+        ))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+#[test]
+fn a_half_hour_is_count_avg_min_max_of_its_raw_rows_to_the_bit() {
+    let (store, id, _) = a_week();
+    let rows = overview_rows(&store.conn().unwrap());
+    assert_eq!(rows.len(), 7 * 48);
+    let conn = store.conn().unwrap();
+    let mut select = String::from("SELECT COUNT(*), SUM(collected_at)");
+    for f in OVERVIEW_FIELDS {
+        select.push_str(&format!(", COUNT({f}), AVG({f}), MIN({f}), MAX({f})"));
+    }
+    for (row_id, cluster, start, count, at_sum, fields) in &rows {
+        assert_eq!((*row_id, *cluster), (overview::row_id(id, *start), id));
+        assert_eq!(start % overview::GRANULE_MS, 0);
+        let sql = format!(
+            "{select} FROM (SELECT * FROM metrics_snapshots WHERE cluster_id = ?1 \
+             AND collected_at >= ?2 AND collected_at < ?3 ORDER BY collected_at)"
+        );
+        conn.query_row(
+            &sql,
+            params![id, start, start + overview::GRANULE_MS],
+            |r| {
+                assert_eq!((*count, *at_sum), (r.get(0)?, r.get(1)?));
+                for (i, acc) in fields.iter().enumerate() {
+                    let count: i64 = r.get(2 + 4 * i)?;
+                    let avg: Option<f64> = r.get(3 + 4 * i)?;
+                    assert_eq!(acc.sum.count, count);
+                    assert_eq!(acc.sum.mean().map(f64::to_bits), avg.map(f64::to_bits));
+                    assert_eq!((acc.min, acc.max), (r.get(4 + 4 * i)?, r.get(5 + 4 * i)?));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+    }
+    // The overview's fields are answered from this tier alone.
+    let (from, to) = (rows[0].2, rows[rows.len() - 1].2);
+    let (from, to) = (
+        OffsetDateTime::from_unix_timestamp(from / 1000).unwrap(),
+        OffsetDateTime::from_unix_timestamp(to / 1000).unwrap(),
+    );
+    let before = store
+        .series_with_stats(id, from, to, &OVERVIEW_FIELDS, 240)
+        .unwrap();
+    conn.execute_batch("DELETE FROM metrics_5m; DELETE FROM metrics_snapshots;")
+        .unwrap();
+    let after = store
+        .series_with_stats(id, from, to, &OVERVIEW_FIELDS, 240)
+        .unwrap();
+    assert_eq!(after, before);
+    assert!(after.points.len() > 200);
+}
+
+/// A copy of `source`'s file as it was before `overview_30m` existed: the table empty, its
+/// conversion not done.
+fn without_overview_tier(source: &Store, db: &TestDb) -> Connection {
+    let conn = source.conn().unwrap();
+    conn.execute("VACUUM INTO ?1", [db.0.display().to_string()])
+        .unwrap();
+    let copy = Connection::open(&db.0).unwrap();
+    copy.execute_batch(
+        "DELETE FROM overview_30m; DELETE FROM conversions WHERE name = 'overview_30m';",
+    )
+    .unwrap();
+    copy
+}
+
+/// Whether two overview rows agree: the same half hour, counts, times, minima and maxima, and
+/// means within 1e-9 (relative; a converted row merged sums in another order).
+fn same_half_hour(a: &OverviewRow, b: &OverviewRow) -> bool {
+    (a.0, a.1, a.2, a.3, a.4) == (b.0, b.1, b.2, b.3, b.4)
+        && a.5.len() == b.5.len()
+        && a.5.iter().zip(&b.5).all(|(x, y)| {
+            (x.sum.count, x.min, x.max) == (y.sum.count, y.min, y.max)
+                && match (x.mean(), y.mean()) {
+                    (Some(p), Some(q)) => p == q || (p - q).abs() <= 1e-9 * p.abs().max(q.abs()),
+                    (p, q) => p == q,
+                }
+        })
+}
+
+#[test]
+fn a_five_minute_tier_gets_its_overview_tier_even_when_killed_half_way() {
+    let (source, _) = collected();
+    let folded = overview_rows(&source.conn().unwrap());
+    assert!(folded.len() > 50, "{}", folded.len());
+    let whole = TestDb::new("overview-whole");
+    let mut conn = without_overview_tier(&source, &whole);
+    convert::run_pending(&mut conn, convert::Until::End).unwrap();
+    let converted = overview_rows(&conn);
+    assert_eq!(converted.len(), folded.len());
+    assert!(
+        converted
+            .iter()
+            .zip(&folded)
+            .all(|(c, f)| same_half_hour(c, f))
+    );
+    for stop_after in [1, 2, 3] {
+        let db = TestDb::new(&format!("overview-{stop_after}"));
+        let mut conn = without_overview_tier(&source, &db);
+        convert::run_pending(
+            &mut conn,
+            convert::Until::Batches {
+                batches: stop_after,
+                batch: 10,
+            },
+        )
+        .unwrap();
+        let partial = overview_rows(&conn);
+        assert_eq!(partial.len(), 10 * stop_after, "whole half hours only");
+        assert_eq!(partial[..], converted[..partial.len()], "{stop_after}");
+        drop(conn);
+        let store = Store::open(&db.0).unwrap();
+        assert_eq!(
+            overview_rows(&store.conn().unwrap()),
+            converted,
+            "{stop_after}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_overview_row_is_an_error_not_a_panic() {
+    let (store, _, _) = a_week();
+    let blob: Vec<u8> = store
+        .conn()
+        .unwrap()
+        .query_row(
+            "SELECT fields FROM overview_30m LIMIT 1 OFFSET 5",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut out = Vec::new();
+    overview::decode_fields(&blob, &mut out).unwrap();
+    assert_eq!(out.len(), OVERVIEW_FIELDS.len());
+    for cut in 0..blob.len() {
+        let got = overview::decode_fields(&blob[..cut], &mut out);
+        assert!(
+            matches!(got, Err(crate::Error::Corrupt(_))),
+            "{cut}: {got:?}"
+        );
+    }
+    let mut longer = blob.clone();
+    longer.push(0);
+    let mut bad_kind = blob.clone();
+    bad_kind[1 + 4] = 7;
+    let mut huge = blob.clone();
+    huge[0] = 0xff;
+    for bad in [&longer, &bad_kind, &huge] {
+        let got = overview::decode_fields(bad, &mut out);
+        assert!(matches!(got, Err(crate::Error::Corrupt(_))), "{got:?}");
+    }
+}
+
+#[test]
+fn the_overview_tier_goes_with_its_retention_by_whole_half_hours() {
+    let (store, id, t0) = a_week();
+    let cutoff = t0 + Duration::days(2) + Duration::minutes(40);
+    store.delete_tier_before(cutoff, 100).unwrap();
+    let rows = overview_rows(&store.conn().unwrap());
+    // The half hour holding the cutoff stays (it has not ended by then).
+    let edge = to_ms(t0 + Duration::days(2) + Duration::minutes(30));
+    assert_eq!(rows.first().map(|r| r.2), Some(edge));
+    assert_eq!(rows.len(), 5 * 48 - 1);
+    store.delete_cluster(id).unwrap();
+    assert!(overview_rows(&store.conn().unwrap()).is_empty());
 }
