@@ -31,7 +31,7 @@
 //! * `all clusters + cycles`: the same while the writer of `overview 7d cached + cycles` stores
 //!   cycles at `R` cycles/s, by default the rate of this database's fleet at the collector's
 //!   default interval (clusters / 30 s: 33.3/s at 1,000 clusters), so that the cached answer
-//!   keeps going stale as in a real deployment (issue 17's target is met under this stream).
+//!   keeps going stale as in a real deployment (issue 17 sets its target under this stream).
 //!
 //! `--only X` runs the scenarios whose name contains `X` (`all` runs both all-clusters
 //! scenarios, the static one first; `cycles` both scenarios with cycles), except `all-cycles`,
@@ -40,7 +40,8 @@
 //! Reports requests, throughput, latency p50/p90/p99/max, errors (non-200 answers, broken
 //! connections, 10 s timeouts) and, for the cached scenarios, the cache's hit rate in the measured
 //! window and how many answers it computed there (for the all-clusters cache: how many times the
-//! answer was recomputed); then times the store calls behind one overview on one thread (where the time goes).
+//! answer was recomputed); then times the store calls behind one overview on one thread (where
+//! the time goes).
 //! Everything stops by itself; only 127.0.0.1 is used. `+ cycles` writes rows into `PATH`.
 
 use std::net::SocketAddr;
@@ -327,10 +328,12 @@ fn run(args: Args) -> Result<(), String> {
                     }
                 };
                 // The counters from the end of the warm-up, as the latencies.
-                let (mut outcome, before) = tokio::join!(load(addr, &paths, conns, warm, window), async {
+                let at_warm_end = async {
                     tokio::time::sleep(warm).await;
                     stats()
-                });
+                };
+                let (mut outcome, before) =
+                    tokio::join!(load(addr, &paths, conns, warm, window), at_warm_end);
                 let after = stats();
                 let hits = if sc.cached {
                     // A miss is an answer computed (for the all-clusters cache, recomputed).

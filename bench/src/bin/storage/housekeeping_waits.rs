@@ -26,8 +26,9 @@
 //! Passes 2 and 4 are the steady state at this many clusters: about one row per cluster to
 //! delete, a batch (and the checkpoint after it) per cluster and table. In passes 1 and 3 each
 //! cluster has H/2 hours' worth, so every step fills its batches as a catch-up after downtime
-//! would: an upper bound on the batches of the steady state, over the same clusters. The roll-up reads H hours per cluster instead of 24, but its reads take no turn
-//! of the write gate (only each cluster's one `upsert_daily` does).
+//! would: an upper bound on the batches of the steady state, over the same clusters. The
+//! roll-up reads H hours per cluster instead of 24, but its reads take no turn of the write
+//! gate (only each cluster's one `upsert_daily` does).
 //!
 //! Each insert of the writer is counted in the step during which it started; the run prints,
 //! per pass and step, the rows, the time, the writer's inserts, their p99 and the longest.
