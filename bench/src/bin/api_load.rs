@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release -p rockscope-bench --bin api_load -- [PATH] [--connections N]
 //!     [--duration-secs S] [--warmup-secs W] [--workers N] [--cycles-per-sec R]
-//!     [--only 1h|7d|all|cached|uncached|cycles]
+//!     [--only 1h|7d|all|all-cycles|cached|uncached|cycles]
 //! ```
 //!
 //! Opens `PATH` (default `target/bench-data.db`), serves the API in-process on `127.0.0.1:0`
@@ -27,11 +27,21 @@
 //!   interval), each invalidating that cluster's cached answers as in a real deployment;
 //! * `all clusters`: `GET /api/clusters/overview`, through the API's summaries cache (one answer
 //!   kept, computed again once something changed and it is a second old; on a static database
-//!   nearly every request is a hit).
+//!   nearly every request is a hit);
+//! * `all clusters + cycles`: the same while the writer of `overview 7d cached + cycles` stores
+//!   cycles at `R` cycles/s, by default the rate of this database's fleet at the collector's
+//!   default interval (clusters / 30 s: 33.3/s at 1,000 clusters), so that the cached answer
+//!   keeps going stale as in a real deployment (issue 17 sets its target under this stream).
+//!
+//! `--only X` runs the scenarios whose name contains `X` (`all` runs both all-clusters
+//! scenarios, the static one first; `cycles` both scenarios with cycles), except `all-cycles`,
+//! which runs `all clusters + cycles` only.
 //!
 //! Reports requests, throughput, latency p50/p90/p99/max, errors (non-200 answers, broken
 //! connections, 10 s timeouts) and, for the cached scenarios, the cache's hit rate in the measured
-//! window; then times the store calls behind one overview on one thread (where the time goes).
+//! window and how many answers it computed there (for the all-clusters cache: how many times the
+//! answer was recomputed); then times the store calls behind one overview on one thread (where
+//! the time goes).
 //! Everything stops by itself; only 127.0.0.1 is used. `+ cycles` writes rows into `PATH`.
 
 use std::net::SocketAddr;
@@ -52,6 +62,9 @@ use tokio::net::TcpStream;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the single-connection (unloaded) run of each scenario lasts.
 const UNLOADED: Duration = Duration::from_secs(3);
+/// The cycles per second of the 7d scenario with cycles unless `--cycles-per-sec` says: a
+/// 100-cluster deployment (issue 7's fleet) at the default 30 s interval.
+const SMALL_FLEET_CYCLES_PER_SEC: f64 = 100.0 / 30.0;
 
 struct Args {
     path: PathBuf,
@@ -60,7 +73,8 @@ struct Args {
     warmup: Duration,
     workers: usize,
     only: Option<String>,
-    cycles_per_sec: f64,
+    /// `--cycles-per-sec`; each scenario with cycles has its own default.
+    cycles_per_sec: Option<f64>,
 }
 
 /// Load test of the HTTP API on a benchmark database (see docs/BENCHMARKS.md).
@@ -82,12 +96,13 @@ struct Cli {
     /// Server worker threads (positive).
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// Run one part only: 1h, 7d, all, cached, uncached or cycles.
+    /// Run one part only: 1h, 7d, all, all-cycles, cached, uncached or cycles.
     #[arg(long)]
     only: Option<String>,
-    /// Simulated collection cycles per second during the load, in (0, 1000].
-    #[arg(long, default_value_t = 100.0 / 30.0)]
-    cycles_per_sec: f64,
+    /// Simulated collection cycles per second during the load, in (0, 1000] (default: 3.33 for
+    /// the 7d overview, clusters / 30 s for the all-clusters overview).
+    #[arg(long)]
+    cycles_per_sec: Option<f64>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -107,7 +122,7 @@ fn parse_args() -> Result<Args, String> {
     if a.duration.is_zero() || a.duration > Duration::from_secs(600) {
         return Err("--duration-secs must be in 1..=600".into());
     }
-    if !(a.cycles_per_sec > 0.0 && a.cycles_per_sec <= 1000.0) {
+    if a.cycles_per_sec.is_some_and(|r| !(r > 0.0 && r <= 1000.0)) {
         return Err("--cycles-per-sec must be in (0, 1000]".into());
     }
     Ok(a)
@@ -191,23 +206,28 @@ fn run(args: Args) -> Result<(), String> {
             .map(|id| format!("/api/clusters/{id}/overview?time_range={range}"))
             .collect()
     };
+    // The whole fleet's rate at the collector's default interval (33.3/s at 1,000 clusters).
+    let fleet_rate = (clusters.len() as f64
+        / rockscope_collector::CollectorConfig::default()
+            .interval
+            .as_secs_f64())
+    .min(1000.0);
+    let small_fleet_rate = args.cycles_per_sec.unwrap_or(SMALL_FLEET_CYCLES_PER_SEC);
+    let fleet_rate = args.cycles_per_sec.unwrap_or(fleet_rate);
+    let everything = vec!["/api/clusters/overview".to_owned()];
     let scenarios: Vec<Scenario> = vec![
-        Scenario::new("overview 1h cached", paths(&all_ids, "1h"), true, false),
-        Scenario::new("overview 1h uncached", paths(&all_ids, "1h"), false, false),
-        Scenario::new("overview 7d cached", paths(&long, "7d"), true, false),
+        Scenario::new("overview 1h cached", paths(&all_ids, "1h"), true, None),
+        Scenario::new("overview 1h uncached", paths(&all_ids, "1h"), false, None),
+        Scenario::new("overview 7d cached", paths(&long, "7d"), true, None),
         Scenario::new(
             "overview 7d cached + cycles",
             paths(&long, "7d"),
             true,
-            true,
+            Some(small_fleet_rate),
         ),
-        Scenario::new("overview 7d uncached", paths(&long, "7d"), false, false),
-        Scenario::new(
-            "all clusters",
-            vec!["/api/clusters/overview".to_owned()],
-            true,
-            false,
-        ),
+        Scenario::new("overview 7d uncached", paths(&long, "7d"), false, None),
+        Scenario::new("all clusters", everything.clone(), true, None),
+        Scenario::new("all clusters + cycles", everything, true, Some(fleet_rate)),
     ];
 
     // Two servers over the same store and status board: one with the overview cache as
@@ -250,7 +270,6 @@ fn run(args: Args) -> Result<(), String> {
     let connections = args.connections;
     let (duration, warmup) = (args.duration, args.warmup);
     let only = args.only.clone();
-    let cycles_per_sec = args.cycles_per_sec;
     let writer_store = store.clone();
     let writer_ids = all_ids.clone();
     actix_web::rt::System::with_tokio_rt(|| {
@@ -285,7 +304,7 @@ fn run(args: Args) -> Result<(), String> {
         println!("|---|---|---|---|---|---|---|---|---|---|---|");
         for sc in &scenarios {
             let name = sc.name;
-            if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            if !sc.selected(only.as_deref()) {
                 continue;
             }
             if sc.paths.is_empty() {
@@ -294,8 +313,8 @@ fn run(args: Args) -> Result<(), String> {
             }
             let addr = if sc.cached { cached_addr } else { uncached_addr };
             let paths = Arc::new(sc.paths.clone());
-            let writer = sc.cycles.then(|| {
-                CycleWriter::start(writer_store.clone(), writer_ids.clone(), cycles_per_sec)
+            let writer = sc.cycles_per_sec.map(|rate| {
+                CycleWriter::start(writer_store.clone(), writer_ids.clone(), rate)
             });
             for (conns, warm, window) in [
                 (1, Duration::from_millis(300), UNLOADED),
@@ -308,22 +327,32 @@ fn run(args: Args) -> Result<(), String> {
                         summaries.stats()
                     }
                 };
-                let before = stats();
-                let mut outcome = load(addr, &paths, conns, warm, window).await;
+                // The counters from the end of the warm-up, as the latencies.
+                let at_warm_end = async {
+                    tokio::time::sleep(warm).await;
+                    stats()
+                };
+                let (mut outcome, before) =
+                    tokio::join!(load(addr, &paths, conns, warm, window), at_warm_end);
                 let after = stats();
                 let hits = if sc.cached {
+                    // A miss is an answer computed (for the all-clusters cache, recomputed).
                     let (h, m) = (after.hits - before.hits, after.misses - before.misses);
-                    format!("{:.1} % of {}", 100.0 * h as f64 / (h + m).max(1) as f64, h + m)
+                    format!(
+                        "{:.1} % of {}, {m} computed",
+                        100.0 * h as f64 / (h + m).max(1) as f64,
+                        h + m
+                    )
                 } else {
                     "-".to_owned()
                 };
                 outcome.print(name, conns, &hits);
             }
-            if let Some(w) = writer {
+            if let (Some(w), Some(rate)) = (writer, sc.cycles_per_sec) {
                 let (written, failed, mean_ms) = w.stop();
                 println!(
-                    "  cycles stored during `{name}`: {written} ({failed} failed), \
-                     {mean_ms:.2} ms per insert_cycle on average"
+                    "  cycles stored during `{name}` at {rate:.2}/s: {written} ({failed} \
+                     failed), {mean_ms:.2} ms per insert_cycle on average"
                 );
             }
         }
@@ -343,17 +372,32 @@ struct Scenario {
     paths: Vec<String>,
     /// Through the server with the overview cache.
     cached: bool,
-    /// With a [`CycleWriter`] storing cycles meanwhile.
-    cycles: bool,
+    /// With a [`CycleWriter`] storing this many cycles per second meanwhile.
+    cycles_per_sec: Option<f64>,
 }
 
 impl Scenario {
-    fn new(name: &'static str, paths: Vec<String>, cached: bool, cycles: bool) -> Self {
+    fn new(
+        name: &'static str,
+        paths: Vec<String>,
+        cached: bool,
+        cycles_per_sec: Option<f64>,
+    ) -> Self {
         Scenario {
             name,
             paths,
             cached,
-            cycles,
+            cycles_per_sec,
+        }
+    }
+
+    /// Whether `--only` selects it: `all-cycles` names the all-clusters scenario with cycles,
+    /// any other value every scenario whose name contains it.
+    fn selected(&self, only: Option<&str>) -> bool {
+        match only {
+            None => true,
+            Some("all-cycles") => self.name == "all clusters + cycles",
+            Some(part) => self.name.contains(part),
         }
     }
 }

@@ -28,7 +28,8 @@ use crate::repeat_log::RepeatLog;
 
 /// The most rows one retention transaction deletes (the store deletes fewer when a batch of
 /// this size would hold the write turn longer than `rockscope_store::retention::BATCH_TARGET`).
-const RETENTION_BATCH: usize = 2_000;
+/// Public for the storage benchmark, which runs housekeeping's steps one by one.
+pub const RETENTION_BATCH: usize = 2_000;
 
 /// Retention and daily aggregation, never two passes at once.
 pub(crate) struct Housekeeping {
@@ -264,14 +265,14 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 /// The first UTC day not yet finished at `now` for the daily aggregation: a day is finished once
 /// [`MAX_OBSERVED_GAP`] of the next day has passed too, so that the observations that close its
 /// last interval are in (see [`rollup_window`]).
-fn settled_before(now: OffsetDateTime) -> Date {
+pub fn settled_before(now: OffsetDateTime) -> Date {
     (now - MAX_OBSERVED_GAP).date()
 }
 
 /// Builds the daily row of every finished day (before [`settled_before`]) that has snapshots or
 /// cycle outcomes and no row yet, for every cluster, however old (a day's snapshots are kept
 /// until it is rolled up). Returns how many rows it built.
-pub(crate) fn build_missing_days(
+pub fn build_missing_days(
     store: &Store,
     now: OffsetDateTime,
 ) -> Result<usize, rockscope_store::Error> {

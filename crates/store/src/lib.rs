@@ -151,6 +151,7 @@ mod schema;
 pub mod secret;
 pub mod series;
 pub mod snapshots;
+mod space;
 mod sums;
 pub mod thinning;
 mod tier;
@@ -178,6 +179,7 @@ pub use schema::SCHEMA_VERSION;
 pub use secret::{KeyFormatError, SecretKey, key_file_path};
 pub use series::{BucketValue, FieldStats, OVERVIEW_FIELDS, SeriesPoint, SeriesWithStats};
 pub use snapshots::ClusterSummary;
+pub use space::TableSpace;
 
 /// The default database path, relative to the working directory.
 pub const DEFAULT_PATH: &str = "data/rockscope.db";

@@ -1,9 +1,15 @@
 //! Benchmark 3 of issue 7: storage. Insert rate, database bytes per cluster-day, time of the
-//! daily aggregation, and the retention clean-up with a concurrent writer.
+//! daily aggregation, and the retention clean-up with a concurrent writer; and issue 17's
+//! steady-state size and housekeeping waits at a fleet's size.
 //!
 //! ```sh
 //! cargo run --release -p rockscope-bench --bin storage
 //! cargo run --release -p rockscope-bench --bin storage -- --retention-clusters 100  # slow fill
+//! # issue 17 (each mode runs alone; both may be given):
+//! cargo run --release -p rockscope-bench --bin storage -- --steady-state-clusters 10 \
+//!     [--steady-state-days 8] [--steady-state-pass-secs 3600]
+//! cargo run --release -p rockscope-bench --bin storage -- --housekeeping-clusters 1000 \
+//!     [--housekeeping-hours 2]
 //! ```
 //!
 //! Rows are real: one cycle of a simulated 3 FE + 10 BE cluster, aggregated by the engine, in
@@ -20,15 +26,27 @@
 //!    another cluster every 5 ms and records how long each insert took, split (from the
 //!    thread's `/proc/thread-self/schedstat`) into time on a CPU, time waiting for a CPU (the
 //!    machine is shared) and time blocked (waiting for the write turn, for I/O).
+//!
+//! With `--steady-state-clusters` or `--housekeeping-clusters`, only those run:
+//!
+//! * **Steady state** ([`steady_state`]): N clusters × D days filled with the collector's
+//!   housekeeping passes between the ticks, then the bytes per table (`dbstat`) and per
+//!   cluster-day of the retention window.
+//! * **Housekeeping waits** ([`housekeeping_waits`]): the writer's longest wait and p99 during
+//!   each step of housekeeping (roll-ups, raw retention, thinning, tier retention, ...) at N
+//!   clusters, on N clusters × a few hours around the thinning and retention cut-offs.
+
+mod housekeeping_waits;
+mod steady_state;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rockscope_bench::fleet::{load_average, ms};
 use rockscope_bench::history::{Cycle, real_cycle, variants};
+use rockscope_collector::RETENTION_BATCH;
 use rockscope_engine::{rollup_day, rollup_window};
 use rockscope_store::{NewCluster, Password, Store};
 use time::macros::datetime;
@@ -42,8 +60,6 @@ const CYCLES_PER_DAY: i64 = 2_880;
 const VARIANTS: usize = 64;
 /// BEs of the template cluster (3 FE + 10 BE: the issue's reference shape).
 const BES: usize = 10;
-/// Rows per retention batch by default, as the collector's housekeeping.
-const RETENTION_BATCH: usize = 2_000;
 
 type Fallible<T> = Result<T, String>;
 
@@ -53,6 +69,11 @@ struct Args {
     retention_clusters: usize,
     retention_days: i64,
     retention_batch: usize,
+    steady_state_clusters: Option<usize>,
+    steady_state_days: i64,
+    steady_state_pass_secs: i64,
+    housekeeping_clusters: Option<usize>,
+    housekeeping_hours: i64,
 }
 
 /// Storage benchmarks: size, roll-up and retention (see docs/BENCHMARKS.md).
@@ -74,6 +95,22 @@ struct Cli {
     /// Rows per retention batch.
     #[arg(long, default_value_t = RETENTION_BATCH, value_parser = positive)]
     retention_batch: usize,
+    /// Measure the steady state's size instead: this many clusters filled with housekeeping.
+    #[arg(long, value_parser = positive)]
+    steady_state_clusters: Option<usize>,
+    /// Days of the steady-state fill (one more than the retention fills the window).
+    #[arg(long, default_value_t = 8, value_parser = positive)]
+    steady_state_days: usize,
+    /// Simulated seconds between two housekeeping passes of the steady-state fill (a multiple
+    /// of 30; the service runs one every 30 s, see the steady_state module for why not here).
+    #[arg(long, default_value_t = 3600, value_parser = positive)]
+    steady_state_pass_secs: usize,
+    /// Measure the writer's waits during each housekeeping step instead, at this many clusters.
+    #[arg(long, value_parser = positive)]
+    housekeeping_clusters: Option<usize>,
+    /// Hours of cycles per cluster of the housekeeping run (even, at most 24).
+    #[arg(long, default_value_t = 2, value_parser = positive)]
+    housekeeping_hours: usize,
 }
 
 /// A positive number.
@@ -86,7 +123,19 @@ fn positive(text: &str) -> Result<usize, String> {
 
 fn parse_args() -> Fallible<Args> {
     let cli = <Cli as clap::Parser>::parse();
+    let int = |n: usize| i64::try_from(n).map_err(|e| e.to_string());
+    if cli.housekeeping_hours > 24 || cli.housekeeping_hours % 2 != 0 {
+        return Err("--housekeeping-hours must be even and at most 24".into());
+    }
+    if cli.steady_state_pass_secs % 30 != 0 {
+        return Err("--steady-state-pass-secs must be a multiple of 30".into());
+    }
     Ok(Args {
+        steady_state_clusters: cli.steady_state_clusters,
+        steady_state_days: int(cli.steady_state_days)?,
+        steady_state_pass_secs: int(cli.steady_state_pass_secs)?,
+        housekeeping_clusters: cli.housekeeping_clusters,
+        housekeeping_hours: int(cli.housekeeping_hours)?,
         size_clusters: cli.size_clusters,
         rollup_clusters: cli.rollup_clusters,
         // Retention grows the size database: it needs at least its clusters.
@@ -206,6 +255,21 @@ fn run() -> Fallible<()> {
     let template = real_cycle(BES)?;
     let variants = variants(&template, VARIANTS)?;
     let rows_per_cycle = template.rows();
+    if args.steady_state_clusters.is_some() || args.housekeeping_clusters.is_some() {
+        if let Some(n) = args.steady_state_clusters {
+            steady_state::run(
+                &variants,
+                n,
+                args.steady_state_days,
+                args.steady_state_pass_secs,
+            )?;
+        }
+        if let Some(n) = args.housekeeping_clusters {
+            housekeeping_waits::run(&variants, n, args.housekeeping_hours)?;
+        }
+        println!("Load average at end: {}", load_average());
+        return Ok(());
+    }
 
     // 1. Insert rate and bytes per cluster-day.
     let dir = TempDir::new("storage")?;
@@ -318,11 +382,7 @@ fn run() -> Fallible<()> {
         ms(read),
         ms(roll),
         ms(write),
-        if total < Duration::from_secs(2) {
-            "met"
-        } else {
-            "MISSED"
-        }
+        verdict(total < Duration::from_secs(2))
     );
 
     // 3. Retention: grow the size database to retention_days × retention_clusters, then clean.
@@ -380,6 +440,7 @@ fn run() -> Fallible<()> {
 
     // The steady state: one day expires. Then a catch-up: every remaining day at once.
     let day = |d: i64| DAY0 + time::Duration::days(d);
+    let writer_cycle = variants.first().ok_or("no variants")?;
     for (label, cutoff) in [
         ("oldest day expires (daily steady state)", day(1)),
         (
@@ -387,44 +448,26 @@ fn run() -> Fallible<()> {
             day(args.retention_days),
         ),
     ] {
-        let (deleted, took, inserts) =
-            clean_with_writer(&store, &variants, writer_id, cutoff, args.retention_batch)?;
-        let longest = inserts
-            .iter()
-            .max_by_key(|i| i.wall)
-            .copied()
-            .unwrap_or_default();
-        let most_blocked = inserts
-            .iter()
-            .max_by_key(|i| i.blocked())
-            .copied()
-            .unwrap_or_default();
-        let mut sorted: Vec<Duration> = inserts.iter().map(|i| i.wall).collect();
-        sorted.sort();
-        let p99 = sorted
-            .get(sorted.len().saturating_sub(1) * 99 / 100)
-            .copied()
-            .unwrap_or_default();
-        let over = sorted
-            .iter()
-            .filter(|&&d| d >= Duration::from_millis(100))
-            .count();
+        let started = Instant::now();
+        let (deleted, inserts) = writer::with_writer(&store, writer_cycle, writer_id, || {
+            let deleted = store.delete_snapshots_before(cutoff, args.retention_batch);
+            (deleted, started.elapsed())
+        })?;
+        let (deleted, took) = deleted;
+        let deleted = deleted.map_err(|e| format!("delete_snapshots_before: {e}"))?;
+        let waits = writer::Waits::of(&inserts);
         println!(
             "{label}: deleted {deleted} snapshots (+ their node rows) in {:.2} s; writer: {} \
-             inserts, p99 {} ms, longest {} ms, {over} of 100 ms or more; target longest < \
+             inserts, p99 {} ms, longest {} ms, {} of 100 ms or more; target longest < \
              100 ms: {}",
             took.as_secs_f64(),
-            inserts.len(),
-            ms(p99),
-            ms(longest.wall),
-            if longest.wall < Duration::from_millis(100) {
-                "met"
-            } else {
-                "MISSED"
-            }
+            waits.count,
+            ms(waits.p99),
+            ms(waits.longest_wall()),
+            waits.over_100ms,
+            verdict(waits.longest_wall() < WRITER_TARGET)
         );
-        println!("  longest insert: {}", longest.breakdown());
-        println!("  most blocked:   {}", most_blocked.breakdown());
+        print_extremes(&waits);
     }
     drop(store);
     drop(dir);
@@ -432,90 +475,17 @@ fn run() -> Fallible<()> {
     Ok(())
 }
 
-/// One insert of the writer thread: its wall time, and the parts of it the thread spent on a
-/// CPU and waiting for one (from the kernel's per-thread schedstat; zero where unavailable).
-/// The rest is time blocked: waiting for the store's write turn, for I/O, for a lock.
-#[derive(Debug, Clone, Copy, Default)]
-struct Insert {
-    wall: Duration,
-    on_cpu: Duration,
-    run_queue: Duration,
+/// The longest a housekeeping step may hold up a writer (issues 7 and 17).
+const WRITER_TARGET: Duration = Duration::from_millis(100);
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
 }
 
-impl Insert {
-    fn blocked(&self) -> Duration {
-        self.wall
-            .saturating_sub(self.on_cpu)
-            .saturating_sub(self.run_queue)
+/// The longest and the most blocked insert of `waits`, each split into its parts.
+fn print_extremes(waits: &writer::Waits) {
+    if let (Some(longest), Some(blocked)) = (waits.longest, waits.most_blocked) {
+        println!("  longest insert: {}", longest.breakdown());
+        println!("  most blocked:   {}", blocked.breakdown());
     }
-
-    fn breakdown(&self) -> String {
-        format!(
-            "{} ms = {} on a CPU + {} waiting for a CPU + {} blocked (write turn, I/O)",
-            ms(self.wall),
-            ms(self.on_cpu),
-            ms(self.run_queue),
-            ms(self.blocked())
-        )
-    }
-}
-
-/// This thread's time on a CPU and time runnable but waiting for one, in ns (Linux
-/// `/proc/thread-self/schedstat`); zeros elsewhere.
-fn thread_schedstat() -> (u64, u64) {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let mut fields = text
-        .split_whitespace()
-        .map(|f| f.parse::<u64>().unwrap_or(0));
-    (fields.next().unwrap_or(0), fields.next().unwrap_or(0))
-}
-
-/// Runs `delete_snapshots_before(cutoff)` while a thread inserts a cycle of `writer_id` every
-/// 5 ms; returns the snapshots deleted, the clean-up's wall time and each insert's timing.
-fn clean_with_writer(
-    store: &Store,
-    variants: &[Cycle],
-    writer_id: i64,
-    cutoff: OffsetDateTime,
-    batch: usize,
-) -> Fallible<(usize, Duration, Vec<Insert>)> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (store, stop) = (store.clone(), Arc::clone(&stop));
-        let cycle = variants.first().cloned().ok_or("no variants")?;
-        std::thread::spawn(move || -> Fallible<Vec<Insert>> {
-            let mut waits = Vec::new();
-            // Far after the history, one ms apart per insert.
-            let base = OffsetDateTime::now_utc();
-            let mut k = 0;
-            while !stop.load(Ordering::Relaxed) {
-                k += 1;
-                let c = cycle.stamped(writer_id, base + time::Duration::milliseconds(k));
-                let (cpu0, queue0) = thread_schedstat();
-                let t = Instant::now();
-                store
-                    .insert_cycle(&c.snapshot, &c.nodes)
-                    .map_err(|e| format!("writer insert_cycle: {e}"))?;
-                let wall = t.elapsed();
-                let (cpu1, queue1) = thread_schedstat();
-                waits.push(Insert {
-                    wall,
-                    on_cpu: Duration::from_nanos(cpu1.saturating_sub(cpu0)),
-                    run_queue: Duration::from_nanos(queue1.saturating_sub(queue0)),
-                });
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Ok(waits)
-        })
-    };
-    std::thread::sleep(Duration::from_millis(50)); // let the writer start
-    let started = Instant::now();
-    let deleted = store.delete_snapshots_before(cutoff, batch);
-    let took = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    let waits = writer
-        .join()
-        .map_err(|_| "the writer thread panicked".to_owned())??;
-    let deleted = deleted.map_err(|e| format!("delete_snapshots_before: {e}"))?;
-    Ok((deleted, took, waits))
 }
