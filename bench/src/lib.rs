@@ -7,4 +7,5 @@
 pub mod api_history;
 pub mod fleet;
 pub mod history;
+pub mod sim_fleet;
 pub mod versus;

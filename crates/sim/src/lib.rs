@@ -174,7 +174,13 @@ impl Simulator {
         for (ci, (spec, nodes)) in config.clusters.iter().zip(bound).enumerate() {
             let (placements, ls): (Vec<_>, Vec<_>) = nodes.into_iter().unzip();
             let index = config.first_index.saturating_add(ci);
-            clusters.push(state::build_cluster(config.seed, index, spec, placements, now));
+            clusters.push(state::build_cluster(
+                config.seed,
+                index,
+                spec,
+                placements,
+                now,
+            ));
             listeners.push(ls);
         }
         let world = Arc::new(World {
