@@ -157,8 +157,8 @@ impl Outcome {
 /// cycles, or Prometheus' scrapes of its least scraped target.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pace {
-    /// Rounds done in the window: rockscope's finished cycles that started in it; the scrapes
-    /// of Prometheus' least scraped target.
+    /// Rounds done in the window: rockscope's finished cycles that ran in it (even in part);
+    /// the scrapes of Prometheus' least scraped target.
     pub rounds: u64,
     /// Rounds the window holds at the interval (its length ÷ the interval, rounded down).
     pub expected_rounds: u64,
@@ -234,7 +234,8 @@ pub fn status_cycles(status: &serde_json::Value) -> Vec<Cycle> {
 }
 
 /// rockscope's pace over the window `[from, to]` from `cycles` (any order, duplicates of the
-/// same start counted once): the cycles that started in it.
+/// same start counted once): the cycles that ran in it, even in part (one that started just
+/// before the window and ran into it did some of the window's work).
 pub fn cycle_pace<'a>(
     cycles: impl IntoIterator<Item = &'a Cycle>,
     from: OffsetDateTime,
@@ -243,7 +244,7 @@ pub fn cycle_pace<'a>(
 ) -> Pace {
     let mut seen = std::collections::BTreeMap::new();
     for c in cycles {
-        if (from..=to).contains(&c.started_at) {
+        if c.started_at <= to && c.started_at + c.duration >= from {
             seen.insert(c.started_at, *c);
         }
     }
@@ -505,17 +506,20 @@ mod tests {
              "clusters_failed": 0, "clusters_skipped": 0},
             {"started_at": "2026-12-06T10:00:30Z", "duration_ms": 900, "clusters_ok": 10,
              "clusters_failed": 0, "clusters_skipped": 0},
-            {"started_at": "2026-12-06T09:59:30Z", "duration_ms": 99000, "clusters_ok": 0,
+            {"started_at": "2026-12-06T09:59:30Z", "duration_ms": 29000, "clusters_ok": 0,
              "clusters_failed": 10, "clusters_skipped": 0},
+            {"started_at": "2026-12-06T09:59:59.500Z", "duration_ms": 800, "clusters_ok": 10,
+             "clusters_failed": 0, "clusters_skipped": 0},
             {"started_at": "not a time", "duration_ms": 1}
         ]});
         let cycles = status_cycles(&status);
-        assert_eq!(cycles.len(), 4);
+        assert_eq!(cycles.len(), 5);
         let interval = Duration::from_secs(30);
         let to = t0 + time::Duration::seconds(120);
-        // Read twice (two polls of the status): each cycle counts once.
+        // Read twice (two polls of the status): each cycle counts once; the one that ended
+        // before the window does not count, the one that ran into it does.
         let pace = cycle_pace(cycles.iter().chain(&cycles), t0, to, interval);
-        assert_eq!(pace.rounds, 3);
+        assert_eq!(pace.rounds, 4);
         assert_eq!(pace.expected_rounds, 4);
         assert_eq!(pace.longest, Duration::from_secs(31));
         assert_eq!(pace.misses, 1);

@@ -34,7 +34,7 @@
 //! CPU is `utime + stime` of the tool's process from `/proc/<pid>/stat`, peak RSS its `VmHWM`,
 //! disk the bytes of its data folder at the end; the simulator's CPU (its threads here, or its
 //! processes) is reported apart and never counted as a tool's. Whether a tool kept up with the
-//! interval: rockscope's cycles that started in the window (polled from
+//! interval: rockscope's cycles that ran in the window, even in part (polled from
 //! `/api/collector/status`, which keeps the newest 50), their longest duration against the
 //! interval, their clusters failed or skipped; Prometheus' scrapes of its least scraped target
 //! in the window (`count_over_time(up[…])`), its longest scrape (`scrape_duration_seconds`) and
@@ -43,11 +43,13 @@
 //! remote-write receiver (`--web.enable-remote-write-receiver`) beside it: the figures stay
 //! rockscope's own process (the receiver's CPU is not in them), so a run with and one without
 //! the flag give the cost of remote write. Everything started is stopped at the end (and
-//! on error); the temporary folder is removed unless `--keep`.
+//! on error); the temporary folder is removed unless `--keep`. Each tool also gets a guard,
+//! this binary re-run with the hidden `--stop-on-eof PID`, which stops it when its stdin closes:
+//! when the harness is killed (`kill -9`) before it could stop the tool itself.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use rockscope_bench::fleet::{SEED, load_average, process_cpu_of};
@@ -121,6 +123,9 @@ struct Cli {
     /// talking to it over stdin/stdout (`rockscope_bench::sim_fleet`).
     #[arg(long, hide = true, value_name = "FIRST..END")]
     sim_child: Option<String>,
+    /// Internal: stop process PID when stdin closes (the guard of a tool the harness started).
+    #[arg(long, hide = true, value_name = "PID")]
+    stop_on_eof: Option<u32>,
 }
 
 /// What the command line asks for: a benchmark run, or serving a slice as a simulator child.
@@ -131,11 +136,15 @@ enum Mode {
         fes: usize,
         bes: usize,
     },
+    StopOnEof(u32),
 }
 
 fn parse_args() -> Result<Mode, String> {
     let cli = <Cli as clap::Parser>::parse();
     let count = |n: u64| usize::try_from(n).map_err(|e| e.to_string());
+    if let Some(pid) = cli.stop_on_eof {
+        return Ok(Mode::StopOnEof(pid));
+    }
     if let Some(range) = &cli.sim_child {
         let bad = || format!("--sim-child {range:?}: expected FIRST..END");
         let (first, end) = range.split_once("..").ok_or_else(bad)?;
@@ -171,6 +180,10 @@ fn parse_args() -> Result<Mode, String> {
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(Mode::Run(a)) => a,
+        Ok(Mode::StopOnEof(pid)) => {
+            stop_on_eof(pid);
+            return ExitCode::SUCCESS;
+        }
         Ok(Mode::SimChild { range, fes, bes }) => {
             raise_open_files_limit();
             let served = serve_slice(
@@ -347,7 +360,7 @@ fn measure(
     args: &Args,
     probe: &mut dyn Probe,
 ) -> Result<Outcome, String> {
-    let pid = child.0.id();
+    let pid = child.process.id();
     let read = |child: &Running| -> Result<(Reading, OffsetDateTime, Option<Duration>), String> {
         child.check(tool)?;
         let reading = Reading {
@@ -737,12 +750,23 @@ fn start(
         std::fs::File::create(&p).map_err(|e| format!("{}: {e}", p.display()))
     };
     let started = Instant::now();
-    let child = command
+    let process = command
         .stdout(log("out")?)
         .stderr(log("err")?)
         .spawn()
-        .map(Running)
         .map_err(|e| format!("starting {tool}: {e}"))?;
+    let guard = std::env::current_exe().and_then(|exe| {
+        Command::new(exe)
+            .arg("--stop-on-eof")
+            .arg(process.id().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+    });
+    let guard = guard
+        .inspect_err(|e| eprintln!("# {tool}: no guard process ({e}); a killed harness leaves it"))
+        .ok();
+    let child = Running { process, guard };
     wait_ready(ready_url, tool)?;
     Ok((started, child))
 }
@@ -779,13 +803,18 @@ fn wait_ready(url: &str, tool: &str) -> Result<(), String> {
     }
 }
 
-/// A started tool, stopped (SIGTERM, then SIGKILL after 15 s) when dropped.
-struct Running(Child);
+/// A started tool, stopped (SIGTERM, then SIGKILL after 15 s) when dropped; and its guard, a
+/// process of this binary (`--stop-on-eof`) that stops the tool the same way when its stdin,
+/// held here, closes: when the harness dies without dropping this (`kill -9`).
+struct Running {
+    process: Child,
+    guard: Option<Child>,
+}
 
 impl Running {
     fn check(&self, tool: &str) -> Result<(), String> {
         // `try_wait` needs `&mut`; `/proc` tells whether the process is still there.
-        let pid = self.0.id();
+        let pid = self.process.id();
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let zombie = state
             .rfind(')')
@@ -802,18 +831,51 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let pid = self.0.id().to_string();
+        // The guard goes first, so that it never signals a pid this stop frees for reuse.
+        if let Some(mut guard) = self.guard.take() {
+            let _ = guard.kill();
+            let _ = guard.wait();
+        }
+        let pid = self.process.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
+            if let Ok(Some(_)) = self.process.try_wait() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.process.kill();
+        let _ = self.process.wait();
     }
+}
+
+/// The guard of a tool's process `pid` (`--stop-on-eof`): waits for EOF on stdin (its harness
+/// ended), then stops `pid` with SIGTERM, and SIGKILL after 15 s, as long as `pid` is still the
+/// process it was at the start (same start time), so a reused pid is never signalled.
+fn stop_on_eof(pid: u32) {
+    let started = start_time_of(pid);
+    let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+    let same = || started.is_some() && start_time_of(pid) == started;
+    let signal = |name: &str| {
+        if same() {
+            let _ = Command::new("kill").args([name, &pid.to_string()]).status();
+        }
+    };
+    signal("-TERM");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while same() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal("-KILL");
+}
+
+/// The start time of process `pid` (field 22 of `/proc/<pid>/stat`, clock ticks after boot).
+fn start_time_of(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // Fields from the 3rd (state) on: the 22nd is the 20th of them.
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// Removes the work folder at the end of the run.
