@@ -8,4 +8,5 @@ pub mod api_history;
 pub mod fleet;
 pub mod history;
 pub mod housekeeping;
+pub mod sim_fleet;
 pub mod versus;

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use rockscope_promtext::{Mode, Parser};
 use rockscope_sim::{ClusterInfo, NodeKind, Traffic};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// `prometheus.yml` scraping every node of `clusters` at `interval`: one job for the FEs and one
 /// for the BEs/CNs (StarRocks' own scrape layout), each target labelled with its cluster, a
@@ -102,6 +104,8 @@ pub struct Outcome {
     pub disk_bytes: u64,
     /// Node-hours the tool had collected when its disk was measured (nodes × hours since start).
     pub node_hours: f64,
+    /// Whether the tool kept up with its interval in the window (`None`: not known).
+    pub pace: Option<Pace>,
 }
 
 impl Outcome {
@@ -129,6 +133,7 @@ impl Outcome {
             peak_rss_bytes,
             disk_bytes,
             node_hours: nodes as f64 * b.elapsed.as_secs_f64() / 3600.0,
+            pace: None,
         }
     }
 
@@ -148,6 +153,120 @@ impl Outcome {
     }
 }
 
+/// How a tool kept pace with its interval over the measured window: rockscope's collection
+/// cycles, or Prometheus' scrapes of its least scraped target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    /// Rounds done in the window: rockscope's finished cycles that ran in it (even in part);
+    /// the scrapes of Prometheus' least scraped target.
+    pub rounds: u64,
+    /// Rounds the window holds at the interval (its length ÷ the interval, rounded down).
+    pub expected_rounds: u64,
+    /// The longest round: a rockscope cycle (every cluster), a Prometheus scrape (one target).
+    pub longest: Duration,
+    /// The interval.
+    pub interval: Duration,
+    /// What went missing: rockscope's clusters failed or skipped (their previous collection
+    /// still running); Prometheus' scrapes that failed (`up` 0).
+    pub misses: u64,
+}
+
+impl Pace {
+    /// Every round took at most the interval, nothing went missing, and no round is missing
+    /// (one short is allowed: the last round of the window may still be running).
+    pub fn kept_up(&self) -> bool {
+        self.longest <= self.interval
+            && self.misses == 0
+            && self.rounds.saturating_add(1) >= self.expected_rounds
+    }
+
+    /// One line for the report: `kept up: yes (8 cycles of 8 …, longest 1.2 s of the 30 s
+    /// interval, 0 clusters failed or skipped)`, with `round` and `miss` naming the rounds and
+    /// the misses.
+    pub fn describe(&self, round: &str, miss: &str) -> String {
+        format!(
+            "kept up: {} ({} {round} of {} the window holds, longest {:.3} s of the {} s \
+             interval, {} {miss})",
+            if self.kept_up() { "yes" } else { "NO" },
+            self.rounds,
+            self.expected_rounds,
+            self.longest.as_secs_f64(),
+            self.interval.as_secs(),
+            self.misses
+        )
+    }
+}
+
+/// Rounds of `interval` in a window of `window` (rounded down).
+pub fn expected_rounds(window: Duration, interval: Duration) -> u64 {
+    (window.as_secs_f64() / interval.as_secs_f64().max(f64::MIN_POSITIVE)).floor() as u64
+}
+
+/// One collection cycle as rockscope's `/api/collector/status` lists it (`cycles`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cycle {
+    /// When the tick fired.
+    pub started_at: OffsetDateTime,
+    /// Until its last cluster finished.
+    pub duration: Duration,
+    /// Clusters that failed.
+    pub failed: u64,
+    /// Clusters skipped because their previous collection was still running.
+    pub skipped: u64,
+}
+
+/// The cycles of a `/api/collector/status` answer (the newest 50; unreadable entries left out).
+pub fn status_cycles(status: &serde_json::Value) -> Vec<Cycle> {
+    let Some(cycles) = status["cycles"].as_array() else {
+        return Vec::new();
+    };
+    cycles
+        .iter()
+        .filter_map(|c| {
+            Some(Cycle {
+                started_at: OffsetDateTime::parse(c["started_at"].as_str()?, &Rfc3339).ok()?,
+                duration: Duration::from_millis(c["duration_ms"].as_u64()?),
+                failed: c["clusters_failed"].as_u64()?,
+                skipped: c["clusters_skipped"].as_u64()?,
+            })
+        })
+        .collect()
+}
+
+/// rockscope's pace over the window `[from, to]` from `cycles` (any order, duplicates of the
+/// same start counted once): the cycles that ran in it, even in part (one that started just
+/// before the window and ran into it did some of the window's work).
+pub fn cycle_pace<'a>(
+    cycles: impl IntoIterator<Item = &'a Cycle>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    interval: Duration,
+) -> Pace {
+    let mut seen = std::collections::BTreeMap::new();
+    for c in cycles {
+        if c.started_at <= to && c.started_at + c.duration >= from {
+            seen.insert(c.started_at, *c);
+        }
+    }
+    let window = Duration::try_from(to - from).unwrap_or_default();
+    Pace {
+        rounds: seen.len() as u64,
+        expected_rounds: expected_rounds(window, interval),
+        longest: seen.values().map(|c| c.duration).max().unwrap_or_default(),
+        interval,
+        misses: seen.values().map(|c| c.failed + c.skipped).sum(),
+    }
+}
+
+/// The single value of a Prometheus instant-query answer (`data.result[0].value[1]`), `None`
+/// for an empty result or a value that is not a number.
+pub fn query_value(answer: &serde_json::Value) -> Option<f64> {
+    answer["data"]["result"][0]["value"][1]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
 /// `num / den` when both are known and `den` is not zero.
 pub fn ratio(num: Option<f64>, den: Option<f64>) -> Option<f64> {
     match (num, den) {
@@ -164,7 +283,17 @@ pub fn table(r: &Outcome, p: &Outcome) -> String {
         None => "n/a".to_owned(),
     };
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-    let rows: [(&str, String, String, Option<f64>, &str); 6] = [
+    let kept_up = |o: &Outcome| match o.pace {
+        Some(p) if p.kept_up() => "yes".to_owned(),
+        Some(_) => "no".to_owned(),
+        None => "n/a".to_owned(),
+    };
+    let longest = |o: &Outcome| {
+        o.pace.map_or("n/a".to_owned(), |p| {
+            format!("{:.3}", p.longest.as_secs_f64())
+        })
+    };
+    let rows: [(&str, String, String, Option<f64>, &str); 8] = [
         (
             "CPU s per 1,000 node scrapes",
             opt(r.cpu_per_1000_scrapes(), 3),
@@ -205,6 +334,20 @@ pub fn table(r: &Outcome, p: &Outcome) -> String {
             format!("{:.2}", r.cores()),
             format!("{:.2}", p.cores()),
             ratio(Some(r.cores()), Some(p.cores())),
+            "",
+        ),
+        (
+            "kept up with the interval",
+            kept_up(r),
+            kept_up(p),
+            None,
+            "",
+        ),
+        (
+            "longest cycle (rockscope) / scrape (Prometheus), s",
+            longest(r),
+            longest(p),
+            None,
             "",
         ),
     ];
@@ -351,6 +494,62 @@ mod tests {
         assert_eq!(ratio(Some(1.0), Some(4.0)), Some(0.25));
         assert_eq!(ratio(Some(1.0), Some(0.0)), None);
         assert!(table(&o, &o).contains("| CPU s per 1,000 node scrapes | 1.000 | 1.000 | 1.000 |"));
+    }
+
+    #[test]
+    fn cycle_pace_counts_the_cycles_of_the_window_once() {
+        let t0 = OffsetDateTime::parse("2026-12-06T10:00:00Z", &Rfc3339).unwrap();
+        let status = serde_json::json!({"cycles": [
+            {"started_at": "2026-12-06T10:01:30.004Z", "duration_ms": 2500, "clusters_ok": 9,
+             "clusters_failed": 0, "clusters_skipped": 1},
+            {"started_at": "2026-12-06T10:01:00.004Z", "duration_ms": 31000, "clusters_ok": 10,
+             "clusters_failed": 0, "clusters_skipped": 0},
+            {"started_at": "2026-12-06T10:00:30Z", "duration_ms": 900, "clusters_ok": 10,
+             "clusters_failed": 0, "clusters_skipped": 0},
+            {"started_at": "2026-12-06T09:59:30Z", "duration_ms": 29000, "clusters_ok": 0,
+             "clusters_failed": 10, "clusters_skipped": 0},
+            {"started_at": "2026-12-06T09:59:59.500Z", "duration_ms": 800, "clusters_ok": 10,
+             "clusters_failed": 0, "clusters_skipped": 0},
+            {"started_at": "not a time", "duration_ms": 1}
+        ]});
+        let cycles = status_cycles(&status);
+        assert_eq!(cycles.len(), 5);
+        let interval = Duration::from_secs(30);
+        let to = t0 + time::Duration::seconds(120);
+        // Read twice (two polls of the status): each cycle counts once; the one that ended
+        // before the window does not count, the one that ran into it does.
+        let pace = cycle_pace(cycles.iter().chain(&cycles), t0, to, interval);
+        assert_eq!(pace.rounds, 4);
+        assert_eq!(pace.expected_rounds, 4);
+        assert_eq!(pace.longest, Duration::from_secs(31));
+        assert_eq!(pace.misses, 1);
+        assert!(!pace.kept_up());
+        let fine = cycle_pace(
+            &cycles[2..3],
+            t0,
+            t0 + time::Duration::seconds(60),
+            interval,
+        );
+        assert!(fine.kept_up(), "{fine:?}");
+        assert!(
+            fine.describe("cycles", "failed")
+                .starts_with("kept up: yes (1 cycles of 2")
+        );
+        let late = Pace {
+            longest: Duration::from_secs(31),
+            ..fine
+        };
+        let missing = Pace { rounds: 0, ..fine };
+        assert!(!late.kept_up() && !missing.kept_up());
+    }
+
+    #[test]
+    fn reads_an_instant_query_value() {
+        let answer = serde_json::json!({"status": "success", "data": {"resultType": "vector",
+            "result": [{"metric": {}, "value": [1733480000.0, "12"]}]}});
+        assert_eq!(query_value(&answer), Some(12.0));
+        let empty = serde_json::json!({"data": {"result": []}});
+        assert_eq!(query_value(&empty), None);
     }
 
     #[test]

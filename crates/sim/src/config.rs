@@ -232,6 +232,11 @@ pub struct SimConfig {
     pub bind: BindMode,
     /// Serve the HTTP control endpoint on 127.0.0.1 (ephemeral port).
     pub control: bool,
+    /// Index of the first of `clusters` in a larger fleet that several simulators (processes)
+    /// serve between them; 0 for a simulator serving the whole fleet. A cluster's seeded values
+    /// and its [`BindMode::Addresses`] network follow its index in the whole fleet, so a fleet
+    /// split over processes serves what one simulator would.
+    pub first_index: usize,
 }
 
 impl Default for SimConfig {
@@ -242,6 +247,7 @@ impl Default for SimConfig {
             seed: 42,
             bind: BindMode::Ports,
             control: false,
+            first_index: 0,
         }
     }
 }
@@ -255,9 +261,22 @@ impl SimConfig {
         version: Version,
         seed: u64,
     ) -> SimConfig {
+        SimConfig::uniform_slice(0..n_clusters, fes, bes, version, seed)
+    }
+    /// The clusters `range` (0-based) of [`SimConfig::uniform`]`(range.end, …)`: named
+    /// `sim-{range.start + 1}` … `sim-{range.end}`, serving the same values as there, for a fleet
+    /// split over several simulators ([`SimConfig::first_index`]).
+    pub fn uniform_slice(
+        range: std::ops::Range<usize>,
+        fes: usize,
+        bes: usize,
+        version: Version,
+        seed: u64,
+    ) -> SimConfig {
         SimConfig {
-            clusters: (1..=n_clusters)
-                .map(|i| ClusterSpec::new(format!("sim-{i}"), fes, bes, version))
+            first_index: range.start,
+            clusters: range
+                .map(|i| ClusterSpec::new(format!("sim-{}", i + 1), fes, bes, version))
                 .collect(),
             seed,
             bind: BindMode::Ports,

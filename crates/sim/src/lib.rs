@@ -173,7 +173,14 @@ impl Simulator {
         let mut clusters = Vec::new();
         for (ci, (spec, nodes)) in config.clusters.iter().zip(bound).enumerate() {
             let (placements, ls): (Vec<_>, Vec<_>) = nodes.into_iter().unzip();
-            clusters.push(state::build_cluster(config.seed, ci, spec, placements, now));
+            let index = config.first_index.saturating_add(ci);
+            clusters.push(state::build_cluster(
+                config.seed,
+                index,
+                spec,
+                placements,
+                now,
+            ));
             listeners.push(ls);
         }
         let world = Arc::new(World {

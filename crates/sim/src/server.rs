@@ -35,8 +35,11 @@ pub(crate) async fn bind_all(
             let (listener, shared_ip) = match config.bind {
                 BindMode::Ports => (bind_one(Ipv4Addr::LOCALHOST, 0).await?, true),
                 BindMode::Addresses { base } => {
-                    let ip = u32::from(base)
-                        .checked_add(256 * ci as u32 + pos as u32 + 1)
+                    let fleet_index = config.first_index.saturating_add(ci);
+                    let ip = u32::try_from(fleet_index)
+                        .ok()
+                        .and_then(|c| c.checked_mul(256)?.checked_add(pos as u32 + 1))
+                        .and_then(|offset| u32::from(base).checked_add(offset))
                         .map(Ipv4Addr::from)
                         .filter(|ip| ip.octets()[0] == 127)
                         .ok_or_else(|| {

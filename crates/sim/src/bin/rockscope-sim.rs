@@ -99,6 +99,7 @@ fn main() -> ExitCode {
         seed: args.seed,
         bind: args.bind_mode(),
         control: false,
+        first_index: 0,
     };
     let started = match args.control_addr() {
         Some(addr) => Simulator::start_with_control_addr(config, addr),

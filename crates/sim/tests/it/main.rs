@@ -52,3 +52,42 @@ fn config_validation() {
     assert_eq!("fe2".parse::<NodeId>().unwrap(), NodeId::fe(2));
     assert!("xx1".parse::<NodeId>().is_err());
 }
+
+#[test]
+fn a_slice_of_a_uniform_fleet_serves_what_the_whole_fleet_serves() {
+    let whole = Simulator::start(SimConfig::uniform(3, 1, 1, Version::V3_3, 7)).expect("whole");
+    let slice =
+        Simulator::start(SimConfig::uniform_slice(2..3, 1, 1, Version::V3_3, 7)).expect("slice");
+    let t = pinned_now();
+    for sim in [&whole, &slice] {
+        sim.set_manual_time(Some(t));
+    }
+    let whole_info = whole.cluster("sim-3").expect("sim-3 in the whole fleet");
+    let slice_info = slice.clusters();
+    assert_eq!(
+        slice_info
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["sim-3"]
+    );
+    let be_metrics = |info: &ClusterInfo| {
+        support::get(addr(info, NodeId::be(0)), "/metrics", ROOT)
+            .text()
+            .to_owned()
+    };
+    let cluster_id = |info: &ClusterInfo| {
+        let v = support::get(
+            addr(info, NodeId::fe(0)),
+            "/api/show_proc?path=/frontends",
+            ROOT,
+        )
+        .json();
+        v[0]["ClusterId"].clone()
+    };
+    // Seeded by the place in the fleet, not in the process (where sim-3 is the first).
+    assert_eq!(cluster_id(&whole_info), cluster_id(&slice_info[0]));
+    assert_eq!(be_metrics(&whole_info), be_metrics(&slice_info[0]));
+    let first = whole.cluster("sim-1").expect("sim-1");
+    assert_ne!(cluster_id(&first), cluster_id(&whole_info));
+}
