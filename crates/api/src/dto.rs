@@ -39,6 +39,16 @@ pub(crate) mod rfc3339_millis {
         s.serialize_str(&text)
     }
 
+    /// What [`serialize`] writes for `t`, as text (`None` only where `Rfc3339` cannot write it).
+    pub(crate) fn text(t: OffsetDateTime) -> Option<String> {
+        let t = truncate(t);
+        let mut buf = [0u8; 24];
+        match format_common(t, &mut buf) {
+            Some(text) => Some(text.to_owned()),
+            None => t.format(&Rfc3339).ok(),
+        }
+    }
+
     /// What `Rfc3339` writes for `t` (UTC, whole milliseconds) in years 0–9999, written into
     /// `buf` without an allocation: a 7-day overview has 3,360 timestamps (`None` otherwise).
     fn format_common(t: OffsetDateTime, buf: &mut [u8; 24]) -> Option<&str> {
@@ -106,11 +116,13 @@ pub(crate) mod rfc3339_millis {
             assert!(seen > 200_000, "{seen}");
             let before = datetime!(-0001-12-31 23:59 UTC);
             assert!(super::format_common(before, &mut [0; 24]).is_none());
+            let at = OffsetDateTime::UNIX_EPOCH + Duration::nanoseconds(1_500_999_999);
             let json = serde_json::to_string(&crate::dto::TrendPoint {
-                timestamp: OffsetDateTime::UNIX_EPOCH + Duration::nanoseconds(1_500_999_999),
+                timestamp: crate::dto::TimeText::new(at),
                 value: None,
             })
             .unwrap();
+            assert_eq!(super::text(at).unwrap(), "1970-01-01T00:00:01.5Z");
             assert_eq!(
                 json,
                 r#"{"timestamp":"1970-01-01T00:00:01.5Z","value":null}"#
@@ -389,13 +401,38 @@ pub struct ClusterSummaryDto {
     pub shard: Option<ClusterShardDto>,
 }
 
+/// A time as the API writes it ([`rfc3339_millis`]), written once and shared: the points of an
+/// overview's trends share their buckets' times (3,360 points, 240 times in a `7d` overview).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeText(std::sync::Arc<str>);
+
+impl TimeText {
+    /// `t` as the API writes it.
+    pub fn new(t: OffsetDateTime) -> TimeText {
+        // The fallback is never taken for a time the store returns (years 0–9999).
+        let text = rfc3339_millis::text(t).unwrap_or_default();
+        TimeText(text.into())
+    }
+}
+
+impl Serialize for TimeText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TimeText, D::Error> {
+        rfc3339_millis::deserialize(d).map(TimeText::new)
+    }
+}
+
 /// One point of a trend: a bucket's time and the mean of its values (`null` when the field was
 /// null in every snapshot of the bucket).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendPoint {
     /// The mean `collected_at` of the bucket.
-    #[serde(with = "rfc3339_millis")]
-    pub timestamp: OffsetDateTime,
+    pub timestamp: TimeText,
     /// The bucket's mean.
     pub value: Option<f64>,
 }

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use crate::ApiState;
 use crate::cache::{CacheKey, Validity};
 use crate::dto::{
-    ClusterShardDto, ClusterSummaryDto, CollectorClusterDto, OverviewDto, SeriesStatsDto,
+    ClusterShardDto, ClusterSummaryDto, CollectorClusterDto, OverviewDto, SeriesStatsDto, TimeText,
     TrendPoint,
 };
 use crate::error::{ApiError, blocking};
@@ -149,17 +149,12 @@ async fn compute_overview(
         let scanned =
             store.series_with_stats_custom(cluster_id, from, to, &F, &names, max_points)?;
         let owner = ClusterShardDto::new(shard, &cluster.name, cluster.enabled);
-        let mut body = overview_dto(
-            cluster,
-            range_name,
-            latest,
-            &scanned,
-            status.as_ref(),
-            owner,
-        );
-        custom_series(&mut body, &custom, &scanned);
+        let times = times(&scanned);
+        let scanned = (&scanned, &times[..]);
+        let mut body = overview_dto(cluster, range_name, latest, scanned, status.as_ref(), owner);
+        custom_series(&mut body, &custom, scanned);
         // About 64 bytes a trend point, and the latest snapshot: written once, not regrown.
-        let trends = scanned.points.len() * (F.len() + custom.len());
+        let trends = times.len() * (F.len() + custom.len());
         let mut out = Vec::with_capacity(8 * 1024 + 64 * trends);
         serde_json::to_writer(&mut out, &body)
             .map(|()| Bytes::from(out))
@@ -169,14 +164,27 @@ async fn compute_overview(
 }
 
 /// One trend: the mean of value `index` of every point.
-fn trend(scanned: &SeriesWithStats, index: usize) -> Vec<TrendPoint> {
+/// What the store returned and its buckets' times ([`times`]).
+type Scanned<'a> = (&'a SeriesWithStats, &'a [TimeText]);
+
+fn trend((scanned, times): Scanned<'_>, index: usize) -> Vec<TrendPoint> {
     scanned
         .points
         .iter()
-        .map(|p| TrendPoint {
-            timestamp: utc(p.timestamp),
+        .zip(times)
+        .map(|(p, at)| TrendPoint {
+            timestamp: at.clone(),
             value: p.values.get(index).and_then(|v| v.avg),
         })
+        .collect()
+}
+
+/// The buckets' times, written once for every trend.
+fn times(scanned: &SeriesWithStats) -> Vec<TimeText> {
+    scanned
+        .points
+        .iter()
+        .map(|p| TimeText::new(p.timestamp))
         .collect()
 }
 
@@ -190,12 +198,12 @@ fn stats_dto(s: &rockscope_store::FieldStats) -> SeriesStatsDto {
 }
 
 /// `custom_trends` and `custom_statistics`: the custom names follow [`F`] in the scan.
-fn custom_series(body: &mut OverviewDto, names: &[String], scanned: &SeriesWithStats) {
+fn custom_series(body: &mut OverviewDto, names: &[String], scanned: Scanned<'_>) {
     for (i, name) in names.iter().enumerate() {
         let index = F.len() + i;
         body.custom_trends
             .insert(name.clone(), trend(scanned, index));
-        if let Some(s) = scanned.stats.get(index) {
+        if let Some(s) = scanned.0.stats.get(index) {
             body.custom_statistics.insert(name.clone(), stats_dto(s));
         }
     }
@@ -207,11 +215,11 @@ fn overview_dto(
     cluster: rockscope_store::Cluster,
     range_name: &str,
     latest: Option<MetricsSnapshot>,
-    scanned: &SeriesWithStats,
+    scanned: Scanned<'_>,
     status: Option<&ClusterStatus>,
     shard: Option<ClusterShardDto>,
 ) -> OverviewDto {
-    let stats = &scanned.stats;
+    let stats = &scanned.0.stats;
     let trend = |index: usize| trend(scanned, index);
     let performance_trends: BTreeMap<String, Vec<TrendPoint>> = PERFORMANCE_TRENDS
         .iter()
