@@ -815,7 +815,8 @@ impl Running {
     fn check(&self, tool: &str) -> Result<(), String> {
         // `try_wait` needs `&mut`; `/proc` tells whether the process is still there.
         let pid = self.process.id();
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_err(|e| format!("{tool}: reading /proc/{pid}/stat: {e}"))?;
         let zombie = state
             .rfind(')')
             .and_then(|i| state[i + 1..].split_whitespace().next())

@@ -119,6 +119,12 @@ fn json_bytes(body: Bytes) -> HttpResponse {
         .body(body)
 }
 
+/// Overview computations allowed at once: four per core (measured in `docs/BENCHMARKS.md`:
+/// one or two per core cost the cheap `1h` answers a third of their throughput).
+static COMPUTING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(4 * std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
 /// The overview's JSON, computed now with the collector status of `validity`: the queries,
 /// the DTO and its serialization all on the blocking pool, so a miss keeps no actix worker from
 /// answering hits.
@@ -142,6 +148,14 @@ async fn compute_overview(
         .iter()
         .map(|m| m.name.clone())
         .collect();
+    // CPU-bound work (the scan, the DTO, ~200 KB of JSON for 7 days): a few per core at once,
+    // so that many concurrent misses queue instead of time-slicing each other on the blocking
+    // pool (every answer would then be as late as the last); more than one per core, so that a
+    // cheap answer's hand-over to the pool does not leave a core idle.
+    let _core = COMPUTING
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("waiting to compute an overview", e))?;
     blocking(move || {
         let cluster = store.get_cluster(cluster_id)?;
         let latest = store.latest_snapshot(cluster_id)?;
