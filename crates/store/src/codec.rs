@@ -76,6 +76,13 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// Every byte not read yet.
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        let out = self.bytes.get(self.pos..).unwrap_or_default();
+        self.pos = self.bytes.len();
+        out
+    }
+
     /// The next byte.
     pub(crate) fn byte(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])

@@ -16,11 +16,14 @@
 //! integers came, else a compensated double sum), and stored whole, so the next snapshot of a
 //! granule continues the same sum, and a granule's mean equals `AVG` over its raw rows.
 //!
-//! `stats` layout: the number of columns it holds (varint), then the end offset of each column's
-//! record in the data that follows (2 bytes each, little-endian), then per numeric column in
-//! storage order what [`FieldAcc::encode`] writes. The offsets let a read decode only the
-//! columns it asks for (the overview: 14 of 120). Columns are only ever appended, so a column
-//! added after a row was written is absent (no value) in it.
+//! `stats` layout: a 0 byte ([`PACKED`]), the number of columns it holds (varint), then per
+//! numeric column in storage order what [`FieldAcc::encode`] writes. Columns are only ever
+//! appended, so a column added after a row was written is absent (no value) in it. Before
+//! schema version 11 a blob had no 0 byte and an end offset per column (2 bytes each) before
+//! the records, so that a read could decode the overview's 14 columns alone; the overview now
+//! reads its own tier, and without the 240 bytes of offsets a granule fits twice in a 4 KB page
+//! (it was a little over half a page with full-width doubles). Such blobs are still read, and
+//! are written packed when their granule next changes.
 
 pub(crate) mod backfill;
 pub(crate) mod overview;
@@ -122,77 +125,97 @@ impl Granule {
     }
 }
 
-/// The `stats` blob of `fields` (see the module documentation). [`Error::Corrupt`] only if the
-/// records outgrew the 2-byte offsets (over a thousand columns).
+/// The first byte of a `stats` blob written since schema version 11 (see the module
+/// documentation); an older blob starts with its column count, never 0.
+const PACKED: u8 = 0;
+
+/// The `stats` blob of `fields` (see the module documentation): [`PACKED`], the column count,
+/// then each column's record.
 pub(crate) fn encode_stats(fields: &[FieldAcc]) -> Result<Vec<u8>> {
-    let mut data = Vec::with_capacity(16 * fields.len());
-    let mut out = Vec::with_capacity(20 * fields.len());
+    let mut out = Vec::with_capacity(2 + 20 * fields.len());
+    out.push(PACKED);
     put_varint(&mut out, fields.len() as u64);
     for f in fields {
-        f.encode(&mut data);
-        let end = u16::try_from(data.len())
-            .map_err(|_| Error::corrupt(STATS, "more than 64 KiB of column records"))?;
-        out.extend_from_slice(&end.to_le_bytes());
+        f.encode(&mut out);
     }
-    out.extend_from_slice(&data);
     Ok(out)
 }
 
 /// A `stats` blob, its header checked.
-struct Stats<'a> {
-    /// The end offsets, 2 bytes per column held.
-    ends: &'a [u8],
-    data: &'a [u8],
+enum Stats<'a> {
+    /// Written before schema version 11: the end offset of each column's record (2 bytes
+    /// each), then the records.
+    Indexed { ends: &'a [u8], data: &'a [u8] },
+    /// [`PACKED`]: `held` records back to back.
+    Packed { held: usize, data: &'a [u8] },
 }
 
 impl<'a> Stats<'a> {
     fn parse(blob: &'a [u8]) -> Result<Stats<'a>> {
         let mut r = Reader::new(blob, STATS);
+        if blob.first() == Some(&PACKED) {
+            r.byte()?;
+            let held = r.count()?;
+            return Ok(Stats::Packed {
+                held,
+                data: r.rest(),
+            });
+        }
         let held = r.count()?;
         let width = held
             .checked_mul(2)
             .ok_or_else(|| r.corrupt(format_args!("{held} columns")))?;
-        let mut stats = Stats {
-            ends: r.take(width)?,
-            data: &[],
-        };
-        stats.data = r.take(stats.end(held))?;
+        let ends = r.take(width)?;
+        let data = r.take(end_of(ends, held))?;
         if !r.is_at_end() {
             return Err(r.corrupt(format_args!("bytes after the last of {held} columns")));
         }
-        Ok(stats)
+        Ok(Stats::Indexed { ends, data })
     }
 
-    /// Columns held.
-    fn held(&self) -> usize {
-        self.ends.len() / 2
+    /// The accumulators of columns `..n` (fewer when the blob holds fewer).
+    fn first(&self, n: usize, out: &mut Vec<FieldAcc>) -> Result<()> {
+        out.clear();
+        match *self {
+            Stats::Indexed { ends, data } => {
+                for i in 0..n.min(ends.len() / 2) {
+                    out.push(indexed_column(ends, data, i)?);
+                }
+            }
+            Stats::Packed { held, data } => {
+                let mut r = Reader::new(data, STATS);
+                for _ in 0..n.min(held) {
+                    out.push(FieldAcc::decode(&mut r)?);
+                }
+                if n >= held && !r.is_at_end() {
+                    return Err(r.corrupt(format_args!("bytes after the last of {held} columns")));
+                }
+            }
+        }
+        Ok(())
     }
+}
 
-    /// Where the records of columns `..i` end.
-    fn end(&self, i: usize) -> usize {
-        match i.checked_sub(1) {
-            None => 0,
-            Some(k) => usize::from(u16::from_le_bytes([self.ends[2 * k], self.ends[2 * k + 1]])),
-        }
+/// Where the records of columns `..i` end in an indexed blob.
+fn end_of(ends: &[u8], i: usize) -> usize {
+    match i.checked_sub(1) {
+        None => 0,
+        Some(k) => usize::from(u16::from_le_bytes([ends[2 * k], ends[2 * k + 1]])),
     }
+}
 
-    /// Column `i`'s accumulator (empty when the blob predates the column).
-    fn column(&self, i: usize) -> Result<FieldAcc> {
-        if i >= self.held() {
-            return Ok(FieldAcc::default());
-        }
-        let (start, end) = (self.end(i), self.end(i + 1));
-        let record = self
-            .data
-            .get(start..end)
-            .ok_or_else(|| Error::corrupt(STATS, format_args!("column {i} at {start}..{end}")))?;
-        let mut r = Reader::new(record, STATS);
-        let acc = FieldAcc::decode(&mut r)?;
-        if !r.is_at_end() {
-            return Err(r.corrupt(format_args!("column {i} longer than its record")));
-        }
-        Ok(acc)
+/// Column `i`'s accumulator in an indexed blob.
+fn indexed_column(ends: &[u8], data: &[u8], i: usize) -> Result<FieldAcc> {
+    let (start, end) = (end_of(ends, i), end_of(ends, i + 1));
+    let record = data
+        .get(start..end)
+        .ok_or_else(|| Error::corrupt(STATS, format_args!("column {i} at {start}..{end}")))?;
+    let mut r = Reader::new(record, STATS);
+    let acc = FieldAcc::decode(&mut r)?;
+    if !r.is_at_end() {
+        return Err(r.corrupt(format_args!("column {i} longer than its record")));
     }
+    Ok(acc)
 }
 
 /// A value as SQLite stores it in a `REAL` column: a NaN becomes NULL and `-0.0` is `0.0`, so
@@ -210,21 +233,35 @@ fn as_stored(v: ValueRef<'_>) -> ValueRef<'_> {
 /// are empty). [`Error::Corrupt`] for a malformed blob, never a panic.
 pub(crate) fn decode_stats(blob: &[u8], out: &mut Vec<FieldAcc>) -> Result<()> {
     let stats = Stats::parse(blob)?;
-    out.clear();
-    for i in 0..NUMERIC.len() {
-        out.push(stats.column(i)?);
-    }
+    stats.first(usize::MAX, out)?;
+    out.resize(NUMERIC.len(), FieldAcc::default());
     Ok(())
 }
 
 /// Decodes only the columns `slots` of a `stats` blob: `out[k]` is column `slots[k]`'s
-/// accumulator (empty for a slot the blob lacks).
+/// accumulator (empty for a slot the blob lacks). A packed blob is read up to the last slot
+/// asked.
 pub(crate) fn decode_slots(blob: &[u8], slots: &[usize], out: &mut Vec<FieldAcc>) -> Result<()> {
     let stats = Stats::parse(blob)?;
     out.clear();
-    for &slot in slots {
-        out.push(stats.column(slot)?);
+    if let Stats::Indexed { ends, data } = stats {
+        for &slot in slots {
+            out.push(if slot < ends.len() / 2 {
+                indexed_column(ends, data, slot)?
+            } else {
+                FieldAcc::default()
+            });
+        }
+        return Ok(());
     }
+    let upto = slots.iter().max().map_or(0, |m| m.saturating_add(1));
+    let mut held = Vec::with_capacity(upto.min(NUMERIC.len()));
+    stats.first(upto, &mut held)?;
+    out.extend(
+        slots
+            .iter()
+            .map(|&slot| held.get(slot).copied().unwrap_or_default()),
+    );
     Ok(())
 }
 

@@ -165,10 +165,57 @@ fn a_blob_comes_back_whole_and_a_bad_one_is_an_error() {
     // A read decodes only the columns asked for, in the order asked.
     decode_slots(&blob, &[5, 0, NUMERIC.len() + 3], &mut back).unwrap();
     assert_eq!(back, [g.fields[5], g.fields[0], FieldAcc::default()]);
-    // Offsets that disagree with the records are an error too.
-    let mut shifted = blob.clone();
+    // No column count after the marker, or fewer records than it says: errors.
+    for short in [&[PACKED][..], &[PACKED, 3, 0, 0]] {
+        assert!(decode_stats(short, &mut back).is_err(), "{short:?}");
+    }
+}
+
+/// A `stats` blob as schema version 10 wrote it: the column count, each column's end offset
+/// (2 bytes), then the records.
+fn indexed_stats(fields: &[FieldAcc]) -> Vec<u8> {
+    let mut data = Vec::new();
+    let mut out = Vec::new();
+    crate::codec::put_varint(&mut out, fields.len() as u64);
+    for f in fields {
+        f.encode(&mut data);
+        out.extend_from_slice(&u16::try_from(data.len()).unwrap().to_le_bytes());
+    }
+    out.extend_from_slice(&data);
+    out
+}
+
+#[test]
+fn a_blob_of_schema_10_still_reads_and_a_new_one_drops_its_offsets() {
+    let mut g = Granule::empty(0);
+    let s = varied(1, datetime!(2025-01-01 0:00 UTC), 5);
+    let bound: Vec<_> = metric::params(&s)
+        .into_iter()
+        .zip(metric::COLUMNS)
+        .filter(|(_, c)| c.kind.is_numeric())
+        .map(|(p, _)| p.to_sql().unwrap())
+        .collect();
+    g.add(1, bound.iter().map(value_of)).unwrap();
+    let old = indexed_stats(&g.fields);
+    let packed = encode_stats(&g.fields).unwrap();
+    // The offsets were 2 bytes a column; the marker is one.
+    assert_eq!(old.len() + 1, packed.len() + 2 * NUMERIC.len());
+    let mut back = Vec::new();
+    decode_stats(&old, &mut back).unwrap();
+    assert_eq!(back, g.fields);
+    decode_slots(&old, &[7, 2, NUMERIC.len()], &mut back).unwrap();
+    assert_eq!(back, [g.fields[7], g.fields[2], FieldAcc::default()]);
+    // Every cut is an error, and offsets that disagree with the records too.
+    for cut in 0..old.len() {
+        assert!(decode_stats(&old[..cut], &mut back).is_err(), "{cut}");
+    }
+    let mut shifted = old.clone();
     shifted[1] = shifted[1].wrapping_add(1);
     assert!(decode_stats(&shifted, &mut back).is_err());
+    // A granule of the old form folds on and is written back packed.
+    let mut fields = Vec::new();
+    decode_stats(&old, &mut fields).unwrap();
+    assert_eq!(encode_stats(&fields).unwrap(), packed);
 }
 
 /// A fresh store holding three clusters' varied cycles (cluster 2 has none; 1 and 3 cross
