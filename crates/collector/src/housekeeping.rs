@@ -1,7 +1,7 @@
 //! After each tick: the daily aggregates of finished UTC days (every day that has snapshots or
 //! cycle outcomes and no daily row yet, including days missed while the service was down; a day
 //! is finished once the observations that close its last interval are in), then retention of
-//! expired rows (the 5-minute tier of the snapshots by its own `tier_retention_days`), then a checkpoint of the store's write-ahead log (so that no insert of the
+//! expired rows (the 5- and 30-minute tiers of the snapshots by their own `tier_retention_days`), then a checkpoint of the store's write-ahead log (so that no insert of the
 //! next tick has to run it).
 //!
 //! The roll-up runs first, and retention never deletes the snapshots of a day not rolled up
