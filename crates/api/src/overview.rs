@@ -177,10 +177,10 @@ async fn compute_overview(
     .await
 }
 
-/// One trend: the mean of value `index` of every point.
 /// What the store returned and its buckets' times ([`times`]).
 type Scanned<'a> = (&'a SeriesWithStats, &'a [TimeText]);
 
+/// One trend: the mean of value `index` of every point.
 fn trend((scanned, times): Scanned<'_>, index: usize) -> Vec<TrendPoint> {
     scanned
         .points

@@ -221,11 +221,16 @@ struct Buckets {
     width: usize,
     list: Vec<Bucket>,
     totals: Vec<FieldAcc>,
-    /// When the buckets are made of granules: each granule taken (its start) and its bucket, in
-    /// time order.
-    granules: Option<Vec<(i64, i64)>>,
+    /// When the buckets are made of granules: what they took.
+    granules: Option<Taken>,
+}
+
+/// The granules that made a request's buckets.
+struct Taken {
     /// Their length (ms).
-    granule_ms: i64,
+    ms: i64,
+    /// Each granule taken (its start) and its bucket, in time order.
+    list: Vec<(i64, i64)>,
 }
 
 impl Buckets {
@@ -236,7 +241,6 @@ impl Buckets {
             list: Vec::new(),
             totals: vec![FieldAcc::default(); width],
             granules: None,
-            granule_ms: tier::GRANULE_MS,
         }
     }
 
@@ -287,8 +291,8 @@ impl Buckets {
             return;
         }
         let index = self.grid.index(mean);
-        if let Some(granules) = self.granules.as_mut() {
-            granules.push((start, index));
+        if let Some(taken) = self.granules.as_mut() {
+            taken.list.push((start, index));
         }
         let bucket = Buckets::bucket(&mut self.list, self.width, index);
         bucket.at.merge(&SqlSum::of_ints(rows, at_sum));
@@ -309,8 +313,8 @@ impl Buckets {
             let value = row.get_ref(1)?;
             let index = match &self.granules {
                 None => self.grid.index(at),
-                Some(granules) => {
-                    let start = at - at.rem_euclid(self.granule_ms);
+                Some(Taken { ms, list: granules }) => {
+                    let start = at - at.rem_euclid(*ms);
                     while granules.get(granule).is_some_and(|g| g.0 < start) {
                         granule += 1;
                     }
@@ -535,12 +539,17 @@ fn scan_tier(
     let mut stmt = conn.prepare_cached(tier::TIER_SCAN)?;
     let mut rows = stmt.query(params![cluster_id, from, buckets.grid.to])?;
     let mut stats = Vec::new();
-    buckets.granule_ms = tier::GRANULE_MS;
-    merge_granules(&mut rows, "metrics_5m", buckets, |b, g, blob| {
-        tier::decode_slots(blob, slots, &mut stats)?;
-        b.granule(g.0, g.1, g.2, stats.iter());
-        Ok(())
-    })
+    merge_granules(
+        &mut rows,
+        "metrics_5m",
+        tier::GRANULE_MS,
+        buckets,
+        |b, g, blob| {
+            tier::decode_slots(blob, slots, &mut stats)?;
+            b.granule(g.0, g.1, g.2, stats.iter());
+            Ok(())
+        },
+    )
 }
 
 /// [`scan_tier`] from the 30-minute overview tier ([`overview`]), for fields that are all
@@ -561,25 +570,34 @@ fn scan_overview(
     let mut rows = stmt.query(params![low, high])?;
     let mut held = Vec::new();
     let none = FieldAcc::default();
-    buckets.granule_ms = overview::GRANULE_MS;
-    merge_granules(&mut rows, "overview_30m", buckets, |b, g, blob| {
-        overview::decode_fields(blob, &mut held)?;
-        let fields = positions.iter().map(|&p| held.get(p).unwrap_or(&none));
-        b.granule(g.0, g.1, g.2, fields);
-        Ok(())
-    })
+    merge_granules(
+        &mut rows,
+        "overview_30m",
+        overview::GRANULE_MS,
+        buckets,
+        |b, g, blob| {
+            overview::decode_fields(blob, &mut held)?;
+            let fields = positions.iter().map(|&p| held.get(p).unwrap_or(&none));
+            b.granule(g.0, g.1, g.2, fields);
+            Ok(())
+        },
+    )
 }
 
 /// Feeds each granule row of tier `table` (`bucket_at, rows, at_sum` and the statistics blob,
-/// in time order) to `merge`, which decodes the blob into `buckets`: the buckets are then made
-/// of granules.
+/// in time order; granules of `ms`) to `merge`, which decodes the blob into `buckets`: the
+/// buckets are then made of granules.
 fn merge_granules(
     rows: &mut rusqlite::Rows<'_>,
     table: &'static str,
+    ms: i64,
     buckets: &mut Buckets,
     mut merge: impl FnMut(&mut Buckets, (i64, i64, i64), &[u8]) -> Result<()>,
 ) -> Result<()> {
-    buckets.granules = Some(Vec::new());
+    buckets.granules = Some(Taken {
+        ms,
+        list: Vec::new(),
+    });
     while let Some(row) = rows.next()? {
         let start: i64 = get(row, 0, table, "bucket_at")?;
         let count = tier::checked_rows(get(row, 1, table, "rows")?)?;

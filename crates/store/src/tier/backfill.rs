@@ -115,7 +115,7 @@ fn fold_cluster(tx: &Transaction<'_>, id: i64, from: i64, limit: usize) -> Resul
             }
         }
         let g = open.get_or_insert_with(|| Granule::empty(start));
-        g.add(
+        g.add_numeric(
             at,
             (1..=NUMERIC.len()).map(|i| row.get_ref(i).map_err(Error::from)),
         )?;

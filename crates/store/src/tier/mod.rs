@@ -102,26 +102,34 @@ impl Granule {
         }
     }
 
-    /// Folds one snapshot, collected at `at`, its numeric column values in storage order.
-    fn add<'v>(
+    /// Folds one snapshot, collected at `at`, into this granule of tier `table`: `values` are
+    /// the snapshot's values (as bound) of the fields named `names`, one per accumulator.
+    pub(crate) fn add<'v, 'n>(
         &mut self,
+        table: &str,
         at: i64,
         values: impl Iterator<Item = Result<ValueRef<'v>>>,
+        names: impl Iterator<Item = &'n str>,
     ) -> Result<()> {
         self.rows += 1;
         self.at_sum = self
             .at_sum
             .checked_add(at)
-            .ok_or_else(|| Error::corrupt("metrics_5m.at_sum", "out of range"))?;
-        for ((acc, column), value) in self.fields.iter_mut().zip(NUMERIC.iter()).zip(values) {
-            acc.add(as_stored(value?), "metrics_snapshots", column.name)?;
+            .ok_or_else(|| Error::corrupt(format_args!("{table}.at_sum"), "out of range"))?;
+        for ((acc, name), value) in self.fields.iter_mut().zip(names).zip(values) {
+            acc.add(as_stored(value?), "metrics_snapshots", name)?;
         }
         Ok(())
     }
 
-    /// The `stats` blob.
-    fn encode(&self) -> Result<Vec<u8>> {
-        encode_stats(&self.fields)
+    /// [`Granule::add`] into a granule of this tier: `values` of every numeric column, in
+    /// storage order.
+    pub(crate) fn add_numeric<'v>(
+        &mut self,
+        at: i64,
+        values: impl Iterator<Item = Result<ValueRef<'v>>>,
+    ) -> Result<()> {
+        self.add("metrics_5m", at, values, NUMERIC.iter().map(|c| c.name))
     }
 }
 
@@ -131,14 +139,14 @@ const PACKED: u8 = 0;
 
 /// The `stats` blob of `fields` (see the module documentation): [`PACKED`], the column count,
 /// then each column's record.
-pub(crate) fn encode_stats(fields: &[FieldAcc]) -> Result<Vec<u8>> {
+pub(crate) fn encode_stats(fields: &[FieldAcc]) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + 20 * fields.len());
     out.push(PACKED);
     put_varint(&mut out, fields.len() as u64);
     for f in fields {
         f.encode(&mut out);
     }
-    Ok(out)
+    out
 }
 
 /// A `stats` blob, its header checked.
@@ -294,9 +302,28 @@ pub(crate) const TIER_SCAN: &str = "SELECT bucket_at, rows, at_sum, stats FROM m
 
 /// The stored granule of cluster `cluster_id` starting at `start`, if any.
 fn read_granule(conn: &Connection, cluster_id: i64, start: i64) -> Result<Option<Granule>> {
-    let mut stmt = conn.prepare_cached(SELECT_GRANULE)?;
-    let row = stmt
-        .query_row(params![cluster_id, start], |r| {
+    let select = conn.prepare_cached(SELECT_GRANULE)?;
+    read_row(
+        select,
+        params![cluster_id, start],
+        start,
+        NUMERIC.len(),
+        decode_stats,
+    )
+}
+
+/// The granule starting at `start` that `select` finds by `key` (its `rows`, `at_sum` and
+/// statistics blob, which `decode` reads into `width` accumulators; those the blob lacks are
+/// empty), if any: the read of both tiers' fold.
+pub(crate) fn read_row(
+    mut select: rusqlite::CachedStatement<'_>,
+    key: impl rusqlite::Params,
+    start: i64,
+    width: usize,
+    decode: fn(&[u8], &mut Vec<FieldAcc>) -> Result<()>,
+) -> Result<Option<Granule>> {
+    let row = select
+        .query_row(key, |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
@@ -308,7 +335,8 @@ fn read_granule(conn: &Connection, cluster_id: i64, start: i64) -> Result<Option
         return Ok(None);
     };
     let mut fields = Vec::new();
-    decode_stats(&blob, &mut fields)?;
+    decode(&blob, &mut fields)?;
+    fields.resize(width, FieldAcc::default());
     Ok(Some(Granule {
         start,
         rows: checked_rows(rows)?,
@@ -324,7 +352,7 @@ fn write_granule(tx: &Transaction<'_>, cluster_id: i64, g: &Granule) -> Result<(
         g.start,
         g.rows,
         g.at_sum,
-        g.encode()?
+        encode_stats(&g.fields)
     ])?;
     Ok(())
 }
@@ -346,18 +374,12 @@ pub(crate) fn fold_snapshot(
         .filter(|(_, c)| c.kind.is_numeric())
         .map(|(p, _)| p.to_sql())
         .collect::<rusqlite::Result<Vec<ToSqlOutput<'_>>>>()?;
-    g.add(at, bound.iter().map(value_of))?;
+    g.add_numeric(at, bound.iter().map(value_of))?;
     write_granule(tx, cluster_id, &g)?;
     let overview = overview::TIER_SLOTS
         .iter()
-        .map(|&slot| {
-            bound
-                .get(slot)
-                .map_or(Ok(ValueRef::Null), value_of)
-                .map(as_stored)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    overview::fold(tx, cluster_id, at, overview.into_iter())
+        .map(|&slot| bound.get(slot).map_or(Ok(ValueRef::Null), value_of));
+    overview::fold(tx, cluster_id, at, overview)
 }
 
 /// The value a bound parameter holds.

@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Granule, checked_rows, decode_slots, slot_of};
+use super::{Granule, checked_rows, decode_slots, read_row, slot_of};
 use crate::codec::{Reader, put_varint};
 use crate::columns::get;
 use crate::convert::Conversion;
@@ -104,28 +104,10 @@ pub(crate) fn decode_fields(blob: &[u8], out: &mut Vec<FieldAcc>) -> Result<()> 
 
 /// The stored half hour of cluster `cluster_id` starting at `start`, if any.
 fn read(conn: &Connection, cluster_id: i64, start: i64) -> Result<Option<Granule>> {
-    let row = conn
-        .prepare_cached("SELECT rows, at_sum, fields FROM overview_30m WHERE id = ?1")?
-        .query_row([row_id(cluster_id, start)], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })
-        .optional()?;
-    let Some((rows, at_sum, blob)) = row else {
-        return Ok(None);
-    };
-    let mut fields = Vec::new();
-    decode_fields(&blob, &mut fields)?;
-    fields.resize(OVERVIEW_FIELDS.len(), FieldAcc::default());
-    Ok(Some(Granule {
-        start,
-        rows: checked_rows(rows)?,
-        at_sum,
-        fields,
-    }))
+    let select =
+        conn.prepare_cached("SELECT rows, at_sum, fields FROM overview_30m WHERE id = ?1")?;
+    let key = [row_id(cluster_id, start)];
+    read_row(select, key, start, OVERVIEW_FIELDS.len(), decode_fields)
 }
 
 /// Writes half hour `g` of cluster `cluster_id` (inserted, or replacing the stored one).
@@ -147,24 +129,17 @@ fn write(tx: &Transaction<'_>, cluster_id: i64, g: &Granule) -> Result<()> {
 }
 
 /// Folds one snapshot of cluster `cluster_id`, stored at `at` (ms), into its half hour:
-/// `values` are its overview fields' values as stored, in the order of [`OVERVIEW_FIELDS`].
+/// `values` are its overview fields' values as bound, in the order of [`OVERVIEW_FIELDS`].
 pub(crate) fn fold<'v>(
     tx: &Transaction<'_>,
     cluster_id: i64,
     at: i64,
-    values: impl Iterator<Item = ValueRef<'v>>,
+    values: impl Iterator<Item = Result<ValueRef<'v>>>,
 ) -> Result<()> {
     let start = granule_of(at);
     let mut g = read(tx, cluster_id, start)?
         .unwrap_or_else(|| Granule::of_width(start, OVERVIEW_FIELDS.len()));
-    g.rows += 1;
-    g.at_sum = g
-        .at_sum
-        .checked_add(at)
-        .ok_or_else(|| Error::corrupt("overview_30m.at_sum", "out of range"))?;
-    for ((acc, name), value) in g.fields.iter_mut().zip(OVERVIEW_FIELDS).zip(values) {
-        acc.add(value, "metrics_snapshots", name)?;
-    }
+    g.add("overview_30m", at, values, OVERVIEW_FIELDS.iter().copied())?;
     write(tx, cluster_id, &g)
 }
 
