@@ -12,7 +12,9 @@
 use std::fmt;
 use std::time::Instant;
 
-use rockscope_collector::{CollectorConfig, RETENTION_BATCH, build_missing_days, settled_before};
+use rockscope_collector::{
+    CollectorConfig, RETENTION_BATCH, build_missing_days, hours_before, settled_before,
+};
 use rockscope_engine::expired_before;
 use rockscope_store::Store;
 use time::{Date, Duration, OffsetDateTime};
@@ -23,13 +25,16 @@ pub const ROLLUPS: &str = "roll-ups";
 pub const RAW_RETENTION: &str = "raw retention";
 /// The step that thins the cycles past the full-resolution window.
 pub const THINNING: &str = "thinning";
+/// The step that merges the 5-minute tier's granules past `tier_5m_hours` into half hours.
+pub const TIER_MERGE: &str = "tier merge";
 /// The step that deletes the 5-minute tier past `tier_retention_days`.
 pub const TIER_RETENTION: &str = "tier retention";
 /// Every step of a pass in its order (the roll-ups only in some passes).
-pub const STEPS: [&str; 8] = [
+pub const STEPS: [&str; 9] = [
     ROLLUPS,
     RAW_RETENTION,
     THINNING,
+    TIER_MERGE,
     TIER_RETENTION,
     "outcome retention",
     "run retention",
@@ -46,8 +51,10 @@ pub struct Settings {
     pub retention_days: u32,
     /// `collector.tier_retention_days` (or `retention_days` when unset): the 5-minute tier.
     pub tier_retention_days: u32,
-    /// `collector.full_resolution_hours`: every cycle, then one per 5 minutes.
+    /// `collector.full_resolution_hours`: every cycle, then one per 30 minutes.
     pub full_resolution_hours: u32,
+    /// `collector.tier_5m_hours`: the 5-minute granules, then half hours.
+    pub tier_5m_hours: u32,
     /// `collector.daily_retention_days`: the daily rows.
     pub daily_retention_days: u32,
     /// `alerts.history_retention_days`: the alert history.
@@ -63,6 +70,7 @@ impl Settings {
             retention_days: config.retention_days,
             tier_retention_days: config.tier_retention_days.unwrap_or(config.retention_days),
             full_resolution_hours: config.full_resolution_hours,
+            tier_5m_hours: config.tier_5m_hours,
             daily_retention_days: config.daily_retention_days,
             alert_history_days: config.alert_history_days,
             batch: RETENTION_BATCH,
@@ -80,10 +88,12 @@ impl fmt::Display for Settings {
         write!(
             f,
             "retention_days {}, tier_retention_days {}, full_resolution_hours {}, \
-             daily_retention_days {}, alert history {} days, batches of at most {} rows",
+             tier_5m_hours {}, daily_retention_days {}, alert history {} days, batches of at \
+             most {} rows",
             self.retention_days,
             self.tier_retention_days,
             self.full_resolution_hours,
+            self.tier_5m_hours,
             self.daily_retention_days,
             self.alert_history_days,
             self.batch
@@ -147,9 +157,8 @@ impl Housekeeper {
         // `expire`'s cut-offs.
         let cutoff = expired_before(now, s.retention_days);
         let tier_cutoff = expired_before(now, s.tier_retention_days);
-        let thin_cutoff = now
-            .checked_sub(Duration::hours(i64::from(s.full_resolution_hours)))
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let thin_cutoff = hours_before(now, s.full_resolution_hours);
+        let merge_cutoff = hours_before(now, s.tier_5m_hours);
         let daily_cutoff = now
             .date()
             .checked_sub(Duration::days(i64::from(s.daily_retention_days)))
@@ -159,15 +168,18 @@ impl Housekeeper {
             store.delete_expired_snapshots(cutoff, s.batch)
         })?;
         step(THINNING, &mut || store.thin_before(thin_cutoff, s.batch))?;
+        step(TIER_MERGE, &mut || {
+            store.merge_tier_before(merge_cutoff, s.batch)
+        })?;
         step(TIER_RETENTION, &mut || {
             store.delete_tier_before(tier_cutoff, s.batch)
         })?;
-        step(STEPS[4], &mut || {
+        step(STEPS[5], &mut || {
             store.delete_outcomes_before(cutoff, s.batch)
         })?;
-        step(STEPS[5], &mut || store.delete_runs_before(cutoff))?;
-        step(STEPS[6], &mut || store.delete_daily_before(daily_cutoff))?;
-        step(STEPS[7], &mut || {
+        step(STEPS[6], &mut || store.delete_runs_before(cutoff))?;
+        step(STEPS[7], &mut || store.delete_daily_before(daily_cutoff))?;
+        step(STEPS[8], &mut || {
             store.delete_alert_events_before(alerts_cutoff, s.batch)
         })?;
         step(CHECKPOINT, &mut || {
@@ -225,13 +237,13 @@ mod tests {
             let to = to - Duration::milliseconds(1);
             store.count_snapshots(id, from, to).unwrap()
         };
-        let (expired, thinned) = (now - Duration::days(2), now - Duration::hours(24));
+        let (expired, thinned) = (now - Duration::days(2), now - Duration::hours(6));
         assert_eq!(count(day0, expired), 0, "past the retention");
-        assert_eq!(count(expired, thinned), 288, "one cycle per 5 minutes");
+        assert_eq!(count(expired, thinned), 42 * 2, "one cycle per 30 minutes");
         assert_eq!(
             count(thinned, now),
-            23 * 120,
-            "every cycle of the last 24 h"
+            5 * 120,
+            "every cycle of the last 6 h (the last cycle an hour before now)"
         );
     }
 }

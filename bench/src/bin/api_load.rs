@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release -p rockscope-bench --bin api_load -- [PATH] [--connections N]
 //!     [--duration-secs S] [--warmup-secs W] [--workers N] [--cycles-per-sec R]
-//!     [--only 1h|7d|all|all-cycles|cached|uncached|cycles]
+//!     [--only 1h|24h|3d|7d|all|all-cycles|cached|uncached|cycles] [--housekeeping]
 //! ```
 //!
 //! Opens `PATH` (default `target/bench-data.db`), serves the API in-process on `127.0.0.1:0`
@@ -21,6 +21,9 @@
 //!   computes its answer (the cold path);
 //! * `overview 7d cached`, `overview 7d uncached`: the same with `time_range=7d`, over the
 //!   clusters with 7 days of history;
+//! * `overview 24h uncached`, `overview 3d uncached`: the cold path of `time_range=24h` and
+//!   `3d` over the same clusters: from the raw cycles of a database `bench_data` filled, from
+//!   the 5-minute tier once `--housekeeping` has laid it out as the service keeps it;
 //! * `overview 7d cached + cycles`: cached, while a thread stores a new cycle (a copy of the
 //!   cluster's newest snapshot and node rows, stamped now) for one cluster after another at `R`
 //!   cycles/s (default 100 / 30 s = 3.33/s, the rate of a 100-cluster deployment at the default
@@ -42,6 +45,11 @@
 //! window and how many answers it computed there (for the all-clusters cache: how many times the
 //! answer was recomputed); then times the store calls behind one overview on one thread (where
 //! the time goes).
+//! `--housekeeping` first runs one pass of the collector's housekeeping at the current time
+//! (`rockscope_bench::housekeeping`: the roll-ups of every day, thinning past the
+//! full-resolution window, the tier's merge, retention), so that the history has the layout of
+//! a service's steady state; it rewrites `PATH`.
+//!
 //! Everything stops by itself; only 127.0.0.1 is used. `+ cycles` writes rows into `PATH`.
 
 use std::net::SocketAddr;
@@ -75,6 +83,7 @@ struct Args {
     only: Option<String>,
     /// `--cycles-per-sec`; each scenario with cycles has its own default.
     cycles_per_sec: Option<f64>,
+    housekeeping: bool,
 }
 
 /// Load test of the HTTP API on a benchmark database (see docs/BENCHMARKS.md).
@@ -96,9 +105,12 @@ struct Cli {
     /// Server worker threads (positive).
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// Run one part only: 1h, 7d, all, all-cycles, cached, uncached or cycles.
+    /// Run one part only: 1h, 24h, 3d, 7d, all, all-cycles, cached, uncached or cycles.
     #[arg(long)]
     only: Option<String>,
+    /// Run one housekeeping pass over the database before the load (it rewrites the file).
+    #[arg(long)]
+    housekeeping: bool,
     /// Simulated collection cycles per second during the load, in (0, 1000] (default: 3.33 for
     /// the 7d overview, clusters / 30 s for the all-clusters overview).
     #[arg(long)]
@@ -115,6 +127,7 @@ fn parse_args() -> Result<Args, String> {
         workers: cli.workers,
         only: cli.only,
         cycles_per_sec: cli.cycles_per_sec,
+        housekeeping: cli.housekeeping,
     };
     if a.connections == 0 || a.connections > 1000 || a.workers == 0 {
         return Err("--connections must be in 1..=1000 and --workers positive".into());
@@ -165,6 +178,16 @@ fn run(args: Args) -> Result<(), String> {
         args.path.display(),
         opening.elapsed().as_secs_f64()
     );
+    if args.housekeeping {
+        let started = Instant::now();
+        let settings = rockscope_bench::housekeeping::Settings::service_defaults();
+        rockscope_bench::housekeeping::Housekeeper::new(settings)
+            .pass(&store, OffsetDateTime::now_utc())?;
+        println!(
+            "api_load: one housekeeping pass ({settings}) in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let clusters = store.list_clusters().map_err(|e| e.to_string())?;
     if clusters.is_empty() {
         return Err("the database has no cluster".into());
@@ -226,6 +249,8 @@ fn run(args: Args) -> Result<(), String> {
             Some(small_fleet_rate),
         ),
         Scenario::new("overview 7d uncached", paths(&long, "7d"), false, None),
+        Scenario::new("overview 24h uncached", paths(&long, "24h"), false, None),
+        Scenario::new("overview 3d uncached", paths(&long, "3d"), false, None),
         Scenario::new("all clusters", everything.clone(), true, None),
         Scenario::new("all clusters + cycles", everything, true, Some(fleet_rate)),
     ];

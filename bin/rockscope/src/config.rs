@@ -50,9 +50,12 @@ pub struct CollectorSettings {
     /// Days the 5-minute tier of the snapshots (what series of 20-minute buckets or wider are
     /// read from) is kept; `None` (the default): `retention_days`.
     pub tier_retention_days: Option<u32>,
-    /// Hours every cycle is kept; older cycles are thinned to one per 5 minutes (on days
-    /// already rolled up) until `retention_days`.
+    /// Hours every cycle is kept; older cycles are thinned to one per 30 minutes (their
+    /// snapshots on days already rolled up) until `retention_days`.
     pub full_resolution_hours: u32,
+    /// Hours the 5-minute tier keeps its 5-minute granules; older ones are merged into half
+    /// hours.
+    pub tier_5m_hours: u32,
     /// Whether the collector runs.
     pub enabled: bool,
     /// Days daily aggregates are kept.
@@ -99,7 +102,8 @@ impl Default for CollectorSettings {
             interval_secs: 30,
             retention_days: 7,
             tier_retention_days: None,
-            full_resolution_hours: 24,
+            full_resolution_hours: 6,
+            tier_5m_hours: 24,
             enabled: true,
             daily_retention_days: 30,
             concurrency: 16,
@@ -390,6 +394,11 @@ impl Settings {
             &FULL_RESOLUTION_HOURS,
         )?;
         in_range(
+            "collector.tier_5m_hours",
+            u64::from(c.tier_5m_hours),
+            &FULL_RESOLUTION_HOURS,
+        )?;
+        in_range(
             "collector.daily_retention_days",
             u64::from(c.daily_retention_days),
             &DAILY_RETENTION_DAYS,
@@ -458,7 +467,8 @@ pub const INTERVAL_SECS: RangeInclusive<u64> = 1..=86_400;
 /// `collector.retention_days` and `collector.tier_retention_days`: a day to ten years of
 /// snapshots.
 pub const RETENTION_DAYS: RangeInclusive<u64> = 1..=3_650;
-/// `collector.full_resolution_hours`: an hour to ten years of every cycle.
+/// `collector.full_resolution_hours` and `collector.tier_5m_hours`: an hour to ten years of
+/// every cycle, or of 5-minute granules.
 pub const FULL_RESOLUTION_HOURS: RangeInclusive<u64> = 1..=87_600;
 /// `collector.daily_retention_days`: a day to a hundred years of daily rows.
 pub const DAILY_RETENTION_DAYS: RangeInclusive<u64> = 1..=36_500;

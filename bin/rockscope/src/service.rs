@@ -56,6 +56,7 @@ pub fn collector_config(settings: &Settings) -> Result<CollectorConfig, String> 
         retention_days: c.retention_days,
         tier_retention_days: c.tier_retention_days,
         full_resolution_hours: c.full_resolution_hours,
+        tier_5m_hours: c.tier_5m_hours,
         daily_retention_days: c.daily_retention_days,
         alert_history_days: settings.alerts.history_retention_days,
         shard: c.shard().map_err(|e| e.to_string())?,

@@ -425,7 +425,9 @@ fn test_window(req: &RuleTestRequest) -> Result<(OffsetDateTime, OffsetDateTime)
 }
 
 /// The first [`MAX_TEST_CYCLES`] snapshots of the window and their node snapshots (at most
-/// [`MAX_TEST_NODE_ROWS`]; a cycle whose nodes were not all read is left out).
+/// [`MAX_TEST_NODE_ROWS`]; a cycle whose nodes were not all read is left out, as is a cycle
+/// whose nodes were thinned while its snapshot waited for its day's roll-up: the replay sees
+/// whole cycles only).
 fn read_cycles(
     store: &Store,
     cluster_id: i64,
@@ -447,6 +449,11 @@ fn read_cycles(
     {
         nodes.retain(|n| n.collected_at < cut);
         snapshots.retain(|s| s.collected_at < cut);
+    }
+    if let Some(thinned) = store.nodes_thinned_until(cluster_id)? {
+        let with_nodes: std::collections::HashSet<OffsetDateTime> =
+            nodes.iter().map(|n| n.collected_at).collect();
+        snapshots.retain(|s| s.collected_at >= thinned || with_nodes.contains(&s.collected_at));
     }
     Ok((snapshots, nodes))
 }

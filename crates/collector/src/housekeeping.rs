@@ -40,6 +40,8 @@ pub(crate) struct Housekeeping {
     tier_retention_days: Option<u32>,
     /// Hours every cycle is kept before thinning.
     full_resolution_hours: u32,
+    /// Hours the 5-minute tier keeps its 5-minute granules.
+    tier_5m_hours: u32,
     daily_retention_days: u32,
     /// Days the alert history is kept.
     alert_history_days: u32,
@@ -66,6 +68,7 @@ impl Housekeeping {
             retention_days,
             tier_retention_days: None,
             full_resolution_hours: DEFAULT_FULL_RESOLUTION_HOURS,
+            tier_5m_hours: DEFAULT_TIER_5M_HOURS,
             daily_retention_days,
             alert_history_days: DEFAULT_ALERT_HISTORY_DAYS,
             running: Arc::new(Mutex::new(())),
@@ -90,9 +93,16 @@ impl Housekeeping {
     }
 
     /// Keeps every cycle `hours` hours (default [`DEFAULT_FULL_RESOLUTION_HOURS`]), then one per
-    /// 5 minutes (`Store::thin_before`).
+    /// 30 minutes (`Store::thin_before`).
     pub(crate) fn with_full_resolution_hours(mut self, hours: u32) -> Self {
         self.full_resolution_hours = hours;
+        self
+    }
+
+    /// Keeps the 5-minute tier's granules `hours` hours (default [`DEFAULT_TIER_5M_HOURS`]),
+    /// then merges them into half hours (`Store::merge_tier_before`).
+    pub(crate) fn with_tier_5m_hours(mut self, hours: u32) -> Self {
+        self.tier_5m_hours = hours;
         self
     }
 
@@ -112,6 +122,7 @@ impl Housekeeping {
             snapshots: self.retention_days,
             tier: self.tier_retention_days.unwrap_or(self.retention_days),
             full_resolution_hours: self.full_resolution_hours,
+            tier_5m_hours: self.tier_5m_hours,
             daily: self.daily_retention_days,
             alert_history: self.alert_history_days,
         };
@@ -183,12 +194,18 @@ struct Days {
     snapshots: u32,
     tier: u32,
     full_resolution_hours: u32,
+    tier_5m_hours: u32,
     daily: u32,
     alert_history: u32,
 }
 
-/// How long every cycle is kept unless configured: the 24-hour overview reads raw cycles.
-pub(crate) const DEFAULT_FULL_RESOLUTION_HOURS: u32 = 24;
+/// How long every cycle is kept unless configured: the `6h` overview reads raw cycles, the
+/// longer ranges the tiers (`docs/API.md`, "Resolution by range").
+pub(crate) const DEFAULT_FULL_RESOLUTION_HOURS: u32 = 6;
+
+/// How long the 5-minute tier keeps its 5-minute granules unless configured: the `24h`
+/// overview reads them.
+pub(crate) const DEFAULT_TIER_5M_HOURS: u32 = 24;
 
 /// How long the alert history is kept unless configured.
 pub(crate) const DEFAULT_ALERT_HISTORY_DAYS: u32 = 30;
@@ -199,9 +216,8 @@ pub(crate) const DEFAULT_ALERT_HISTORY_DAYS: u32 = 30;
 fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
     let cutoff = expired_before(now, days.snapshots);
     let tier_cutoff = expired_before(now, days.tier);
-    let thin_cutoff = now
-        .checked_sub(Duration::hours(i64::from(days.full_resolution_hours)))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let thin_cutoff = hours_before(now, days.full_resolution_hours);
+    let merge_cutoff = hours_before(now, days.tier_5m_hours);
     let daily_cutoff = days_before(now.date(), days.daily);
     let alerts_cutoff = expired_before(now, days.alert_history);
     vec![
@@ -216,6 +232,11 @@ fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
             "thinning",
             "Thinning of the cycles past the full-resolution window",
             store.thin_before(thin_cutoff, RETENTION_BATCH).err(),
+        ),
+        (
+            "tier_merge",
+            "Merging of the 5-minute tier's old granules into half hours",
+            store.merge_tier_before(merge_cutoff, RETENTION_BATCH).err(),
         ),
         (
             "retention_tier",
@@ -248,6 +269,13 @@ fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
 }
 
 /// `days` days before `date`, or the first representable day when that is earlier.
+/// `hours` hours before `now` (the epoch for an absurd distance): the cut-off of thinning and
+/// of the tier's merge. Public for the storage benchmark.
+pub fn hours_before(now: OffsetDateTime, hours: u32) -> OffsetDateTime {
+    now.checked_sub(Duration::hours(i64::from(hours)))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 fn days_before(date: Date, days: u32) -> Date {
     date.checked_sub(Duration::days(i64::from(days)))
         .unwrap_or(Date::MIN)
@@ -489,6 +517,7 @@ mod tests {
         let steps = [
             "Retention of snapshots",
             "Thinning of the cycles past the full-resolution window",
+            "Merging of the 5-minute tier's old granules into half hours",
             "Retention of the 5-minute tier",
             "Retention of cycle outcomes",
             "Retention of collection runs",

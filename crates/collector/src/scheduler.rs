@@ -54,8 +54,11 @@ pub struct CollectorConfig {
     pub retention_days: u32,
     /// Days the 5-minute tier of the snapshots is kept; `None`: `retention_days`.
     pub tier_retention_days: Option<u32>,
-    /// Hours every cycle is kept before it is thinned to one per 5 minutes.
+    /// Hours every cycle is kept before it is thinned to one per 30 minutes.
     pub full_resolution_hours: u32,
+    /// Hours the 5-minute tier keeps its 5-minute granules before merging them into half
+    /// hours.
+    pub tier_5m_hours: u32,
     /// Days daily aggregates are kept.
     pub daily_retention_days: u32,
     /// Days the alert history is kept.
@@ -76,6 +79,7 @@ impl Default for CollectorConfig {
             retention_days: 7,
             tier_retention_days: None,
             full_resolution_hours: crate::housekeeping::DEFAULT_FULL_RESOLUTION_HOURS,
+            tier_5m_hours: crate::housekeeping::DEFAULT_TIER_5M_HOURS,
             daily_retention_days: 30,
             alert_history_days: crate::housekeeping::DEFAULT_ALERT_HISTORY_DAYS,
             shard: None,
@@ -229,7 +233,8 @@ impl Collector {
         )
         .with_alert_history_days(config.alert_history_days)
         .with_tier_retention_days(config.tier_retention_days)
-        .with_full_resolution_hours(config.full_resolution_hours);
+        .with_full_resolution_hours(config.full_resolution_hours)
+        .with_tier_5m_hours(config.tier_5m_hours);
         Arc::new(Collector {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,

@@ -19,9 +19,7 @@ use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use crate::rates::{max_opt, mean_opt, min_opt, pct};
 
-/// The longest gap between two observations of a cluster still counted as observed time for
-/// availability: a longer one means rockscope itself was not collecting.
-pub const MAX_OBSERVED_GAP: Duration = Duration::minutes(10);
+pub use rockscope_model::MAX_OBSERVED_GAP;
 
 /// The times whose snapshots and cycle outcomes [`rollup_day`] of `date` reads: the UTC day,
 /// widened by [`MAX_OBSERVED_GAP`] on both sides, as `[from, to)`.

@@ -121,6 +121,12 @@ pub enum Reachability {
     Unreachable,
 }
 
+/// The longest gap between two observations of a cluster (snapshots or cycle outcomes) still
+/// counted as observed time by the daily availability: a longer one means rockscope itself was
+/// not collecting. So a day's roll-up reads this much of the days around it, and the store's
+/// thinning spares that much of a day before a day not yet rolled up.
+pub const MAX_OBSERVED_GAP: time::Duration = time::Duration::minutes(10);
+
 /// What one collection cycle of one cluster came to, for availability. The collector records one
 /// per cycle in which it did its own part (a cycle that failed on rockscope's side, e.g. a failed
 /// store write, records none, so that time counts as unknown rather than up or down).

@@ -58,8 +58,10 @@
 //! * the storage's health: [`Store::storage_state`] (see `health.rs`: writes report their
 //!   outcome, the file is checked for deletion, and connections a storage fault left useless
 //!   are dropped);
-//! * thinning ([`thinning`]): [`Store::thin_before`] keeps one cycle per 5 minutes of the
-//!   history past the full-resolution window, whole cycles (snapshot, nodes, custom values);
+//! * thinning ([`thinning`]): [`Store::thin_before`] keeps one cycle per 30 minutes of the
+//!   history past the full-resolution window, whole cycles (snapshot, nodes, custom values;
+//!   the node rows at once, the snapshots once their day is rolled up);
+//!   [`Store::merge_tier_before`] merges the 5-minute tier's older granules into half hours;
 //! * retention ([`retention`]): [`Store::delete_expired_snapshots`] (sparing days not rolled
 //!   up; the custom values go with their snapshots), [`Store::delete_snapshots_before`],
 //!   [`Store::delete_tier_before`] (the 5-minute tier, kept apart), [`Store::delete_outcomes_before`],
@@ -77,8 +79,8 @@
 //! | `node_cycles` | one per cluster and cycle with nodes: `cluster_id`, `collected_at`, `nodes` (every node's figures packed, see [`node_cycles`]) | unique `(cluster_id, collected_at)` |
 //! | `node_identities` | what names a node: `cluster_id`, `node_type`, `node_id`, `host`, `http_port`, `role`, `version`, one row per distinct combination | `id` (never reused), `(cluster_id, node_id)` |
 //! | `conversions` | the data conversions finished ([`convert`]): `name`, `finished_at` | `name` |
-//! | `thinned_until` | per cluster, how far [`Store::thin_before`] got | `cluster_id` |
-//! | `metrics_5m` | the 5-minute tier: one per cluster and 5-minute granule (`bucket_at`, a UTC multiple of 300,000 ms) with snapshots: `rows`, `at_sum` (their `collected_at` summed), `stats` (every numeric column's count, sum, min and max, packed) | unique `(cluster_id, bucket_at)` |
+//! | `thinned_until` | per cluster, how far [`Store::thin_before`] got: `until` (snapshots), `nodes_until` (node rows), `tier_until` ([`Store::merge_tier_before`]) | `cluster_id` |
+//! | `metrics_5m` | the 5-minute tier: one per cluster and 5-minute granule (`bucket_at`, a UTC multiple of 300,000 ms; `span_ms` 1,800,000 once merged into a half hour) with snapshots: `rows`, `at_sum` (their `collected_at` summed), `stats` (every numeric column's count, sum, min and max, packed) | unique `(cluster_id, bucket_at)` |
 //! | `daily_snapshots` | one per cluster and UTC `date` (`YYYY-MM-DD`) | unique `(cluster_id, date)` |
 //! | `cycle_outcomes` | one per cluster and cycle rockscope completed: `cluster_id`, `at`, `reachable` (0/1) | unique `(cluster_id, at)` |
 //! | `collection_runs` | one per cycle: `started_at`, `duration_ms`, cluster counts | `(started_at)` |

@@ -329,25 +329,25 @@ impl Store {
         Ok(snapshots.rows)
     }
 
-    /// Delete the 5-minute tier's granules (`metrics_5m`) that end by the start of the
-    /// granule holding `cutoff` (so every granule wholly before it; the one holding it stays),
-    /// cluster by cluster, in batches of at most `batch_size` rows (fewer when slower than
-    /// [`BATCH_TARGET`]), like [`Store::delete_snapshots_before`]. The tier has its own
-    /// retention (`collector.tier_retention_days`): the raw snapshots are not touched, nor is
-    /// the tier by their retention. Returns how many granules were deleted.
+    /// Delete the granules of both tiers (`metrics_5m`, `overview_30m`) of every half hour that
+    /// has ended by `cutoff` (whole half hours: at that age the 5-minute tier's granules are
+    /// merged into half hours, [`crate::tier::halves`]), cluster by cluster, in batches of at most `batch_size` rows
+    /// (fewer when slower than [`BATCH_TARGET`]), like [`Store::delete_snapshots_before`]. The
+    /// tiers have their own retention (`collector.tier_retention_days`): the raw snapshots are
+    /// not touched, nor are the tiers by their retention. Returns how many granules of the
+    /// 5-minute tier were deleted.
     pub fn delete_tier_before(&self, cutoff: OffsetDateTime, batch_size: usize) -> Result<usize> {
-        let cutoff = crate::tier::granule_of(to_ms(cutoff));
+        // A half hour goes once it has ended by the cutoff, with all its rows.
+        let half_cutoff = crate::tier::halves::half_hour_of(to_ms(cutoff));
         let mut done = Batched::default();
         let mut pace = Pace::new(batch_size);
-        // A half hour of the overview tier goes once it has ended by the cutoff.
-        let overview_cutoff = cutoff - crate::tier::overview::GRANULE_MS + 1;
         for id in self.cluster_ids()? {
             done += self.tracked(delete_cluster_rows_batched(
                 self,
                 "metrics_5m",
                 "bucket_at",
                 id,
-                cutoff,
+                half_cutoff,
                 &mut pace,
             ))?;
             self.tracked(delete_cluster_rows_batched(
@@ -355,7 +355,7 @@ impl Store {
                 "overview_30m",
                 "bucket_at",
                 id,
-                overview_cutoff,
+                half_cutoff,
                 &mut pace,
             ))?;
         }

@@ -69,6 +69,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "the 30-minute tier of the overview's fields",
         apply: v11_overview_30m,
     },
+    Migration {
+        name: "history ladder: node rows thinned on their own, half-hour granules in the 5-minute tier",
+        apply: v12_history_ladder,
+    },
 ];
 
 /// rockscope's `PRAGMA application_id` (the ASCII of `RSCP`), written into every database it
@@ -566,6 +570,26 @@ fn v11_overview_30m(tx: &Transaction<'_>) -> Result<()> {
     fields BLOB NOT NULL
 ) STRICT;
 CREATE UNIQUE INDEX overview_30m_cluster_bucket ON overview_30m (cluster_id, bucket_at);",
+    )?;
+    Ok(())
+}
+
+/// Version 12: the ladder of the history's resolution (`crate::thinning`, `crate::tier`):
+///
+/// * `thinned_until.nodes_until`: where the thinning of the node rows stopped, which no longer
+///   waits for the day's roll-up (the roll-up reads no node row); `until` stays the snapshots';
+/// * `thinned_until.tier_until`: where the 5-minute tier's granules were merged into half
+///   hours;
+/// * `metrics_5m.span_ms`: a granule's length, 5 minutes, or 30 once merged.
+///
+/// The thinning's step grew from 5 to 30 minutes: the marks are cleared, so that the next
+/// passes thin what was kept at the old step again (in batches, as always).
+fn v12_history_ladder(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE thinned_until ADD COLUMN nodes_until INTEGER;
+ALTER TABLE thinned_until ADD COLUMN tier_until INTEGER;
+ALTER TABLE metrics_5m ADD COLUMN span_ms INTEGER NOT NULL DEFAULT 300000;
+DELETE FROM thinned_until;",
     )?;
     Ok(())
 }

@@ -22,13 +22,16 @@
 //! # From the 5-minute tier
 //!
 //! When the buckets are at least 20 minutes wide (`(to − from) / max_points`, four granules of the
-//! tier; e.g. the 7-day overview at 240 points, 42-minute buckets), the same buckets are made
-//! of the 5-minute tier's granules (`metrics_5m`) instead of the raw rows: one
-//! row per 5 minutes instead of one per cycle (2,016 rows for a week instead of 20,160 at 30 s).
+//! tier; e.g. the 7-day overview at 240 points, 42-minute buckets), or when any of the range is
+//! thinned (it starts before the cluster's snapshots' `thinned_until`: the raw rows there are
+//! one cycle per 30 minutes, the tier was folded from every cycle; e.g. the 24-hour overview
+//! once the full-resolution window is 6 hours), the same buckets are made of the 5-minute
+//! tier's granules (`metrics_5m`) instead of the raw rows: one row per 5 minutes, or per half
+//! hour past `collector.tier_5m_hours` ([`tier::halves`]), instead of one per cycle.
 //! A granule holds its snapshots' count and summed `collected_at`, and every numeric column's
 //! count, sum (as `SqlSum` keeps it), minimum and maximum; a granule goes whole to the bucket of
 //! its snapshots' mean `collected_at`, and is in the range when that mean is in `from..=to`
-//! (the granules read are those starting in `granule_of(from)..=to`). So the answer is the raw
+//! (the granules read are those starting in `half_hour_of(from)..=to`). So the answer is the raw
 //! answer with each granule's snapshots taken together: counts, timestamps (the mean
 //! `collected_at` of a bucket's snapshots), minima and maxima are exact over those snapshots,
 //! means equal the raw ones up to the order of the floating-point additions, and the only
@@ -58,7 +61,9 @@ use crate::Store;
 use crate::columns::{from_ms, get, numeric_metric, to_ms};
 use crate::error::Result;
 use crate::sums::{FieldAcc, SqlSum};
+use crate::thinning;
 use crate::tier;
+use crate::tier::halves::{HALF_HOUR_MS, half_hour_of};
 use crate::tier::overview;
 
 /// The most buckets [`Store::series`] makes, whatever `max_points` asked.
@@ -166,13 +171,15 @@ impl Grid {
     }
 }
 
-/// What a series' buckets are made of, by their width and the fields asked (see the module
-/// documentation and `docs/API.md`, "Resolution by range").
+/// What a series' buckets are made of, by their width, the fields asked and whether the range
+/// reaches into thinned history (see the module documentation and `docs/API.md`, "Resolution
+/// by range").
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Source {
-    /// The raw snapshots: buckets under 20 minutes.
+    /// The raw snapshots: buckets under 20 minutes over a range of which nothing is thinned.
     Raw,
-    /// The 5-minute tier's granules: buckets of 20 minutes or more.
+    /// The 5-minute tier's granules (merged into half hours past `collector.tier_5m_hours`):
+    /// buckets of 20 minutes or more, or a range that reaches into the thinned history.
     Tier5m,
     /// The 30-minute overview tier: buckets of 30 minutes or more over overview fields only
     /// (their positions in [`OVERVIEW_FIELDS`]).
@@ -180,13 +187,15 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    fn of(grid: &Grid, fields: &[&str]) -> Source {
+    /// The source of a request over `grid` and `fields`, the cluster's snapshots being thinned
+    /// before `thinned_until` (ms; `i64::MIN` when none is).
+    fn of(grid: &Grid, fields: &[&str], thinned_until: i64) -> Source {
         if overview::answers(grid.span, grid.points)
             && let Some(positions) = overview::overview_slots(fields)
         {
             return Source::Overview30m(positions);
         }
-        if tier::answers(grid.span, grid.points) {
+        if tier::answers(grid.span, grid.points) || grid.from < thinned_until {
             Source::Tier5m
         } else {
             Source::Raw
@@ -225,12 +234,10 @@ struct Buckets {
     granules: Option<Taken>,
 }
 
-/// The granules that made a request's buckets.
+/// The granules that made a request's buckets: each one taken (its start and end, ms) and
+/// its bucket, in time order.
 struct Taken {
-    /// Their length (ms).
-    ms: i64,
-    /// Each granule taken (its start) and its bucket, in time order.
-    list: Vec<(i64, i64)>,
+    list: Vec<(i64, i64, i64)>,
 }
 
 impl Buckets {
@@ -274,25 +281,26 @@ impl Buckets {
         Ok(())
     }
 
-    /// Merges one granule of the tier (starting at `start`, `rows` snapshots whose times sum to
-    /// `at_sum`, the `i`th of `stats` the statistics of slot `i`'s field) into the bucket of its
-    /// mean time; a granule whose mean time is outside the range is left out. Granules come in
-    /// time order. The range's totals of these slots are the buckets' ([`Buckets::finish`]):
-    /// the same granules, merged once per bucket instead of once per granule.
-    fn granule<'a>(
-        &mut self,
-        start: i64,
-        rows: i64,
-        at_sum: i64,
-        stats: impl Iterator<Item = &'a FieldAcc>,
-    ) {
+    /// Merges one granule of a tier (`g`: its start and end, its `rows` snapshots whose times
+    /// sum to `at_sum`; the `i`th of `stats` the statistics of slot `i`'s field) into the bucket
+    /// of its mean time; a granule whose mean time is outside the range is left out. Granules
+    /// come in time order. The range's totals of these slots are the buckets'
+    /// ([`Buckets::finish`]): the same granules, merged once per bucket instead of once per
+    /// granule.
+    fn granule<'a>(&mut self, g: GranuleRow, stats: impl Iterator<Item = &'a FieldAcc>) {
+        let GranuleRow {
+            start,
+            end,
+            rows,
+            at_sum,
+        } = g;
         let mean = at_sum / rows;
         if mean < self.grid.from || mean > self.grid.to {
             return;
         }
         let index = self.grid.index(mean);
         if let Some(taken) = self.granules.as_mut() {
-            taken.list.push((start, index));
+            taken.list.push((start, end, index));
         }
         let bucket = Buckets::bucket(&mut self.list, self.width, index);
         bucket.at.merge(&SqlSum::of_ints(rows, at_sum));
@@ -313,13 +321,12 @@ impl Buckets {
             let value = row.get_ref(1)?;
             let index = match &self.granules {
                 None => self.grid.index(at),
-                Some(Taken { ms, list: granules }) => {
-                    let start = at - at.rem_euclid(*ms);
-                    while granules.get(granule).is_some_and(|g| g.0 < start) {
+                Some(Taken { list: granules }) => {
+                    while granules.get(granule).is_some_and(|g| g.1 <= at) {
                         granule += 1;
                     }
                     match granules.get(granule) {
-                        Some(&(s, index)) if s == start => index,
+                        Some(&(start, _, index)) if start <= at => index,
                         _ => continue,
                     }
                 }
@@ -472,7 +479,8 @@ impl Store {
         let tx = conn.transaction()?;
         // The range the custom values are read from: the granules' when they make the buckets.
         let fields = &names[..columns.len()];
-        let (first, last) = match Source::of(&grid, fields) {
+        let thinned_until = thinning::snapshots_thinned_until(&tx, cluster_id)?;
+        let (first, last) = match Source::of(&grid, fields, thinned_until) {
             Source::Raw => {
                 let mut stmt = tx.prepare_cached(&scan_sql(fields))?;
                 let mut rows = stmt.query(params![cluster_id, grid.from, grid.to])?;
@@ -487,8 +495,8 @@ impl Store {
                     .map(|c| tier::slot_of(c.name).unwrap_or(usize::MAX))
                     .collect();
                 scan_tier(&tx, cluster_id, &mut buckets, &slots)?;
-                let last = tier::granule_of(grid.to).saturating_add(tier::GRANULE_MS - 1);
-                (tier::granule_of(grid.from), last)
+                let last = half_hour_of(grid.to).saturating_add(HALF_HOUR_MS - 1);
+                (half_hour_of(grid.from), last)
             }
             Source::Overview30m(positions) => {
                 scan_overview(&tx, cluster_id, &mut buckets, &positions)?;
@@ -526,30 +534,24 @@ impl Store {
     }
 }
 
-/// Merges the granules of the tier that start in `granule_of(from)..=to` into `buckets` (see
-/// [`Buckets::granule`]), slot `i` of a bucket taking the tier's column `slots[i]` (only those
-/// columns are decoded).
+/// Merges the granules of the tier that start in `half_hour_of(from)..=to` (a merged half
+/// hour may start up to 30 minutes before `from`) into `buckets` (see [`Buckets::granule`]),
+/// slot `i` of a bucket taking the tier's column `slots[i]` (only those columns are decoded).
 fn scan_tier(
     conn: &rusqlite::Connection,
     cluster_id: i64,
     buckets: &mut Buckets,
     slots: &[usize],
 ) -> Result<()> {
-    let from = tier::granule_of(buckets.grid.from);
+    let from = half_hour_of(buckets.grid.from);
     let mut stmt = conn.prepare_cached(tier::TIER_SCAN)?;
     let mut rows = stmt.query(params![cluster_id, from, buckets.grid.to])?;
     let mut stats = Vec::new();
-    merge_granules(
-        &mut rows,
-        "metrics_5m",
-        tier::GRANULE_MS,
-        buckets,
-        |b, g, blob| {
-            tier::decode_slots(blob, slots, &mut stats)?;
-            b.granule(g.0, g.1, g.2, stats.iter());
-            Ok(())
-        },
-    )
+    merge_granules(&mut rows, "metrics_5m", buckets, |b, g, blob| {
+        tier::decode_slots(blob, slots, &mut stats)?;
+        b.granule(g, stats.iter());
+        Ok(())
+    })
 }
 
 /// [`scan_tier`] from the 30-minute overview tier ([`overview`]), for fields that are all
@@ -570,34 +572,35 @@ fn scan_overview(
     let mut rows = stmt.query(params![low, high])?;
     let mut held = Vec::new();
     let none = FieldAcc::default();
-    merge_granules(
-        &mut rows,
-        "overview_30m",
-        overview::GRANULE_MS,
-        buckets,
-        |b, g, blob| {
-            overview::decode_fields(blob, &mut held)?;
-            let fields = positions.iter().map(|&p| held.get(p).unwrap_or(&none));
-            b.granule(g.0, g.1, g.2, fields);
-            Ok(())
-        },
-    )
+    merge_granules(&mut rows, "overview_30m", buckets, |b, g, blob| {
+        overview::decode_fields(blob, &mut held)?;
+        let fields = positions.iter().map(|&p| held.get(p).unwrap_or(&none));
+        b.granule(g, fields);
+        Ok(())
+    })
 }
 
-/// Feeds each granule row of tier `table` (`bucket_at, rows, at_sum` and the statistics blob,
-/// in time order; granules of `ms`) to `merge`, which decodes the blob into `buckets`: the
+/// What a tier's row says of its granule, besides its statistics.
+#[derive(Debug, Clone, Copy)]
+struct GranuleRow {
+    /// Its start and end (ms).
+    start: i64,
+    end: i64,
+    /// The snapshots it folds, and the sum of their `collected_at`.
+    rows: i64,
+    at_sum: i64,
+}
+
+/// Feeds each granule row of tier `table` (`bucket_at, rows, at_sum`, the statistics blob and
+/// the granule's length, in time order) to `merge`, which decodes the blob into `buckets`: the
 /// buckets are then made of granules.
 fn merge_granules(
     rows: &mut rusqlite::Rows<'_>,
     table: &'static str,
-    ms: i64,
     buckets: &mut Buckets,
-    mut merge: impl FnMut(&mut Buckets, (i64, i64, i64), &[u8]) -> Result<()>,
+    mut merge: impl FnMut(&mut Buckets, GranuleRow, &[u8]) -> Result<()>,
 ) -> Result<()> {
-    buckets.granules = Some(Taken {
-        ms,
-        list: Vec::new(),
-    });
+    buckets.granules = Some(Taken { list: Vec::new() });
     while let Some(row) = rows.next()? {
         let start: i64 = get(row, 0, table, "bucket_at")?;
         let count = tier::checked_rows(get(row, 1, table, "rows")?)?;
@@ -606,7 +609,20 @@ fn merge_granules(
             .get_ref(3)?
             .as_blob()
             .map_err(|_| crate::Error::corrupt(table, "a statistics column not a blob"))?;
-        merge(buckets, (start, count, at_sum), blob)?;
+        let span: i64 = get(row, 4, table, "span_ms")?;
+        if span <= 0 {
+            return Err(crate::Error::corrupt(
+                format_args!("{table}.span_ms"),
+                format_args!("{span} ms"),
+            ));
+        }
+        let g = GranuleRow {
+            start,
+            end: start.saturating_add(span),
+            rows: count,
+            at_sum,
+        };
+        merge(buckets, g, blob)?;
     }
     Ok(())
 }
@@ -943,14 +959,16 @@ pub(crate) mod tests {
         );
     }
 
-    /// Whether [`Store::series_with_stats`] of `from..=to` at `points` reads the tier.
+    /// Whether [`Store::series_with_stats`] of `from..=to` at `points` reads the tier, over a
+    /// history of which nothing is thinned.
     pub(crate) fn granule(
         from: OffsetDateTime,
         to: OffsetDateTime,
         points: usize,
         fields: &[&str],
     ) -> Option<i64> {
-        Grid::new(to_ms(from), to_ms(to), points).and_then(|g| Source::of(&g, fields).granule_ms())
+        Grid::new(to_ms(from), to_ms(to), points)
+            .and_then(|g| Source::of(&g, fields, i64::MIN).granule_ms())
     }
 
     /// How the reference queries take and place a raw row (of `table`, aliased `alias`): by its

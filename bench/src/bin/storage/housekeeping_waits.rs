@@ -12,14 +12,15 @@
 //! housekeeping passes (`rockscope_bench::housekeeping`: the collector's steps, settings and
 //! batches) while a writer inserts a cycle of another cluster every 5 ms:
 //!
-//! 1. at the time when the full-resolution window (24 h) ends in the middle of the H hours:
+//! 1. at the time when the full-resolution window (6 h) ends in the middle of the H hours:
 //!    the roll-ups build day D of every cluster, and thinning thins the first half of the H
-//!    hours (9 cycles of 10 deleted, with their node rows);
+//!    hours (59 cycles of 60 deleted, with their node rows and outcomes);
 //! 2. two ticks (60 s) later: thinning of the one cycle per cluster that left the window and
-//!    is not the first of its 5 minutes, as nine passes in ten of the steady state do;
+//!    is not the first of its 30 minutes, as 59 passes in 60 of the steady state do;
 //! 3. a retention (7 days) after pass 1: raw retention deletes the first half (now thinned:
-//!    what it deletes in the steady state), thinning thins the second half, and tier retention
-//!    deletes the first half's 5-minute granules;
+//!    what it deletes in the steady state), thinning thins the second half, the tier's merge
+//!    turns all H hours of 5-minute granules into half hours (a catch-up: the steady state
+//!    merges one half hour per cluster), and tier retention deletes the first half's;
 //! 4. one tick later: raw retention of the one kept cycle per cluster that expired, as every
 //!    tenth pass of the steady state does.
 //!

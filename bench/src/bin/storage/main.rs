@@ -7,7 +7,7 @@
 //! cargo run --release -p rockscope-bench --bin storage -- --retention-clusters 100  # slow fill
 //! # issue 17 (each mode runs alone; both may be given):
 //! cargo run --release -p rockscope-bench --bin storage -- --steady-state-clusters 10 \
-//!     [--steady-state-days 8] [--steady-state-pass-secs 3600]
+//!     [--steady-state-days 8] [--steady-state-hours 0] [--steady-state-pass-secs 3600]
 //! cargo run --release -p rockscope-bench --bin storage -- --housekeeping-clusters 1000 \
 //!     [--housekeeping-hours 2]
 //! ```
@@ -71,6 +71,7 @@ struct Args {
     retention_batch: usize,
     steady_state_clusters: Option<usize>,
     steady_state_days: i64,
+    steady_state_hours: i64,
     steady_state_pass_secs: i64,
     housekeeping_clusters: Option<usize>,
     housekeeping_hours: i64,
@@ -101,6 +102,9 @@ struct Cli {
     /// Days of the steady-state fill (one more than the retention fills the window).
     #[arg(long, default_value_t = 8, value_parser = positive)]
     steady_state_days: usize,
+    /// Hours of the steady-state fill after its days (0 to 23): where in the day it ends.
+    #[arg(long, default_value_t = 0)]
+    steady_state_hours: usize,
     /// Simulated seconds between two housekeeping passes of the steady-state fill (a multiple
     /// of 30; the service runs one every 30 s, see the steady_state module for why not here).
     #[arg(long, default_value_t = 3600, value_parser = positive)]
@@ -127,12 +131,16 @@ fn parse_args() -> Fallible<Args> {
     if cli.housekeeping_hours > 24 || cli.housekeeping_hours % 2 != 0 {
         return Err("--housekeeping-hours must be even and at most 24".into());
     }
+    if cli.steady_state_hours > 23 {
+        return Err("--steady-state-hours must be at most 23".into());
+    }
     if cli.steady_state_pass_secs % 30 != 0 {
         return Err("--steady-state-pass-secs must be a multiple of 30".into());
     }
     Ok(Args {
         steady_state_clusters: cli.steady_state_clusters,
         steady_state_days: int(cli.steady_state_days)?,
+        steady_state_hours: int(cli.steady_state_hours)?,
         steady_state_pass_secs: int(cli.steady_state_pass_secs)?,
         housekeeping_clusters: cli.housekeeping_clusters,
         housekeeping_hours: int(cli.housekeeping_hours)?,
@@ -261,6 +269,7 @@ fn run() -> Fallible<()> {
                 &variants,
                 n,
                 args.steady_state_days,
+                args.steady_state_hours,
                 args.steady_state_pass_secs,
             )?;
         }

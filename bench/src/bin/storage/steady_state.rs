@@ -1,6 +1,8 @@
 //! The steady state's size (`--steady-state-clusters N`): N clusters × D days of cycles at 30 s
 //! (`--steady-state-days`, default 8: one day more than the 7-day retention, so the window is
-//! full) into a fresh file by `insert_cycle`, time-major as the collector writes, with a
+//! full), and H hours more (`--steady-state-hours`, default 0: the fill ends at midnight, when
+//! the last day's snapshots still wait for its roll-up, the largest the file gets in a day)
+//! into a fresh file by `insert_cycle`, time-major as the collector writes, with a
 //! housekeeping pass (`rockscope_bench::housekeeping`: the collector's steps, settings and
 //! batches) every `--steady-state-pass-secs` simulated seconds, at the simulated time. At the
 //! end: the bytes of every table and index (`dbstat`: `SUM(pgsize)`, and the unused bytes in
@@ -24,7 +26,13 @@ use rockscope_bench::housekeeping::{Housekeeper, Settings};
 use super::{CYCLES_PER_DAY, DAY0, Fallible, TempDir, add_clusters, db_bytes, fill, open};
 
 /// Fills, runs housekeeping, measures; see the module documentation.
-pub(crate) fn run(variants: &[Cycle], clusters: usize, days: i64, pass_secs: i64) -> Fallible<()> {
+pub(crate) fn run(
+    variants: &[Cycle],
+    clusters: usize,
+    days: i64,
+    hours: i64,
+    pass_secs: i64,
+) -> Fallible<()> {
     let settings = Settings::service_defaults();
     let dir = TempDir::new("steady-state")?;
     let path = dir.db();
@@ -34,15 +42,15 @@ pub(crate) fn run(variants: &[Cycle], clusters: usize, days: i64, pass_secs: i64
     println!();
     println!("## Storage in the steady state");
     println!(
-        "{clusters} clusters x {days} days at 30 s ({} cycles, 3 FE + 10 BE each), a \
-         housekeeping pass every {} s of simulated time; housekeeping: {settings}",
-        ids.len() as i64 * days * CYCLES_PER_DAY,
+        "{clusters} clusters x {days} days and {hours} hours at 30 s ({} cycles, 3 FE + 10 BE \
+         each), a housekeeping pass every {} s of simulated time; housekeeping: {settings}",
+        ids.len() as i64 * (days * CYCLES_PER_DAY + hours * CYCLES_PER_DAY / 24),
         ticks_per_pass * 30
     );
     let mut keeper = Housekeeper::new(settings);
     let started = Instant::now();
     let mut housekeeping = std::time::Duration::ZERO;
-    for k in 0..days * CYCLES_PER_DAY {
+    for k in 0..days * CYCLES_PER_DAY + hours * CYCLES_PER_DAY / 24 {
         fill(&store, variants, &ids, k..k + 1, true)?;
         if (k + 1) % ticks_per_pass == 0 {
             let t = Instant::now();
@@ -70,7 +78,7 @@ pub(crate) fn run(variants: &[Cycle], clusters: usize, days: i64, pass_secs: i64
     for &id in &ids {
         let all = (
             time::OffsetDateTime::UNIX_EPOCH,
-            DAY0 + time::Duration::days(days + 1),
+            DAY0 + time::Duration::days(days + 2),
         );
         snapshots += store
             .count_snapshots(id, all.0, all.1)
@@ -95,9 +103,12 @@ pub(crate) fn run(variants: &[Cycle], clusters: usize, days: i64, pass_secs: i64
         );
     }
     let cluster_days = ids.len() as f64 * window as f64;
-    // A full window: the last `full_resolution_hours` at every cycle, the rest of it thinned.
-    let full = i64::from(settings.full_resolution_hours) * CYCLES_PER_DAY / 24;
-    let thinned = (window * CYCLES_PER_DAY - full) / 10;
+    // A full window: every cycle of the last `full_resolution_hours`, and of the day not yet
+    // rolled up (at midnight, the whole last day: its roll-up waits for the next pass), the
+    // rest of it one per 30 minutes.
+    let since_midnight = if hours == 0 { 24 } else { hours };
+    let full = i64::from(settings.full_resolution_hours).max(since_midnight) * CYCLES_PER_DAY / 24;
+    let thinned = (window * CYCLES_PER_DAY - full) / 60;
     println!(
         "kept: {snapshots} snapshots ({} per cluster; a full window holds about {})",
         snapshots / ids.len() as u64,

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::support::{TOKEN, new_cluster, snapshot, store};
+use crate::support::{TOKEN, new_cluster, node, rfc3339, snapshot, store};
 
 const READ_TOKEN: &str = "read-only-t0ken";
 
@@ -665,4 +665,47 @@ async fn a_rule_is_tested_against_the_stored_history_without_storing_anything() 
     .error(404, "not_found");
     assert!(store.cluster_alerts(id).unwrap().is_empty());
     assert!(store.user_rules().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn a_replay_skips_the_cycles_whose_nodes_were_thinned_before_their_snapshots() {
+    let store = store();
+    let id = store.create_cluster(&new_cluster("prod")).unwrap().id;
+    let t0 = datetime!(2025-03-01 10:00 UTC);
+    // Two hours of cycles a minute apart, each with its leader FE.
+    for i in 0..120 {
+        let at = t0 + time::Duration::minutes(i);
+        let mut fe = node("fe", "fe1", json!({"alive": true, "role": "leader"}));
+        (fe.cluster_id, fe.collected_at) = (id, at);
+        store
+            .insert_cycle(&snapshot(id, at, json!({"qps": 10.0})), &[fe])
+            .unwrap();
+    }
+    // The first hour's node rows thinned to one cycle per half hour; its day is not rolled
+    // up, so every snapshot stays.
+    assert_eq!(
+        store
+            .thin_before(t0 + time::Duration::hours(1), 1000)
+            .unwrap(),
+        58
+    );
+    let app = app!(store);
+    let v = send!(
+        app,
+        TestRequest::post()
+            .uri("/api/alert-rules/test")
+            .set_json(json!({
+                "rule": {"name": "Busy", "expr": "qps > 1000"},
+                "cluster_id": id,
+                "from": rfc3339(t0),
+                "to": rfc3339(t0 + time::Duration::hours(2)),
+            }))
+    )
+    .ok_json();
+    // Whole cycles only: the two kept of the first hour, then every one.
+    assert_eq!(
+        (&v["cycles"], &v["cycles_in_range"]),
+        (&json!(2 + 60), &json!(120)),
+        "{v}"
+    );
 }

@@ -2,7 +2,9 @@
 //! (5 minutes aligned on UTC multiples of [`GRANULE_MS`]), holding how many snapshots it
 //! folds (`rows`), the sum of their `collected_at` (`at_sum`, for the granule's mean time) and,
 //! in `stats`, the count, sum, minimum and maximum of every numeric snapshot column
-//! ([`crate::Store::numeric_metric_fields`]) over them, packed with [`crate::codec`].
+//! ([`crate::Store::numeric_metric_fields`]) over them, packed with [`crate::codec`]. Past
+//! `collector.tier_5m_hours` the granules of each half hour are merged into one of 30 minutes
+//! (`span_ms`, [`halves`]).
 //!
 //! The tier is folded at write: [`fold_snapshot`] runs in the transaction of
 //! [`crate::Store::insert_cycle`] (one read of the granule's row, one upsert), so it is always
@@ -26,6 +28,7 @@
 //! are written packed when their granule next changes.
 
 pub(crate) mod backfill;
+pub(crate) mod halves;
 pub(crate) mod overview;
 
 use std::sync::LazyLock;
@@ -296,8 +299,8 @@ const UPSERT_GRANULE: &str = "INSERT INTO metrics_5m (id, cluster_id, bucket_at,
      rows = excluded.rows, at_sum = excluded.at_sum, stats = excluded.stats";
 
 /// The granules of cluster `?1` starting in `?2..=?3`, in time order (the unique index
-/// `(cluster_id, bucket_at)`, so no sort).
-pub(crate) const TIER_SCAN: &str = "SELECT bucket_at, rows, at_sum, stats FROM metrics_5m \
+/// `(cluster_id, bucket_at)`, so no sort), each with its length ([`halves`]).
+pub(crate) const TIER_SCAN: &str = "SELECT bucket_at, rows, at_sum, stats, span_ms FROM metrics_5m \
      WHERE cluster_id = ?1 AND bucket_at >= ?2 AND bucket_at <= ?3 ORDER BY bucket_at";
 
 /// The stored granule of cluster `cluster_id` starting at `start`, if any.

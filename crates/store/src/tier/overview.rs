@@ -144,8 +144,8 @@ pub(crate) fn fold<'v>(
 }
 
 /// The half hours of cluster `?1` from row id `?1` to `?2`, in time order (a range of row ids:
-/// no index, no sort).
-pub(crate) const SCAN: &str = "SELECT bucket_at, rows, at_sum, fields FROM overview_30m \
+/// no index, no sort), each with its length (as the 5-minute tier's scan has it).
+pub(crate) const SCAN: &str = "SELECT bucket_at, rows, at_sum, fields, 1800000 FROM overview_30m \
      WHERE id >= ?1 AND id <= ?2 ORDER BY id";
 
 /// Builds the tier from the 5-minute tier of a database that had only that one; units are half

@@ -65,19 +65,28 @@ fn fill(store: &Store, id: i64, start: OffsetDateTime, n: u64) {
 /// A row of `metrics_5m`: cluster, start, rows, sum of times, stats.
 type TierRow = (i64, i64, i64, i64, Vec<u8>);
 
+/// Every row `sql` selects, each read by `read`.
+fn rows_of<T>(
+    conn: &Connection,
+    sql: &str,
+    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], read)
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
 /// Every row of `metrics_5m`, in key order.
 fn tier_rows(conn: &Connection) -> Vec<TierRow> {
-    conn.prepare(
+    rows_of(
+        conn,
         "SELECT cluster_id, bucket_at, rows, at_sum, stats FROM metrics_5m \
          ORDER BY cluster_id, bucket_at",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )
-    .unwrap()
-    .query_map([], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-    })
-    .unwrap()
-    .collect::<rusqlite::Result<_>>()
-    .unwrap()
 }
 
 #[test]
@@ -375,6 +384,37 @@ fn a_week_reads_the_tiers_and_equals_the_raw_rows_in_whole_granules() {
     assert_eq!(granule(from, to, 240, &[other]), Some(GRANULE_MS));
 }
 
+/// The series of the overview's fields of cluster `id` over `from..=to` in `points` buckets.
+fn overview_series(
+    store: &Store,
+    id: i64,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    points: usize,
+) -> crate::series::SeriesWithStats {
+    store
+        .series_with_stats(id, from, to, &OVERVIEW_FIELDS, points)
+        .unwrap()
+}
+
+/// `got` are the points of the reference query's rows `want`: the same times and counts, and the
+/// same values, to the bit from the raw rows, within 1e-9 from granules (`granular`).
+fn assert_points(
+    got: &[crate::series::SeriesPoint],
+    want: &[(i64, u64, Vec<crate::series::BucketValue>)],
+    granular: bool,
+) {
+    assert_eq!(got.len(), want.len());
+    for (p, (at, count, values)) in got.iter().zip(want) {
+        assert_eq!((to_ms(p.timestamp), p.count), (*at, *count));
+        if granular {
+            assert!(same_values(&p.values, values, true), "{values:?}");
+        } else {
+            assert_eq!(&p.values, values, "to the bit");
+        }
+    }
+}
+
 #[test]
 fn a_day_stays_on_the_raw_rows() {
     let (store, id, t0) = a_week();
@@ -383,15 +423,12 @@ fn a_day_stays_on_the_raw_rows() {
         t0 + Duration::days(3),
     );
     assert_eq!(granule(from, to, 240, &OVERVIEW_FIELDS), None);
-    let got = store
-        .series_with_stats(id, from, to, &OVERVIEW_FIELDS, 240)
-        .unwrap();
-    let want = old_series(&store, id, from, to, 240, None);
-    assert_eq!(got.points.len(), want.len());
-    for (p, (at, count, values)) in got.points.iter().zip(&want) {
-        assert_eq!((to_ms(p.timestamp), p.count), (*at, *count));
-        assert_eq!(&p.values, values, "to the bit");
-    }
+    let got = overview_series(&store, id, from, to, 240);
+    assert_points(
+        &got.points,
+        &old_series(&store, id, from, to, 240, None),
+        false,
+    );
     assert_eq!(
         got.stats,
         sql_stats(&store, id, from, to, &OVERVIEW_FIELDS, None)
@@ -425,7 +462,7 @@ fn the_tier_keeps_its_own_retention() {
     let deleted = store.delete_tier_before(cutoff, 100).unwrap();
     let after = tier_rows(&store.conn().unwrap());
     assert_eq!(deleted, before.len() - after.len());
-    // Whole granules ending by the cutoff go; the one holding it stays, as do the raw rows.
+    // Whole half hours ending by the cutoff go; the one holding it stays, as do the raw rows.
     let edge = to_ms(t0 + Duration::days(2));
     assert!(after.iter().all(|r| r.1 >= edge));
     assert!(before.iter().filter(|r| r.1 >= edge).count() == after.len());
@@ -445,25 +482,22 @@ type OverviewRow = (i64, i64, i64, i64, i64, Vec<crate::sums::FieldAcc>);
 
 /// Every row of `overview_30m`, in row id order.
 fn overview_rows(conn: &Connection) -> Vec<OverviewRow> {
-    conn.prepare(
+    rows_of(
+        conn,
         "SELECT id, cluster_id, bucket_at, rows, at_sum, fields FROM overview_30m ORDER BY id",
+        |r| {
+            let mut fields = Vec::new();
+            overview::decode_fields(&r.get::<_, Vec<u8>>(5)?, &mut fields).unwrap();
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                fields,
+            ))
+        },
     )
-    .unwrap()
-    .query_map([], |r| {
-        let mut fields = Vec::new();
-        overview::decode_fields(&r.get::<_, Vec<u8>>(5)?, &mut fields).unwrap();
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            fields,
-        ))
-    })
-    .unwrap()
-    .collect::<rusqlite::Result<_>>()
-    .unwrap()
 }
 
 #[test]
@@ -506,14 +540,10 @@ fn a_half_hour_is_count_avg_min_max_of_its_raw_rows_to_the_bit() {
         OffsetDateTime::from_unix_timestamp(from / 1000).unwrap(),
         OffsetDateTime::from_unix_timestamp(to / 1000).unwrap(),
     );
-    let before = store
-        .series_with_stats(id, from, to, &OVERVIEW_FIELDS, 240)
-        .unwrap();
+    let before = overview_series(&store, id, from, to, 240);
     conn.execute_batch("DELETE FROM metrics_5m; DELETE FROM metrics_snapshots;")
         .unwrap();
-    let after = store
-        .series_with_stats(id, from, to, &OVERVIEW_FIELDS, 240)
-        .unwrap();
+    let after = overview_series(&store, id, from, to, 240);
     assert_eq!(after, before);
     assert!(after.points.len() > 200);
 }
@@ -632,4 +662,169 @@ fn the_overview_tier_goes_with_its_retention_by_whole_half_hours() {
     assert_eq!(rows.len(), 5 * 48 - 1);
     store.delete_cluster(id).unwrap();
     assert!(overview_rows(&store.conn().unwrap()).is_empty());
+}
+
+/// `(bucket_at, span_ms)` of every row of `metrics_5m`, in time order.
+fn spans(conn: &Connection) -> Vec<(i64, i64)> {
+    rows_of(
+        conn,
+        "SELECT bucket_at, span_ms FROM metrics_5m ORDER BY bucket_at",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+#[test]
+fn half_hours_merged_past_the_cutoff_are_count_avg_min_max_of_their_raw_rows() {
+    let (store, id, t0) = a_week();
+    let cutoff = t0 + Duration::days(4) + Duration::minutes(10);
+    let edge = to_ms(t0 + Duration::days(4));
+    let before = spans(&store.conn().unwrap());
+    let generation = store.write_generation(id);
+    let merged = store.merge_tier_before(cutoff, 100).unwrap();
+    assert!(store.write_generation(id) > generation);
+    let after = spans(&store.conn().unwrap());
+    // Before the last whole half hour: one row of 30 minutes per half hour that had rows;
+    // from it on, the 5-minute granules as they were.
+    let halves: std::collections::BTreeSet<i64> = before
+        .iter()
+        .filter(|r| r.0 < edge)
+        .map(|r| halves::half_hour_of(r.0))
+        .collect();
+    let old: Vec<_> = after.iter().filter(|r| r.0 < edge).copied().collect();
+    assert_eq!(
+        old,
+        halves.iter().map(|&h| (h, 1_800_000)).collect::<Vec<_>>()
+    );
+    let recent: Vec<_> = before.iter().filter(|r| r.0 >= edge).copied().collect();
+    assert_eq!(after[old.len()..], recent[..]);
+    assert_eq!(merged, before.len() - recent.len());
+    assert_eq!(
+        store.merge_tier_before(cutoff, 100).unwrap(),
+        0,
+        "done once"
+    );
+
+    // Read back: buckets of 24 minutes (the 5-minute tier's source) over the merged days equal
+    // the raw rows grouped by half hour and placed by their mean time.
+    let (from, to) = (
+        t0 + Duration::seconds(137),
+        t0 + Duration::days(4) - Duration::seconds(61),
+    );
+    let points = 239;
+    assert_eq!(
+        granule(from, to, points, &OVERVIEW_FIELDS),
+        Some(GRANULE_MS)
+    );
+    let got = overview_series(&store, id, from, to, points);
+    let want = old_series(&store, id, from, to, points, Some(halves::HALF_HOUR_MS));
+    assert_points(&got.points, &want, true);
+    let stats = sql_stats(
+        &store,
+        id,
+        from,
+        to,
+        &OVERVIEW_FIELDS,
+        Some(halves::HALF_HOUR_MS),
+    );
+    assert!(same_stats(&got.stats, &stats, true));
+    // Retention still takes whole half hours, merged or not.
+    store.delete_tier_before(cutoff, 100).unwrap();
+    assert_eq!(
+        spans(&store.conn().unwrap()).first().map(|r| r.0),
+        Some(edge)
+    );
+}
+
+#[test]
+fn a_range_reaching_into_thinned_history_reads_the_tier_whatever_its_buckets() {
+    let (store, id, t0) = a_week();
+    let day = t0 + Duration::days(2);
+    // Six hours of 240 points (90-second buckets), all cycles kept: the raw rows.
+    let (from, to) = (day, day + Duration::hours(6));
+    assert_eq!(granule(from, to, 240, &OVERVIEW_FIELDS), None);
+    let raw = overview_series(&store, id, from, to, 240);
+    assert_points(
+        &raw.points,
+        &old_series(&store, id, from, to, 240, None),
+        false,
+    );
+    // What the 5-minute granules give, computed from every raw row before any is thinned.
+    let tiered = old_series(&store, id, from, to, 240, Some(GRANULE_MS));
+    // Thin everything before the range's middle (its days marked rolled up first).
+    store
+        .conn()
+        .unwrap()
+        .execute_batch(&format!(
+            "INSERT INTO daily_snapshots (cluster_id, date, first_at, last_at) VALUES \
+             ({id}, '2025-01-01', 0, 0), ({id}, '2025-01-02', 0, 0), ({id}, '2025-01-03', 0, 0)"
+        ))
+        .unwrap();
+    assert!(store.thin_before(day + Duration::hours(3), 100).unwrap() > 0);
+    let got = overview_series(&store, id, from, to, 240);
+    // Every point is a whole 5-minute granule, folded from every cycle before the thinning.
+    assert_points(&got.points, &tiered, true);
+    let cycles = |counts: &mut dyn Iterator<Item = u64>| counts.sum::<u64>();
+    let thinned_raw = old_series(&store, id, from, to, 240, None);
+    assert!(
+        cycles(&mut got.points.iter().map(|p| p.count))
+            > cycles(&mut thinned_raw.iter().map(|p| p.1)) + 10,
+        "the tier holds the cycles the thinning deleted"
+    );
+    // After the thinned part, the raw rows again, to the bit.
+    let (from, to) = (day + Duration::hours(3), day + Duration::hours(6));
+    let got = overview_series(&store, id, from, to, 240);
+    assert_points(
+        &got.points,
+        &old_series(&store, id, from, to, 240, None),
+        false,
+    );
+}
+
+#[test]
+fn a_schema_11_database_gains_the_granules_length_and_is_thinned_again_from_the_start() {
+    let db = TestDb::new("v11");
+    let start = to_ms(datetime!(2025-01-01 0:05 UTC));
+    let mut g = Granule::empty(start);
+    let s = varied(1, datetime!(2025-01-01 0:06 UTC), 3);
+    let bound = crate::columns::metric::params(&s)
+        .into_iter()
+        .zip(crate::columns::metric::COLUMNS)
+        .filter(|(_, c)| c.kind.is_numeric())
+        .map(|(p, _)| p.to_sql().unwrap())
+        .collect::<Vec<_>>();
+    g.add_numeric(to_ms(s.collected_at), bound.iter().map(value_of))
+        .unwrap();
+    {
+        let mut conn = Connection::open(&db.0).unwrap();
+        crate::schema::migrate_to(&mut conn, 11).unwrap();
+        conn.execute_batch(
+            "INSERT INTO clusters (id, name, fe_hosts, username, password, source, created_at,
+                 updated_at) VALUES (1, 'a', '[]', 'u', 'p', 'api', 0, 0);
+             INSERT INTO thinned_until (cluster_id, until) VALUES (1, 1735689600000);",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO metrics_5m (id, cluster_id, bucket_at, rows, at_sum, stats) \
+             VALUES ((1 << 32) | (?1 / 300000), 1, ?1, ?2, ?3, ?4)",
+            params![start, g.rows, g.at_sum, encode_stats(&g.fields)],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&db.0).unwrap();
+    let conn = store.conn().unwrap();
+    assert_eq!(spans(&conn), [(start, GRANULE_MS)], "a 5-minute granule");
+    let marks: i64 = conn
+        .query_row("SELECT COUNT(*) FROM thinned_until", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(marks, 0, "thinning starts over at its new step");
+    drop(conn);
+    // Its half hour merges like any other, to the same figures.
+    let cutoff = datetime!(2025-01-01 1:00 UTC);
+    assert_eq!(store.merge_tier_before(cutoff, 100).unwrap(), 1);
+    let conn = store.conn().unwrap();
+    assert_eq!(spans(&conn), [(start - GRANULE_MS, halves::HALF_HOUR_MS)]);
+    let rows = tier_rows(&conn);
+    let mut fields = Vec::new();
+    decode_stats(&rows[0].4, &mut fields).unwrap();
+    assert_eq!((rows[0].2, rows[0].3, fields), (g.rows, g.at_sum, g.fields));
 }

@@ -1,4 +1,4 @@
-use rockscope_model::NodeKind;
+use rockscope_model::{CycleOutcome, NodeKind, Reachability};
 
 use crate::support::*;
 
@@ -22,15 +22,15 @@ fn kept(store: &rockscope_store::Store, id: i64) -> (Vec<i64>, Vec<i64>, Vec<i64
 }
 
 #[test]
-fn cycles_past_the_window_keep_the_first_of_each_five_minutes_once_their_day_is_rolled_up() {
+fn past_the_window_node_rows_keep_one_cycle_per_half_hour_and_snapshots_follow_once_rolled_up() {
     let db = TempDb::new("thinning");
     let store = db.open();
     let a = store.create_cluster(&new_cluster("a")).unwrap();
     let b = store.create_cluster(&new_cluster("b")).unwrap();
-    // 30 minutes of cycles every 30 s (the first at t0, on a 5-minute boundary), each with an
+    // 90 minutes of cycles every 30 s (the first at t0, on a half-hour boundary), each with an
     // FE, a BE and a custom value.
     for c in [&a, &b] {
-        for i in 0..60 {
+        for i in 0..180 {
             let at = t0() + secs(30 * i);
             let mut snapshot = sparse_snapshot(c.id, at);
             snapshot.custom.insert("x".into(), Some(i as f64));
@@ -41,42 +41,75 @@ fn cycles_past_the_window_keep_the_first_of_each_five_minutes_once_their_day_is_
             store.insert_cycle(&snapshot, &nodes).unwrap();
         }
     }
-    let before = kept(&store, a.id);
-    let cutoff = t0() + secs(20 * 60);
-    // The day is not rolled up: nothing goes.
-    assert_eq!(store.thin_before(cutoff, 7).unwrap(), 0);
-    assert_eq!(kept(&store, a.id), before);
-
-    for c in [&a, &b] {
-        store.upsert_daily(&daily(c.id, t0().date(), 1)).unwrap();
-    }
+    // An outage observed between two cycles: never thinned.
+    let down = CycleOutcome {
+        cluster_id: a.id,
+        at: t0() + secs(45),
+        reachability: Reachability::Unreachable,
+    };
+    store.record_outcome(&down).unwrap();
+    let outcomes = |id: i64| -> Vec<(i64, bool)> {
+        store
+            .cycle_outcomes(id, t0(), t0() + secs(86_400))
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let up = o.reachability == Reachability::Reachable;
+                ((o.at - t0()).whole_seconds(), up)
+            })
+            .collect()
+    };
+    let all: Vec<i64> = (0..180).map(|i| 30 * i).collect();
+    let doubled = |times: &[i64]| -> Vec<i64> { times.iter().flat_map(|&t| [t, t]).collect() };
+    let cutoff = t0() + secs(60 * 60);
+    // 120 cycles before the cutoff, in 2 steps of 60: 118 lose their nodes, per cluster; the
+    // day is not rolled up, so every snapshot stays (the roll-up reads them all).
     let generation = store.write_generation(a.id);
-    // 40 cycles before the cutoff, in 4 steps of 10: 36 go, per cluster.
-    assert_eq!(store.thin_before(cutoff, 7).unwrap(), 72);
+    assert_eq!(store.thin_before(cutoff, 7).unwrap(), 2 * 118);
     assert!(store.write_generation(a.id) > generation);
-    let steps: Vec<i64> = [0, 300, 600, 900].into();
-    let recent: Vec<i64> = (40..60).map(|i| 30 * i).collect();
+    let steps: Vec<i64> = [0, 1800].into();
+    let recent: Vec<i64> = (120..180).map(|i| 30 * i).collect();
     let expected: Vec<i64> = steps.iter().chain(&recent).copied().collect();
     for c in [&a, &b] {
         let (snapshots, nodes, custom) = kept(&store, c.id);
+        assert_eq!(snapshots, all);
+        assert_eq!(nodes, doubled(&expected), "both nodes of each kept cycle");
+        assert_eq!(custom, all);
+    }
+    assert_eq!(store.thin_before(cutoff, 7).unwrap(), 0);
+
+    // Once the day is rolled up, its snapshots and custom values follow, keeping the same
+    // cycles as the nodes.
+    for c in [&a, &b] {
+        store.upsert_daily(&daily(c.id, t0().date(), 1)).unwrap();
+    }
+    assert_eq!(store.thin_before(cutoff, 7).unwrap(), 2 * 118);
+    for c in [&a, &b] {
+        let (snapshots, nodes, custom) = kept(&store, c.id);
         assert_eq!(snapshots, expected);
-        let doubled: Vec<i64> = expected.iter().flat_map(|&t| [t, t]).collect();
-        assert_eq!(nodes, doubled, "both nodes of each kept cycle");
+        assert_eq!(nodes, doubled(&expected));
         assert_eq!(custom, expected);
     }
+    // The kept cycles' outcomes stay, with every unreachable one.
+    let mut want: Vec<(i64, bool)> = expected.iter().map(|&t| (t, true)).collect();
+    assert_eq!(outcomes(b.id), want);
+    want.insert(1, (45, false));
+    assert_eq!(outcomes(a.id), want);
     // The kept cycles are the ones collected, unchanged.
     let kept_cycle = store
-        .snapshots_range(a.id, t0() + secs(300), t0() + secs(300), 1)
+        .snapshots_range(a.id, t0() + secs(1800), t0() + secs(1800), 1)
         .unwrap();
-    assert_eq!(kept_cycle[0].custom["x"], Some(10.0));
+    assert_eq!(kept_cycle[0].custom["x"], Some(60.0));
 
     // A later pass thins only what was added since, up to its own cutoff.
     assert_eq!(
-        store.thin_before(t0() + secs(30 * 60), 1000).unwrap(),
-        2 * 18
+        store.thin_before(t0() + secs(90 * 60), 1000).unwrap(),
+        2 * 2 * 59
     );
-    let (snapshots, _, _) = kept(&store, a.id);
-    assert_eq!(snapshots, [0, 300, 600, 900, 1200, 1500]);
-    assert_eq!(store.thin_before(t0() + secs(30 * 60), 1000).unwrap(), 0);
+    assert_eq!(outcomes(b.id), [(0, true), (1800, true), (3600, true)]);
+    let (snapshots, nodes, _) = kept(&store, a.id);
+    assert_eq!(snapshots, [0, 1800, 3600]);
+    assert_eq!(nodes, doubled(&[0, 1800, 3600]));
+    assert_eq!(store.thin_before(t0() + secs(90 * 60), 1000).unwrap(), 0);
     assert_eq!(store.integrity_check().unwrap(), ["ok"]);
 }
