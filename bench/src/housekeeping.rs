@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use rockscope_collector::{
     CollectorConfig, RETENTION_BATCH, build_missing_days, hours_before, settled_before,
+    thinning_cutoffs,
 };
 use rockscope_engine::expired_before;
 use rockscope_store::Store;
@@ -157,7 +158,7 @@ impl Housekeeper {
         // `expire`'s cut-offs.
         let cutoff = expired_before(now, s.retention_days);
         let tier_cutoff = expired_before(now, s.tier_retention_days);
-        let thin_cutoff = hours_before(now, s.full_resolution_hours);
+        let (nodes_cutoff, snapshots_cutoff) = thinning_cutoffs(now, s.full_resolution_hours);
         let merge_cutoff = hours_before(now, s.tier_5m_hours);
         let daily_cutoff = now
             .date()
@@ -167,7 +168,9 @@ impl Housekeeper {
         step(RAW_RETENTION, &mut || {
             store.delete_expired_snapshots(cutoff, s.batch)
         })?;
-        step(THINNING, &mut || store.thin_before(thin_cutoff, s.batch))?;
+        step(THINNING, &mut || {
+            store.thin_before(nodes_cutoff, snapshots_cutoff, s.batch)
+        })?;
         step(TIER_MERGE, &mut || {
             store.merge_tier_before(merge_cutoff, s.batch)
         })?;
@@ -237,13 +240,15 @@ mod tests {
             let to = to - Duration::milliseconds(1);
             store.count_snapshots(id, from, to).unwrap()
         };
-        let (expired, thinned) = (now - Duration::days(2), now - Duration::hours(6));
+        // Snapshots: every cycle of the last 24 h (the longest alert rule window; the node
+        // rows, of which this fill has none, only the last 6 h).
+        let (expired, thinned) = (now - Duration::days(2), now - Duration::hours(24));
         assert_eq!(count(day0, expired), 0, "past the retention");
-        assert_eq!(count(expired, thinned), 42 * 2, "one cycle per 30 minutes");
+        assert_eq!(count(expired, thinned), 24 * 2, "one cycle per 30 minutes");
         assert_eq!(
             count(thinned, now),
-            5 * 120,
-            "every cycle of the last 6 h (the last cycle an hour before now)"
+            23 * 120,
+            "every cycle of the last 24 h (the last cycle an hour before now)"
         );
     }
 }

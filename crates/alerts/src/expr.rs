@@ -202,7 +202,8 @@ impl Cmp {
 }
 
 /// The longest window a rule may read: the caller keeps this much history per cluster in
-/// every evaluation.
+/// every evaluation (and the store keeps this much of every snapshot, so that a restart reads
+/// it back whole).
 pub const MAX_WINDOW: Duration = Duration::from_secs(86_400);
 
 /// A parsed rule expression.

@@ -35,6 +35,7 @@ mod value;
 mod tests;
 
 pub use export::prometheus_rule_file;
+pub use expr::MAX_WINDOW;
 pub use fields::CustomNames;
 pub use rule::{LOOKBACK_SLACK, Rule, RuleError, RuleSet, check_rule, check_rule_with};
 pub use state::{

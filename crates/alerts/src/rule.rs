@@ -74,6 +74,15 @@ impl Rule {
         self.compiled.condition.operand.custom_names()
     }
 
+    /// Whether the condition reads the nodes (each node's field, or an aggregation over them):
+    /// a replay of it needs each cycle's node rows.
+    pub fn reads_nodes(&self) -> bool {
+        matches!(
+            self.compiled.condition.operand,
+            crate::expr::Operand::Node(..) | crate::expr::Operand::Aggregate(..)
+        )
+    }
+
     /// Whether the number compared with is a threshold (`>`, `>=`, `<`, `<=`), not a state
     /// (`fe.alive == 0` has none to override).
     pub fn has_threshold(&self) -> bool {

@@ -373,7 +373,7 @@ pub(crate) async fn test(
     let answer = blocking(move || {
         let cluster = store.get_cluster(cluster_id)?;
         let cycles_in_range = store.count_snapshots(cluster_id, from, to)?;
-        let (snapshots, nodes) = read_cycles(&store, cluster_id, from, to)?;
+        let (snapshots, nodes) = read_cycles(&store, cluster_id, from, to, rule.reads_nodes())?;
         let frames = frames(&snapshots, &nodes);
         let events = replay(&rule, &cluster.name, interval(&snapshots), &frames);
         let fired = events
@@ -425,14 +425,15 @@ fn test_window(req: &RuleTestRequest) -> Result<(OffsetDateTime, OffsetDateTime)
 }
 
 /// The first [`MAX_TEST_CYCLES`] snapshots of the window and their node snapshots (at most
-/// [`MAX_TEST_NODE_ROWS`]; a cycle whose nodes were not all read is left out, as is a cycle
-/// whose nodes were thinned while its snapshot waited for its day's roll-up: the replay sees
-/// whole cycles only).
+/// [`MAX_TEST_NODE_ROWS`]; a cycle whose nodes were not all read is left out). For a rule that
+/// reads the nodes (`whole_cycles`), a snapshot whose nodes were thinned before it (node rows
+/// keep full resolution for a shorter time) is left out too: that rule replays whole cycles.
 fn read_cycles(
     store: &Store,
     cluster_id: i64,
     from: OffsetDateTime,
     to: OffsetDateTime,
+    whole_cycles: bool,
 ) -> Result<(Vec<MetricsSnapshot>, Vec<NodeSnapshot>), ApiError> {
     let mut snapshots = store.snapshots_range(cluster_id, from, to, MAX_TEST_CYCLES)?;
     let (Some(first), Some(last)) = (snapshots.first(), snapshots.last()) else {
@@ -450,7 +451,7 @@ fn read_cycles(
         nodes.retain(|n| n.collected_at < cut);
         snapshots.retain(|s| s.collected_at < cut);
     }
-    if let Some(thinned) = store.nodes_thinned_until(cluster_id)? {
+    if whole_cycles && let Some(thinned) = store.nodes_thinned_until(cluster_id)? {
         let with_nodes: std::collections::HashSet<OffsetDateTime> =
             nodes.iter().map(|n| n.collected_at).collect();
         snapshots.retain(|s| s.collected_at >= thinned || with_nodes.contains(&s.collected_at));

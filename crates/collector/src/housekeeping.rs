@@ -199,12 +199,13 @@ struct Days {
     alert_history: u32,
 }
 
-/// How long every cycle is kept unless configured: the `6h` overview reads raw cycles, the
-/// longer ranges the tiers (`docs/API.md`, "Resolution by range").
+/// How long every cycle's node rows are kept unless configured (its snapshot stays at least
+/// the longest alert rule window, a day: the `24h` overview reads raw cycles, the longer
+/// ranges the tiers; `docs/API.md`, "Resolution by range").
 pub(crate) const DEFAULT_FULL_RESOLUTION_HOURS: u32 = 6;
 
-/// How long the 5-minute tier keeps its 5-minute granules unless configured: the `24h`
-/// overview reads them.
+/// How long the 5-minute tier keeps its 5-minute granules unless configured: the `3d`
+/// overview reads them for its last day.
 pub(crate) const DEFAULT_TIER_5M_HOURS: u32 = 24;
 
 /// How long the alert history is kept unless configured.
@@ -216,7 +217,7 @@ pub(crate) const DEFAULT_ALERT_HISTORY_DAYS: u32 = 30;
 fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
     let cutoff = expired_before(now, days.snapshots);
     let tier_cutoff = expired_before(now, days.tier);
-    let thin_cutoff = hours_before(now, days.full_resolution_hours);
+    let (nodes_cutoff, snapshots_cutoff) = thinning_cutoffs(now, days.full_resolution_hours);
     let merge_cutoff = hours_before(now, days.tier_5m_hours);
     let daily_cutoff = days_before(now.date(), days.daily);
     let alerts_cutoff = expired_before(now, days.alert_history);
@@ -231,7 +232,9 @@ fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
         (
             "thinning",
             "Thinning of the cycles past the full-resolution window",
-            store.thin_before(thin_cutoff, RETENTION_BATCH).err(),
+            store
+                .thin_before(nodes_cutoff, snapshots_cutoff, RETENTION_BATCH)
+                .err(),
         ),
         (
             "tier_merge",
@@ -269,11 +272,26 @@ fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
 }
 
 /// `days` days before `date`, or the first representable day when that is earlier.
-/// `hours` hours before `now` (the epoch for an absurd distance): the cut-off of thinning and
-/// of the tier's merge. Public for the storage benchmark.
+/// `hours` hours before `now` (the epoch for an absurd distance): the cut-off of the tier's
+/// merge. Public for the storage benchmark.
 pub fn hours_before(now: OffsetDateTime, hours: u32) -> OffsetDateTime {
     now.checked_sub(Duration::hours(i64::from(hours)))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The cut-offs of thinning at `now` (`Store::thin_before`): the node rows past
+/// `full_resolution_hours`; the snapshots past that or the longest window an alert rule may
+/// read ([`rockscope_alerts::MAX_WINDOW`]), whichever is longer, so that the evaluator reads
+/// every cycle of its windows back after a restart. Public for the storage benchmark.
+pub fn thinning_cutoffs(
+    now: OffsetDateTime,
+    full_resolution_hours: u32,
+) -> (OffsetDateTime, OffsetDateTime) {
+    let window_hours = u32::try_from(rockscope_alerts::MAX_WINDOW.as_secs() / 3600).unwrap_or(24);
+    (
+        hours_before(now, full_resolution_hours),
+        hours_before(now, full_resolution_hours.max(window_hours)),
+    )
 }
 
 fn days_before(date: Date, days: u32) -> Date {

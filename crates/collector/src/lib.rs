@@ -63,7 +63,9 @@ mod status;
 pub use alerting::{Alerting, RulesReader};
 pub use error::{CollectError, SourceFailure, Stage};
 pub use fetch::{fetch_cycle, source_error};
-pub use housekeeping::{RETENTION_BATCH, build_missing_days, hours_before, settled_before};
+pub use housekeeping::{
+    RETENTION_BATCH, build_missing_days, hours_before, settled_before, thinning_cutoffs,
+};
 
 /// How long the runtime that runs a [`Collector`] should keep an idle blocking thread
 /// (`tokio::runtime::Builder::thread_keep_alive`). The collector's scrapes run on the blocking

@@ -24,10 +24,10 @@
 //! When the buckets are at least 20 minutes wide (`(to − from) / max_points`, four granules of the
 //! tier; e.g. the 7-day overview at 240 points, 42-minute buckets), or when any of the range is
 //! thinned (it starts before the cluster's snapshots' `thinned_until`: the raw rows there are
-//! one cycle per 30 minutes, the tier was folded from every cycle; e.g. the 24-hour overview
-//! once the full-resolution window is 6 hours), the same buckets are made of the 5-minute
-//! tier's granules (`metrics_5m`) instead of the raw rows: one row per 5 minutes, or per half
-//! hour past `collector.tier_5m_hours` ([`tier::halves`]), instead of one per cycle.
+//! one cycle per 30 minutes, the tier was folded from every cycle; e.g. the 3-day overview),
+//! the same buckets are made of the 5-minute tier's granules (`metrics_5m`) instead of the raw
+//! rows: one row per 5 minutes, or per half hour past `collector.tier_5m_hours`
+//! ([`tier::halves`]), instead of one per cycle.
 //! A granule holds its snapshots' count and summed `collected_at`, and every numeric column's
 //! count, sum (as `SqlSum` keeps it), minimum and maximum; a granule goes whole to the bucket of
 //! its snapshots' mean `collected_at`, and is in the range when that mean is in `from..=to`

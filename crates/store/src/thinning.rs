@@ -10,14 +10,16 @@
 //!
 //! The two families of rows are thinned at their own cut-off, each remembering how far it got:
 //!
-//! * the node rows ([`NODE_ROWS`]) at the caller's cut-off: nothing but the alert rule test
-//!   replay and the remote-write replay reads them past the newest cycle;
-//! * the snapshots, their custom values and outcomes ([`SNAPSHOT_ROWS`]) at the same cut-off,
-//!   but never on a day that has not been rolled up, nor in the last [`MAX_OBSERVED_GAP`]
-//!   before one: the roll-up reads every snapshot of its day, and the edges of the days
-//!   around it. So between the two cut-offs a cycle may have its snapshot and no nodes; the
-//!   node rows of a step are thinned first, while every snapshot of the step is still there,
-//!   so both families keep the same cycle.
+//! * the node rows ([`NODE_ROWS`]) at the caller's first cut-off (the service's
+//!   `full_resolution_hours`): nothing but the alert rule test replay and the remote-write
+//!   replay reads them past the newest cycle;
+//! * the snapshots, their custom values and outcomes ([`SNAPSHOT_ROWS`]) at the second, no
+//!   later (the service keeps at least a day, the longest alert rule window, so that the
+//!   evaluator reads its history back whole after a restart), and never on a day that has not
+//!   been rolled up, nor in the last [`MAX_OBSERVED_GAP`] before one: the roll-up reads every
+//!   snapshot of its day, and the edges of the days around it. So between the two a cycle may
+//!   have its snapshot and no nodes; the node rows of a step are thinned first, while every
+//!   snapshot of the step is still there, so both families keep the same cycle.
 //!
 //! What reads a thinned range sees real cycles 30 minutes apart: raw `/snapshots`, the
 //! remote-write replay and the alert rule test replay (which skips a cycle whose nodes are
@@ -97,22 +99,29 @@ const SNAPSHOT_ROWS: Family = Family {
 };
 
 impl Store {
-    /// Thins every cluster's cycles collected before `cutoff` to the first of each
-    /// [`THIN_STEP`]: the node rows up to `cutoff`, the snapshots, custom values and reachable
-    /// cycle outcomes up to `cutoff` on days rolled up; see the module documentation. Deletes in batches of at most
-    /// `batch_size` rows, each holding the write turn about
-    /// [`crate::retention::BATCH_TARGET`]. Returns how many packed node cycles and snapshots
-    /// were deleted.
-    pub fn thin_before(&self, cutoff: OffsetDateTime, batch_size: usize) -> Result<usize> {
-        let cutoff = to_ms(cutoff);
+    /// Thins every cluster's cycles to the first of each [`THIN_STEP`]: the node rows
+    /// collected before `nodes_before`, the snapshots, custom values and reachable cycle
+    /// outcomes collected before `snapshots_before` on days rolled up; see the module
+    /// documentation. Deletes in batches of at most `batch_size` rows, each
+    /// holding the write turn about [`crate::retention::BATCH_TARGET`]. Returns how many packed
+    /// node cycles and snapshots were deleted.
+    pub fn thin_before(
+        &self,
+        nodes_before: OffsetDateTime,
+        snapshots_before: OffsetDateTime,
+        batch_size: usize,
+    ) -> Result<usize> {
+        let (cutoff, snapshots_cutoff) = (to_ms(nodes_before), to_ms(snapshots_before));
         let mut pace = Pace::new(batch_size);
         let mut nodes = [Batched::default(); 2];
         let mut snapshots = [Batched::default(); 3];
         for id in self.cluster_ids()? {
             let mut thinned = self.thin_family(id, &NODE_ROWS, cutoff, &mut pace, &mut nodes)?;
             // Before a day not yet rolled up, its roll-up will read the edge of this one.
-            let until = match self.rolled_up_cutoff(id, cutoff)? {
-                until if until < cutoff => until - MAX_OBSERVED_GAP.whole_milliseconds() as i64,
+            let until = match self.rolled_up_cutoff(id, snapshots_cutoff)? {
+                until if until < snapshots_cutoff => {
+                    until - MAX_OBSERVED_GAP.whole_milliseconds() as i64
+                }
                 until => until,
             };
             thinned |= self.thin_family(id, &SNAPSHOT_ROWS, until, &mut pace, &mut snapshots)?;
@@ -124,10 +133,11 @@ impl Store {
         let [values, outcomes, snapshots] = snapshots;
         if node_cycles.rows + snapshots.rows > 0 {
             log::info!(
-                "store: thinned the cycles before {} to one per {} s: {} snapshots, {} packed \
-                 node cycles, {} custom values, {} node custom values and {} cycle outcomes \
-                 deleted",
+                "store: thinned the node rows before {} and the snapshots before {} (on days \
+                 rolled up) to one cycle per {} s: {} snapshots, {} packed node cycles, {} \
+                 custom values, {} node custom values and {} cycle outcomes deleted",
                 crate::columns::from_ms(cutoff, "cutoff")?,
+                crate::columns::from_ms(snapshots_cutoff, "cutoff")?,
                 THIN_STEP.as_secs(),
                 snapshots.rows,
                 node_cycles.rows,

@@ -103,11 +103,17 @@ pub(crate) fn run(
         );
     }
     let cluster_days = ids.len() as f64 * window as f64;
-    // A full window: every cycle of the last `full_resolution_hours`, and of the day not yet
-    // rolled up (at midnight, the whole last day: its roll-up waits for the next pass), the
-    // rest of it one per 30 minutes.
+    // A full window's snapshots: every cycle of the last `full_resolution_hours` or the
+    // longest alert rule window, whichever is longer, and of the day not yet rolled up (at
+    // midnight, the whole last day: its roll-up waits for the next pass), the rest of it one
+    // per 30 minutes.
     let since_midnight = if hours == 0 { 24 } else { hours };
-    let full = i64::from(settings.full_resolution_hours).max(since_midnight) * CYCLES_PER_DAY / 24;
+    let rule_window = i64::try_from(rockscope_alerts::MAX_WINDOW.as_secs() / 3600).unwrap_or(24);
+    let full = i64::from(settings.full_resolution_hours)
+        .max(rule_window)
+        .max(since_midnight)
+        * CYCLES_PER_DAY
+        / 24;
     let thinned = (window * CYCLES_PER_DAY - full) / 60;
     println!(
         "kept: {snapshots} snapshots ({} per cluster; a full window holds about {})",

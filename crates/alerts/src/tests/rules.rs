@@ -169,6 +169,21 @@ fn lookback_covers_the_longest_enabled_window() {
 }
 
 #[test]
+fn a_rule_reads_the_nodes_when_it_names_a_node_field() {
+    for (expr, nodes) in [
+        ("qps > 1", false),
+        ("avg_over_time(qps[1h]) > 1", false),
+        ("be.disk_usage_pct > 90", true),
+        ("max(be.disk_usage_pct) > 90", true),
+        ("count(fe.alive) < 3", true),
+        ("collector.failed_cycles >= 3", false),
+    ] {
+        let rule = check_rule(&user_rule("R", expr)).unwrap();
+        assert_eq!(rule.reads_nodes(), nodes, "{expr}");
+    }
+}
+
+#[test]
 fn rule_file_passes_promtool() {
     let mut labelled = user_rule("LabelledRule", "node.disk_usage_pct > 70");
     labelled.labels.insert("team".into(), "dba \"core\"".into());

@@ -668,7 +668,7 @@ async fn a_rule_is_tested_against_the_stored_history_without_storing_anything() 
 }
 
 #[actix_web::test]
-async fn a_replay_skips_the_cycles_whose_nodes_were_thinned_before_their_snapshots() {
+async fn a_node_rule_replays_whole_cycles_and_a_cluster_rule_every_snapshot() {
     let store = store();
     let id = store.create_cluster(&new_cluster("prod")).unwrap().id;
     let t0 = datetime!(2025-03-01 10:00 UTC);
@@ -683,29 +683,32 @@ async fn a_replay_skips_the_cycles_whose_nodes_were_thinned_before_their_snapsho
     }
     // The first hour's node rows thinned to one cycle per half hour; its day is not rolled
     // up, so every snapshot stays.
-    assert_eq!(
-        store
-            .thin_before(t0 + time::Duration::hours(1), 1000)
-            .unwrap(),
-        58
-    );
+    let hour = t0 + time::Duration::hours(1);
+    assert_eq!(store.thin_before(hour, hour, 1000).unwrap(), 58);
     let app = app!(store);
-    let v = send!(
-        app,
+    let replayed = |expr: &str| {
         TestRequest::post()
             .uri("/api/alert-rules/test")
             .set_json(json!({
-                "rule": {"name": "Busy", "expr": "qps > 1000"},
+                "rule": {"name": "R", "expr": expr},
                 "cluster_id": id,
                 "from": rfc3339(t0),
                 "to": rfc3339(t0 + time::Duration::hours(2)),
             }))
-    )
-    .ok_json();
-    // Whole cycles only: the two kept of the first hour, then every one.
+    };
+    // A rule over the nodes sees whole cycles only: the two kept of the first hour, then
+    // every one.
+    let v = send!(app, replayed("count(fe.alive) < 1")).ok_json();
     assert_eq!(
         (&v["cycles"], &v["cycles_in_range"]),
         (&json!(2 + 60), &json!(120)),
+        "{v}"
+    );
+    // A rule over the cluster's fields sees every snapshot.
+    let v = send!(app, replayed("qps > 1000")).ok_json();
+    assert_eq!(
+        (&v["cycles"], &v["cycles_in_range"]),
+        (&json!(120), &json!(120)),
         "{v}"
     );
 }

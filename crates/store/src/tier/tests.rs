@@ -759,7 +759,8 @@ fn a_range_reaching_into_thinned_history_reads_the_tier_whatever_its_buckets() {
              ({id}, '2025-01-01', 0, 0), ({id}, '2025-01-02', 0, 0), ({id}, '2025-01-03', 0, 0)"
         ))
         .unwrap();
-    assert!(store.thin_before(day + Duration::hours(3), 100).unwrap() > 0);
+    let cutoff = day + Duration::hours(3);
+    assert!(store.thin_before(cutoff, cutoff, 100).unwrap() > 0);
     let got = overview_series(&store, id, from, to, 240);
     // Every point is a whole 5-minute granule, folded from every cycle before the thinning.
     assert_points(&got.points, &tiered, true);

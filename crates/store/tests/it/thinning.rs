@@ -65,7 +65,7 @@ fn past_the_window_node_rows_keep_one_cycle_per_half_hour_and_snapshots_follow_o
     // 120 cycles before the cutoff, in 2 steps of 60: 118 lose their nodes, per cluster; the
     // day is not rolled up, so every snapshot stays (the roll-up reads them all).
     let generation = store.write_generation(a.id);
-    assert_eq!(store.thin_before(cutoff, 7).unwrap(), 2 * 118);
+    assert_eq!(store.thin_before(cutoff, cutoff, 7).unwrap(), 2 * 118);
     assert!(store.write_generation(a.id) > generation);
     let steps: Vec<i64> = [0, 1800].into();
     let recent: Vec<i64> = (120..180).map(|i| 30 * i).collect();
@@ -76,14 +76,17 @@ fn past_the_window_node_rows_keep_one_cycle_per_half_hour_and_snapshots_follow_o
         assert_eq!(nodes, doubled(&expected), "both nodes of each kept cycle");
         assert_eq!(custom, all);
     }
-    assert_eq!(store.thin_before(cutoff, 7).unwrap(), 0);
+    assert_eq!(store.thin_before(cutoff, cutoff, 7).unwrap(), 0);
 
-    // Once the day is rolled up, its snapshots and custom values follow, keeping the same
-    // cycles as the nodes.
+    // Once the day is rolled up, its snapshots and custom values follow up to their own
+    // cut-off, keeping the same cycles as the nodes.
     for c in [&a, &b] {
         store.upsert_daily(&daily(c.id, t0().date(), 1)).unwrap();
     }
-    assert_eq!(store.thin_before(cutoff, 7).unwrap(), 2 * 118);
+    let half = t0() + secs(30 * 60);
+    assert_eq!(store.thin_before(cutoff, half, 7).unwrap(), 2 * 59);
+    assert_eq!(kept(&store, a.id).0.len(), 1 + 120);
+    assert_eq!(store.thin_before(cutoff, cutoff, 7).unwrap(), 2 * 59);
     for c in [&a, &b] {
         let (snapshots, nodes, custom) = kept(&store, c.id);
         assert_eq!(snapshots, expected);
@@ -103,13 +106,20 @@ fn past_the_window_node_rows_keep_one_cycle_per_half_hour_and_snapshots_follow_o
 
     // A later pass thins only what was added since, up to its own cutoff.
     assert_eq!(
-        store.thin_before(t0() + secs(90 * 60), 1000).unwrap(),
+        store
+            .thin_before(t0() + secs(90 * 60), t0() + secs(90 * 60), 1000)
+            .unwrap(),
         2 * 2 * 59
     );
     assert_eq!(outcomes(b.id), [(0, true), (1800, true), (3600, true)]);
     let (snapshots, nodes, _) = kept(&store, a.id);
     assert_eq!(snapshots, [0, 1800, 3600]);
     assert_eq!(nodes, doubled(&[0, 1800, 3600]));
-    assert_eq!(store.thin_before(t0() + secs(90 * 60), 1000).unwrap(), 0);
+    assert_eq!(
+        store
+            .thin_before(t0() + secs(90 * 60), t0() + secs(90 * 60), 1000)
+            .unwrap(),
+        0
+    );
     assert_eq!(store.integrity_check().unwrap(), ["ok"]);
 }
