@@ -38,7 +38,7 @@ pub(crate) struct Housekeeping {
     retention_days: u32,
     /// Days the 5-minute tier is kept; `None`: `retention_days`.
     tier_retention_days: Option<u32>,
-    /// Hours every cycle is kept before thinning.
+    /// Hours every cycle's node rows are kept before thinning.
     full_resolution_hours: u32,
     /// Hours the 5-minute tier keeps its 5-minute granules.
     tier_5m_hours: u32,
@@ -92,8 +92,9 @@ impl Housekeeping {
         self
     }
 
-    /// Keeps every cycle `hours` hours (default [`DEFAULT_FULL_RESOLUTION_HOURS`]), then one per
-    /// 30 minutes (`Store::thin_before`).
+    /// Keeps every cycle's node rows `hours` hours (default [`DEFAULT_FULL_RESOLUTION_HOURS`];
+    /// its snapshot at least a day, [`thinning_cutoffs`]), then one cycle per 30 minutes
+    /// (`Store::thin_before`).
     pub(crate) fn with_full_resolution_hours(mut self, hours: u32) -> Self {
         self.full_resolution_hours = hours;
         self
@@ -212,8 +213,11 @@ pub(crate) const DEFAULT_TIER_5M_HOURS: u32 = 24;
 pub(crate) const DEFAULT_ALERT_HISTORY_DAYS: u32 = 30;
 
 /// Deletes the expired snapshots, node snapshots, cycle outcomes, runs and errors (older than
-/// `days.snapshots`), the granules of the 5-minute tier (older than `days.tier`), daily rows (older than `days.daily`) and alert events (older than
-/// `days.alert_history`). Returns each step's outcome; the next pass tries a failed step again.
+/// `days.snapshots`), thins the cycles past the full-resolution window ([`thinning_cutoffs`]),
+/// merges the 5-minute tier's granules past `days.tier_5m_hours` into half hours, and deletes
+/// the tiers' granules (older than `days.tier`), daily rows (older than `days.daily`) and alert
+/// events (older than `days.alert_history`). Returns each step's outcome; the next pass tries a
+/// failed step again.
 fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
     let cutoff = expired_before(now, days.snapshots);
     let tier_cutoff = expired_before(now, days.tier);
@@ -271,7 +275,6 @@ fn expire(store: &Store, now: OffsetDateTime, days: Days) -> Vec<Step> {
     ]
 }
 
-/// `days` days before `date`, or the first representable day when that is earlier.
 /// `hours` hours before `now` (the epoch for an absurd distance): the cut-off of the tier's
 /// merge. Public for the storage benchmark.
 pub fn hours_before(now: OffsetDateTime, hours: u32) -> OffsetDateTime {
@@ -294,6 +297,7 @@ pub fn thinning_cutoffs(
     )
 }
 
+/// `days` days before `date`, or the first representable day when that is earlier.
 fn days_before(date: Date, days: u32) -> Date {
     date.checked_sub(Duration::days(i64::from(days)))
         .unwrap_or(Date::MIN)

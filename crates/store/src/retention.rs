@@ -331,11 +331,11 @@ impl Store {
 
     /// Delete the granules of both tiers (`metrics_5m`, `overview_30m`) of every half hour that
     /// has ended by `cutoff` (whole half hours: at that age the 5-minute tier's granules are
-    /// merged into half hours, [`crate::tier::halves`]), cluster by cluster, in batches of at most `batch_size` rows
-    /// (fewer when slower than [`BATCH_TARGET`]), like [`Store::delete_snapshots_before`]. The
-    /// tiers have their own retention (`collector.tier_retention_days`): the raw snapshots are
-    /// not touched, nor are the tiers by their retention. Returns how many granules of the
-    /// 5-minute tier were deleted.
+    /// merged into half hours, [`crate::tier::halves`]), cluster by cluster, in batches of at
+    /// most `batch_size` rows (fewer when slower than [`BATCH_TARGET`]), like
+    /// [`Store::delete_snapshots_before`]. The tiers have their own retention
+    /// (`collector.tier_retention_days`): the raw snapshots are not touched, nor are the tiers
+    /// by their retention. Returns how many granules of the 5-minute tier were deleted.
     pub fn delete_tier_before(&self, cutoff: OffsetDateTime, batch_size: usize) -> Result<usize> {
         // A half hour goes once it has ended by the cutoff, with all its rows.
         let half_cutoff = crate::tier::halves::half_hour_of(to_ms(cutoff));
