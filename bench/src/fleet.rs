@@ -38,6 +38,26 @@ pub fn register_clusters(sim: &Simulator, store: &Store) -> rockscope_store::Res
         .collect()
 }
 
+/// Registers `n` clusters named `{prefix}-{i}` and returns their ids.
+pub fn add_clusters(store: &Store, prefix: &str, n: usize) -> Result<Vec<i64>, String> {
+    (1..=n)
+        .map(|i| {
+            store
+                .create_cluster(&NewCluster {
+                    name: format!("{prefix}-{i}"),
+                    fe_hosts: vec![format!("127.0.0.1:{}", 8030 + i)],
+                    username: "root".to_owned(),
+                    password: Password::new(""),
+                    connect_timeout_secs: None,
+                    request_timeout_secs: None,
+                    enabled: true,
+                })
+                .map(|c| c.id)
+                .map_err(|e| format!("registering a cluster: {e}"))
+        })
+        .collect()
+}
+
 /// A client for `cluster` with the settings the collector gives it by default (3 s connect,
 /// 10 s request, 64 MiB body cap).
 pub fn client_for(cluster: &Cluster) -> ClusterClient {

@@ -196,7 +196,6 @@ impl Housekeeper {
 
 #[cfg(test)]
 mod tests {
-    use rockscope_store::{NewCluster, Password};
     use time::macros::datetime;
 
     use super::*;
@@ -205,18 +204,7 @@ mod tests {
     #[test]
     fn a_pass_rolls_up_expires_and_thins_as_the_collector_does() {
         let store = Store::open_temporary().unwrap();
-        let id = store
-            .create_cluster(&NewCluster {
-                name: "c".into(),
-                fe_hosts: vec!["127.0.0.1:9".into()],
-                username: "root".into(),
-                password: Password::default(),
-                connect_timeout_secs: None,
-                request_timeout_secs: None,
-                enabled: false,
-            })
-            .unwrap()
-            .id;
+        let id = crate::fleet::add_clusters(&store, "c", 1).unwrap()[0];
         // Three days of a cycle every 30 s.
         let day0 = datetime!(2026-10-01 00:00 UTC);
         for k in 0..3 * 2_880 {

@@ -338,7 +338,7 @@ impl Store {
     /// by their retention. Returns how many granules of the 5-minute tier were deleted.
     pub fn delete_tier_before(&self, cutoff: OffsetDateTime, batch_size: usize) -> Result<usize> {
         // A half hour goes once it has ended by the cutoff, with all its rows.
-        let half_cutoff = crate::tier::halves::half_hour_of(to_ms(cutoff));
+        let half_cutoff = crate::tier::overview::granule_of(to_ms(cutoff));
         let mut done = Batched::default();
         let mut pace = Pace::new(batch_size);
         for id in self.cluster_ids()? {

@@ -31,8 +31,8 @@
 //! A granule holds its snapshots' count and summed `collected_at`, and every numeric column's
 //! count, sum (as `SqlSum` keeps it), minimum and maximum; a granule goes whole to the bucket of
 //! its snapshots' mean `collected_at`, and is in the range when that mean is in `from..=to`
-//! (the granules read are those starting in `half_hour_of(from)..=to`). So the answer is the raw
-//! answer with each granule's snapshots taken together: counts, timestamps (the mean
+//! (the granules read are those starting in the half hour of `from` up to `to`). So the answer
+//! is the raw answer with each granule's snapshots taken together: counts, timestamps (the mean
 //! `collected_at` of a bucket's snapshots), minima and maxima are exact over those snapshots,
 //! means equal the raw ones up to the order of the floating-point additions, and the only
 //! difference is which granule lands in which bucket at the buckets' edges, and at both ends
@@ -63,7 +63,6 @@ use crate::error::Result;
 use crate::sums::{FieldAcc, SqlSum};
 use crate::thinning;
 use crate::tier;
-use crate::tier::halves::{HALF_HOUR_MS, half_hour_of};
 use crate::tier::overview;
 
 /// The most buckets [`Store::series`] makes, whatever `max_points` asked.
@@ -477,17 +476,15 @@ impl Store {
         let mut buckets = Buckets::new(grid, names.len());
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        // The range the custom values are read from: the granules' when they make the buckets.
         let fields = &names[..columns.len()];
         let thinned_until = thinning::snapshots_thinned_until(&tx, cluster_id)?;
-        let (first, last) = match Source::of(&grid, fields, thinned_until) {
+        match Source::of(&grid, fields, thinned_until) {
             Source::Raw => {
                 let mut stmt = tx.prepare_cached(&scan_sql(fields))?;
                 let mut rows = stmt.query(params![cluster_id, grid.from, grid.to])?;
                 while let Some(row) = rows.next()? {
                     buckets.snapshot(row, fields)?;
                 }
-                (grid.from, grid.to)
             }
             Source::Tier5m => {
                 let slots: Vec<usize> = columns
@@ -495,14 +492,18 @@ impl Store {
                     .map(|c| tier::slot_of(c.name).unwrap_or(usize::MAX))
                     .collect();
                 scan_tier(&tx, cluster_id, &mut buckets, &slots)?;
-                let last = half_hour_of(grid.to).saturating_add(HALF_HOUR_MS - 1);
-                (half_hour_of(grid.from), last)
             }
             Source::Overview30m(positions) => {
                 scan_overview(&tx, cluster_id, &mut buckets, &positions)?;
-                let last = overview::granule_of(grid.to).saturating_add(overview::GRANULE_MS - 1);
-                (overview::granule_of(grid.from), last)
             }
+        }
+        // The range the custom values are read from: when granules make the buckets, their
+        // whole half hours (the longest a granule spans).
+        let (first, last) = if buckets.granules.is_some() {
+            let last = overview::granule_of(grid.to).saturating_add(overview::GRANULE_MS - 1);
+            (overview::granule_of(grid.from), last)
+        } else {
+            (grid.from, grid.to)
         };
         for (k, name) in custom.iter().enumerate() {
             let mut stmt = tx.prepare_cached(CUSTOM_SCAN)?;
@@ -534,16 +535,18 @@ impl Store {
     }
 }
 
-/// Merges the granules of the tier that start in `half_hour_of(from)..=to` (a merged half
-/// hour may start up to 30 minutes before `from`) into `buckets` (see [`Buckets::granule`]),
-/// slot `i` of a bucket taking the tier's column `slots[i]` (only those columns are decoded).
+/// Merges the granules of the tier that start in the half hour of `from` up to `to` (a merged
+/// half hour may start up to 30 minutes before `from`) into `buckets` (see
+/// [`Buckets::granule`]), slot `i` of a bucket taking the tier's column `slots[i]` (only those
+/// columns are decoded).
 fn scan_tier(
     conn: &rusqlite::Connection,
     cluster_id: i64,
     buckets: &mut Buckets,
     slots: &[usize],
 ) -> Result<()> {
-    let from = half_hour_of(buckets.grid.from);
+    // The start of the half hour holding `from`.
+    let from = overview::granule_of(buckets.grid.from);
     let mut stmt = conn.prepare_cached(tier::TIER_SCAN)?;
     let mut rows = stmt.query(params![cluster_id, from, buckets.grid.to])?;
     let mut stats = Vec::new();
@@ -602,13 +605,7 @@ fn merge_granules(
 ) -> Result<()> {
     buckets.granules = Some(Taken { list: Vec::new() });
     while let Some(row) = rows.next()? {
-        let start: i64 = get(row, 0, table, "bucket_at")?;
-        let count = tier::checked_rows(get(row, 1, table, "rows")?)?;
-        let at_sum: i64 = get(row, 2, table, "at_sum")?;
-        let blob = row
-            .get_ref(3)?
-            .as_blob()
-            .map_err(|_| crate::Error::corrupt(table, "a statistics column not a blob"))?;
+        let stored = tier::StoredRow::read(row, 0, table)?;
         let span: i64 = get(row, 4, table, "span_ms")?;
         if span <= 0 {
             return Err(crate::Error::corrupt(
@@ -617,12 +614,12 @@ fn merge_granules(
             ));
         }
         let g = GranuleRow {
-            start,
-            end: start.saturating_add(span),
-            rows: count,
-            at_sum,
+            start: stored.start,
+            end: stored.start.saturating_add(span),
+            rows: stored.rows,
+            at_sum: stored.at_sum,
         };
-        merge(buckets, g, blob)?;
+        merge(buckets, g, stored.stats)?;
     }
     Ok(())
 }

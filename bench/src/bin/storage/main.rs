@@ -44,11 +44,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use rockscope_bench::fleet::{load_average, ms};
+use rockscope_bench::fleet::{add_clusters, load_average, ms};
 use rockscope_bench::history::{Cycle, real_cycle, variants};
 use rockscope_collector::RETENTION_BATCH;
 use rockscope_engine::{rollup_day, rollup_window};
-use rockscope_store::{NewCluster, Password, Store};
+use rockscope_store::Store;
 use time::macros::datetime;
 use time::{Date, OffsetDateTime};
 
@@ -184,26 +184,6 @@ fn db_bytes(path: &Path) -> u64 {
 
 fn open(path: &Path) -> Fallible<Store> {
     Store::open(path).map_err(|e| format!("opening {}: {e}", path.display()))
-}
-
-/// Registers `n` clusters named `{prefix}-{i}` and returns their ids.
-fn add_clusters(store: &Store, prefix: &str, n: usize) -> Fallible<Vec<i64>> {
-    (1..=n)
-        .map(|i| {
-            store
-                .create_cluster(&NewCluster {
-                    name: format!("{prefix}-{i}"),
-                    fe_hosts: vec![format!("127.0.0.1:{}", 8030 + i)],
-                    username: "root".to_owned(),
-                    password: Password::new(""),
-                    connect_timeout_secs: None,
-                    request_timeout_secs: None,
-                    enabled: true,
-                })
-                .map(|c| c.id)
-                .map_err(|e| format!("registering a cluster: {e}"))
-        })
-        .collect()
 }
 
 /// The time of cycle `k` (from DAY0) of a cluster: every 30 s, shifted by the cluster's id in

@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use rockscope_bench::history::Cycle;
 use rockscope_bench::housekeeping::{Housekeeper, Settings};
+use rockscope_collector::thinning_cutoffs;
 
 use super::{CYCLES_PER_DAY, DAY0, Fallible, TempDir, add_clusters, db_bytes, fill, open};
 
@@ -39,18 +40,19 @@ pub(crate) fn run(
     let store = open(&path)?;
     let ids = add_clusters(&store, "steady", clusters)?;
     let ticks_per_pass = (pass_secs / 30).max(1);
+    let ticks = days * CYCLES_PER_DAY + hours * CYCLES_PER_DAY / 24;
     println!();
     println!("## Storage in the steady state");
     println!(
         "{clusters} clusters x {days} days and {hours} hours at 30 s ({} cycles, 3 FE + 10 BE \
          each), a housekeeping pass every {} s of simulated time; housekeeping: {settings}",
-        ids.len() as i64 * (days * CYCLES_PER_DAY + hours * CYCLES_PER_DAY / 24),
+        ids.len() as i64 * ticks,
         ticks_per_pass * 30
     );
     let mut keeper = Housekeeper::new(settings);
     let started = Instant::now();
     let mut housekeeping = std::time::Duration::ZERO;
-    for k in 0..days * CYCLES_PER_DAY + hours * CYCLES_PER_DAY / 24 {
+    for k in 0..ticks {
         fill(&store, variants, &ids, k..k + 1, true)?;
         if (k + 1) % ticks_per_pass == 0 {
             let t = Instant::now();
@@ -103,17 +105,13 @@ pub(crate) fn run(
         );
     }
     let cluster_days = ids.len() as f64 * window as f64;
-    // A full window's snapshots: every cycle of the last `full_resolution_hours` or the
-    // longest alert rule window, whichever is longer, and of the day not yet rolled up (at
-    // midnight, the whole last day: its roll-up waits for the next pass), the rest of it one
-    // per 30 minutes.
+    // A full window's snapshots: every cycle since the collector's snapshot cut-off, and of
+    // the day not yet rolled up (at midnight, the whole last day: its roll-up waits for the
+    // next pass), the rest of it one per 30 minutes.
+    let end = DAY0 + time::Duration::seconds(30 * ticks);
+    let (_, snapshots_cutoff) = thinning_cutoffs(end, settings.full_resolution_hours);
     let since_midnight = if hours == 0 { 24 } else { hours };
-    let rule_window = i64::try_from(rockscope_alerts::MAX_WINDOW.as_secs() / 3600).unwrap_or(24);
-    let full = i64::from(settings.full_resolution_hours)
-        .max(rule_window)
-        .max(since_midnight)
-        * CYCLES_PER_DAY
-        / 24;
+    let full = (end - snapshots_cutoff).whole_hours().max(since_midnight) * CYCLES_PER_DAY / 24;
     let thinned = (window * CYCLES_PER_DAY - full) / 60;
     println!(
         "kept: {snapshots} snapshots ({} per cluster; a full window holds about {})",

@@ -20,23 +20,15 @@ use std::time::Instant;
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
-use super::{Granule, NUMERIC, checked_rows, decode_stats, encode_stats};
+use super::overview::{GRANULE_MS as HALF_HOUR_MS, granule_of as half_hour_of};
+use super::{Granule, NUMERIC, StoredRow, decode_stats, encode_stats};
 use crate::Store;
 use crate::columns::{get, to_ms};
 use crate::error::Result;
 use crate::retention::Pace;
-use crate::sums::FieldAcc;
-
-/// A merged granule's length: 30 minutes, in ms.
-pub(crate) const HALF_HOUR_MS: i64 = 1_800_000;
 
 /// The column of `thinned_until` that says how far the merge went.
 const MARK: &str = "tier_until";
-
-/// The start of the half hour holding `at` (ms).
-pub(crate) fn half_hour_of(at: i64) -> i64 {
-    at - at.rem_euclid(HALF_HOUR_MS)
-}
 
 /// The rows of cluster `?1` starting in `?2..?3`, in time order.
 const SELECT_RANGE: &str = "SELECT bucket_at, rows, at_sum, stats, span_ms FROM metrics_5m \
@@ -110,15 +102,10 @@ impl Store {
         let mut halves: Vec<Half> = Vec::new();
         let mut fields = Vec::new();
         while let Some(row) = rows.next()? {
-            let start: i64 = get(row, 0, "metrics_5m", "bucket_at")?;
-            let count = checked_rows(get(row, 1, "metrics_5m", "rows")?)?;
-            let at_sum: i64 = get(row, 2, "metrics_5m", "at_sum")?;
-            let blob = row.get_ref(3)?.as_blob().map_err(|_| {
-                crate::Error::corrupt("metrics_5m", "a statistics column not a blob")
-            })?;
-            decode_stats(blob, &mut fields)?;
+            let stored = StoredRow::read(row, 0, "metrics_5m")?;
+            decode_stats(stored.stats, &mut fields)?;
             let span: i64 = get(row, 4, "metrics_5m", "span_ms")?;
-            let half = half_hour_of(start);
+            let half = half_hour_of(stored.start);
             if halves.last().is_none_or(|h| h.start != half) {
                 halves.push(Half {
                     start: half,
@@ -130,7 +117,7 @@ impl Store {
             if let Some(h) = halves.last_mut() {
                 h.rows += 1;
                 h.fine |= span != HALF_HOUR_MS;
-                merge_into(&mut h.merged, count, at_sum, &fields)?;
+                h.merged.merge(stored.rows, stored.at_sum, &fields)?;
             }
         }
         // A half hour already merged (one row of 30 minutes) stays as it is.
@@ -150,19 +137,6 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
-}
-
-/// Adds a row (`rows` snapshots, `at_sum`, its accumulators) to the merged granule `into`.
-fn merge_into(into: &mut Granule, rows: i64, at_sum: i64, fields: &[FieldAcc]) -> Result<()> {
-    into.rows += rows;
-    into.at_sum = into
-        .at_sum
-        .checked_add(at_sum)
-        .ok_or_else(|| crate::Error::corrupt("metrics_5m.at_sum", "out of range once merged"))?;
-    for (acc, other) in into.fields.iter_mut().zip(fields) {
-        acc.merge(other);
-    }
-    Ok(())
 }
 
 /// Deletes the rows of half hour `h` and writes its merged granule.

@@ -38,7 +38,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::codec::{Reader, put_varint};
-use crate::columns::{Column, metric};
+use crate::columns::{Column, get, metric};
 use crate::error::{Error, Result};
 use crate::sums::FieldAcc;
 
@@ -121,6 +121,21 @@ impl Granule {
             .ok_or_else(|| Error::corrupt(format_args!("{table}.at_sum"), "out of range"))?;
         for ((acc, name), value) in self.fields.iter_mut().zip(names).zip(values) {
             acc.add(as_stored(value?), "metrics_snapshots", name)?;
+        }
+        Ok(())
+    }
+
+    /// Merges a stored granule (`rows` snapshots whose times sum to `at_sum`, the accumulators
+    /// `fields`, one per accumulator of this one) into this one: the count, minimum and
+    /// maximum exactly, the sums as [`FieldAcc::merge`] does.
+    pub(crate) fn merge(&mut self, rows: i64, at_sum: i64, fields: &[FieldAcc]) -> Result<()> {
+        self.rows += rows;
+        self.at_sum = self
+            .at_sum
+            .checked_add(at_sum)
+            .ok_or_else(|| Error::corrupt("metrics_5m.at_sum", "out of range"))?;
+        for (acc, other) in self.fields.iter_mut().zip(fields) {
+            acc.merge(other);
         }
         Ok(())
     }
@@ -274,6 +289,29 @@ pub(crate) fn decode_slots(blob: &[u8], slots: &[usize], out: &mut Vec<FieldAcc>
             .map(|&slot| held.get(slot).copied().unwrap_or_default()),
     );
     Ok(())
+}
+
+/// The columns `bucket_at, rows, at_sum` and the statistics blob of a stored granule of tier
+/// `table`, read from column `first` on, checked.
+pub(crate) struct StoredRow<'r> {
+    pub(crate) start: i64,
+    pub(crate) rows: i64,
+    pub(crate) at_sum: i64,
+    pub(crate) stats: &'r [u8],
+}
+
+impl<'r> StoredRow<'r> {
+    pub(crate) fn read(row: &'r rusqlite::Row<'_>, first: usize, table: &str) -> Result<Self> {
+        Ok(StoredRow {
+            start: get(row, first, table, "bucket_at")?,
+            rows: checked_rows(get(row, first + 1, table, "rows")?)?,
+            at_sum: get(row, first + 2, table, "at_sum")?,
+            stats: row
+                .get_ref(first + 3)?
+                .as_blob()
+                .map_err(|_| Error::corrupt(table, "a statistics column not a blob"))?,
+        })
+    }
 }
 
 /// `rows` of a stored granule, checked (a granule holds at least one snapshot).

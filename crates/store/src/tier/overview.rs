@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Granule, checked_rows, decode_slots, read_row, slot_of};
+use super::{Granule, StoredRow, decode_slots, read_row, slot_of};
 use crate::codec::{Reader, put_varint};
 use crate::columns::get;
 use crate::convert::Conversion;
@@ -196,7 +196,8 @@ fn step(tx: &Transaction<'_>, limit: usize) -> Result<usize> {
     let mut stats = Vec::new();
     while let Some(row) = rows.next()? {
         let cluster: i64 = get(row, 0, T, "cluster_id")?;
-        let start = granule_of(get(row, 1, T, "bucket_at")?);
+        let stored = StoredRow::read(row, 1, T)?;
+        let start = granule_of(stored.start);
         if open
             .as_ref()
             .is_some_and(|(c, g)| (*c, g.start) != (cluster, start))
@@ -211,19 +212,8 @@ fn step(tx: &Transaction<'_>, limit: usize) -> Result<usize> {
         }
         let (_, g) =
             open.get_or_insert_with(|| (cluster, Granule::of_width(start, OVERVIEW_FIELDS.len())));
-        g.rows += checked_rows(get(row, 2, T, "rows")?)?;
-        g.at_sum = g
-            .at_sum
-            .checked_add(get(row, 3, T, "at_sum")?)
-            .ok_or_else(|| Error::corrupt("metrics_5m.at_sum", "out of range"))?;
-        let blob = row
-            .get_ref(4)?
-            .as_blob()
-            .map_err(|_| Error::corrupt("metrics_5m.stats", "not a blob"))?;
-        decode_slots(blob, &TIER_SLOTS, &mut stats)?;
-        for (acc, granule) in g.fields.iter_mut().zip(&stats) {
-            acc.merge(granule);
-        }
+        decode_slots(stored.stats, &TIER_SLOTS, &mut stats)?;
+        g.merge(stored.rows, stored.at_sum, &stats)?;
     }
     if let Some((c, g)) = open {
         write(tx, c, &g)?;

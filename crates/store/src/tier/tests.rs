@@ -688,7 +688,7 @@ fn half_hours_merged_past_the_cutoff_are_count_avg_min_max_of_their_raw_rows() {
     let halves: std::collections::BTreeSet<i64> = before
         .iter()
         .filter(|r| r.0 < edge)
-        .map(|r| halves::half_hour_of(r.0))
+        .map(|r| overview::granule_of(r.0))
         .collect();
     let old: Vec<_> = after.iter().filter(|r| r.0 < edge).copied().collect();
     assert_eq!(
@@ -716,7 +716,7 @@ fn half_hours_merged_past_the_cutoff_are_count_avg_min_max_of_their_raw_rows() {
         Some(GRANULE_MS)
     );
     let got = overview_series(&store, id, from, to, points);
-    let want = old_series(&store, id, from, to, points, Some(halves::HALF_HOUR_MS));
+    let want = old_series(&store, id, from, to, points, Some(overview::GRANULE_MS));
     assert_points(&got.points, &want, true);
     let stats = sql_stats(
         &store,
@@ -724,7 +724,7 @@ fn half_hours_merged_past_the_cutoff_are_count_avg_min_max_of_their_raw_rows() {
         from,
         to,
         &OVERVIEW_FIELDS,
-        Some(halves::HALF_HOUR_MS),
+        Some(overview::GRANULE_MS),
     );
     assert!(same_stats(&got.stats, &stats, true));
     // Retention still takes whole half hours, merged or not.
@@ -823,7 +823,7 @@ fn a_schema_11_database_gains_the_granules_length_and_is_thinned_again_from_the_
     let cutoff = datetime!(2025-01-01 1:00 UTC);
     assert_eq!(store.merge_tier_before(cutoff, 100).unwrap(), 1);
     let conn = store.conn().unwrap();
-    assert_eq!(spans(&conn), [(start - GRANULE_MS, halves::HALF_HOUR_MS)]);
+    assert_eq!(spans(&conn), [(start - GRANULE_MS, overview::GRANULE_MS)]);
     let rows = tier_rows(&conn);
     let mut fields = Vec::new();
     decode_stats(&rows[0].4, &mut fields).unwrap();
